@@ -1,0 +1,47 @@
+# Shared by scripts/test.sh, scripts/demo.sh and scripts/bench.sh: install what is missing,
+# configure and build. Source it; do not run it.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+BUILD_DIR="${BUILD_DIR:-$ROOT/build}"
+JOBS="${JOBS:-$(nproc)}"
+
+# Debian 12 packages the build, the tests and the tools need.
+ACASS_PACKAGES=(
+  build-essential cmake ninja-build ccache pkg-config git
+  libasio-dev libssl-dev liblz4-dev libsnappy-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libfmt-dev
+  clang libclang-rt-14-dev
+  python3-cassandra
+)
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+install_packages() {
+  local missing=()
+  for pkg in "${ACASS_PACKAGES[@]}" "$@"; do
+    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+      missing+=("$pkg")
+    fi
+  done
+  if ((${#missing[@]})); then
+    log "installing Debian packages: ${missing[*]}"
+    local sudo=""
+    if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}
+
+# ccache lives next to the build trees so that CI on the same machine reuses it.
+export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/async-cassandra-ccache}"
+export CCACHE_MAXSIZE="${CCACHE_MAXSIZE:-5G}"
+
+# configure_and_build DIR [cmake args...]
+configure_and_build() {
+  local dir="$1"; shift
+  log "configuring $dir"
+  cmake -S "$ROOT" -B "$dir" -G Ninja "$@" >/dev/null
+  log "building $dir"
+  cmake --build "$dir" -j "$JOBS"
+}
