@@ -238,12 +238,25 @@ Response decode_response(Opcode opcode, BytesView body, ProtocolVersion version)
 /// Reads the flagged prefix (tracing id, warnings, custom payload) from the front of a body and
 /// advances `in` past it.
 BodyPrefix decode_body_prefix(ByteReader& in, std::uint8_t frame_flags, bool is_response);
+/// Writes the prefix for a body. A field is written when it is non-empty or when `frame_flags`
+/// already asks for it (an empty warnings list / payload map is then sent); tracing id and
+/// warnings only for responses. Returns `frame_flags` with the bits of the written fields set.
+/// Throws ProtocolError(invalid_value) for a response tracing flag without a tracing id.
+std::uint8_t encode_body_prefix(ByteWriter& out, const BodyPrefix& prefix, std::uint8_t frame_flags,
+                                bool is_response);
 
 /// Header + body of one uncompressed frame appended to `out`; returns the frame's size.
+/// `flags` are written as given (plus the bits of a non-empty prefix); the body is never
+/// compressed here. Responses get the direction bit 0x80 in the version byte.
 std::size_t encode_request_frame(Bytes& out, ProtocolVersion version, std::int16_t stream, const Request& request,
                                  std::uint8_t flags = 0);
 std::size_t encode_response_frame(Bytes& out, ProtocolVersion version, std::int16_t stream,
                                   const Response& response, std::uint8_t flags = 0);
+/// Same, with a body prefix (custom payload; for responses also tracing id and warnings).
+std::size_t encode_request_frame(Bytes& out, ProtocolVersion version, std::int16_t stream, const Request& request,
+                                 const BodyPrefix& prefix, std::uint8_t flags = 0);
+std::size_t encode_response_frame(Bytes& out, ProtocolVersion version, std::int16_t stream,
+                                  const Response& response, const BodyPrefix& prefix, std::uint8_t flags = 0);
 
 // Pieces reused by the server's streaming encoder and by the page layer:
 void encode_rows_metadata(ByteWriter& out, const RowsMetadata& metadata, ProtocolVersion version);

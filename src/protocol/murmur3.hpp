@@ -10,6 +10,8 @@
 namespace async_cassandra::protocol {
 
 /// Token of a serialized partition key. INT64_MIN is mapped to INT64_MAX, as Cassandra does.
+/// An empty key gets INT64_MIN, the partitioner's minimum token (Cassandra's getToken does the same;
+/// real tables reject empty partition keys anyway).
 std::int64_t murmur3_token(BytesView partition_key) noexcept;
 
 /// Routing key of a composite partition key: per component `u16 BE length, bytes, 0x00`.

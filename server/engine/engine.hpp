@@ -1,0 +1,86 @@
+// The embedded node's query engine: CQL parsing, schema, in-memory storage, paging, system tables.
+// Pure (no sockets, no Asio). The network front end (server/net/) decodes frames, handles
+// STARTUP/OPTIONS/AUTH/REGISTER itself and passes QUERY/PREPARE/EXECUTE/BATCH here.
+#pragma once
+
+#include "protocol/messages.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace async_cassandra::server {
+
+/// One node of the (in-process) cluster as system.local / system.peers describe it.
+struct NodeInfo {
+    int id = 0;                        ///< 1-based
+    std::string address;               ///< "127.0.0.<id>"
+    int native_port = 9042;
+    std::string host_id;               ///< UUID text
+    std::vector<std::int64_t> tokens;  ///< tokens this node owns (even share of the ring)
+    std::string data_center = "datacenter1";
+    std::string rack = "rack1";
+    bool up = true;
+};
+
+struct ClusterView {
+    std::string cluster_name = "Test Cluster";
+    std::string release_version = "4.1.5";
+    std::vector<NodeInfo> nodes;
+};
+
+struct EngineConfig {
+    std::string cluster_name = "Test Cluster";
+    /// Rows of the generated table synthetic.rows (0 = no such table); see README for the formulas.
+    std::int64_t synthetic_rows = 0;
+};
+
+/// Per-connection state the engine reads and updates (USE changes the keyspace).
+struct ConnectionState {
+    protocol::ProtocolVersion version = protocol::ProtocolVersion::v4;
+    int node_id = 1;
+    std::string keyspace;
+};
+
+struct ExecutionResult {
+    protocol::Response response;
+    /// Backing storage of RowsResult::rows_content when the response is a Rows result.
+    std::shared_ptr<protocol::Bytes> rows_storage;
+    /// Set when the statement changed the schema: the front end pushes it as an EVENT to
+    /// connections registered for SCHEMA_CHANGE.
+    std::optional<protocol::SchemaChange> schema_event;
+};
+
+class Engine {
+public:
+    explicit Engine(EngineConfig config);
+    ~Engine();
+    Engine(const Engine&) = delete;
+    Engine& operator=(const Engine&) = delete;
+
+    /// Supplies the live topology (called for system.local/peers queries). Thread-safe to call.
+    void set_cluster_view_provider(std::function<ClusterView()> provider);
+
+    /// Executes QUERY, PREPARE, EXECUTE or BATCH. Any other request yields a ProtocolError response.
+    /// Never throws for bad input: errors become ErrorResponse (SyntaxError, Invalid, Unprepared...).
+    /// Thread-safe: connections of several nodes may call concurrently.
+    ExecutionResult execute(const protocol::Request& request, ConnectionState& state);
+
+    /// Query text of a prepared id known to `node_id` (fault injection matches on it).
+    std::optional<std::string> prepared_query(int node_id, protocol::BytesView id) const;
+
+    /// A restarted node forgets its prepared statements, like Cassandra.
+    void forget_prepared(int node_id);
+
+    /// Current schema version UUID text (changes on every schema change).
+    std::string schema_version() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace async_cassandra::server
