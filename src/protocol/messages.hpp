@@ -146,11 +146,11 @@ struct ErrorResponse {
     std::int32_t alive = 0;                       ///< unavailable
     std::int32_t received = 0;                    ///< timeouts, failures
     std::int32_t block_for = 0;                   ///< timeouts, failures
-    std::string write_type;                       ///< write_timeout, write_failure, cas_write_unknown? (no)
-    std::int16_t contentions = 0;                 ///< v5 write_timeout with write_type CAS
+    std::string write_type;                       ///< write_timeout, write_failure
+    std::int16_t contentions = 0;                 ///< v5 write_timeout with write_type "CAS" only
     bool data_present = false;                    ///< read_timeout, read_failure
-    std::int32_t num_failures = 0;                ///< v4 read/write failure; v5: size of reason map
-    std::vector<std::pair<Bytes, std::uint16_t>> reason_map;  ///< v5 failures: endpoint -> code
+    std::int32_t num_failures = 0;                ///< v4 read/write failure; v5: set to reason_map size on decode
+    std::vector<std::pair<Bytes, std::uint16_t>> reason_map;  ///< v5 failures: endpoint (4/16 bytes) -> code
     std::string keyspace;                         ///< already_exists, function_failure
     std::string table;                            ///< already_exists
     std::string function;                         ///< function_failure
@@ -225,14 +225,35 @@ struct BodyPrefix {
 
 // ---------------------------------------------------------------- codec
 
-/// Encodes a request body (no header, no compression).
+/// Encodes a request body (no header, no compression). Flags are derived from the set fields.
+/// Throws ProtocolError(invalid_value) for a v5-only field that changes semantics (keyspace,
+/// now_in_seconds) in v4, value_names not parallel to values; invalid_length for oversize items.
 void encode_request(ByteWriter& out, const Request& request, ProtocolVersion version);
 /// Decodes a request body. Views point into `body`. Throws ProtocolError.
 Request decode_request(Opcode opcode, BytesView body, ProtocolVersion version);
 
-/// Encodes a response body (no header, no compression).
+/// Encodes a response body (no header, no compression). v5-only ids (Prepared
+/// result_metadata_id, Rows new_metadata_id) are left out in v4. Column specs are written with a
+/// global table spec when every column has the same keyspace and table.
 void encode_response(ByteWriter& out, const Response& response, ProtocolVersion version);
 /// Decodes a response body. RowsResult::rows_content points into `body`. Throws ProtocolError.
+///
+/// Decoding contract (both decode_request and decode_response):
+/// - truncated: the body ends inside a field or holds fewer items than a count announces
+///   (counts are checked against the bytes left before anything is reserved);
+/// - invalid_length: negative lengths/counts, [value] < -2, [inetaddr] not 4/16 bytes;
+/// - invalid_value: unknown consistency, flag bits the version does not define (they could
+///   announce a field we cannot skip), result kind, event type, schema change target, batch type,
+///   BATCH names flag 0x40, Rows with rows but zero columns, a partition key index not naming a
+///   bind marker, has_more_pages with a null paging state;
+/// - trailing_bytes: bytes after a complete message, except after a Rows result (v4 4.2 asks
+///   clients to ignore extra content; rows_content stops at the last cell) and after an ERROR
+///   with a code we do not know (kept as code + message; its extra body is skipped);
+/// - unknown_opcode: a response opcode given to decode_request or vice versa;
+/// - unsupported_version: a ProtocolVersion other than v4/v5.
+/// Rows: rows_content is checked to hold exactly row_count * column_count [bytes] cells, each
+/// of length -1 (null) or 0..remaining; other negative lengths are rejected, so the row layer
+/// may rely on that without re-checking.
 Response decode_response(Opcode opcode, BytesView body, ProtocolVersion version);
 
 /// Reads the flagged prefix (tracing id, warnings, custom payload) from the front of a body and
@@ -259,6 +280,9 @@ std::size_t encode_response_frame(Bytes& out, ProtocolVersion version, std::int1
                                   const Response& response, const BodyPrefix& prefix, std::uint8_t flags = 0);
 
 // Pieces reused by the server's streaming encoder and by the page layer:
+/// Writes <metadata> of 4.2.5.2. With metadata, the column count written is columns.size();
+/// with no_metadata, it is metadata.column_count. Flags: has_more_pages from paging_state,
+/// metadata_changed (v5) from new_metadata_id (invalid_value together with no_metadata).
 void encode_rows_metadata(ByteWriter& out, const RowsMetadata& metadata, ProtocolVersion version);
 RowsMetadata decode_rows_metadata(ByteReader& in, ProtocolVersion version);
 
