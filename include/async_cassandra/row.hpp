@@ -1,0 +1,385 @@
+// Zero-copy result pages and rows.
+//
+// A Page owns (shares) the body buffer of one Rows result and its decoded metadata; rows and the
+// values read from them as views (std::string_view, std::span, protocol::BytesView) point into
+// that buffer.
+//
+// LIFETIME RULE: a Row, and every view read from it, is valid as long as the Page it came from or
+// any copy of that Page is alive. Copying a Page is cheap (one shared_ptr) and shares the buffer.
+// Owning types (std::string, Blob, std::vector, ...) are copies and live on their own.
+//
+// Type checking: Row::get<T> checks the column's CQL type against T on every call. Page::as<...>()
+// and Page::decode_into<S>() check once per page against the page's metadata (which may change
+// between pages, v5 metadata_changed) and then decode each row without further type checks.
+// Errors: TypeError (wrong C++ type for the column, names both types and the column),
+// NullValueError (null read as a non-optional), UsageError (unknown column name or index),
+// ProtocolError (malformed bytes; Page::from_rows validates the cell framing of every row).
+#pragma once
+
+#include "protocol/bytes.hpp"
+
+#include <async_cassandra/codec.hpp>
+#include <async_cassandra/data_type.hpp>
+#include <async_cassandra/error.hpp>
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <iterator>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <vector>
+
+namespace async_cassandra {
+
+namespace protocol {
+struct RowsResult;
+struct ColumnSpec;
+}  // namespace protocol
+
+/// One result column: where it comes from, its name and its CQL type.
+struct Column {
+    std::string keyspace;
+    std::string table;
+    std::string name;
+    DataTypePtr type;
+
+    friend bool operator==(const Column& a, const Column& b) {
+        return a.keyspace == b.keyspace && a.table == b.table && a.name == b.name &&
+               (a.type == b.type || (a.type && b.type && *a.type == *b.type));
+    }
+};
+
+/// The columns of a result, shared (immutable) between the pages that use the same metadata.
+class Columns {
+public:
+    Columns() = default;
+    explicit Columns(std::vector<Column> columns) : columns_(std::move(columns)) {}
+    static std::shared_ptr<const Columns> from_specs(const std::vector<protocol::ColumnSpec>& specs);
+
+    std::size_t size() const noexcept { return columns_.size(); }
+    bool empty() const noexcept { return columns_.empty(); }
+    const Column& operator[](std::size_t i) const noexcept { return columns_[i]; }
+    /// UsageError when out of range.
+    const Column& at(std::size_t i) const {
+        if (i >= columns_.size()) throw_out_of_range(i);
+        return columns_[i];
+    }
+    auto begin() const noexcept { return columns_.begin(); }
+    auto end() const noexcept { return columns_.end(); }
+    /// Index of the first column with exactly this name (case-sensitive, as the server sent it).
+    std::optional<std::size_t> find(std::string_view name) const noexcept;
+    /// Like find(), but throws UsageError naming the unknown column.
+    std::size_t index_of(std::string_view name) const;
+
+    friend bool operator==(const Columns&, const Columns&) = default;
+
+private:
+    [[noreturn]] void throw_out_of_range(std::size_t i) const;
+    std::vector<Column> columns_;
+};
+
+namespace detail {
+/// What a Page shares with its copies and rows.
+struct PageState {
+    std::shared_ptr<const protocol::Bytes> body;
+    std::shared_ptr<const Columns> columns;
+    const std::uint8_t* base = nullptr;     ///< start of the rows content (inside *body)
+    std::size_t row_count = 0;
+    std::size_t column_count = 0;
+    std::vector<std::uint32_t> row_offsets;  ///< start of each row, relative to base
+    std::optional<protocol::Bytes> paging_state;
+};
+
+/// Reads the cell at `p` (validated by Page::from_rows) and moves `p` past it.
+inline std::optional<protocol::BytesView> next_cell(const std::uint8_t*& p) noexcept {
+    const auto n = load_be<std::int32_t>(p);
+    p += 4;
+    if (n < 0) return std::nullopt;
+    protocol::BytesView v(p, static_cast<std::size_t>(n));
+    p += n;
+    return v;
+}
+/// Moves `p` past `count` validated cells.
+inline void skip_cells(const std::uint8_t*& p, std::size_t count) noexcept {
+    for (std::size_t c = 0; c < count; ++c) {
+        const auto n = load_be<std::int32_t>(p);
+        p += 4 + (n > 0 ? static_cast<std::size_t>(n) : 0);
+    }
+}
+}  // namespace detail
+
+/// One row of a Page: a view (page state pointer + row index). See the lifetime rule above.
+class Row {
+public:
+    Row() = default;
+    Row(const detail::PageState* page, std::size_t index) noexcept : page_(page), index_(index) {}
+
+    std::size_t size() const noexcept { return page_ ? page_->column_count : 0; }
+    /// The page's columns (empty for a default-constructed Row).
+    const Columns& columns() const noexcept { return page_ ? *page_->columns : empty_columns(); }
+    std::size_t index() const noexcept { return index_; }
+
+    /// The cell's bytes, std::nullopt for null. UsageError when i is out of range.
+    std::optional<protocol::BytesView> raw(std::size_t i) const {
+        if (!page_ || index_ >= page_->row_count || i >= page_->column_count) throw_bad_index(i);
+        // Row offsets only: skipping i validated cells is a few loads, and keeps 4 bytes per row.
+        const std::uint8_t* p = page_->base + page_->row_offsets[index_];
+        for (std::size_t c = 0; c < i; ++c) {
+            const auto n = detail::load_be<std::int32_t>(p);
+            p += 4 + (n > 0 ? static_cast<std::size_t>(n) : 0);
+        }
+        return detail::next_cell(p);
+    }
+    std::optional<protocol::BytesView> raw(std::string_view name) const { return raw(column_index(name)); }
+    bool is_null(std::size_t i) const { return !raw(i).has_value(); }
+    bool is_null(std::string_view name) const { return is_null(column_index(name)); }
+
+    /// Typed read of column i. TypeError, NullValueError (use std::optional<T> for nullable
+    /// columns), UsageError, ProtocolError.
+    template <Decodable T>
+    T get(std::size_t i) const {
+        const Column& c = columns().at(i);
+        if (!ValueCodec<T>::accepts(*c.type)) throw_mismatch(c, detail::cpp_type_name<T>());
+        return detail::decode_nullable<T>(*c.type, raw(i), c.name);
+    }
+    template <Decodable T>
+    T get(std::string_view name) const {
+        return get<T>(column_index(name));
+    }
+    /// The cell as a CQL literal / JSON text (for tools).
+    std::string to_cql_literal(std::size_t i) const;
+    std::string to_json(std::size_t i) const;
+
+    std::size_t column_index(std::string_view name) const { return columns().index_of(name); }
+
+private:
+    [[noreturn]] static void throw_mismatch(const Column& c, std::string_view cpp_type);
+    [[noreturn]] void throw_bad_index(std::size_t i) const;
+    static const Columns& empty_columns() noexcept;
+
+    const detail::PageState* page_ = nullptr;
+    std::size_t index_ = 0;
+};
+
+template <class... Ts>
+class TypedRows;
+
+/// One page of a Rows result.
+class Page {
+public:
+    /// An empty page with no columns.
+    Page() = default;
+
+    /// Builds a page over `result.rows_content`, which must point into `*body` (kept alive by the
+    /// page). Validates the framing of every cell once (and the size of fixed-size values):
+    /// ProtocolError on malformed input. Columns come from the result's metadata; when the result
+    /// was sent without metadata (skip_metadata), `known_columns` supplies them (UsageError when
+    /// missing or of the wrong count). When the metadata equals `known_columns`, that object is
+    /// shared instead of building a new one.
+    static Page from_rows(std::shared_ptr<const protocol::Bytes> body, protocol::RowsResult result,
+                          std::shared_ptr<const Columns> known_columns = nullptr);
+
+    std::size_t size() const noexcept { return state_ ? state_->row_count : 0; }
+    bool empty() const noexcept { return size() == 0; }
+    Row operator[](std::size_t i) const noexcept { return Row(state_.get(), i); }
+    /// UsageError when out of range.
+    Row at(std::size_t i) const;
+
+    const Columns& columns() const noexcept;
+    const std::shared_ptr<const Columns>& columns_ptr() const noexcept;
+    /// UsageError for an unknown name.
+    std::size_t column_index(std::string_view name) const { return columns().index_of(name); }
+
+    /// Opaque paging state to send with the next request; nullopt on the last page.
+    const std::optional<protocol::Bytes>& paging_state() const noexcept;
+    bool has_more_pages() const noexcept { return paging_state().has_value(); }
+
+    class iterator {
+    public:
+        using iterator_category = std::random_access_iterator_tag;
+        using value_type = Row;
+        using difference_type = std::ptrdiff_t;
+        using pointer = void;
+        using reference = Row;
+        iterator() = default;
+        iterator(const detail::PageState* p, std::size_t i) noexcept : page_(p), i_(i) {}
+        Row operator*() const noexcept { return Row(page_, i_); }
+        Row operator[](difference_type n) const noexcept { return Row(page_, i_ + static_cast<std::size_t>(n)); }
+        iterator& operator++() noexcept { ++i_; return *this; }
+        iterator operator++(int) noexcept { auto t = *this; ++i_; return t; }
+        iterator& operator--() noexcept { --i_; return *this; }
+        iterator operator--(int) noexcept { auto t = *this; --i_; return t; }
+        iterator& operator+=(difference_type n) noexcept { i_ += static_cast<std::size_t>(n); return *this; }
+        iterator& operator-=(difference_type n) noexcept { i_ -= static_cast<std::size_t>(n); return *this; }
+        friend iterator operator+(iterator a, difference_type n) noexcept { return a += n; }
+        friend iterator operator+(difference_type n, iterator a) noexcept { return a += n; }
+        friend iterator operator-(iterator a, difference_type n) noexcept { return a -= n; }
+        friend difference_type operator-(const iterator& a, const iterator& b) noexcept {
+            return static_cast<difference_type>(a.i_) - static_cast<difference_type>(b.i_);
+        }
+        friend bool operator==(const iterator& a, const iterator& b) noexcept { return a.i_ == b.i_; }
+        friend auto operator<=>(const iterator& a, const iterator& b) noexcept { return a.i_ <=> b.i_; }
+
+    private:
+        const detail::PageState* page_ = nullptr;
+        std::size_t i_ = 0;
+    };
+    iterator begin() const noexcept { return iterator(state_.get(), 0); }
+    iterator end() const noexcept { return iterator(state_.get(), size()); }
+
+    /// Typed view of all rows as std::tuple<Ts...>, one T per column in order:
+    ///   for (auto [id, name] : page.as<std::int64_t, std::string_view>()) ...
+    /// Checks the column count and every column type here, once (TypeError); the iteration then
+    /// only decodes. The range keeps the page alive.
+    template <Decodable... Ts>
+    TypedRows<Ts...> as() const;
+
+    /// Appends one S per row to `out`; S is mapped with ASYNC_CASSANDRA_ROW / ASYNC_CASSANDRA_UDT
+    /// and its fields are matched to columns by name (UsageError for a field without a column,
+    /// TypeError for a type mismatch; both checked once).
+    template <MappedStruct S>
+    void decode_into(std::vector<S>& out) const;
+
+    /// The shared state (for adapters such as the streaming layer).
+    const std::shared_ptr<const detail::PageState>& state() const noexcept { return state_; }
+
+private:
+    explicit Page(std::shared_ptr<const detail::PageState> s) : state_(std::move(s)) {}
+    std::shared_ptr<const detail::PageState> state_;
+};
+
+/// Range returned by Page::as<Ts...>().
+template <class... Ts>
+class TypedRows {
+public:
+    using value_type = std::tuple<Ts...>;
+
+    class iterator {
+    public:
+        using iterator_category = std::input_iterator_tag;
+        using value_type = std::tuple<Ts...>;
+        using difference_type = std::ptrdiff_t;
+        using pointer = void;
+        using reference = value_type;
+        iterator() = default;
+        iterator(const TypedRows* r, std::size_t i) noexcept : rows_(r), i_(i) {}
+        value_type operator*() const { return rows_->decode_row(i_); }
+        iterator& operator++() noexcept { ++i_; return *this; }
+        iterator operator++(int) noexcept { auto t = *this; ++i_; return t; }
+        friend bool operator==(const iterator& a, const iterator& b) noexcept { return a.i_ == b.i_; }
+
+    private:
+        const TypedRows* rows_ = nullptr;
+        std::size_t i_ = 0;
+    };
+
+    TypedRows(Page page, std::array<const DataType*, sizeof...(Ts)> types) : page_(std::move(page)), types_(types) {}
+    iterator begin() const noexcept { return iterator(this, 0); }
+    iterator end() const noexcept { return iterator(this, page_.size()); }
+    std::size_t size() const noexcept { return page_.size(); }
+    /// Decodes row i (0 <= i < size()).
+    value_type decode_row(std::size_t i) const { return decode(i, std::index_sequence_for<Ts...>{}); }
+
+private:
+    template <std::size_t... I>
+    value_type decode(std::size_t i, std::index_sequence<I...>) const {
+        const detail::PageState& s = *page_.state();
+        const std::uint8_t* p = s.base + s.row_offsets[i];
+        const Columns& cols = *s.columns;
+        // Braced initialization evaluates left to right: cells are read in wire order.
+        return value_type{detail::decode_cell<Ts>(*types_[I], p, cols[I].name)...};
+    }
+
+    Page page_;
+    std::array<const DataType*, sizeof...(Ts)> types_;
+};
+
+namespace detail {
+[[noreturn]] void throw_column_count(std::size_t expected, std::size_t got);
+[[noreturn]] void throw_column_mismatch(const Column& c, std::string_view cpp_type);
+}  // namespace detail
+
+template <Decodable... Ts>
+TypedRows<Ts...> Page::as() const {
+    const Columns& cols = columns();
+    if (cols.size() != sizeof...(Ts)) detail::throw_column_count(sizeof...(Ts), cols.size());
+    std::array<const DataType*, sizeof...(Ts)> types{};
+    std::size_t k = 0;
+    ((cols[k].type && ValueCodec<Ts>::accepts(*cols[k].type) ? (void)(types[k] = cols[k].type.get())
+                                                             : detail::throw_column_mismatch(cols[k], detail::cpp_type_name<Ts>()),
+      ++k),
+     ...);
+    return TypedRows<Ts...>(*this, types);
+}
+
+template <MappedStruct S>
+void Page::decode_into(std::vector<S>& out) const {
+    const auto fields = fields_of<S>();
+    constexpr std::size_t nf = std::tuple_size_v<std::remove_const_t<decltype(fields)>>;
+    const Columns& cols = columns();
+    std::array<std::size_t, nf> index{};
+    std::array<const DataType*, nf> types{};
+    std::size_t k = 0;
+    std::apply(
+        [&](const auto&... f) {
+            ((index[k] = cols.index_of(f.name),
+              types[k] = cols[index[k]].type.get(),
+              ValueCodec<typename ValueCodec<S>::template member_t<decltype(f)>>::accepts(*types[k])
+                  ? (void)0
+                  : detail::throw_column_mismatch(
+                        cols[index[k]], detail::cpp_type_name<typename ValueCodec<S>::template member_t<decltype(f)>>()),
+              ++k),
+             ...);
+        },
+        fields);
+    if (empty()) return;
+    const detail::PageState& s = *state_;
+    out.reserve(out.size() + s.row_count);
+    bool ascending = true;
+    for (std::size_t j = 1; j < nf; ++j) ascending = ascending && index[j - 1] < index[j];
+    if (ascending) {
+        // Fields in column order (the common case): one forward pass over each row's cells.
+        for (std::size_t r = 0; r < s.row_count; ++r) {
+            const std::uint8_t* p = s.base + s.row_offsets[r];
+            std::size_t col = 0, j = 0;
+            S& row = out.emplace_back();
+            std::apply(
+                [&](const auto&... f) {
+                    ((detail::skip_cells(p, index[j] - col), col = index[j] + 1,
+                      row.*(f.member) = detail::decode_cell<typename ValueCodec<S>::template member_t<decltype(f)>>(
+                          *types[j], p, f.name),
+                      ++j),
+                     ...);
+                },
+                fields);
+        }
+        return;
+    }
+    // Start of each cell of the current row (one allocation per call, not per row).
+    std::vector<const std::uint8_t*> cells(s.column_count);
+    for (std::size_t r = 0; r < s.row_count; ++r) {
+        const std::uint8_t* p = s.base + s.row_offsets[r];
+        for (std::size_t c = 0; c < s.column_count; ++c) {
+            cells[c] = p;
+            const auto n = detail::load_be<std::int32_t>(p);
+            p += 4 + (n > 0 ? static_cast<std::size_t>(n) : 0);
+        }
+        S& row = out.emplace_back();
+        std::size_t j = 0;
+        std::apply(
+            [&](const auto&... f) {
+                ((p = cells[index[j]],
+                  row.*(f.member) = detail::decode_cell<typename ValueCodec<S>::template member_t<decltype(f)>>(
+                      *types[j], p, f.name),
+                  ++j),
+                 ...);
+            },
+            fields);
+    }
+}
+
+}  // namespace async_cassandra
