@@ -34,7 +34,8 @@ struct ClusterView {
 
 struct EngineConfig {
     std::string cluster_name = "Test Cluster";
-    /// Rows of the generated table synthetic.rows (0 = no such table); see README for the formulas.
+    /// Rows of the generated table synthetic.rows (0 = no such table); formulas and memory layout
+    /// are described at the top of server/engine/synthetic.cpp.
     std::int64_t synthetic_rows = 0;
 };
 
@@ -78,8 +79,11 @@ public:
     /// Current schema version UUID text (changes on every schema change).
     std::string schema_version() const;
 
-private:
+    /// Engine internals (server/engine/engine_internal.hpp); public only so that the engine's own
+    /// translation units can name it.
     struct Impl;
+
+private:
     std::unique_ptr<Impl> impl_;
 };
 
