@@ -5,7 +5,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 install_packages
 
 start=$(date +%s)
-configure_and_build "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+configure_and_build "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DASYNC_CASSANDRA_REQUIRE_COMPAT=ON
 log "running the test suite"
 (cd "$BUILD_DIR" && ctest --output-on-failure -j "$JOBS" --timeout 600)
 

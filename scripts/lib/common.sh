@@ -24,6 +24,8 @@ install_packages() {
       missing+=("$pkg")
     fi
   done
+  # Node.js may come from Debian (nodejs + npm) or from a vendor package that bundles npm.
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then missing+=(nodejs npm); fi
   if ((${#missing[@]})); then
     log "installing Debian packages: ${missing[*]}"
     local sudo=""

@@ -1,0 +1,135 @@
+// acass-server: an in-memory CQL node (or N of them) for tests, benchmarks and driver compatibility.
+//
+//   acass-server [--host 127.0.0.1] [--port 9042] [--nodes N] [--protocol-versions 4,5]
+//                [--auth user:password] [--cluster-name NAME] [--synthetic ROWS]
+//                [--fault SPEC]... [--log-requests] [--control-stdin]
+//
+// Prints one "acass-server listening on HOST:PORT (N nodes)" line on stdout once every node
+// accepts connections (with --port 0 the port is the one the system picked), and shuts down
+// cleanly on SIGINT/SIGTERM.
+//
+// With --control-stdin, lines on stdin drive the cluster from a test script: "stop N",
+// "restart N", "remove N", "add N", "stats N", "quit". Each command answers one line on stdout
+// ("ok", "stats N requests=.. queries=.. connections=.. open=..", or "error: ...").
+#include "server/net/cluster.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <pthread.h>
+#include <sstream>
+#include <thread>
+#include <unistd.h>
+
+namespace net = async_cassandra::server::net;
+
+namespace {
+
+void control_loop(net::Cluster& cluster) {
+    std::string line;
+    while (std::getline(std::cin, line)) {
+        std::istringstream in(line);
+        std::string cmd;
+        int node = 0;
+        in >> cmd >> node;
+        try {
+            if (cmd == "quit") break;
+            if (cmd == "stop") cluster.stop_node(node);
+            else if (cmd == "restart") cluster.restart_node(node);
+            else if (cmd == "remove") cluster.remove_node(node);
+            else if (cmd == "add") cluster.add_node(node);
+            else if (cmd == "stats") {
+                auto s = cluster.stats(node);
+                std::printf("stats %d requests=%llu queries=%llu connections=%llu open=%llu\n", node,
+                            static_cast<unsigned long long>(s.requests), static_cast<unsigned long long>(s.queries),
+                            static_cast<unsigned long long>(s.connections),
+                            static_cast<unsigned long long>(s.open_connections));
+                std::fflush(stdout);
+                continue;
+            } else if (cmd.empty()) continue;
+            else throw async_cassandra::UsageError("unknown command '" + cmd + "'");
+            std::printf("ok\n");
+        } catch (const std::exception& e) {
+            std::printf("error: %s\n", e.what());
+        }
+        std::fflush(stdout);
+    }
+    // End of input or "quit": shut down as on SIGTERM.
+    kill(getpid(), SIGTERM);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    net::ClusterOptions options;
+    std::string versions = "4,5";
+    std::string auth;
+    std::vector<std::string> faults;
+    int port = 9042;
+
+    CLI::App app{"acass-server: in-memory CQL node for tests and benchmarks"};
+    app.add_option("--host", options.host, "IPv4 address of node 1 (node i gets the next addresses)");
+    app.add_option("--port", port, "native protocol port shared by all nodes; 0 picks a free one")
+        ->check(CLI::Range(0, 65535));
+    app.add_option("--nodes", options.nodes, "number of nodes (127.0.0.1 .. 127.0.0.N)")->check(CLI::Range(1, 250));
+    app.add_option("--protocol-versions", versions, "comma-separated protocol versions to accept (4,5)");
+    app.add_option("--auth", auth, "enable PasswordAuthenticator with user:password");
+    app.add_option("--cluster-name", options.cluster_name, "cluster name reported by system.local");
+    app.add_option("--synthetic", options.synthetic_rows, "rows of the generated table synthetic.rows");
+    app.add_option("--tokens-per-node", options.tokens_per_node, "tokens owned by each node")->check(CLI::Range(1, 256));
+    app.add_option("--fault", faults,
+                   "fault rule KIND[=VALUE][,node=N][,nth=N][,fraction=F][,max_hits=N][,pattern=TEXT]; kinds: "
+                   "delay, delay_pages, drop_after_pages, drop_mid_frame, error, stall, corrupt_frame, wrong_stream");
+    app.add_flag("--log-requests", options.log_requests, "log every request (opcode and query) to stderr");
+    bool control_stdin = false;
+    app.add_flag("--control-stdin", control_stdin,
+                 "read commands from stdin: stop N, restart N, remove N, add N, stats N, quit");
+    CLI11_PARSE(app, argc, argv);
+
+    try {
+        options.port = static_cast<std::uint16_t>(port);
+        options.protocol_versions.clear();
+        std::stringstream vs(versions);
+        for (std::string item; std::getline(vs, item, ',');) {
+            if (item.empty()) continue;
+            options.protocol_versions.push_back(std::stoi(item));
+        }
+        if (!auth.empty()) {
+            auto colon = auth.find(':');
+            if (colon == std::string::npos) throw async_cassandra::UsageError("--auth needs user:password");
+            options.credentials.emplace(auth.substr(0, colon), auth.substr(colon + 1));
+        }
+        for (const auto& f : faults) options.faults.push_back(net::parse_fault(f));
+
+        // Block the termination signals in every thread (the I/O thread inherits the mask), so
+        // that the main thread can wait for them synchronously and shut down in order.
+        sigset_t signals;
+        sigemptyset(&signals);
+        sigaddset(&signals, SIGINT);
+        sigaddset(&signals, SIGTERM);
+        pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+        std::signal(SIGPIPE, SIG_IGN);
+
+        net::Cluster cluster(options);
+        cluster.start();
+        std::printf("acass-server listening on %s:%u (%d node%s)\n", options.host.c_str(),
+                    static_cast<unsigned>(cluster.port()), options.nodes, options.nodes == 1 ? "" : "s");
+        std::fflush(stdout);
+
+        if (control_stdin) {
+            // Detached: it may be blocked in a read when the process exits.
+            std::thread([&cluster] { control_loop(cluster); }).detach();
+        }
+
+        int sig = 0;
+        sigwait(&signals, &sig);
+        std::fprintf(stderr, "acass-server: signal %d, shutting down\n", sig);
+        cluster.stop();
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "acass-server: %s\n", e.what());
+        return 1;
+    }
+    return 0;
+}

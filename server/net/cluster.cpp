@@ -1,0 +1,287 @@
+#include "server/net/node.hpp"
+
+#include <asio/experimental/as_tuple.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <stdexcept>
+
+namespace async_cassandra::server::net {
+
+namespace p = async_cassandra::protocol;
+using asio::use_awaitable;
+using asio::experimental::as_tuple;
+
+namespace {
+
+EngineConfig engine_config(const ClusterOptions& o) {
+    EngineConfig c;
+    c.cluster_name = o.cluster_name;
+    c.synthetic_rows = o.synthetic_rows;
+    return c;
+}
+
+p::Bytes address_bytes(const asio::ip::address& a) {
+    if (a.is_v4()) {
+        auto b = a.to_v4().to_bytes();
+        return p::Bytes(b.begin(), b.end());
+    }
+    auto b = a.to_v6().to_bytes();
+    return p::Bytes(b.begin(), b.end());
+}
+
+}  // namespace
+
+Cluster::Impl::Impl(ClusterOptions o) : options(std::move(o)), engine(engine_config(options)) {
+    if (options.nodes < 1 || options.nodes > 250) throw UsageError("--nodes must be between 1 and 250");
+    if (options.protocol_versions.empty()) throw UsageError("no protocol version enabled");
+    for (int v : options.protocol_versions)
+        if (v != 4 && v != 5) throw UsageError("unsupported protocol version " + std::to_string(v) + " (4 or 5)");
+    min_version = *std::min_element(options.protocol_versions.begin(), options.protocol_versions.end());
+    max_version = *std::max_element(options.protocol_versions.begin(), options.protocol_versions.end());
+    for (auto& rule : options.faults) faults.add(rule);
+
+    asio::error_code ec;
+    auto base = asio::ip::make_address_v4(options.host, ec);
+    if (ec) throw UsageError("--host must be an IPv4 address: " + options.host);
+    const int n = options.nodes;
+    const int per_node = std::max(1, options.tokens_per_node);
+    const std::uint64_t total = static_cast<std::uint64_t>(n) * static_cast<std::uint64_t>(per_node);
+    const std::uint64_t step = ~std::uint64_t{0} / total;
+    for (int i = 1; i <= n; ++i) {
+        auto node = std::make_unique<Node>(*this, i);
+        node->address = asio::ip::address_v4(base.to_uint() + static_cast<std::uint32_t>(i - 1));
+        char id[40];
+        std::snprintf(id, sizeof id, "%08x-0000-4000-8000-%012x", 0xacac0000u + static_cast<unsigned>(i),
+                      static_cast<unsigned>(i));
+        node->host_id = id;
+        // Evenly spaced tokens, interleaved between nodes so that every node owns an equal share.
+        for (int k = 0; k < per_node; ++k) {
+            std::uint64_t index = static_cast<std::uint64_t>(k) * static_cast<std::uint64_t>(n) +
+                                  static_cast<std::uint64_t>(i - 1);
+            std::uint64_t u = (std::uint64_t{1} << 63) + step * (index + 1);  // INT64_MIN + ...
+            node->tokens.push_back(static_cast<std::int64_t>(u));
+        }
+        nodes.push_back(std::move(node));
+    }
+}
+
+bool Cluster::Impl::version_enabled(int v) const {
+    return std::find(options.protocol_versions.begin(), options.protocol_versions.end(), v) !=
+           options.protocol_versions.end();
+}
+
+Node& Cluster::Impl::node(int id) {
+    if (id < 1 || id > static_cast<int>(nodes.size())) throw UsageError("no node " + std::to_string(id));
+    return *nodes[static_cast<std::size_t>(id - 1)];
+}
+
+void Cluster::Impl::open_listener(Node& n, std::uint16_t at_port) {
+    auto a = std::make_shared<asio::ip::tcp::acceptor>(io);
+    asio::ip::tcp::endpoint ep(n.address, at_port);
+    a->open(ep.protocol());
+    a->set_option(asio::socket_base::reuse_address(true));
+    a->bind(ep);
+    a->listen(asio::socket_base::max_listen_connections);
+    n.acceptor = a;
+    {
+        std::lock_guard lock(view_mutex);
+        n.listening = true;
+    }
+    asio::co_spawn(io, accept_loop(n, std::move(a)), asio::detached);
+}
+
+asio::awaitable<void> Cluster::Impl::accept_loop(Node& n, std::shared_ptr<asio::ip::tcp::acceptor> acceptor) {
+    // The node's acceptor may be replaced by a restart while we wait; we keep the one we serve.
+    for (;;) {
+        auto [ec, socket] = co_await acceptor->async_accept(as_tuple(use_awaitable));
+        if (ec) {
+            if (ec == asio::error::operation_aborted || !acceptor->is_open()) co_return;
+            continue;  // e.g. EMFILE: keep serving the connections we have
+        }
+        if (!n.listening || n.acceptor != acceptor) continue;
+        asio::error_code ignored;
+        socket.set_option(asio::ip::tcp::no_delay(true), ignored);
+        auto conn = std::make_shared<Connection>(n, std::move(socket));
+        n.connections.emplace(conn.get(), conn);
+        n.accepted.fetch_add(1, std::memory_order_relaxed);
+        n.open.fetch_add(1, std::memory_order_relaxed);
+        conn->start();
+    }
+}
+
+void Cluster::Impl::close_node(Node& n) {
+    {
+        std::lock_guard lock(view_mutex);
+        n.listening = false;
+    }
+    if (n.acceptor) {
+        asio::error_code ignored;
+        n.acceptor->close(ignored);
+    }
+    auto conns = n.connections;  // close() erases from the map
+    for (auto& [raw, weak] : conns)
+        if (auto c = weak.lock()) c->close();
+}
+
+void Cluster::Impl::broadcast(const p::EventResponse& event, unsigned mask, int skip_node) {
+    for (auto& n : nodes) {
+        if (n->id == skip_node || !n->listening) continue;
+        auto conns = n->connections;
+        for (auto& [raw, weak] : conns)
+            if (auto c = weak.lock()) c->push_event(event, mask);
+    }
+}
+
+ClusterView Cluster::Impl::view() const {
+    ClusterView v;
+    v.cluster_name = options.cluster_name;
+    std::lock_guard lock(view_mutex);
+    for (const auto& n : nodes) {
+        if (!n->member) continue;
+        NodeInfo info;
+        info.id = n->id;
+        info.address = n->address.to_string();
+        info.native_port = port;
+        info.host_id = n->host_id;
+        info.tokens = n->tokens;
+        info.up = n->listening;
+        v.nodes.push_back(std::move(info));
+    }
+    return v;
+}
+
+// ------------------------------------------------------------------------------------ Cluster
+
+Cluster::Cluster(ClusterOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {
+    impl_->engine.set_cluster_view_provider([impl = impl_.get()] { return impl->view(); });
+}
+
+Cluster::~Cluster() { stop(); }
+
+void Cluster::start() {
+    auto& impl = *impl_;
+    if (impl.running) return;
+    impl.io.restart();
+    // With port 0 the first node picks a port and the others must get the same one on their own
+    // addresses; if one of them finds it taken, start over with a new port.
+    std::system_error last(asio::error::address_in_use);
+    for (int attempt = 0; attempt < 20; ++attempt) {
+        std::uint16_t want = impl.options.port;
+        try {
+            for (auto& n : impl.nodes) {
+                impl.open_listener(*n, want);
+                if (want == 0) want = n->acceptor->local_endpoint().port();
+            }
+            impl.port = want;
+            impl.running = true;
+            break;
+        } catch (const std::system_error& e) {
+            last = e;
+            for (auto& n : impl.nodes) impl.close_node(*n);
+            impl.io.restart();
+            impl.io.poll();  // let the aborted accept loops finish
+            if (impl.options.port != 0) throw;
+        }
+    }
+    if (!impl.running) throw last;
+    impl.work.emplace(impl.io.get_executor());
+    impl.thread = std::thread([&impl] { impl.io.run(); });
+}
+
+void Cluster::stop() {
+    auto& impl = *impl_;
+    if (!impl.running) return;
+    impl.run_on_io([&] {
+        for (auto& n : impl.nodes) impl.close_node(*n);
+    });
+    impl.work.reset();
+    // Timers of lingering or delayed answers may still be pending; they hold nothing we need.
+    impl.io.stop();
+    if (impl.thread.joinable()) impl.thread.join();
+    impl.running = false;
+}
+
+std::uint16_t Cluster::port() const noexcept { return impl_->port; }
+int Cluster::node_count() const noexcept { return static_cast<int>(impl_->nodes.size()); }
+std::string Cluster::address(int node) const { return impl_->node(node).address.to_string(); }
+
+void Cluster::stop_node(int id) {
+    auto& impl = *impl_;
+    impl.run_on_io([&] {
+        Node& n = impl.node(id);
+        if (!n.listening) return;
+        impl.close_node(n);
+        impl.broadcast(p::StatusChangeEvent{"DOWN", address_bytes(n.address), impl.port}, event_mask::status, id);
+    });
+}
+
+void Cluster::restart_node(int id) {
+    auto& impl = *impl_;
+    impl.run_on_io([&] {
+        Node& n = impl.node(id);
+        if (n.listening) return;
+        impl.engine.forget_prepared(id);
+        if (!n.member) {
+            std::lock_guard lock(impl.view_mutex);
+            n.member = true;
+        }
+        impl.open_listener(n, impl.port);
+        impl.broadcast(p::StatusChangeEvent{"UP", address_bytes(n.address), impl.port}, event_mask::status, id);
+    });
+}
+
+void Cluster::remove_node(int id) {
+    auto& impl = *impl_;
+    impl.run_on_io([&] {
+        Node& n = impl.node(id);
+        if (!n.member) return;
+        impl.close_node(n);
+        {
+            std::lock_guard lock(impl.view_mutex);
+            n.member = false;
+        }
+        impl.broadcast(p::TopologyChangeEvent{"REMOVED_NODE", address_bytes(n.address), impl.port},
+                       event_mask::topology, id);
+    });
+}
+
+void Cluster::add_node(int id) {
+    auto& impl = *impl_;
+    impl.run_on_io([&] {
+        Node& n = impl.node(id);
+        if (n.member) return;
+        impl.engine.forget_prepared(id);
+        {
+            std::lock_guard lock(impl.view_mutex);
+            n.member = true;
+        }
+        impl.open_listener(n, impl.port);
+        impl.broadcast(p::TopologyChangeEvent{"NEW_NODE", address_bytes(n.address), impl.port},
+                       event_mask::topology, id);
+    });
+}
+
+NodeStats Cluster::stats(int id) const {
+    Node& n = impl_->node(id);
+    NodeStats s;
+    s.requests = n.requests.load(std::memory_order_relaxed);
+    s.queries = n.queries.load(std::memory_order_relaxed);
+    s.connections = n.accepted.load(std::memory_order_relaxed);
+    s.open_connections = n.open.load(std::memory_order_relaxed);
+    return s;
+}
+
+void Cluster::reset_stats() {
+    for (auto& n : impl_->nodes) {
+        n->requests = 0;
+        n->queries = 0;
+        n->accepted = 0;
+    }
+}
+
+FaultInjector& Cluster::faults() noexcept { return impl_->faults; }
+Engine& Cluster::engine() noexcept { return impl_->engine; }
+ClusterView Cluster::view() const { return impl_->view(); }
+
+}  // namespace async_cassandra::server::net

@@ -1,0 +1,87 @@
+// The network front end of acass-server: N nodes on 127.0.0.1..127.0.0.N (one port), sharing one
+// Engine, served by one I/O thread. Tests start a Cluster on port 0, read port(), and can stop,
+// restart, remove and re-add nodes while clients are connected (registered connections of the
+// other nodes receive STATUS_CHANGE / TOPOLOGY_CHANGE events, as from a real cluster).
+//
+// Threading: every public member may be called from any thread except the cluster's own I/O
+// thread (they post to it and wait), apart from the const accessors, which are lock-free.
+#pragma once
+
+#include "server/engine/engine.hpp"
+#include "server/net/faults.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace async_cassandra::server::net {
+
+struct ClusterOptions {
+    /// Address of node 1; node i listens on the same address with the last octet increased by i-1.
+    std::string host = "127.0.0.1";
+    /// Shared by all nodes; 0 picks a free one (see Cluster::port()).
+    std::uint16_t port = 9042;
+    int nodes = 1;
+    /// Protocol versions accepted (subset of {4, 5}).
+    std::vector<int> protocol_versions{4, 5};
+    /// When set, PasswordAuthenticator with this single user.
+    std::optional<std::pair<std::string, std::string>> credentials;
+    std::string cluster_name = "Test Cluster";
+    std::int64_t synthetic_rows = 0;
+    int tokens_per_node = 1;
+    /// Print every request's opcode and query text to stderr (to see what drivers send).
+    bool log_requests = false;
+    std::vector<FaultRule> faults;
+};
+
+struct NodeStats {
+    std::uint64_t requests = 0;     ///< frames received (all opcodes, handshake included)
+    std::uint64_t queries = 0;      ///< QUERY/PREPARE/EXECUTE/BATCH
+    std::uint64_t connections = 0;  ///< connections accepted since start
+    std::uint64_t open_connections = 0;
+};
+
+class Cluster {
+public:
+    explicit Cluster(ClusterOptions options);
+    ~Cluster();
+    Cluster(const Cluster&) = delete;
+    Cluster& operator=(const Cluster&) = delete;
+
+    /// Binds every node and starts the I/O thread. Throws std::system_error if a port is taken.
+    void start();
+    /// Closes every listener and connection and joins the I/O thread. Idempotent.
+    void stop();
+
+    std::uint16_t port() const noexcept;
+    int node_count() const noexcept;
+    /// "127.0.0.<id>" for node `id` (1-based).
+    std::string address(int node) const;
+
+    /// Closes the node's listener and connections; the others push STATUS_CHANGE DOWN.
+    void stop_node(int node);
+    /// Listens again (prepared statements forgotten); the others push STATUS_CHANGE UP.
+    void restart_node(int node);
+    /// Like stop_node, but the node also leaves system.peers (TOPOLOGY_CHANGE REMOVED_NODE).
+    void remove_node(int node);
+    /// Brings a removed node back (TOPOLOGY_CHANGE NEW_NODE, then it listens again).
+    void add_node(int node);
+
+    NodeStats stats(int node) const;
+    void reset_stats();
+
+    FaultInjector& faults() noexcept;
+    Engine& engine() noexcept;
+    /// Topology as system.local / system.peers report it.
+    ClusterView view() const;
+
+    struct Impl;
+
+private:
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace async_cassandra::server::net

@@ -1,0 +1,89 @@
+// Fault injection for the embedded node: rules that match requests by a substring of their query
+// text and change how (or whether) the node answers. Shared by all nodes of a Cluster; rules can
+// be added and cleared from any thread while the cluster runs.
+#pragma once
+
+#include <async_cassandra/error.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace async_cassandra::server::net {
+
+enum class FaultKind : std::uint8_t {
+    delay,            ///< answer every matching request `delay` later
+    delay_pages,      ///< like delay, but only Rows responses that have more pages or resume paging
+    drop_after_pages, ///< after `pages` Rows responses matched, close the connection instead of answering
+    drop_mid_frame,   ///< write the first half of the response, then close the connection
+    error,            ///< answer with `error_code` (proper extra body) instead of executing
+    stall,            ///< never answer (the connection stays open)
+    corrupt_frame,    ///< send the response with a corrupted header (v4) or checksum (v5)
+    wrong_stream,     ///< send the response on another stream id
+};
+
+struct FaultRule {
+    FaultKind kind = FaultKind::delay;
+    /// Substring of the query text (QUERY, PREPARE, EXECUTE via its prepared text, BATCH via any of
+    /// its statements); empty matches every QUERY/PREPARE/EXECUTE/BATCH.
+    std::string pattern;
+    int node = 0;  ///< 1-based node id, 0 = every node
+    std::chrono::milliseconds delay{5};
+    ServerErrorCode error_code = ServerErrorCode::overloaded;
+    std::int64_t pages = 1;  ///< drop_after_pages
+    /// Fire only on the nth matching request (1-based, counted per rule); 0 = every match.
+    std::int64_t nth = 0;
+    double fraction = 1.0;  ///< with nth == 0: probability that a match fires
+    std::int64_t max_hits = -1;  ///< stop firing after this many hits; -1 = unlimited
+};
+
+/// Parses "kind[,key=value]..." for the --fault flag, e.g.
+/// "error=read_timeout,pattern=FROM ks.t,nth=3", "delay=5,pattern=synthetic", "stall,node=2".
+/// Keys: pattern, node, nth, fraction, max_hits, pages, delay (ms; also the value of delay kinds).
+/// Throws UsageError.
+FaultRule parse_fault(std::string_view spec);
+
+/// What to do for one request, decided when it arrives.
+struct FaultDecision {
+    std::optional<FaultKind> action;  ///< the single rule that fired for the request itself
+    ServerErrorCode error_code = ServerErrorCode::overloaded;
+    std::chrono::milliseconds delay{0};      ///< delay (all responses)
+    std::chrono::milliseconds page_delay{0}; ///< delay_pages (decided after execution)
+    int page_rule = -1;                      ///< drop_after_pages rule index, counted on Rows results
+};
+
+class FaultInjector {
+public:
+    /// Adds a rule; returns its index.
+    std::size_t add(FaultRule rule);
+    void clear();
+    bool empty() const noexcept { return count_.load(std::memory_order_relaxed) == 0; }
+
+    /// Decides for a request with `query` text on `node`.
+    FaultDecision decide(int node, std::string_view query);
+    /// A Rows response for a request matched by drop_after_pages rule `rule` is about to be sent;
+    /// returns false when the connection should be dropped instead.
+    bool allow_page(int rule);
+    /// Times rule `index` fired.
+    std::int64_t hits(std::size_t index) const;
+
+private:
+    struct Entry {
+        FaultRule rule;
+        std::int64_t matches = 0;
+        std::int64_t hits = 0;
+        std::int64_t pages_sent = 0;
+    };
+    mutable std::mutex mutex_;
+    std::vector<Entry> entries_;
+    std::atomic<std::size_t> count_{0};
+    std::mt19937_64 rng_{12345};
+};
+
+}  // namespace async_cassandra::server::net

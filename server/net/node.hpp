@@ -1,0 +1,153 @@
+// Internals of the front end shared by cluster.cpp and connection.cpp: the per-node listener state
+// and the per-connection protocol state machine. Everything here runs on the cluster's single I/O
+// thread, so none of it locks (counters are atomics because tests read them from other threads).
+#pragma once
+
+#include "server/net/cluster.hpp"
+#include "protocol/frame_codec.hpp"
+
+#include <asio.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <unordered_map>
+
+namespace async_cassandra::server::net {
+
+class Connection;
+
+namespace event_mask {
+inline constexpr unsigned topology = 1;
+inline constexpr unsigned status = 2;
+inline constexpr unsigned schema = 4;
+}  // namespace event_mask
+
+struct Node {
+    Cluster::Impl& cluster;
+    int id = 1;
+    asio::ip::address address;
+    std::string host_id;
+    std::vector<std::int64_t> tokens;
+    std::shared_ptr<asio::ip::tcp::acceptor> acceptor;  ///< shared with its accept loop
+    bool listening = false;  ///< guarded by Impl::view_mutex for writes, read on the I/O thread
+    bool member = true;      ///< part of the ring (system.peers)
+    std::unordered_map<Connection*, std::weak_ptr<Connection>> connections;
+    std::atomic<std::uint64_t> requests{0};
+    std::atomic<std::uint64_t> queries{0};
+    std::atomic<std::uint64_t> accepted{0};
+    std::atomic<std::uint64_t> open{0};
+
+    Node(Cluster::Impl& c, int node_id) : cluster(c), id(node_id) {}
+};
+
+struct Cluster::Impl {
+    explicit Impl(ClusterOptions o);
+
+    ClusterOptions options;
+    asio::io_context io{1};
+    std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+    std::thread thread;
+    Engine engine;
+    FaultInjector faults;
+    std::vector<std::unique_ptr<Node>> nodes;
+    std::uint16_t port = 0;
+    int min_version = 4;
+    int max_version = 5;
+    bool running = false;
+    mutable std::mutex view_mutex;
+
+    bool version_enabled(int v) const;
+    Node& node(int id);
+    void open_listener(Node& n, std::uint16_t port);
+    void close_node(Node& n);
+    asio::awaitable<void> accept_loop(Node& n, std::shared_ptr<asio::ip::tcp::acceptor> acceptor);
+    /// Pushes `event` to the connections registered for `mask`; `skip_node` (if > 0) is left out.
+    void broadcast(const protocol::EventResponse& event, unsigned mask, int skip_node);
+    ClusterView view() const;
+    /// Runs `f` on the I/O thread and waits for it.
+    template <class F>
+    void run_on_io(F&& f);
+};
+
+class Connection : public std::enable_shared_from_this<Connection> {
+public:
+    Connection(Node& node, asio::ip::tcp::socket socket);
+
+    void start();
+    /// Closes the socket now; pending output is dropped.
+    void close();
+    /// Queues an EVENT if this connection registered for `mask`.
+    void push_event(const protocol::EventResponse& event, unsigned mask);
+
+private:
+    enum class Phase { initial, authenticating, ready };
+
+    asio::awaitable<void> read_loop();
+    asio::awaitable<void> write_loop();
+    asio::awaitable<void> deliver_later(protocol::FrameHeader header, protocol::Bytes body,
+                                        std::chrono::milliseconds delay);
+
+    /// Checks the first bytes of the connection for a protocol version we do not speak (their
+    /// header may not even be 9 bytes long); returns false if it answered and is closing.
+    bool sniff_version(protocol::BytesView first);
+    void handle(const protocol::Envelope& envelope);
+    void handle_startup(std::int16_t stream, const protocol::StartupRequest& req);
+    void handle_auth(std::int16_t stream, const protocol::AuthResponseRequest& req);
+    void handle_query(const protocol::FrameHeader& header, const protocol::Request& req);
+    protocol::FrameHeader response_header(std::int16_t stream, const protocol::Response& response) const;
+    void send(std::int16_t stream, const protocol::Response& response);
+    void send_error(std::int16_t stream, ServerErrorCode code, std::string message);
+    void send_version_error(int asked, std::int16_t stream);
+    /// Appends bytes to the output as they are (after everything queued before).
+    void send_raw(protocol::BytesView bytes);
+    /// `response` framed as it would go on the wire now, without queueing it (fault injection).
+    protocol::Bytes wire_form(std::int16_t stream, const protocol::Response& response) const;
+    void notify() { wake_.cancel(); }
+    /// Sends what is queued, then closes (after the peer had a chance to read it).
+    void close_after_flush();
+    std::string query_text(const protocol::Request& req) const;
+
+    Node& node_;
+    asio::ip::tcp::socket socket_;
+    asio::steady_timer wake_;      ///< cancelled to wake the writer
+    asio::steady_timer drained_;   ///< cancelled by the writer after each write (reader back-pressure)
+    protocol::FrameDecoder decoder_;
+    protocol::FrameEncoder encoder_;
+    protocol::Compression compression_ = protocol::Compression::none;
+    protocol::Bytes pending_;  ///< wire bytes queued for the writer (v5: after encoder_.flush)
+    protocol::Bytes out_;      ///< bytes of the write in flight
+    std::size_t out_in_flight_ = 0;
+    ConnectionState state_;
+    Phase phase_ = Phase::initial;
+    bool started_ = false;
+    bool open_ = true;
+    bool closing_ = false;
+    bool sniffed_ = false;
+    protocol::Bytes sniff_;  ///< first bytes, until the version byte and stream id are known
+    unsigned events_ = 0;
+};
+
+template <class F>
+void Cluster::Impl::run_on_io(F&& f) {
+    if (!thread.joinable() || io.get_executor().running_in_this_thread()) {
+        f();
+        return;
+    }
+    std::promise<void> done;
+    asio::post(io, [&] {
+        try {
+            f();
+            done.set_value();
+        } catch (...) {
+            done.set_exception(std::current_exception());
+        }
+    });
+    done.get_future().get();
+}
+
+}  // namespace async_cassandra::server::net
