@@ -92,7 +92,36 @@ struct PageState {
     std::size_t column_count = 0;
     std::vector<std::uint32_t> row_offsets;  ///< start of each row, relative to base
     std::optional<protocol::Bytes> paging_state;
+    /// Set when every cell of every fixed-size column has exactly its type's size (no null or
+    /// empty one): the cells before a column then only vary through the variable-size columns,
+    /// and `jumps` / `var_gaps` locate a cell with one length load per variable-size column
+    /// before it instead of one per cell.
+    bool uniform = false;
+    struct Jump {
+        std::uint32_t base = 0;  ///< bytes of the fixed-size cells before the first variable one (or the cell)
+        std::uint32_t vars = 0;  ///< variable-size columns before the cell
+        std::uint32_t tail = 0;  ///< bytes of the fixed-size cells between the last of those and the cell
+    };
+    std::vector<Jump> jumps;            ///< per column (uniform pages only)
+    std::vector<std::uint32_t> var_gaps;  ///< fixed-size bytes after variable column k up to the next one
 };
+
+/// Result of walk_rows.
+struct RowsWalk {
+    std::size_t size = 0;  ///< bytes taken by the rows (the content may continue)
+    bool uniform = true;   ///< every fixed-size cell (fixed[c] != 0) had exactly that size
+    bool sizes_ok = true;  ///< every fixed-size cell had that size or was null/empty (always when strict)
+};
+/// Walks `rows` rows of `cols` [bytes] cells starting at `data` (at most `size` bytes), as sent in
+/// a Rows result (4.2.5.2), and returns their extent. One pass, shared by the message layer
+/// (which only delimits: pass `strict` = nullptr) and Page::from_rows (which also checks the
+/// size of fixed-size values against `strict`, the page's columns, and records each row's start
+/// in `row_offsets`, which may be null). `fixed[c]` is the value size of column c's type, 0 when
+/// variable or unknown: cells of that size take a fast path (no dependency on the loaded
+/// length), others are checked one by one. ProtocolError: truncated, invalid_length (a length
+/// below -1, or a fixed-size value of another non-zero size when strict).
+RowsWalk walk_rows(const std::uint8_t* data, std::size_t size, std::size_t rows, std::size_t cols,
+                   const std::uint32_t* fixed, const Column* strict, std::uint32_t* row_offsets);
 
 /// Reads the cell at `p` (validated by Page::from_rows) and moves `p` past it.
 inline std::optional<protocol::BytesView> next_cell(const std::uint8_t*& p) noexcept {
@@ -126,12 +155,7 @@ public:
     /// The cell's bytes, std::nullopt for null. UsageError when i is out of range.
     std::optional<protocol::BytesView> raw(std::size_t i) const {
         if (!page_ || index_ >= page_->row_count || i >= page_->column_count) throw_bad_index(i);
-        // Row offsets only: skipping i validated cells is a few loads, and keeps 4 bytes per row.
-        const std::uint8_t* p = page_->base + page_->row_offsets[index_];
-        for (std::size_t c = 0; c < i; ++c) {
-            const auto n = detail::load_be<std::int32_t>(p);
-            p += 4 + (n > 0 ? static_cast<std::size_t>(n) : 0);
-        }
+        const std::uint8_t* p = cell(i);
         return detail::next_cell(p);
     }
     std::optional<protocol::BytesView> raw(std::string_view name) const { return raw(column_index(name)); }
@@ -142,9 +166,12 @@ public:
     /// columns), UsageError, ProtocolError.
     template <Decodable T>
     T get(std::size_t i) const {
-        const Column& c = columns().at(i);
-        if (!ValueCodec<T>::accepts(*c.type)) throw_mismatch(c, detail::cpp_type_name<T>());
-        return detail::decode_nullable<T>(*c.type, raw(i), c.name);
+        if (!page_ || i >= page_->column_count) [[unlikely]] throw_bad_column(i);
+        const Column& c = (*page_->columns)[i];
+        if (!ValueCodec<T>::accepts(*c.type)) [[unlikely]] throw_mismatch(c, detail::cpp_type_name<T>());
+        if (index_ >= page_->row_count) [[unlikely]] throw_bad_index(i);
+        const std::uint8_t* p = cell(i);
+        return detail::decode_cell<T>(*c.type, p, c.name);  // same result as decode_nullable(raw(i))
     }
     template <Decodable T>
     T get(std::string_view name) const {
@@ -157,8 +184,31 @@ public:
     std::size_t column_index(std::string_view name) const { return columns().index_of(name); }
 
 private:
+    /// Start of cell i (0 <= i < size(), valid row), in a page validated by Page::from_rows.
+    const std::uint8_t* cell(std::size_t i) const noexcept {
+        const detail::PageState& s = *page_;
+        const std::uint8_t* p = s.base + s.row_offsets[index_];
+        if (s.uniform) {
+            // Fixed-size cells before i are skipped by constants; one load per variable-size one.
+            const detail::PageState::Jump j = s.jumps[i];
+            p += j.base;
+            if (j.vars == 0) return p;
+            for (std::uint32_t k = 0; k + 1 < j.vars; ++k) {
+                const auto n = detail::load_be<std::int32_t>(p);
+                p += 4 + (n > 0 ? static_cast<std::size_t>(n) : 0) + s.var_gaps[k];
+            }
+            const auto n = detail::load_be<std::int32_t>(p);
+            return p + 4 + (n > 0 ? static_cast<std::size_t>(n) : 0) + j.tail;
+        }
+        // Row offsets only: skipping i validated cells is a few loads, and keeps 4 bytes per row.
+        detail::skip_cells(p, i);
+        return p;
+    }
+
     [[noreturn]] static void throw_mismatch(const Column& c, std::string_view cpp_type);
     [[noreturn]] void throw_bad_index(std::size_t i) const;
+    /// The error of columns().at(i) (UsageError).
+    [[noreturn]] void throw_bad_column(std::size_t i) const;
     static const Columns& empty_columns() noexcept;
 
     const detail::PageState* page_ = nullptr;
@@ -277,7 +327,11 @@ public:
         std::size_t i_ = 0;
     };
 
-    TypedRows(Page page, std::array<const DataType*, sizeof...(Ts)> types) : page_(std::move(page)), types_(types) {}
+    TypedRows(Page page, std::array<const DataType*, sizeof...(Ts)> types) : page_(std::move(page)), types_(types) {
+        // Column names for error messages, looked up once (the page keeps its columns alive).
+        const Columns& cols = page_.columns();
+        for (std::size_t k = 0; k < sizeof...(Ts) && k < cols.size(); ++k) names_[k] = cols[k].name;
+    }
     iterator begin() const noexcept { return iterator(this, 0); }
     iterator end() const noexcept { return iterator(this, page_.size()); }
     std::size_t size() const noexcept { return page_.size(); }
@@ -289,13 +343,13 @@ private:
     value_type decode(std::size_t i, std::index_sequence<I...>) const {
         const detail::PageState& s = *page_.state();
         const std::uint8_t* p = s.base + s.row_offsets[i];
-        const Columns& cols = *s.columns;
         // Braced initialization evaluates left to right: cells are read in wire order.
-        return value_type{detail::decode_cell<Ts>(*types_[I], p, cols[I].name)...};
+        return value_type{detail::decode_cell<Ts>(*types_[I], p, names_[I])...};
     }
 
     Page page_;
     std::array<const DataType*, sizeof...(Ts)> types_;
+    std::array<std::string_view, sizeof...(Ts)> names_{};
 };
 
 namespace detail {

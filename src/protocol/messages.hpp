@@ -17,6 +17,7 @@
 
 #include <array>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -172,10 +173,25 @@ struct AuthSuccessResponse {
 };
 
 struct VoidResult {};
+/// What decode_response learned while walking a Rows result's cells (internal): lets
+/// Page::from_rows build the page without a second pass over the same bytes. Page::from_rows
+/// trusts it only when it describes exactly the RowsResult's rows_content, row count and column
+/// sizes; otherwise (or when it is absent, e.g. a RowsResult built by hand) the page walks and
+/// validates the cells itself.
+struct RowsWalkIndex {
+    const std::uint8_t* data = nullptr;      ///< rows_content as walked
+    std::size_t size = 0;
+    std::int32_t row_count = 0;
+    std::vector<std::uint32_t> fixed;        ///< per column: the value size the walk assumed, 0 = variable
+    std::vector<std::uint32_t> row_offsets;  ///< start of each row, relative to data
+    bool uniform = false;                    ///< every fixed-size cell had exactly its size
+    bool sizes_ok = false;                   ///< every fixed-size cell had its size, or was null/empty
+};
 struct RowsResult {
     RowsMetadata metadata;
     std::int32_t row_count = 0;
     BytesView rows_content;  ///< the row_count * column_count [bytes] cells, as on the wire
+    std::shared_ptr<RowsWalkIndex> walk;  ///< set by decode_response (internal, see RowsWalkIndex)
 };
 struct SetKeyspaceResult {
     std::string keyspace;

@@ -2,6 +2,8 @@
 #include "protocol/data_type_codec.hpp"
 #include "protocol/messages.hpp"
 
+#include <async_cassandra/row.hpp>
+
 #include <bit>
 #include <cstring>
 #include <string>
@@ -99,41 +101,6 @@ std::optional<std::pair<std::string, std::string>> read_global_spec(ByteReader& 
     if (!present) return std::nullopt;
     std::string keyspace(in.read_string());
     return std::pair{std::move(keyspace), std::string(in.read_string())};
-}
-
-// ------------------------------------------------------------ rows content
-
-// Walks `cells` [bytes] values starting at `data` and returns their total size. This runs once
-// per page on the client's hot path: a tight loop over 4-byte lengths, no allocation, the
-// null case handled without a branch, errors reported out of line.
-[[noreturn, gnu::cold]] void throw_bad_cell_length(std::uint32_t raw) {
-    throw ProtocolError(ProtocolErrc::invalid_length,
-                        "cell length " + std::to_string(static_cast<std::int32_t>(raw)));
-}
-
-std::size_t walk_cells(const std::uint8_t* data, std::size_t size, std::uint64_t cells) {
-    // Every cell has a 4-byte length: reject absurd counts before looping over them.
-    if (cells > size / 4) throw_truncated(static_cast<std::size_t>(std::min<std::uint64_t>(cells, SIZE_MAX / 4)) * 4, size);
-    const std::uint8_t* p = data;
-    const std::uint8_t* const end = data + size;
-    for (std::uint64_t i = 0; i < cells; ++i) {
-        if (end - p < 4) [[unlikely]]
-            throw_truncated(4, static_cast<std::size_t>(end - p));
-        std::uint32_t raw;
-        std::memcpy(&raw, p, 4);
-        if constexpr (std::endian::native == std::endian::little) raw = __builtin_bswap32(raw);
-        p += 4;
-        // 4.2.5.2 cells are [bytes]: -1 (0xFFFFFFFF) is null; lengths 0..INT32_MAX map to
-        // 1..2^31 after +1, the null to 0, every other negative above 2^31.
-        const std::uint32_t shifted = raw + 1u;
-        if (shifted > 0x80000000u) [[unlikely]]
-            throw_bad_cell_length(raw);
-        const std::size_t len = shifted != 0 ? raw : 0;
-        if (static_cast<std::size_t>(end - p) < len) [[unlikely]]
-            throw_truncated(len, static_cast<std::size_t>(end - p));
-        p += len;
-    }
-    return static_cast<std::size_t>(p - data);
 }
 
 // ------------------------------------------------------------ prepared metadata (4.2.5.4)
@@ -377,9 +344,36 @@ ResultResponse read_result(ByteReader& in, bool v5, ProtocolVersion version, boo
             r.row_count = read_count(in, "row count");
             // Rows without cells would let a tiny body announce billions of empty rows.
             if (r.row_count > 0 && r.metadata.column_count == 0) invalid("rows with zero columns");
-            const auto cells = static_cast<std::uint64_t>(r.row_count) * static_cast<std::uint64_t>(r.metadata.column_count);
+            // Delimit (and frame-check) the cells. With the column types at hand, cells of
+            // fixed-size types take the walker's fast path; no size check here (the row layer
+            // does it), a mismatch only takes the slow path.
+            const auto cols = static_cast<std::size_t>(r.metadata.column_count);
+            const auto rows = static_cast<std::size_t>(r.row_count);
+            auto index = std::make_shared<RowsWalkIndex>();
+            index->fixed.resize(cols);
+            const bool typed = r.metadata.columns.size() == cols;
+            for (std::size_t c = 0; c < cols; ++c) {
+                const DataType* type = typed ? r.metadata.columns[c].type.get() : nullptr;
+                index->fixed[c] = type ? static_cast<std::uint32_t>(detail::fixed_value_size(type->kind)) : 0;
+            }
             BytesView rest = in.rest();
-            const std::size_t size = walk_cells(rest.data(), rest.size(), cells);
+            // Bound the row count by the bytes left (4 per cell) before allocating row starts.
+            if (rows > 0 && rows > rest.size() / 4 / cols)
+                throw_truncated(static_cast<std::size_t>(std::min<std::uint64_t>(
+                                    static_cast<std::uint64_t>(rows) * cols, SIZE_MAX / 4)) * 4,
+                                rest.size());
+            if (rest.size() > 0xFFFFFFFFu) index->row_offsets.clear();  // offsets are 32-bit: no index
+            else index->row_offsets.resize(rows);
+            const detail::RowsWalk walk =
+                detail::walk_rows(rest.data(), rest.size(), rows, cols, index->fixed.data(), nullptr,
+                                  index->row_offsets.empty() ? nullptr : index->row_offsets.data());
+            const std::size_t size = walk.size;
+            index->data = rest.data();
+            index->size = size;
+            index->row_count = r.row_count;
+            index->uniform = walk.uniform;
+            index->sizes_ok = walk.sizes_ok;
+            if (rows > 0) r.walk = std::move(index);
             r.rows_content = in.take(size);
             // 4.2: extra content after a message is to be discarded; Rows is the only kind we
             // treat that way, so that a page never fails on a server's additions.

@@ -4,6 +4,12 @@
 
 #include "protocol/messages.hpp"
 
+#include <algorithm>
+#include <array>
+#include <type_traits>
+#include <bit>
+#include <cstring>
+
 namespace async_cassandra {
 
 namespace {
@@ -62,6 +68,11 @@ void Row::throw_bad_index(std::size_t i) const {
                      " columns)");
 }
 
+void Row::throw_bad_column(std::size_t i) const {
+    (void)columns().at(i);
+    throw_bad_index(i);  // not reached: a page's column count is its columns' size
+}
+
 const Columns& Row::empty_columns() noexcept { return async_cassandra::empty_columns(); }
 
 void Row::throw_mismatch(const Column& c, std::string_view cpp_type) { detail::throw_column_mismatch(c, cpp_type); }
@@ -75,6 +86,242 @@ std::string Row::to_json(std::size_t i) const {
     const Column& c = columns().at(i);
     return async_cassandra::to_json(*c.type, raw(i));
 }
+
+
+// ---------------------------------------------------------------- rows walk
+
+namespace detail {
+namespace {
+
+[[noreturn, gnu::cold]] void throw_bad_cell_length(std::uint32_t raw, std::size_t row, std::size_t col,
+                                                  const Column* columns) {
+    throw ProtocolError(ProtocolErrc::invalid_length,
+                        "cell length " + std::to_string(static_cast<std::int32_t>(raw)) + " in row " +
+                            std::to_string(row) + ", column " +
+                            (columns ? "'" + columns[col].name + "'" : std::to_string(col)));
+}
+
+std::uint32_t load_raw32(const std::uint8_t* p) noexcept {
+    std::uint32_t u;
+    std::memcpy(&u, p, 4);
+    return u;
+}
+
+/// One row, cell by cell, with every check (nulls and empty values in fixed-size columns, exact
+/// error reporting). Returns the end of the row.
+[[gnu::noinline]] const std::uint8_t* walk_row_slow(const std::uint8_t* p, const std::uint8_t* end, std::size_t row,
+                                                    std::size_t cols, const std::uint32_t* fixed,
+                                                    const Column* strict, bool& sizes_ok) {
+    for (std::size_t c = 0; c < cols; ++c) {
+        if (end - p < 4) protocol::throw_truncated(4, static_cast<std::size_t>(end - p));
+        const std::uint32_t raw = load_be<std::uint32_t>(p);
+        p += 4;
+        // [bytes]: -1 (0xFFFFFFFF) is null; lengths 0..INT32_MAX map to 1..2^31 after +1, the
+        // null to 0, every other negative above 2^31.
+        const std::uint32_t shifted = raw + 1u;
+        if (shifted > 0x80000000u) throw_bad_cell_length(raw, row, c, strict);
+        if (shifted == 0) continue;
+        if (static_cast<std::size_t>(end - p) < raw) protocol::throw_truncated(raw, static_cast<std::size_t>(end - p));
+        if (fixed[c] != 0 && raw != fixed[c] && raw != 0) [[unlikely]] {
+            if (strict) throw_bad_size(*strict[c].type, fixed[c], raw);
+            sizes_ok = false;
+        }
+        p += raw;
+    }
+    return p;
+}
+
+constexpr std::size_t kMaxChecks = 4;
+
+/// The walk's row plan with compile-time bounds: NSeg segments of at most NChecks fixed-size
+/// cells (unused check slots have mask 0), so the row loop is fully unrolled.
+template <std::size_t NSeg, std::size_t NChecks>
+struct FastPlan {
+    std::array<std::uint32_t, NSeg> need{};         // bytes the segment needs before its variable cell's data
+    std::array<std::uint32_t, NSeg> fixed_bytes{};  // bytes of its fixed-size cells
+    std::array<bool, NSeg> var{};                   // ends with a variable-size cell
+    std::array<std::array<std::uint32_t, NChecks>, NSeg> off{}, expected{}, mask{};
+};
+
+template <std::size_t NSeg, std::size_t NChecks>
+const std::uint8_t* walk_fast(const FastPlan<NSeg, NChecks>& plan, const std::uint8_t* const data,
+                              const std::uint8_t* const end, std::size_t rows, std::size_t cols,
+                              const std::uint32_t* fixed, const Column* strict, std::uint32_t* row_offsets,
+                              RowsWalk& out) {
+    const std::uint8_t* p = data;
+    for (std::size_t r = 0; r < rows; ++r) {
+        const std::uint8_t* const row = p;
+        if (row_offsets) row_offsets[r] = static_cast<std::uint32_t>(row - data);
+        bool ok = true;
+#pragma GCC unroll 4
+        for (std::size_t s = 0; s < NSeg; ++s) {
+            if (static_cast<std::size_t>(end - p) < plan.need[s]) [[unlikely]] {
+                ok = false;
+                break;
+            }
+            std::uint32_t diff = 0;
+#pragma GCC unroll 4
+            for (std::size_t k = 0; k < NChecks; ++k)
+                diff |= (load_raw32(p + plan.off[s][k]) ^ plan.expected[s][k]) & plan.mask[s][k];
+            if (diff != 0) [[unlikely]] {
+                ok = false;
+                break;
+            }
+            p += plan.fixed_bytes[s];
+            if (plan.var[s]) {
+                const std::uint32_t raw = load_be<std::uint32_t>(p);
+                p += 4;
+                const std::uint32_t shifted = raw + 1u;
+                const std::size_t len = shifted != 0 ? raw : 0;
+                if (shifted > 0x80000000u || static_cast<std::size_t>(end - p) < len) [[unlikely]] {
+                    ok = false;
+                    break;
+                }
+                p += len;
+            }
+        }
+        if (!ok) [[unlikely]] {
+            p = walk_row_slow(row, end, r, cols, fixed, strict, out.sizes_ok);
+            out.uniform = false;
+        }
+    }
+    return p;
+}
+
+}  // namespace
+
+RowsWalk walk_rows(const std::uint8_t* data, std::size_t size, std::size_t rows, std::size_t cols,
+                   const std::uint32_t* fixed, const Column* strict, std::uint32_t* row_offsets) {
+    RowsWalk out;
+    if (rows == 0) return out;
+    // Every cell has a 4-byte length: reject absurd counts before looping over them.
+    if (cols == 0 || rows > size / 4 / cols)
+        protocol::throw_truncated(static_cast<std::size_t>(std::min<std::uint64_t>(
+                                      static_cast<std::uint64_t>(rows) * std::max<std::size_t>(cols, 1), SIZE_MAX / 4)) * 4,
+                                  size);
+
+    // The row as segments: a run of fixed-size cells, then (except maybe in the last one) one
+    // variable-size cell. Within a segment the positions of the fixed-size length slots are
+    // constants, so their checks do not wait for each other: one bounds check, one OR of
+    // comparisons against the expected (big-endian) lengths, then the variable cell's length.
+    struct Segment {
+        std::uint32_t fixed_bytes = 0;  // bytes of the segment's fixed-size cells
+        std::uint32_t first_check = 0;  // into checks
+        std::uint32_t checks = 0;
+        bool var = false;
+    };
+    struct Check {
+        std::uint32_t offset;    // of the length slot within the segment
+        std::uint32_t expected;  // the length slot's bytes as loaded natively
+    };
+    std::vector<Segment> segments;
+    std::vector<Check> checks;
+    segments.reserve(cols);
+    checks.reserve(cols);
+    {
+        Segment seg;
+        for (std::size_t c = 0; c < cols; ++c) {
+            if (fixed[c] != 0) {
+                if (seg.checks == kMaxChecks) {  // keep segments small (see walk_fast)
+                    segments.push_back(seg);
+                    seg = Segment{};
+                    seg.first_check = static_cast<std::uint32_t>(checks.size());
+                }
+                std::uint32_t be = fixed[c];
+                if constexpr (std::endian::native == std::endian::little) be = __builtin_bswap32(be);
+                checks.push_back({seg.fixed_bytes, be});
+                ++seg.checks;
+                seg.fixed_bytes += 4 + fixed[c];
+            } else {
+                seg.var = true;
+                segments.push_back(seg);
+                seg = Segment{};
+                seg.first_check = static_cast<std::uint32_t>(checks.size());
+            }
+        }
+        if (seg.checks != 0) segments.push_back(seg);
+    }
+    const std::uint8_t* const end = data + size;
+    if (!segments.empty() && segments.size() <= 4) {
+        std::size_t most = 1;
+        for (const Segment& seg : segments) most = std::max<std::size_t>(most, seg.checks);
+        const auto run_checks = [&]<std::size_t NSeg, std::size_t NChecks>(std::integral_constant<std::size_t, NSeg>,
+                                                                            std::integral_constant<std::size_t, NChecks>) {
+            FastPlan<NSeg, NChecks> plan{};
+            for (std::size_t i = 0; i < NSeg; ++i) {
+                const Segment& seg = segments[i];
+                plan.need[i] = seg.fixed_bytes + (seg.var ? 4u : 0u);
+                plan.fixed_bytes[i] = seg.fixed_bytes;
+                plan.var[i] = seg.var;
+                for (std::size_t k = 0; k < seg.checks; ++k) {
+                    plan.off[i][k] = checks[seg.first_check + k].offset;
+                    plan.expected[i][k] = checks[seg.first_check + k].expected;
+                    plan.mask[i][k] = 0xFFFFFFFFu;
+                }
+            }
+            return walk_fast(plan, data, end, rows, cols, fixed, strict, row_offsets, out);
+        };
+        const auto run = [&]<std::size_t NSeg>(std::integral_constant<std::size_t, NSeg> nseg) {
+            if (most == 1) return run_checks(nseg, std::integral_constant<std::size_t, 1>{});
+            if (most == 2) return run_checks(nseg, std::integral_constant<std::size_t, 2>{});
+            return run_checks(nseg, std::integral_constant<std::size_t, kMaxChecks>{});
+        };
+        const std::uint8_t* p = nullptr;
+        switch (segments.size()) {
+            case 1: p = run(std::integral_constant<std::size_t, 1>{}); break;
+            case 2: p = run(std::integral_constant<std::size_t, 2>{}); break;
+            case 3: p = run(std::integral_constant<std::size_t, 3>{}); break;
+            default: p = run(std::integral_constant<std::size_t, 4>{}); break;
+        }
+        out.size = static_cast<std::size_t>(p - data);
+        return out;
+    }
+
+    const Segment* const seg_begin = segments.data();
+    const Segment* const seg_end = seg_begin + segments.size();
+    const Check* const check_base = checks.data();
+
+    const std::uint8_t* p = data;
+    for (std::size_t r = 0; r < rows; ++r) {
+        const std::uint8_t* const row = p;
+        if (row_offsets) row_offsets[r] = static_cast<std::uint32_t>(row - data);
+        bool ok = true;
+        for (const Segment* s = seg_begin; s != seg_end; ++s) {
+            const std::size_t need = s->fixed_bytes + (s->var ? 4u : 0u);
+            if (static_cast<std::size_t>(end - p) < need) [[unlikely]] {
+                ok = false;
+                break;
+            }
+            std::uint32_t diff = 0;
+            for (const Check *k = check_base + s->first_check, *ke = k + s->checks; k != ke; ++k)
+                diff |= load_raw32(p + k->offset) ^ k->expected;
+            if (diff != 0) [[unlikely]] {
+                ok = false;
+                break;
+            }
+            p += s->fixed_bytes;
+            if (s->var) {
+                const std::uint32_t raw = load_be<std::uint32_t>(p);
+                p += 4;
+                const std::uint32_t shifted = raw + 1u;
+                const std::size_t len = shifted != 0 ? raw : 0;
+                if (shifted > 0x80000000u || static_cast<std::size_t>(end - p) < len) [[unlikely]] {
+                    ok = false;
+                    break;
+                }
+                p += len;
+            }
+        }
+        if (!ok) [[unlikely]] {
+            p = walk_row_slow(row, end, r, cols, fixed, strict, out.sizes_ok);
+            out.uniform = false;
+        }
+    }
+    out.size = static_cast<std::size_t>(p - data);
+    return out;
+}
+
+}  // namespace detail
 
 // ---------------------------------------------------------------- Page
 
@@ -150,43 +397,56 @@ Page Page::from_rows(std::shared_ptr<const protocol::Bytes> body, protocol::Rows
 
     // Fixed-size columns are size-checked here (a zero-length "empty" value is also allowed), so
     // a mismatch is reported when the page arrives, not when the cell happens to be read.
+    const Columns& columns = *state->columns;
     std::vector<std::uint32_t> fixed(cols);
     for (std::size_t c = 0; c < cols; ++c)
-        fixed[c] = static_cast<std::uint32_t>(detail::fixed_value_size((*state->columns)[c].type->kind));
+        fixed[c] = static_cast<std::uint32_t>(detail::fixed_value_size(columns[c].type->kind));
 
-    state->row_offsets.resize(rows);
     const std::uint8_t* const base = content.data();
     const std::size_t size = content.size();
-    std::size_t pos = 0;
-    for (std::size_t r = 0; r < rows; ++r) {
-        state->row_offsets[r] = static_cast<std::uint32_t>(pos);
+    detail::RowsWalk walk;
+    if (const protocol::RowsWalkIndex* index = result.walk.get();
+        index && index->data == base && index->size == size && index->row_count == result.row_count &&
+        index->row_offsets.size() == rows && index->sizes_ok && index->fixed == fixed) {
+        // decode_response already walked exactly these bytes, as cells of these sizes: the
+        // framing is valid and no fixed-size cell has a wrong size. Reuse its row starts.
+        if (result.walk.use_count() == 1) state->row_offsets = std::move(result.walk->row_offsets);
+        else state->row_offsets = index->row_offsets;
+        walk.size = size;
+        walk.uniform = index->uniform;
+    } else {
+        state->row_offsets.resize(rows);
+        walk = detail::walk_rows(base, size, rows, cols, fixed.data(), cols ? &columns[0] : nullptr,
+                                 state->row_offsets.data());
+        if (walk.size != size)
+            throw ProtocolError(ProtocolErrc::trailing_bytes,
+                                "rows content has " + std::to_string(size - walk.size) + " bytes after the last row");
+    }
+
+    // Cell locator for Row::raw / Row::get (see PageState::uniform).
+    if (walk.uniform && rows > 0) {
+        state->uniform = true;
+        state->jumps.resize(cols);
+        std::uint32_t run = 0, vars = 0, first_var = 0;
         for (std::size_t c = 0; c < cols; ++c) {
-            if (size - pos < 4) protocol::throw_truncated(4, size - pos);
-            const auto n = detail::load_be<std::int32_t>(base + pos);
-            // Fast path for a fixed-size cell: the next position is pos + 4 + fixed, a constant,
-            // so the CPU need not wait for the loaded length (it only confirms the prediction).
-            if (const std::uint32_t f = fixed[c]; f != 0 && static_cast<std::uint32_t>(n) == f) {
-                if (size - pos - 4 < f) protocol::throw_truncated(f, size - pos - 4);
-                pos += 4 + f;
-                continue;
+            detail::PageState::Jump& j = state->jumps[c];
+            j.vars = vars;
+            if (vars == 0) {
+                j.base = run;
+            } else {
+                j.base = first_var;
+                j.tail = run;
             }
-            pos += 4;
-            if (n >= 0) {
-                const auto len = static_cast<std::uint32_t>(n);
-                if (size - pos < len) protocol::throw_truncated(len, size - pos);
-                if (fixed[c] != 0 && len != fixed[c] && len != 0)
-                    detail::throw_bad_size(*(*state->columns)[c].type, fixed[c], len);
-                pos += len;
-            } else if (n != -1) {
-                throw ProtocolError(ProtocolErrc::invalid_length,
-                                    "cell length " + std::to_string(n) + " in row " + std::to_string(r) + ", column '" +
-                                        (*state->columns)[c].name + "'");
+            if (fixed[c] != 0) {
+                run += 4 + fixed[c];
+            } else {
+                if (vars == 0) first_var = run;
+                else state->var_gaps.push_back(run);
+                ++vars;
+                run = 0;
             }
         }
     }
-    if (pos != size)
-        throw ProtocolError(ProtocolErrc::trailing_bytes,
-                            "rows content has " + std::to_string(size - pos) + " bytes after the last row");
 
     state->body = std::move(body);
     state->base = base;
