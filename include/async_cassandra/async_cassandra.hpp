@@ -1,0 +1,15 @@
+// Umbrella header: the whole public API of async-cassandra.
+#pragma once
+
+#include <async_cassandra/cluster.hpp>
+#include <async_cassandra/codec.hpp>
+#include <async_cassandra/config.hpp>
+#include <async_cassandra/consistency.hpp>
+#include <async_cassandra/data_type.hpp>
+#include <async_cassandra/error.hpp>
+#include <async_cassandra/result.hpp>
+#include <async_cassandra/row.hpp>
+#include <async_cassandra/server_errors.hpp>
+#include <async_cassandra/session.hpp>
+#include <async_cassandra/statement.hpp>
+#include <async_cassandra/values.hpp>

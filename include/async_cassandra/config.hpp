@@ -1,0 +1,73 @@
+// Settings of a Cluster and of its connections. Plain aggregates: build them with designated
+// initializers, e.g. ClusterConfig{.contact_points = {"127.0.0.1"}, .port = 9042}.
+#pragma once
+
+#include <async_cassandra/consistency.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace async_cassandra {
+
+/// SASL PLAIN credentials (PasswordAuthenticator). Sent as the token "\0user\0password".
+struct PlainTextAuth {
+    std::string username;
+    std::string password;
+};
+
+/// Body/segment compression to ask for in STARTUP. v5 only knows lz4 (snappy falls back to none);
+/// if the server does not offer the algorithm the connection goes on uncompressed.
+enum class CompressionAlgorithm : std::uint8_t { none, lz4, snappy };
+
+/// TLS settings (asio::ssl / OpenSSL).
+struct TlsConfig {
+    /// PEM file with the CA certificates to trust; empty = the system's default paths.
+    std::string ca_file;
+    /// Verify the server's certificate chain.
+    bool verify_peer = true;
+    /// Host name to verify the certificate against (and to send as SNI); empty = the contact point.
+    std::string server_name;
+};
+
+/// Settings of every connection of a Cluster.
+struct ConnectionConfig {
+    /// Protocol version to use: 4 or 5; nullopt negotiates (tries 5, falls back to 4).
+    std::optional<int> protocol_version;
+    CompressionAlgorithm compression = CompressionAlgorithm::none;
+    std::optional<PlainTextAuth> auth;
+    std::optional<TlsConfig> tls;
+    /// TCP connect + handshake limit.
+    std::chrono::milliseconds connect_timeout{5000};
+    /// Send OPTIONS on a connection idle for this long; nullopt disables heartbeats.
+    std::optional<std::chrono::milliseconds> heartbeat_interval{std::chrono::seconds(30)};
+    /// Stream ids per connection (1..32768): bounds the requests in flight; more requests wait.
+    std::size_t max_in_flight = 2048;
+    /// A connection whose abandoned (timed-out/cancelled) requests reach this count is closed.
+    std::size_t max_orphans = 1024;
+    /// Largest accepted response body.
+    std::uint32_t max_body_size = 256u * 1024 * 1024;
+    std::string driver_name = "async-cassandra-cpp";
+    std::string driver_version = "0.1.0";
+};
+
+/// Settings of a Cluster.
+struct ClusterConfig {
+    /// Host names or addresses of nodes to connect to (all use `port`).
+    std::vector<std::string> contact_points;
+    std::uint16_t port = 9042;
+    ConnectionConfig connection;
+    /// Connections per host (>= 1).
+    std::size_t connections_per_host = 1;
+    /// Defaults of statements that do not set their own.
+    Consistency default_consistency = Consistency::local_one;
+    std::optional<Consistency> default_serial_consistency;
+    /// Rows per page requested by execute(); execute() still returns every page.
+    std::int32_t default_page_size = 5000;
+    /// Per-request limit; nullopt = wait forever. A statement's own timeout wins.
+    std::optional<std::chrono::milliseconds> request_timeout{std::chrono::seconds(12)};
+};
+
+}  // namespace async_cassandra

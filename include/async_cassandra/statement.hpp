@@ -1,0 +1,289 @@
+// Statements: simple (query text + values), prepared/bound, and batches, with their options.
+//
+// Values are encoded when they are bound (ValueCodec, codec.hpp): a simple statement encodes each
+// value as its natural CQL type (int -> int, std::int64_t -> bigint, std::string -> text...); a
+// bound statement encodes each value as the type of its bind marker and checks arity and types
+// before anything is sent (TypeError / UsageError).
+// GCC 12 note: do not pass brace-initialized temporaries inside a co_await expression (GCC 12
+// miscompiles them); build statements with their constructors and add()/bind() instead.
+// Every statement owns its data (query text, encoded values): it may be destroyed right after
+// the execute() that uses it has completed, and reused for any number of executions.
+#pragma once
+
+#include <async_cassandra/codec.hpp>
+#include <async_cassandra/consistency.hpp>
+#include <async_cassandra/row.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <variant>
+#include <vector>
+
+namespace async_cassandra {
+
+/// Per-statement options; unset fields take the Cluster's defaults.
+struct StatementOptions {
+    std::optional<Consistency> consistency;
+    std::optional<Consistency> serial_consistency;
+    /// Rows per page (execute() still fetches every page; execute_page() returns one).
+    std::optional<std::int32_t> page_size;
+    /// Request timeout; nullopt = the cluster's request_timeout. See `no_timeout`.
+    std::optional<std::chrono::milliseconds> timeout;
+    /// Wait forever (overrides `timeout` and the cluster default).
+    bool no_timeout = false;
+    /// Safe to retry on another connection after a connection failure.
+    bool idempotent = false;
+    /// Client-side write timestamp, microseconds since the epoch.
+    std::optional<std::int64_t> default_timestamp;
+    /// Keyspace of the statement (protocol v5 only; ignored by v4, where USE applies).
+    std::optional<std::string> keyspace;
+    /// Ask the server to trace the request (ResultSet::tracing_id()).
+    bool tracing = false;
+};
+
+/// One value of a simple statement, encoded at construction as its natural CQL type.
+/// Construct from any Encodable C++ value, std::nullopt (null) or async_cassandra::unset.
+class Value {
+public:
+    template <class T>
+        requires Encodable<detail::codec_type_t<T>>
+    Value(const T& value) {  // NOLINT(google-explicit-constructor): {42, "x"} lists
+        protocol::ByteWriter w(bytes_);
+        encode_value(w, value);
+    }
+    Value(std::nullopt_t) { protocol::ByteWriter(bytes_).write_null_bytes(); }  // NOLINT
+    /// The encoded [value] (with its length prefix).
+    const protocol::Bytes& encoded() const noexcept { return bytes_; }
+
+private:
+    protocol::Bytes bytes_;
+};
+
+namespace detail {
+/// Encoded [value]s, back to back, with the number of values.
+struct EncodedValues {
+    protocol::Bytes bytes;
+    std::size_t count = 0;
+};
+
+/// What a PreparedStatement knows about its server-side statement. Shared by copies of the
+/// PreparedStatement, by its BoundStatements and by the session's cache; updated when the
+/// server re-prepares it or reports new result metadata (v5).
+struct PreparedData {
+    std::string query;
+    std::optional<std::string> keyspace;
+    std::shared_ptr<const Columns> bind_markers;
+    std::vector<std::uint16_t> partition_key_indexes;
+
+    mutable std::mutex mutex;  ///< guards the fields below
+    protocol::Bytes id;
+    protocol::Bytes result_metadata_id;            ///< v5
+    std::shared_ptr<const Columns> result_columns;  ///< may be empty (no rows)
+
+    protocol::Bytes id_copy() const {
+        std::lock_guard lock(mutex);
+        return id;
+    }
+};
+}  // namespace detail
+
+/// A CQL query text with values for its `?` markers.
+class Statement {
+public:
+    explicit Statement(std::string query) : query_(std::move(query)) {}
+    Statement(std::string query, std::vector<Value> values) : query_(std::move(query)) {
+        for (const auto& v : values) add_encoded(v);
+    }
+
+    /// Appends one value (natural CQL type). Returns *this.
+    Statement& bind(Value value) {
+        add_encoded(value);
+        return *this;
+    }
+    Statement& set_options(StatementOptions options) {
+        options_ = std::move(options);
+        return *this;
+    }
+    Statement& set_consistency(Consistency c) {
+        options_.consistency = c;
+        return *this;
+    }
+    Statement& set_page_size(std::int32_t n) {
+        options_.page_size = n;
+        return *this;
+    }
+    Statement& set_timeout(std::chrono::milliseconds t) {
+        options_.timeout = t;
+        return *this;
+    }
+    Statement& set_idempotent(bool v = true) {
+        options_.idempotent = v;
+        return *this;
+    }
+
+    const std::string& query() const noexcept { return query_; }
+    const StatementOptions& options() const noexcept { return options_; }
+    StatementOptions& options() noexcept { return options_; }
+    const detail::EncodedValues& values() const noexcept { return values_; }
+
+private:
+    void add_encoded(const Value& v) {
+        values_.bytes.insert(values_.bytes.end(), v.encoded().begin(), v.encoded().end());
+        ++values_.count;
+    }
+    std::string query_;
+    detail::EncodedValues values_;
+    StatementOptions options_;
+};
+
+/// A prepared statement with all its values bound (created by PreparedStatement::bind).
+class BoundStatement {
+public:
+    BoundStatement(std::shared_ptr<const detail::PreparedData> prepared, detail::EncodedValues values)
+        : prepared_(std::move(prepared)), values_(std::move(values)) {}
+
+    BoundStatement& set_options(StatementOptions options) {
+        options_ = std::move(options);
+        return *this;
+    }
+    BoundStatement& set_consistency(Consistency c) {
+        options_.consistency = c;
+        return *this;
+    }
+    BoundStatement& set_page_size(std::int32_t n) {
+        options_.page_size = n;
+        return *this;
+    }
+    BoundStatement& set_timeout(std::chrono::milliseconds t) {
+        options_.timeout = t;
+        return *this;
+    }
+    BoundStatement& set_idempotent(bool v = true) {
+        options_.idempotent = v;
+        return *this;
+    }
+
+    const std::shared_ptr<const detail::PreparedData>& prepared() const noexcept { return prepared_; }
+    const detail::EncodedValues& values() const noexcept { return values_; }
+    const StatementOptions& options() const noexcept { return options_; }
+    StatementOptions& options() noexcept { return options_; }
+
+private:
+    std::shared_ptr<const detail::PreparedData> prepared_;
+    detail::EncodedValues values_;
+    StatementOptions options_;
+};
+
+/// Result of Session::prepare. Cheap to copy (shared state); valid after the session is gone
+/// (but only executable through a session of the same cluster).
+class PreparedStatement {
+public:
+    PreparedStatement() = default;
+    explicit PreparedStatement(std::shared_ptr<detail::PreparedData> data) : data_(std::move(data)) {}
+
+    /// Binds one value per marker, encoded as the marker's CQL type. Throws UsageError when the
+    /// number of values differs from the number of markers, TypeError when a value's C++ type
+    /// cannot be written as its marker's type. Values may be std::nullopt (null), unset, or
+    /// std::optional<T>.
+    template <class... Ts>
+    BoundStatement bind(const Ts&... values) const {
+        check_arity(sizeof...(Ts));
+        detail::EncodedValues ev;
+        ev.count = sizeof...(Ts);
+        protocol::ByteWriter w(ev.bytes);
+        std::size_t i = 0;
+        (encode_one(w, i++, values), ...);
+        return BoundStatement(data_, std::move(ev));
+    }
+    /// Binds values given as a tuple (used by Session::execute_concurrent).
+    template <class Tuple>
+    BoundStatement bind_tuple(const Tuple& values) const {
+        return std::apply([this](const auto&... v) { return bind(v...); }, values);
+    }
+
+    const std::string& query() const noexcept { return data_->query; }
+    /// The bind markers (name and type of each `?`).
+    const Columns& bind_markers() const noexcept { return *data_->bind_markers; }
+    /// The result columns announced by the server (may be empty).
+    std::shared_ptr<const Columns> result_columns() const {
+        std::lock_guard lock(data_->mutex);
+        return data_->result_columns;
+    }
+    /// The server's statement id.
+    protocol::Bytes id() const { return data_->id_copy(); }
+    bool valid() const noexcept { return data_ != nullptr; }
+    const std::shared_ptr<detail::PreparedData>& data() const noexcept { return data_; }
+
+private:
+    void check_arity(std::size_t n) const;
+    template <class T>
+    void encode_one(protocol::ByteWriter& w, std::size_t i, const T& value) const {
+        const Column& marker = (*data_->bind_markers)[i];
+        if constexpr (std::is_same_v<T, std::nullopt_t>) {
+            w.write_null_bytes();
+        } else {
+            try {
+                encode_value(w, *marker.type, value);
+            } catch (const TypeError& e) {
+                throw TypeError("bind marker " + std::to_string(i) + " ('" + marker.name + "'): " + e.what());
+            }
+        }
+    }
+
+    std::shared_ptr<detail::PreparedData> data_;
+};
+
+enum class BatchKind : std::uint8_t { logged = 0, unlogged = 1, counter = 2 };
+
+/// A BATCH of simple and bound statements (per-statement options are ignored; the batch's own
+/// options apply: consistency, serial consistency, timestamp, timeout, keyspace (v5)).
+class Batch {
+public:
+    explicit Batch(BatchKind kind = BatchKind::logged) : kind_(kind) {}
+    static Batch logged() { return Batch(BatchKind::logged); }
+    static Batch unlogged() { return Batch(BatchKind::unlogged); }
+    static Batch counter() { return Batch(BatchKind::counter); }
+
+    Batch& add(Statement s) {
+        entries_.emplace_back(std::move(s));
+        return *this;
+    }
+    Batch& add(BoundStatement s) {
+        entries_.emplace_back(std::move(s));
+        return *this;
+    }
+    /// Adds a simple statement built from a query text and values (natural CQL types).
+    template <class... Ts>
+    Batch& add(std::string query, const Ts&... values) {
+        Statement s(std::move(query));
+        (s.bind(Value(values)), ...);
+        return add(std::move(s));
+    }
+    Batch& set_options(StatementOptions options) {
+        options_ = std::move(options);
+        return *this;
+    }
+    Batch& set_consistency(Consistency c) {
+        options_.consistency = c;
+        return *this;
+    }
+
+    BatchKind kind() const noexcept { return kind_; }
+    std::size_t size() const noexcept { return entries_.size(); }
+    const std::vector<std::variant<Statement, BoundStatement>>& entries() const noexcept { return entries_; }
+    const StatementOptions& options() const noexcept { return options_; }
+    StatementOptions& options() noexcept { return options_; }
+
+private:
+    BatchKind kind_;
+    std::vector<std::variant<Statement, BoundStatement>> entries_;
+    StatementOptions options_;
+};
+
+}  // namespace async_cassandra

@@ -1,0 +1,442 @@
+#include "net/connection.hpp"
+
+// GCC 12 reports a false -Wmismatched-new-delete on Asio's awaitable frame allocator.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+
+#include "net/error_mapping.hpp"
+
+#include <asio/co_spawn.hpp>
+#include <asio/connect.hpp>
+#include <asio/detached.hpp>
+#include <asio/dispatch.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/ssl/context.hpp>
+#include <asio/ssl/host_name_verification.hpp>
+#include <asio/ssl/stream.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
+
+#include <algorithm>
+#include <tuple>
+
+namespace async_cassandra::net {
+
+namespace {
+constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
+
+protocol::Compression to_protocol(CompressionAlgorithm c) {
+    switch (c) {
+        case CompressionAlgorithm::none: return protocol::Compression::none;
+        case CompressionAlgorithm::lz4: return protocol::Compression::lz4;
+        case CompressionAlgorithm::snappy: return protocol::Compression::snappy;
+    }
+    return protocol::Compression::none;
+}
+
+template <class T>
+const T* response_as(const Reply& r) {
+    return std::get_if<T>(&r.message);
+}
+}  // namespace
+
+struct Connection::Tls {
+    Tls(asio::ip::tcp::socket& socket, const TlsConfig& config, const std::string& host)
+        : context(asio::ssl::context::tls_client), stream(socket, context) {
+        std::error_code ec;
+        if (config.ca_file.empty()) context.set_default_verify_paths(ec);
+        else context.load_verify_file(config.ca_file, ec);
+        if (ec) throw ConfigurationError("cannot load TLS CA certificates: " + ec.message());
+        name = config.server_name.empty() ? host : config.server_name;
+        if (config.verify_peer) {
+            stream.set_verify_mode(asio::ssl::verify_peer);
+            stream.set_verify_callback(asio::ssl::host_name_verification(name));
+        } else {
+            stream.set_verify_mode(asio::ssl::verify_none);
+        }
+        // SNI, unless the name is an IP address.
+        std::error_code parse_error;
+        (void)asio::ip::make_address(name, parse_error);
+        if (parse_error) SSL_set_tlsext_host_name(stream.native_handle(), name.c_str());
+    }
+    asio::ssl::context context;
+    asio::ssl::stream<asio::ip::tcp::socket&> stream;
+    std::string name;
+};
+
+struct Connection::Waiter {
+    explicit Waiter(const asio::strand<Executor>& strand) : timer(strand) {}
+    asio::steady_timer timer;
+    std::optional<Reply> reply;
+    std::exception_ptr error;
+    bool notified = false;  ///< a stream id was freed for this waiter
+};
+
+Connection::Connection(Executor executor, std::string host, std::uint16_t port, ConnectionConfig config,
+                       protocol::ProtocolVersion version)
+    : strand_(asio::make_strand(executor)),
+      host_(std::move(host)),
+      port_(port),
+      config_(std::move(config)),
+      version_(version),
+      socket_(strand_),
+      write_signal_(strand_),
+      heartbeat_timer_(strand_),
+      reader_(config_.max_body_size),
+      writer_(version),
+      table_(std::clamp<std::size_t>(config_.max_in_flight, 1, kMaxStreamIds)) {}
+
+Connection::~Connection() = default;
+
+std::exception_ptr Connection::close_reason() const { return close_reason_; }
+
+asio::awaitable<std::shared_ptr<Connection>> Connection::open(Executor executor, std::string host,
+                                                              std::uint16_t port, ConnectionConfig config) {
+    std::vector<protocol::ProtocolVersion> versions;
+    if (config.protocol_version) {
+        if (*config.protocol_version != 4 && *config.protocol_version != 5)
+            throw ConfigurationError("protocol version must be 4 or 5");
+        versions.push_back(static_cast<protocol::ProtocolVersion>(*config.protocol_version));
+    } else {
+        versions = {protocol::ProtocolVersion::v5, protocol::ProtocolVersion::v4};
+    }
+    for (std::size_t i = 0; i < versions.size(); ++i) {
+        auto conn = std::make_shared<Connection>(executor, host, port, config, versions[i]);
+        const bool last = i + 1 == versions.size();
+        try {
+            co_await asio::co_spawn(conn->strand_, conn->start(), asio::use_awaitable);
+            co_return conn;
+        } catch (const ProtocolErrorFromServer&) {
+            conn->close();
+            if (last) throw;
+        } catch (const ProtocolError&) {
+            conn->close();
+            if (last) throw;
+        } catch (...) {
+            conn->close();
+            throw;
+        }
+    }
+    throw ConnectionClosed("no protocol version to try");  // unreachable
+}
+
+asio::awaitable<void> Connection::start() {
+    auto self = shared_from_this();
+    // Watchdog: closing the socket aborts the pending connect/handshake step.
+    auto watchdog = std::make_shared<asio::steady_timer>(strand_, config_.connect_timeout);
+    auto handshake_done = std::make_shared<bool>(false);
+    watchdog->async_wait([self, handshake_done, watchdog](std::error_code ec) {
+        if (ec || *handshake_done) return;
+        self->close_with(std::make_exception_ptr(Timeout("connect to " + self->endpoint() + " timed out")));
+    });
+    struct CancelWatchdog {
+        std::shared_ptr<asio::steady_timer> t;
+        std::shared_ptr<bool> done;
+        ~CancelWatchdog() {
+            *done = true;
+            t->cancel();
+        }
+    } cancel_watchdog{watchdog, handshake_done};
+
+    asio::ip::tcp::resolver resolver(strand_);
+    const std::string service = std::to_string(port_);
+    auto [rec, endpoints] = co_await resolver.async_resolve(host_, service, use_tuple);
+    if (!is_open()) std::rethrow_exception(close_reason_);
+    if (rec) throw ConnectionClosed("cannot resolve " + host_ + ": " + rec.message());
+    auto [cec, ep] = co_await asio::async_connect(socket_, endpoints, use_tuple);
+    if (!is_open()) std::rethrow_exception(close_reason_);
+    if (cec) {
+        close_with(std::make_exception_ptr(ConnectionClosed("connect to " + endpoint() + " failed: " + cec.message())));
+        std::rethrow_exception(close_reason_);
+    }
+    std::error_code ignored;
+    socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
+    if (config_.tls) {
+        tls_ = std::make_unique<Tls>(socket_, *config_.tls, host_);
+        auto [hec] = co_await tls_->stream.async_handshake(asio::ssl::stream_base::client, use_tuple);
+        if (!is_open()) std::rethrow_exception(close_reason_);
+        if (hec) {
+            close_with(std::make_exception_ptr(
+                ConnectionClosed("TLS handshake with " + endpoint() + " failed: " + hec.message())));
+            std::rethrow_exception(close_reason_);
+        }
+    }
+
+    asio::co_spawn(strand_, reader_loop(), asio::detached);
+    asio::co_spawn(strand_, writer_loop(), asio::detached);
+
+    const std::optional<std::chrono::milliseconds> step_timeout = config_.connect_timeout;
+    const protocol::Request options_request = protocol::OptionsRequest{};
+    Reply supported = co_await send_on_strand(options_request, step_timeout, 0);
+    if (auto* e = response_as<protocol::ErrorResponse>(supported)) throw_server_error(*e);
+    auto* sup = response_as<protocol::SupportedResponse>(supported);
+    if (!sup) throw ProtocolError(ProtocolErrc::invalid_value, "OPTIONS was not answered with SUPPORTED");
+
+    protocol::Compression compression = to_protocol(config_.compression);
+    if (version_ == protocol::ProtocolVersion::v5 && compression == protocol::Compression::snappy)
+        compression = protocol::Compression::none;  // v5 segments only know LZ4
+    if (compression != protocol::Compression::none) {
+        auto it = sup->options.find("COMPRESSION");
+        std::string name(protocol::to_string(compression));
+        if (it == sup->options.end() || std::find(it->second.begin(), it->second.end(), name) == it->second.end())
+            compression = protocol::Compression::none;
+    }
+
+    protocol::StartupRequest startup;
+    startup.options["CQL_VERSION"] = "3.0.0";
+    startup.options["DRIVER_NAME"] = config_.driver_name;
+    startup.options["DRIVER_VERSION"] = config_.driver_version;
+    if (compression != protocol::Compression::none)
+        startup.options["COMPRESSION"] = std::string(protocol::to_string(compression));
+    const bool v5 = version_ == protocol::ProtocolVersion::v5;
+    if (v5) {
+        switch_reader_to_segments_ = true;
+        segment_lz4_ = compression == protocol::Compression::lz4;
+    } else {
+        reader_.set_body_compression(compression);
+    }
+    const protocol::Request startup_request = std::move(startup);
+    Reply ready = co_await send_on_strand(startup_request, step_timeout, 0);
+    // The reader switched to segments when it saw READY/AUTHENTICATE; requests follow suit.
+    if (v5) writer_.set_framed(segment_lz4_);
+    else writer_.set_body_compression(compression);
+
+    if (auto* e = response_as<protocol::ErrorResponse>(ready)) throw_server_error(*e);
+    if (auto* auth = response_as<protocol::AuthenticateResponse>(ready)) {
+        if (!config_.auth)
+            throw ConfigurationError("server " + endpoint() + " requires authentication (" + auth->authenticator +
+                                     ") but no credentials are configured");
+        protocol::Bytes token;
+        token.push_back(0);
+        token.insert(token.end(), config_.auth->username.begin(), config_.auth->username.end());
+        token.push_back(0);
+        token.insert(token.end(), config_.auth->password.begin(), config_.auth->password.end());
+        // (named, not a temporary: GCC 12 mishandles non-trivial temporaries in co_await operands)
+        const protocol::Request auth_response = protocol::AuthResponseRequest{std::move(token)};
+        Reply answer = co_await send_on_strand(auth_response, step_timeout, 0);
+        if (auto* e = response_as<protocol::ErrorResponse>(answer)) throw_server_error(*e);
+        if (!response_as<protocol::AuthSuccessResponse>(answer))
+            throw AuthenticationError("unexpected answer to SASL PLAIN credentials");
+    } else if (!response_as<protocol::ReadyResponse>(ready)) {
+        throw ProtocolError(ProtocolErrc::invalid_value, "STARTUP was not answered with READY or AUTHENTICATE");
+    }
+    if (config_.heartbeat_interval && config_.heartbeat_interval->count() > 0)
+        asio::co_spawn(strand_, heartbeat_loop(), asio::detached);
+}
+
+asio::awaitable<Reply> Connection::send(const protocol::Request& request,
+                                        std::optional<std::chrono::milliseconds> timeout, std::uint8_t flags) {
+    co_return co_await asio::co_spawn(strand_, send_on_strand(request, timeout, flags), asio::use_awaitable);
+}
+
+asio::awaitable<Reply> Connection::send_on_strand(const protocol::Request& request,
+                                                  std::optional<std::chrono::milliseconds> timeout,
+                                                  std::uint8_t flags) {
+    auto self = shared_from_this();
+    if (!is_open()) std::rethrow_exception(close_reason_);
+    Waiter w(strand_);
+    if (timeout) w.timer.expires_after(*timeout);
+    else w.timer.expires_at(Clock::time_point::max());
+
+    std::optional<std::int16_t> id;
+    while (!(id = table_.insert(&w))) {
+        id_waiters_.push_back(&w);
+        auto [ec] = co_await w.timer.async_wait(use_tuple);
+        if (w.error) std::rethrow_exception(w.error);
+        if (w.notified) {
+            w.notified = false;
+            continue;
+        }
+        id_waiters_.erase(std::remove(id_waiters_.begin(), id_waiters_.end(), &w), id_waiters_.end());
+        if (!ec) throw Timeout("no free stream id on " + endpoint() + " within the request timeout");
+        throw RequestCancelled("request cancelled while waiting for a stream id");
+    }
+    try {
+        writer_.append(*id, request, flags);
+    } catch (...) {
+        table_.complete(*id);
+        notify_id_waiter();
+        throw;
+    }
+    update_counters();
+    write_signal_.cancel();
+
+    auto [ec] = co_await w.timer.async_wait(use_tuple);
+    if (w.reply) co_return std::move(*w.reply);
+    if (w.error) std::rethrow_exception(w.error);
+    // Abandoned: the id stays reserved until the late response arrives.
+    table_.orphan(*id);
+    update_counters();
+    if (table_.orphans() >= config_.max_orphans)
+        close_with(std::make_exception_ptr(ConnectionClosed("too many orphaned streams on " + endpoint())));
+    if (!ec) throw Timeout("request to " + endpoint() + " timed out");
+    throw RequestCancelled("request cancelled");
+}
+
+asio::awaitable<void> Connection::writer_loop() {
+    auto self = shared_from_this();
+    while (is_open()) {
+        if (writer_.empty()) {
+            write_signal_.expires_at(Clock::time_point::max());
+            co_await write_signal_.async_wait(use_tuple);
+            continue;
+        }
+        try {
+            writer_.take(write_buffer_);
+        } catch (...) {
+            close_with(std::current_exception());
+            break;
+        }
+        std::error_code ec;
+        if (tls_) std::tie(ec, std::ignore) = co_await asio::async_write(tls_->stream, asio::buffer(write_buffer_), use_tuple);
+        else std::tie(ec, std::ignore) = co_await asio::async_write(socket_, asio::buffer(write_buffer_), use_tuple);
+        if (ec) {
+            close_with(std::make_exception_ptr(ConnectionClosed("write to " + endpoint() + " failed: " + ec.message())));
+            break;
+        }
+    }
+}
+
+asio::awaitable<void> Connection::reader_loop() {
+    auto self = shared_from_this();
+    std::vector<std::uint8_t> buf(64 * 1024);
+    while (is_open()) {
+        std::error_code ec;
+        std::size_t n = 0;
+        if (tls_) std::tie(ec, n) = co_await tls_->stream.async_read_some(asio::buffer(buf), use_tuple);
+        else std::tie(ec, n) = co_await socket_.async_read_some(asio::buffer(buf), use_tuple);
+        if (ec) {
+            close_with(std::make_exception_ptr(ConnectionClosed(
+                ec == asio::error::eof || ec == asio::ssl::error::stream_truncated
+                    ? "connection closed by " + endpoint()
+                                       : "read from " + endpoint() + " failed: " + ec.message())));
+            break;
+        }
+        last_read_ = Clock::now();
+        try {
+            reader_.feed(protocol::BytesView(buf.data(), n));
+            while (is_open()) {
+                auto env = reader_.next();
+                if (!env) break;
+                dispatch(std::move(*env));
+            }
+        } catch (...) {
+            close_with(std::current_exception());
+            break;
+        }
+    }
+}
+
+void Connection::dispatch(Envelope env) {
+    const auto opcode = env.header.opcode;
+    if (switch_reader_to_segments_ &&
+        (opcode == protocol::Opcode::ready || opcode == protocol::Opcode::authenticate)) {
+        switch_reader_to_segments_ = false;
+        reader_.set_framed(segment_lz4_);
+    }
+    if (!env.header.is_response)
+        throw ProtocolError(ProtocolErrc::invalid_value, "server sent a request frame");
+    // Decode with the version of the frame: a server that refuses v5 answers in v4.
+    auto version = (env.header.version == 4 || env.header.version == 5)
+                       ? static_cast<protocol::ProtocolVersion>(env.header.version)
+                       : version_;
+    if (env.header.stream < 0) {
+        if (opcode == protocol::Opcode::event && event_handler_) {
+            protocol::ByteReader in(*env.body);
+            protocol::decode_body_prefix(in, env.header.flags, true);
+            auto msg = protocol::decode_response(opcode, in.rest(), version);
+            if (auto* ev = std::get_if<protocol::EventResponse>(&msg)) event_handler_(*ev);
+        }
+        return;
+    }
+    auto done = table_.complete(env.header.stream);
+    using Outcome = InFlightTable<Waiter*>::Outcome;
+    if (done.outcome == Outcome::unknown)
+        throw ProtocolError(ProtocolErrc::invalid_value,
+                            "response on stream " + std::to_string(env.header.stream) + " with no request");
+    if (done.outcome == Outcome::delivered) {
+        Waiter* w = *done.pending;
+        try {
+            Reply r;
+            r.header = env.header;
+            protocol::ByteReader in(*env.body);
+            r.prefix = protocol::decode_body_prefix(in, env.header.flags, true);
+            r.message = protocol::decode_response(opcode, in.rest(), version);
+            r.body = std::move(env.body);
+            w->reply = std::move(r);
+            w->timer.cancel();
+        } catch (...) {
+            w->error = std::current_exception();
+            w->timer.cancel();
+            throw;  // a malformed response closes the connection
+        }
+    }
+    update_counters();
+    notify_id_waiter();
+}
+
+void Connection::notify_id_waiter() {
+    if (id_waiters_.empty() || table_.available() == 0) return;
+    Waiter* w = id_waiters_.front();
+    id_waiters_.pop_front();
+    w->notified = true;
+    w->timer.cancel();
+}
+
+void Connection::update_counters() noexcept {
+    in_flight_.store(table_.pending(), std::memory_order_relaxed);
+    orphans_.store(table_.orphans(), std::memory_order_relaxed);
+}
+
+asio::awaitable<void> Connection::heartbeat_loop() {
+    auto self = shared_from_this();
+    const auto interval = *config_.heartbeat_interval;
+    while (is_open()) {
+        heartbeat_timer_.expires_after(interval);
+        auto [ec] = co_await heartbeat_timer_.async_wait(use_tuple);
+        if (ec || !is_open()) break;
+        if (Clock::now() - last_read_ < interval) continue;
+        try {
+            const protocol::Request ping = protocol::OptionsRequest{};
+            // The answer may take longer than the interval on a busy node: allow connect_timeout.
+            const std::optional<std::chrono::milliseconds> wait = std::max(interval, config_.connect_timeout);
+            Reply r = co_await send_on_strand(ping, wait, 0);
+            (void)r;
+        } catch (const Error&) {
+            close_with(std::make_exception_ptr(ConnectionClosed("heartbeat to " + endpoint() + " failed")));
+            break;
+        }
+    }
+}
+
+void Connection::close() {
+    auto self = shared_from_this();
+    asio::dispatch(strand_, [self] {
+        self->close_with(std::make_exception_ptr(ConnectionClosed("connection to " + self->endpoint() + " closed")));
+    });
+}
+
+void Connection::close_with(std::exception_ptr reason) {
+    if (!is_open()) return;
+    close_reason_ = reason;
+    open_.store(false, std::memory_order_release);
+    std::error_code ignored;
+    socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+    socket_.close(ignored);
+    write_signal_.cancel();
+    heartbeat_timer_.cancel();
+    for (Waiter* w : table_.take_all()) {
+        w->error = reason;
+        w->timer.cancel();
+    }
+    for (Waiter* w : id_waiters_) {
+        w->error = reason;
+        w->timer.cancel();
+    }
+    id_waiters_.clear();
+    update_counters();
+}
+
+}  // namespace async_cassandra::net

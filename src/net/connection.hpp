@@ -1,0 +1,132 @@
+// One CQL connection: TCP socket, handshake, and a multiplexer of concurrent requests over
+// stream ids (one reader coroutine, one writer coroutine that coalesces queued frames).
+//
+// TLS (ConnectionConfig::tls): asio::ssl over the TCP socket, with chain and host-name
+// verification, before the CQL handshake.
+//
+// Threading: every piece of state lives on the connection's strand. send() may be awaited from
+// any executor; the coroutine resumes on its own executor (co_spawn onto the strand).
+// Lifetime: the reader/writer coroutines keep the connection alive until it is closed; callers
+// hold it by shared_ptr.
+#pragma once
+
+#include "net/framing.hpp"
+#include "net/stream_ids.hpp"
+#include "protocol/messages.hpp"
+
+#include <async_cassandra/config.hpp>
+#include <async_cassandra/server_errors.hpp>
+
+#include <asio/any_io_executor.hpp>
+#include <asio/awaitable.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/strand.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <deque>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace async_cassandra::net {
+
+/// A decoded response. `body` owns the bytes that views in `message` (rows) point into.
+struct Reply {
+    protocol::FrameHeader header;
+    std::shared_ptr<protocol::Bytes> body;
+    protocol::BodyPrefix prefix;
+    protocol::Response message;
+};
+
+class Connection : public std::enable_shared_from_this<Connection> {
+public:
+    using Executor = asio::any_io_executor;
+    using Clock = std::chrono::steady_clock;
+
+    /// Connects to host:port and performs the handshake (version negotiation, OPTIONS, STARTUP,
+    /// authentication). Throws ConnectionClosed (connect failure), Timeout (connect_timeout),
+    /// AuthenticationError / ServerError (rejected), ConfigurationError (server wants
+    /// credentials we do not have). Completes on the caller's executor.
+    static asio::awaitable<std::shared_ptr<Connection>> open(Executor executor, std::string host,
+                                                             std::uint16_t port, ConnectionConfig config);
+
+    /// Sends one request and waits for its response (an ERROR response is returned, not thrown).
+    /// `request` views must stay valid until completion. Waits for a free stream id when all are
+    /// in use (back-pressure). Throws ConnectionClosed/ProtocolError when the connection fails,
+    /// Timeout after `timeout`, RequestCancelled when the awaiting operation is cancelled (both
+    /// orphan the stream id until the late response arrives), ProtocolError/TypeError when the
+    /// request cannot be encoded. Completes on the caller's executor.
+    asio::awaitable<Reply> send(const protocol::Request& request, std::optional<std::chrono::milliseconds> timeout,
+                                std::uint8_t flags = 0);
+
+    /// Closes the socket and fails every pending request with ConnectionClosed. Idempotent,
+    /// thread-safe, returns at once.
+    void close();
+
+    bool is_open() const noexcept { return open_.load(std::memory_order_acquire); }
+    protocol::ProtocolVersion version() const noexcept { return version_; }
+    const std::string& host() const noexcept { return host_; }
+    std::uint16_t port() const noexcept { return port_; }
+    /// "host:port".
+    std::string endpoint() const { return host_ + ":" + std::to_string(port_); }
+    /// Requests waiting for a response (approximate when read off the strand).
+    std::size_t in_flight() const noexcept { return in_flight_.load(std::memory_order_relaxed); }
+    std::size_t orphans() const noexcept { return orphans_.load(std::memory_order_relaxed); }
+    /// The exception that closed the connection (null while open). Read it only after
+    /// is_open() returned false (it is written on the strand before open_ is cleared).
+    std::exception_ptr close_reason() const;
+    /// Called on the strand for every server-pushed EVENT (stream -1). Set before use.
+    void set_event_handler(std::function<void(const protocol::EventResponse&)> handler) {
+        event_handler_ = std::move(handler);
+    }
+
+    Connection(Executor executor, std::string host, std::uint16_t port, ConnectionConfig config,
+               protocol::ProtocolVersion version);
+    ~Connection();
+    Connection(const Connection&) = delete;
+    Connection& operator=(const Connection&) = delete;
+
+private:
+    struct Waiter;
+    struct Tls;
+
+    asio::awaitable<void> start();
+    asio::awaitable<Reply> send_on_strand(const protocol::Request& request,
+                                          std::optional<std::chrono::milliseconds> timeout, std::uint8_t flags);
+    asio::awaitable<void> reader_loop();
+    asio::awaitable<void> writer_loop();
+    asio::awaitable<void> heartbeat_loop();
+    void dispatch(Envelope envelope);
+    void close_with(std::exception_ptr reason);
+    void notify_id_waiter();
+    void update_counters() noexcept;
+
+    asio::strand<Executor> strand_;
+    std::string host_;
+    std::uint16_t port_;
+    ConnectionConfig config_;
+    protocol::ProtocolVersion version_;
+    asio::ip::tcp::socket socket_;
+    std::unique_ptr<Tls> tls_;  ///< set when ConnectionConfig::tls is
+    asio::steady_timer write_signal_;
+    asio::steady_timer heartbeat_timer_;
+    FrameReader reader_;
+    FrameWriter writer_;
+    protocol::Bytes write_buffer_;
+    InFlightTable<Waiter*> table_;
+    std::deque<Waiter*> id_waiters_;
+    bool switch_reader_to_segments_ = false;
+    bool segment_lz4_ = false;
+    Clock::time_point last_read_ = Clock::now();
+    std::exception_ptr close_reason_;
+    std::function<void(const protocol::EventResponse&)> event_handler_;
+    std::atomic<bool> open_{true};
+    std::atomic<std::size_t> in_flight_{0};
+    std::atomic<std::size_t> orphans_{0};
+};
+
+}  // namespace async_cassandra::net

@@ -1,0 +1,139 @@
+#include "session/session_impl.hpp"
+
+// GCC 12 reports a false -Wmismatched-new-delete on Asio's awaitable frame allocator.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+
+#include <asio/co_spawn.hpp>
+#include <asio/use_awaitable.hpp>
+
+namespace async_cassandra {
+
+void PreparedStatement::check_arity(std::size_t n) const {
+    if (!data_) throw UsageError("bind() on an empty PreparedStatement");
+    if (n != data_->bind_markers->size())
+        throw UsageError("statement has " + std::to_string(data_->bind_markers->size()) + " bind markers, " +
+                         std::to_string(n) + " values given: " + data_->query);
+}
+
+Row ResultSet::at(std::size_t i) const {
+    std::size_t k = i;
+    for (const auto& p : pages_) {
+        if (k < p.size()) return p[k];
+        k -= p.size();
+    }
+    throw UsageError("row " + std::to_string(i) + " out of range (" + std::to_string(size()) + " rows)");
+}
+
+const Columns& ResultSet::columns() const noexcept {
+    static const Columns none;
+    return pages_.empty() ? none : pages_.front().columns();
+}
+
+detail::SessionImpl& Session::checked() const {
+    if (!impl_) throw UsageError("the Session is not connected");
+    return *impl_;
+}
+
+namespace {
+detail::StatementRef ref_of(const Statement& s) {
+    detail::StatementRef r;
+    r.query = &s.query();
+    r.values = &s.values();
+    r.options = &s.options();
+    return r;
+}
+detail::StatementRef ref_of(const BoundStatement& s) {
+    if (!s.prepared()) throw UsageError("BoundStatement without a prepared statement");
+    detail::StatementRef r;
+    r.prepared = s.prepared();
+    r.values = &s.values();
+    r.options = &s.options();
+    return r;
+}
+}  // namespace
+
+asio::awaitable<ResultSet> Session::execute(Statement statement) const {
+    auto impl = checked().shared_from_this();
+    const detail::StatementRef ref = ref_of(statement);
+    co_return co_await impl->execute_all(ref);
+}
+
+asio::awaitable<ResultSet> Session::execute(BoundStatement statement) const {
+    auto impl = checked().shared_from_this();
+    const detail::StatementRef ref = ref_of(statement);
+    co_return co_await impl->execute_all(ref);
+}
+
+asio::awaitable<ResultSet> Session::execute_batch(Batch batch) const {
+    auto impl = checked().shared_from_this();
+    co_return co_await impl->execute_batch(batch);
+}
+
+asio::awaitable<std::pair<std::exception_ptr, ResultSet>> Session::try_execute(Statement statement) const {
+    std::pair<std::exception_ptr, ResultSet> out;
+    try {
+        auto impl = checked().shared_from_this();
+        const detail::StatementRef ref = ref_of(statement);
+        out.second = co_await impl->execute_all(ref);
+    } catch (...) {
+        out.first = std::current_exception();
+    }
+    co_return out;
+}
+
+asio::awaitable<std::pair<std::exception_ptr, ResultSet>> Session::try_execute(BoundStatement statement) const {
+    std::pair<std::exception_ptr, ResultSet> out;
+    try {
+        auto impl = checked().shared_from_this();
+        const detail::StatementRef ref = ref_of(statement);
+        out.second = co_await impl->execute_all(ref);
+    } catch (...) {
+        out.first = std::current_exception();
+    }
+    co_return out;
+}
+
+asio::awaitable<Page> Session::execute_page(Statement statement, std::optional<protocol::Bytes> paging_state,
+                                            std::optional<std::int32_t> page_size) const {
+    auto impl = checked().shared_from_this();
+    const detail::StatementRef ref = ref_of(statement);
+    detail::PageReply pr = co_await impl->execute_one(ref, std::move(paging_state), page_size);
+    co_return pr.page ? std::move(*pr.page) : Page();
+}
+
+asio::awaitable<Page> Session::execute_page(BoundStatement statement, std::optional<protocol::Bytes> paging_state,
+                                            std::optional<std::int32_t> page_size) const {
+    auto impl = checked().shared_from_this();
+    const detail::StatementRef ref = ref_of(statement);
+    detail::PageReply pr = co_await impl->execute_one(ref, std::move(paging_state), page_size);
+    co_return pr.page ? std::move(*pr.page) : Page();
+}
+
+asio::awaitable<PreparedStatement> Session::prepare(std::string query) const {
+    auto impl = checked().shared_from_this();
+    co_return co_await impl->prepare(std::move(query));
+}
+
+asio::awaitable<std::vector<ExecutionOutcome>> Session::execute_concurrent_impl(
+    std::size_t count, std::function<BoundStatement(std::size_t)> make, ConcurrencyOptions options) const {
+    auto impl = checked().shared_from_this();
+    co_return co_await impl->execute_concurrent(count, std::move(make), options.concurrency);
+}
+
+asio::awaitable<void> Session::set_keyspace(std::string keyspace) const {
+    auto impl = checked().shared_from_this();
+    co_await impl->set_keyspace(std::move(keyspace));
+}
+
+std::string Session::keyspace() const { return impl_ ? impl_->keyspace() : std::string(); }
+
+asio::awaitable<void> Session::shutdown() const {
+    if (impl_) impl_->shutdown();
+    co_return;
+}
+
+std::size_t Session::open_connections() const { return impl_ ? impl_->open_connections() : 0; }
+
+}  // namespace async_cassandra
