@@ -1,0 +1,246 @@
+// Streaming of large results: rows or pages are pulled one page at a time, with bounded read-ahead,
+// without blocking the event loop and with memory bounded by (1 + prefetch_pages) pages.
+//
+//   StreamConfig config;                      // build it first: no brace temporaries inside co_await
+//   config.fetch_size = 5000;                 //   (GCC 12 miscompiles them)
+//   auto stream = co_await execute_stream(session, statement, config);
+//   while (auto row = co_await stream.next()) { ... }        // row valid until the next next()
+//   // or: while (auto page = co_await stream.next_page()) { for (Row r : *page) ... }
+//
+// Design: one background fetcher coroutine per stream (on a strand of the executor that called
+// execute_stream) requests pages through an abstract PageFetcher and queues them; the caller takes
+// them with next()/next_page(). At most one page request is in flight (the next paging state comes
+// with the previous page). Leaving early (break, exception, destruction, close(), cancellation of
+// the consuming coroutine followed by destruction) drops every queued page and cancels the request
+// in flight through its cancellation slot (a Session then orphans the stream id); the destructor
+// never blocks. The stream must be destroyed before the io_context of its executor.
+//
+// Threading: one consumer at a time may call next()/next_page() (from any executor); close() and
+// the destructor may run concurrently with a suspended next()/next_page() (from any thread).
+#pragma once
+
+#include <async_cassandra/error.hpp>
+#include <async_cassandra/row.hpp>
+#include <async_cassandra/server_errors.hpp>
+#include <async_cassandra/session.hpp>
+#include <async_cassandra/statement.hpp>
+
+#include <asio/awaitable.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace async_cassandra {
+
+/// Requests one page: `paging_state` (nullopt = first page) and `page_size` (nullopt = the
+/// statement's/cluster's default). Must honour the cancellation slot of the awaiting coroutine
+/// (abandon the request, throw). Called only from the stream's fetcher coroutine, one call at a
+/// time. Session::execute_page is the production implementation; tests script fake pages.
+using PageFetcher =
+    std::function<asio::awaitable<Page>(std::optional<protocol::Bytes> paging_state, std::optional<std::int32_t> page_size)>;
+
+/// What to do with a failed page request.
+struct RetryDecision {
+    enum class Action {
+        retry,    ///< request the same page again (same paging state) after `delay`
+        rethrow,  ///< not retryable: the caller gets the original exception
+        give_up,  ///< retryable but out of attempts: the caller gets a StreamError
+    };
+    Action action = Action::rethrow;
+    std::chrono::milliseconds delay{0};
+
+    static RetryDecision retry_after(std::chrono::milliseconds d) {
+        RetryDecision r;
+        r.action = Action::retry;
+        r.delay = d;
+        return r;
+    }
+    static RetryDecision rethrow() { return RetryDecision{}; }
+    static RetryDecision give_up() {
+        RetryDecision r;
+        r.action = Action::give_up;
+        return r;
+    }
+};
+
+/// Decides whether a failed page request is retried. Called from the fetcher coroutine; must be
+/// thread-safe if shared between streams (decide is const). Cancellation is never retried (the
+/// policy is not asked).
+class RetryPolicy {
+public:
+    virtual ~RetryPolicy() = default;
+    /// `error` is the failure of attempt number `attempt` (1 = first request of this page).
+    virtual RetryDecision decide(const std::exception_ptr& error, int attempt) const = 0;
+};
+
+/// Default policy: retries transient failures (Timeout, ConnectionClosed, NoHostAvailable,
+/// Overloaded, IsBootstrapping, Unavailable, ReadTimeout, ServerInternalError) up to
+/// `max_retries` times with exponential back-off (base_delay * 2^(attempt-1), capped at
+/// max_delay); everything else (SyntaxError, InvalidRequest, Unauthorized, ...) is rethrown.
+class ExponentialBackoffRetry : public RetryPolicy {
+public:
+    explicit ExponentialBackoffRetry(int max_retries = 3,
+                                     std::chrono::milliseconds base_delay = std::chrono::milliseconds(100),
+                                     std::chrono::milliseconds max_delay = std::chrono::milliseconds(5000))
+        : max_retries_(max_retries), base_delay_(base_delay), max_delay_(max_delay) {}
+    RetryDecision decide(const std::exception_ptr& error, int attempt) const override;
+    /// Whether `error` is a transient failure worth retrying.
+    static bool is_transient(const std::exception_ptr& error);
+
+private:
+    int max_retries_;
+    std::chrono::milliseconds base_delay_;
+    std::chrono::milliseconds max_delay_;
+};
+
+/// Never retries (transient errors give up at once: StreamError).
+class NoRetry : public RetryPolicy {
+public:
+    RetryDecision decide(const std::exception_ptr& error, int attempt) const override;
+};
+
+/// A page request kept failing (retries exhausted). paging_state() is the state that
+/// re-requests that page (nullopt: the first page of the statement); resume with
+/// StreamConfig::resume_from. cause() is the last failure, attempts() the requests made.
+class StreamError : public Error {
+public:
+    StreamError(const std::string& what, std::exception_ptr cause, std::optional<protocol::Bytes> paging_state,
+                 int attempts)
+        : Error(what), cause_(std::move(cause)), paging_state_(std::move(paging_state)), attempts_(attempts) {}
+    const std::exception_ptr& cause() const noexcept { return cause_; }
+    const std::optional<protocol::Bytes>& paging_state() const noexcept { return paging_state_; }
+    int attempts() const noexcept { return attempts_; }
+
+private:
+    std::exception_ptr cause_;
+    std::optional<protocol::Bytes> paging_state_;
+    int attempts_;
+};
+
+/// A page did not arrive within StreamConfig::page_timeout (retries included). The request was
+/// abandoned; paging_state() re-requests the same page.
+class StreamTimeout : public Timeout {
+public:
+    StreamTimeout(const std::string& what, std::optional<protocol::Bytes> paging_state)
+        : Timeout(what), paging_state_(std::move(paging_state)) {}
+    const std::optional<protocol::Bytes>& paging_state() const noexcept { return paging_state_; }
+
+private:
+    std::optional<protocol::Bytes> paging_state_;
+};
+
+struct StreamConfig {
+    /// Page size sent to the server; <= 0 = the statement's (or the cluster's) page size.
+    std::int32_t fetch_size = 5000;
+    /// Pages fetched ahead of the caller (0 = a page is requested only when the caller needs it).
+    /// Memory holds at most 1 + prefetch_pages pages.
+    std::size_t prefetch_pages = 1;
+    /// Stop after this many pages (counted from the start or resume point).
+    std::optional<std::int64_t> max_pages;
+    /// Longest wait for one page (all retries included); nullopt = no limit. On expiry the
+    /// request is abandoned and the caller gets StreamTimeout.
+    std::optional<std::chrono::milliseconds> page_timeout = std::chrono::seconds(30);
+    /// Called once per page received from the server, when the caller takes it (from next() /
+    /// next_page(), on the caller's coroutine, never on the I/O path), with (page number from 1,
+    /// rows in the page, rows so far including this page). Exceptions it throws are caught and
+    /// counted (ResultStream::callback_errors()); the stream goes on.
+    std::function<void(std::int64_t page_number, std::int64_t rows_in_page, std::int64_t total_rows)> page_callback;
+    /// Retry policy for failed page requests; null = ExponentialBackoffRetry().
+    std::shared_ptr<const RetryPolicy> retry_policy;
+    /// Paging state to start from (see resume_from); nullopt = from the first page.
+    std::optional<protocol::Bytes> start_state;
+
+    /// A copy of this config that starts at `paging_state` (a ResultStream::paging_state(),
+    /// StreamError::paging_state() or StreamTimeout::paging_state() of the same statement).
+    StreamConfig resume_from(std::optional<protocol::Bytes> paging_state) const {
+        StreamConfig c = *this;
+        c.start_state = std::move(paging_state);
+        return c;
+    }
+};
+
+namespace detail {
+struct StreamState;
+}
+
+/// A running stream (move-only). See the file comment for threading and lifetimes.
+class ResultStream {
+public:
+    ResultStream() = default;
+    explicit ResultStream(std::shared_ptr<detail::StreamState> state) noexcept : state_(std::move(state)) {}
+    ResultStream(ResultStream&& other) noexcept;
+    ResultStream& operator=(ResultStream&& other) noexcept;
+    ResultStream(const ResultStream&) = delete;
+    ResultStream& operator=(const ResultStream&) = delete;
+    /// Closes the stream without waiting (drops pages, cancels the request in flight).
+    ~ResultStream();
+
+    /// The next row, std::nullopt at the end (or after close()). The Row is valid until the next
+    /// call of next()/next_page() or the destruction of the stream (copy the values you keep).
+    /// Skips empty pages. Throws StreamError / StreamTimeout (see StreamConfig), the original
+    /// error when not retryable, RequestCancelled when the awaiting coroutine is cancelled (the
+    /// stream stays usable). Completes on the caller's executor.
+    asio::awaitable<std::optional<Row>> next();
+
+    /// The next non-empty page (rows not yet read with next() from the current page are
+    /// skipped), std::nullopt at the end. The Page owns its buffer (may outlive the stream).
+    /// Errors and cancellation as next().
+    asio::awaitable<std::optional<Page>> next_page();
+
+    /// Closes the stream: drops queued pages, cancels the request in flight, makes a pending or
+    /// later next()/next_page() return std::nullopt, and completes once the fetcher coroutine has
+    /// stopped. Idempotent; safe concurrently with a suspended next()/next_page().
+    asio::awaitable<void> close();
+
+    /// Pages handed to the caller so far (counting empty pages), starting at 1 for the first.
+    std::int64_t page_number() const noexcept { return page_number_; }
+    /// Rows in the pages handed to the caller so far.
+    std::int64_t total_rows_fetched() const noexcept { return total_rows_; }
+    /// Resume token: the paging state that continues after the page most recently handed to the
+    /// caller (before any page: the start state). std::nullopt after the last page. Resuming
+    /// from it (StreamConfig::resume_from) loses no row once that page has been processed.
+    const std::optional<protocol::Bytes>& paging_state() const noexcept { return paging_state_; }
+    /// Exceptions thrown by page_callback so far, and the last one.
+    std::int64_t callback_errors() const noexcept { return callback_errors_; }
+    std::exception_ptr last_callback_error() const noexcept { return last_callback_error_; }
+    /// Pages received and not yet handed to the caller (diagnostics; at most prefetch_pages,
+    /// or 1 with prefetch_pages = 0).
+    std::size_t buffered_pages() const;
+    bool valid() const noexcept { return state_ != nullptr; }
+
+    /// Waits until the first page (or the failure of its request) has arrived; used by
+    /// execute_stream. Throws like next().
+    asio::awaitable<void> wait_first();
+
+private:
+    asio::awaitable<std::optional<Page>> take_page();
+    void deliver(const Page& page);
+
+    std::shared_ptr<detail::StreamState> state_;
+    Page current_;
+    std::size_t row_ = 0;
+    std::int64_t page_number_ = 0;
+    std::int64_t total_rows_ = 0;
+    std::optional<protocol::Bytes> paging_state_;
+    std::int64_t callback_errors_ = 0;
+    std::exception_ptr last_callback_error_;
+};
+
+/// Starts a stream over `fetcher` on the caller's executor and waits for the first page.
+/// Throws what the first page request throws (after retries), UsageError for a bad config.
+/// The fetcher (and what it captures) lives until the stream's fetcher coroutine stops.
+asio::awaitable<ResultStream> execute_stream(PageFetcher fetcher, StreamConfig config);
+
+/// Streams a simple statement (every statement option applies; fetch_size overrides its page
+/// size when > 0). Errors as above. The session must stay usable while the stream runs; its
+/// shutdown fails the stream (ConnectionClosed / RequestCancelled...).
+asio::awaitable<ResultStream> execute_stream(Session session, Statement statement, StreamConfig config);
+/// Streams a bound prepared statement. Errors as above (UNPREPARED is handled by the session).
+asio::awaitable<ResultStream> execute_stream(Session session, BoundStatement statement, StreamConfig config);
+
+}  // namespace async_cassandra

@@ -1,0 +1,438 @@
+// The streaming layer: a background fetcher coroutine per stream, a bounded page queue, and the
+// consumer side (ResultStream). See include/async_cassandra/stream.hpp for the contract.
+//
+// Concurrency: everything the fetcher and the consumer share lives in StreamState under `mutex`
+// (short critical sections, never held across a suspension). Wake-ups go through capacity-1
+// concurrent channels used as level-triggered signals (try_send never blocks; a lost wake-up is
+// impossible because every waiter re-checks the state after waking). The fetcher runs on a strand;
+// its cancellation signal is only emitted on that strand.
+#include <async_cassandra/stream.hpp>
+
+#include <asio/bind_cancellation_slot.hpp>
+#include <asio/cancellation_signal.hpp>
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/experimental/channel_error.hpp>
+#include <asio/experimental/concurrent_channel.hpp>
+#include <asio/experimental/deferred.hpp>
+#include <asio/experimental/parallel_group.hpp>
+#include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/strand.hpp>
+#include <asio/this_coro.hpp>
+#include <asio/use_awaitable.hpp>
+
+#include <deque>
+#include <mutex>
+#include <system_error>
+#include <utility>
+
+namespace async_cassandra {
+
+namespace {
+bool is_cancellation(const std::exception_ptr& e) {
+    try {
+        std::rethrow_exception(e);
+    } catch (const RequestCancelled&) {
+        return true;
+    } catch (const std::system_error& se) {
+        return se.code() == asio::error::operation_aborted ||
+               se.code() == asio::experimental::error::channel_cancelled;
+    } catch (...) {
+        return false;
+    }
+}
+
+auto as_tuple_awaitable() { return asio::experimental::as_tuple(asio::use_awaitable); }
+}  // namespace
+
+// ---------------------------------------------------------------- retry policies
+
+bool ExponentialBackoffRetry::is_transient(const std::exception_ptr& error) {
+    if (!error) return false;
+    try {
+        std::rethrow_exception(error);
+    } catch (const Timeout&) {
+        return true;
+    } catch (const ConnectionClosed&) {
+        return true;
+    } catch (const NoHostAvailable&) {
+        return true;
+    } catch (const Overloaded&) {
+        return true;
+    } catch (const IsBootstrapping&) {
+        return true;
+    } catch (const Unavailable&) {
+        return true;
+    } catch (const ReadTimeout&) {
+        return true;
+    } catch (const ServerInternalError&) {
+        return true;
+    } catch (...) {
+        return false;
+    }
+}
+
+RetryDecision ExponentialBackoffRetry::decide(const std::exception_ptr& error, int attempt) const {
+    if (!is_transient(error)) return RetryDecision::rethrow();
+    if (attempt > max_retries_) return RetryDecision::give_up();
+    auto delay = base_delay_;
+    for (int i = 1; i < attempt && delay < max_delay_; ++i) delay *= 2;
+    if (delay > max_delay_) delay = max_delay_;
+    return RetryDecision::retry_after(delay);
+}
+
+RetryDecision NoRetry::decide(const std::exception_ptr& error, int) const {
+    return ExponentialBackoffRetry::is_transient(error) ? RetryDecision::give_up() : RetryDecision::rethrow();
+}
+
+// ---------------------------------------------------------------- shared state
+
+namespace detail {
+
+struct StreamState : std::enable_shared_from_this<StreamState> {
+    using Signal = asio::experimental::concurrent_channel<void(asio::error_code, bool)>;
+    // (not void(error_code): Asio 1.22's buffered specialization for it lacks buffer_push.)
+
+    StreamState(asio::any_io_executor ex, PageFetcher f, StreamConfig c)
+        : strand(asio::make_strand(ex)), fetcher(std::move(f)), config(std::move(c)), consumer_wake(ex, 1),
+          fetcher_wake(ex, 1), stopped(ex, 1) {
+        policy = config.retry_policy ? config.retry_policy : std::make_shared<ExponentialBackoffRetry>();
+        next_state = config.start_state;
+    }
+
+    // Immutable after construction.
+    asio::strand<asio::any_io_executor> strand;
+    PageFetcher fetcher;
+    StreamConfig config;
+    std::shared_ptr<const RetryPolicy> policy;
+    Signal consumer_wake;  ///< the consumer re-checks the state
+    Signal fetcher_wake;   ///< the fetcher re-checks the state
+    Signal stopped;        ///< closed (broadcast) when the fetcher coroutine has stopped
+
+    // Strand only.
+    asio::cancellation_signal cancel;
+    bool running = false;
+
+    // Guarded by mutex.
+    mutable std::mutex mutex;
+    std::deque<Page> buffer;
+    std::exception_ptr error;
+    bool closed = false;
+    bool fetch_done = false;  ///< no more pages will be queued
+    bool want = true;         ///< the consumer waits on an empty queue
+    std::optional<protocol::Bytes> next_state;
+    std::int64_t pages_fetched = 0;
+
+    void wake_consumer() { consumer_wake.try_send(asio::error_code{}, true); }
+    void wake_fetcher() { fetcher_wake.try_send(asio::error_code{}, true); }
+
+    bool is_closed() const {
+        std::lock_guard lock(mutex);
+        return closed;
+    }
+
+    // Any thread; never blocks.
+    void request_close() {
+        std::deque<Page> dropped;
+        {
+            std::lock_guard lock(mutex);
+            if (closed) return;
+            closed = true;
+            dropped.swap(buffer);
+            error = nullptr;
+        }
+        dropped.clear();
+        wake_consumer();
+        wake_fetcher();
+        asio::post(strand, [self = shared_from_this()] {
+            if (self->running) self->cancel.emit(asio::cancellation_type::terminal);
+        });
+    }
+
+    void start() {
+        running = true;  // before the coroutine runs; read only on the strand afterwards
+        asio::co_spawn(strand, run(shared_from_this()),
+                       asio::bind_cancellation_slot(cancel.slot(), asio::detached));
+    }
+
+    static asio::awaitable<void> run(std::shared_ptr<StreamState> s) {
+        std::exception_ptr failure;
+        try {
+            co_await s->fetch_loop();
+        } catch (...) {
+            failure = std::current_exception();
+        }
+        {
+            std::lock_guard lock(s->mutex);
+            if (!s->closed && failure) s->error = failure;
+            s->fetch_done = true;
+        }
+        s->running = false;
+        s->wake_consumer();
+        s->stopped.close();
+    }
+
+    asio::awaitable<void> fetch_loop() {
+        for (;;) {
+            std::optional<protocol::Bytes> state;
+            for (;;) {
+                {
+                    std::lock_guard lock(mutex);
+                    if (closed || fetch_done) co_return;
+                    if (buffer.size() < config.prefetch_pages || (want && buffer.empty())) {
+                        state = next_state;
+                        break;
+                    }
+                }
+                auto [ec, unused] = co_await fetcher_wake.async_receive(as_tuple_awaitable());
+                (void)unused;
+                if (ec) co_return;  // cancelled: the stream is closing
+            }
+            Page page = co_await fetch_page(state);
+            bool last = false;
+            {
+                std::lock_guard lock(mutex);
+                if (closed) co_return;
+                ++pages_fetched;
+                next_state = page.paging_state();
+                last = !page.has_more_pages() || (config.max_pages && pages_fetched >= *config.max_pages);
+                buffer.push_back(std::move(page));
+                if (last) fetch_done = true;
+            }
+            wake_consumer();
+            if (last) co_return;
+        }
+    }
+
+    // One page, bounded by page_timeout (retries included).
+    asio::awaitable<Page> fetch_page(std::optional<protocol::Bytes> state) {
+        if (!config.page_timeout) co_return co_await fetch_with_retries(state);
+        auto ex = co_await asio::this_coro::executor;
+        asio::steady_timer timer(ex, *config.page_timeout);
+        auto [order, fetch_error, page, timer_error] =
+            co_await asio::experimental::make_parallel_group(
+                asio::co_spawn(ex, fetch_with_retries(state), asio::experimental::deferred),
+                timer.async_wait(asio::experimental::deferred))
+                .async_wait(asio::experimental::wait_for_one(), asio::use_awaitable);
+        if (order[0] == 0) {
+            if (fetch_error) std::rethrow_exception(fetch_error);
+            co_return std::move(page);
+        }
+        if (timer_error) {  // the group itself was cancelled (stream closing)
+            if (fetch_error) std::rethrow_exception(fetch_error);
+            throw RequestCancelled("stream closed");
+        }
+        throw StreamTimeout("page not received within " + std::to_string(config.page_timeout->count()) + " ms",
+                            std::move(state));
+    }
+
+    asio::awaitable<Page> fetch_with_retries(std::optional<protocol::Bytes> state) {
+        std::optional<std::int32_t> size;
+        if (config.fetch_size > 0) size = config.fetch_size;
+        for (int attempt = 1;; ++attempt) {
+            std::exception_ptr error;
+            try {
+                co_return co_await fetcher(state, size);
+            } catch (...) {
+                error = std::current_exception();
+            }
+            if (is_cancellation(error) || is_closed()) std::rethrow_exception(error);
+            const RetryDecision d = policy->decide(error, attempt);
+            switch (d.action) {
+                case RetryDecision::Action::retry:
+                    break;
+                case RetryDecision::Action::rethrow:
+                    std::rethrow_exception(error);
+                case RetryDecision::Action::give_up: {
+                    std::string what = "page request failed after " + std::to_string(attempt) + " attempt(s)";
+                    try {
+                        std::rethrow_exception(error);
+                    } catch (const std::exception& e) {
+                        what += ": ";
+                        what += e.what();
+                    } catch (...) {
+                    }
+                    throw StreamError(what, error, std::move(state), attempt);
+                }
+            }
+            if (d.delay.count() > 0) {
+                asio::steady_timer timer(co_await asio::this_coro::executor, d.delay);
+                co_await timer.async_wait(asio::use_awaitable);
+            }
+        }
+    }
+};
+
+}  // namespace detail
+
+// ---------------------------------------------------------------- consumer side
+
+ResultStream::ResultStream(ResultStream&& other) noexcept
+    : state_(std::move(other.state_)), current_(std::move(other.current_)), row_(other.row_),
+      page_number_(other.page_number_), total_rows_(other.total_rows_), paging_state_(std::move(other.paging_state_)),
+      callback_errors_(other.callback_errors_), last_callback_error_(std::move(other.last_callback_error_)) {
+    other.row_ = 0;
+}
+
+ResultStream& ResultStream::operator=(ResultStream&& other) noexcept {
+    if (this != &other) {
+        if (state_) state_->request_close();
+        state_ = std::move(other.state_);
+        current_ = std::move(other.current_);
+        row_ = other.row_;
+        other.row_ = 0;
+        page_number_ = other.page_number_;
+        total_rows_ = other.total_rows_;
+        paging_state_ = std::move(other.paging_state_);
+        callback_errors_ = other.callback_errors_;
+        last_callback_error_ = std::move(other.last_callback_error_);
+    }
+    return *this;
+}
+
+ResultStream::~ResultStream() {
+    if (state_) state_->request_close();
+}
+
+std::size_t ResultStream::buffered_pages() const {
+    if (!state_) return 0;
+    std::lock_guard lock(state_->mutex);
+    return state_->buffer.size();
+}
+
+void ResultStream::deliver(const Page& page) {
+    ++page_number_;
+    total_rows_ += static_cast<std::int64_t>(page.size());
+    paging_state_ = page.paging_state();
+    if (state_->config.page_callback) {
+        try {
+            state_->config.page_callback(page_number_, static_cast<std::int64_t>(page.size()), total_rows_);
+        } catch (...) {
+            ++callback_errors_;
+            last_callback_error_ = std::current_exception();
+        }
+    }
+}
+
+asio::awaitable<std::optional<Page>> ResultStream::take_page() {
+    // Keep the state alive across suspensions even if *this is moved from meanwhile.
+    std::shared_ptr<detail::StreamState> s = state_;
+    if (!s) co_return std::nullopt;
+    for (;;) {
+        std::optional<Page> page;
+        std::exception_ptr error;
+        bool end = false;
+        {
+            std::lock_guard lock(s->mutex);
+            if (s->closed) {
+                end = true;
+            } else if (!s->buffer.empty()) {
+                page = std::move(s->buffer.front());
+                s->buffer.pop_front();
+                s->want = false;
+            } else if (s->error) {
+                error = s->error;
+            } else if (s->fetch_done) {
+                end = true;
+            } else {
+                s->want = true;
+            }
+        }
+        if (page) {
+            s->wake_fetcher();  // room in the queue
+            deliver(*page);
+            co_return page;
+        }
+        if (error) std::rethrow_exception(error);
+        if (end) co_return std::nullopt;
+        s->wake_fetcher();
+        auto [ec, unused] = co_await s->consumer_wake.async_receive(as_tuple_awaitable());
+        (void)unused;
+        if (ec) throw RequestCancelled("stream wait cancelled");
+    }
+}
+
+asio::awaitable<void> ResultStream::wait_first() {
+    std::shared_ptr<detail::StreamState> s = state_;
+    if (!s) co_return;
+    for (;;) {
+        std::exception_ptr error;
+        {
+            std::lock_guard lock(s->mutex);
+            if (s->closed || !s->buffer.empty() || s->fetch_done) {
+                error = s->error;
+                if (!error) co_return;
+            }
+        }
+        if (error) std::rethrow_exception(error);
+        auto [ec, unused] = co_await s->consumer_wake.async_receive(as_tuple_awaitable());
+        (void)unused;
+        if (ec) throw RequestCancelled("stream wait cancelled");
+    }
+}
+
+asio::awaitable<std::optional<Row>> ResultStream::next() {
+    for (;;) {
+        if (row_ < current_.size()) co_return current_[row_++];
+        current_ = Page();  // release the finished page before waiting
+        row_ = 0;
+        std::optional<Page> page = co_await take_page();
+        if (!page) co_return std::nullopt;
+        current_ = std::move(*page);
+    }
+}
+
+asio::awaitable<std::optional<Page>> ResultStream::next_page() {
+    current_ = Page();
+    row_ = 0;
+    for (;;) {
+        std::optional<Page> page = co_await take_page();
+        if (!page) co_return std::nullopt;
+        if (!page->empty()) co_return page;
+    }
+}
+
+asio::awaitable<void> ResultStream::close() {
+    std::shared_ptr<detail::StreamState> s = state_;
+    if (!s) co_return;
+    s->request_close();
+    // Completes with channel_closed once the fetcher has stopped (at once if it already has).
+    auto [ec, unused] = co_await s->stopped.async_receive(as_tuple_awaitable());
+    (void)ec;
+    (void)unused;
+}
+
+// ---------------------------------------------------------------- entry points
+
+asio::awaitable<ResultStream> execute_stream(PageFetcher fetcher, StreamConfig config) {
+    if (!fetcher) throw UsageError("execute_stream: no page fetcher");
+    if (config.max_pages && *config.max_pages <= 0) throw UsageError("execute_stream: max_pages must be >= 1");
+    if (config.page_timeout && config.page_timeout->count() <= 0)
+        throw UsageError("execute_stream: page_timeout must be positive");
+    auto ex = co_await asio::this_coro::executor;
+    auto state = std::make_shared<detail::StreamState>(ex, std::move(fetcher), std::move(config));
+    state->start();
+    ResultStream stream(state);
+    co_await stream.wait_first();
+    co_return stream;
+}
+
+asio::awaitable<ResultStream> execute_stream(Session session, Statement statement, StreamConfig config) {
+    PageFetcher f = [session, st = std::move(statement)](std::optional<protocol::Bytes> paging_state,
+                                                         std::optional<std::int32_t> page_size) {
+        return session.execute_page(st, std::move(paging_state), page_size);
+    };
+    co_return co_await execute_stream(std::move(f), std::move(config));
+}
+
+asio::awaitable<ResultStream> execute_stream(Session session, BoundStatement statement, StreamConfig config) {
+    PageFetcher f = [session, st = std::move(statement)](std::optional<protocol::Bytes> paging_state,
+                                                         std::optional<std::int32_t> page_size) {
+        return session.execute_page(st, std::move(paging_state), page_size);
+    };
+    co_return co_await execute_stream(std::move(f), std::move(config));
+}
+
+}  // namespace async_cassandra
