@@ -10,7 +10,8 @@
 # 20000), REQUESTS_C1 (at concurrency 1, default 5000), CONCURRENCY (default 1,64,1024), WARMUP
 # (default 2000), PROTOCOL (native protocol version both clients use: 5 (default), 4, or "auto" to
 # let each negotiate), ROUNDS (default 3: every level is run ROUNDS times and the table shows
-# the median of each figure), SKIP_BUILD=1 (use the existing build), SKIP_PYTHON=1.
+# the median of each figure), CLIENT_TIMEOUT (seconds per client run, default 900: a hung client
+# fails the script instead of stalling CI), SKIP_BUILD=1 (use the existing build), SKIP_PYTHON=1.
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 ROWS="${ROWS:-1000000}"
@@ -20,6 +21,7 @@ CONCURRENCY="${CONCURRENCY:-1,64,1024}"
 WARMUP="${WARMUP:-2000}"
 PROTOCOL="${PROTOCOL:-5}"
 ROUNDS="${ROUNDS:-3}"
+CLIENT_TIMEOUT="${CLIENT_TIMEOUT:-900}"
 RESULTS_DIR="${RESULTS_DIR:-$BUILD_DIR/bench-results}"
 # Debian's python3-cassandra only imports under the system interpreter, whatever is on PATH.
 PYTHON=/usr/bin/python3
@@ -43,7 +45,16 @@ trap stop_server EXIT
 log "bench_rows_decode"
 "$BUILD_DIR/bin/bench_rows_decode" --benchmark_format=console | tee "$RESULTS_DIR/rows_decode.txt"
 
+if [[ ! -x "$BUILD_DIR/bin/bench_point_queries" ]]; then
+  # Only built when the client library (src/net, src/session, src/cluster) exists.
+  log "bench_point_queries was not built (no client library?): stopping here"
+  exit 1
+fi
+
 log "starting acass-server --synthetic $ROWS"
+# Created here, not by the background redirection, so that the polling below never races it.
+: >"$RESULTS_DIR/server.out"
+: >"$RESULTS_DIR/server.err"
 "$BUILD_DIR/bin/acass-server" --port 0 --synthetic "$ROWS" >"$RESULTS_DIR/server.out" 2>"$RESULTS_DIR/server.err" &
 SERVER_PID=$!
 PORT=""
@@ -76,10 +87,10 @@ IFS=, read -r -a levels <<<"$CONCURRENCY"
 for round in $(seq 1 "$ROUNDS"); do
 for c in "${levels[@]}"; do
   log "round $round/$ROUNDS, concurrency $c: bench_point_queries (async-cassandra-cpp)"
-  "$BUILD_DIR/bin/bench_point_queries" "${common_args[@]}" --concurrency "$c" | tee -a "$RAW"
+  timeout "$CLIENT_TIMEOUT" "$BUILD_DIR/bin/bench_point_queries" "${common_args[@]}" --concurrency "$c" | tee -a "$RAW"
   if ((have_python)); then
     log "round $round/$ROUNDS, concurrency $c: point_queries.py (DataStax Python driver, execute_async)"
-    "$PYTHON" "$ROOT/bench/python/point_queries.py" "${common_args[@]}" --concurrency "$c" \
+    timeout "$CLIENT_TIMEOUT" "$PYTHON" "$ROOT/bench/python/point_queries.py" "${common_args[@]}" --concurrency "$c" \
       2>>"$RESULTS_DIR/python.err" | tee -a "$RAW"
   fi
 done
