@@ -1,20 +1,41 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds, and runs every test: the normal build, the unit tests under
-# ASan+UBSan, and a short libFuzzer run of each fuzz target (clang).
+# Installs what is missing, builds, and runs every test:
+#   1. the normal build: unit, integration, compat (Python and Node.js drivers), examples, package;
+#   2. ASan+UBSan build: unit and integration tests;
+#   3. TSan build: the client's concurrent pieces (connection, stream ids, streaming);
+#   4. a short libFuzzer run of each fuzz target (clang).
+# Set SKIP_SANITIZERS=1 or SKIP_FUZZ=1 to leave a stage out while iterating locally.
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 install_packages
 
 start=$(date +%s)
+stage() { log "$1 (at $(( $(date +%s) - start )) s)"; }
+
+stage "normal build"
 configure_and_build "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DASYNC_CASSANDRA_REQUIRE_COMPAT=ON
-log "running the test suite"
+stage "running the test suite"
 (cd "$BUILD_DIR" && ctest --output-on-failure -j "$JOBS" --timeout 600)
 
-log "sanitizer build (address,undefined): unit tests"
-configure_and_build "$ROOT/build-asan" -DCMAKE_BUILD_TYPE=Debug -DASYNC_CASSANDRA_SANITIZE=address,undefined \
-  -DASYNC_CASSANDRA_BUILD_BENCH=OFF
-(cd "$ROOT/build-asan" && ctest --output-on-failure -j "$JOBS" -L unit --timeout 600)
+if [[ "${SKIP_SANITIZERS:-0}" != 1 ]]; then
+  stage "ASan+UBSan build: unit and integration tests"
+  configure_and_build "$ROOT/build-asan" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DASYNC_CASSANDRA_SANITIZE=address,undefined -DASYNC_CASSANDRA_BUILD_BENCH=OFF
+  (cd "$ROOT/build-asan" && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j "$JOBS" -L "unit|integration" --timeout 900)
 
-log "fuzzing (clang + libFuzzer), a few seconds per target"
-FUZZ_SECONDS="${FUZZ_SECONDS:-10}" "$ROOT/scripts/fuzz.sh"
+  stage "TSan build: client concurrency tests"
+  tsan_targets=(test_client_connection test_client_stream_ids test_client_stream_pager)
+  cmake -S "$ROOT" -B "$ROOT/build-tsan" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DASYNC_CASSANDRA_SANITIZE=thread -DASYNC_CASSANDRA_BUILD_BENCH=OFF >/dev/null
+  cmake --build "$ROOT/build-tsan" -j "$JOBS" --target "${tsan_targets[@]}"
+  for t in "${tsan_targets[@]}"; do
+    log "tsan: $t"
+    TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" "$ROOT/build-tsan/tests/$t" --gtest_brief=1
+  done
+fi
 
-log "all tests passed in $(( $(date +%s) - start )) s"
+if [[ "${SKIP_FUZZ:-0}" != 1 ]]; then
+  stage "fuzzing (clang + libFuzzer), a few seconds per target"
+  FUZZ_SECONDS="${FUZZ_SECONDS:-10}" "$ROOT/scripts/fuzz.sh"
+fi
+
+stage "all tests passed"
