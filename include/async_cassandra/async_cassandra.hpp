@@ -12,4 +12,5 @@
 #include <async_cassandra/server_errors.hpp>
 #include <async_cassandra/session.hpp>
 #include <async_cassandra/statement.hpp>
+#include <async_cassandra/stream.hpp>
 #include <async_cassandra/values.hpp>

@@ -35,6 +35,11 @@ namespace detail {
 class SessionImpl;
 }
 
+// Defined in stream.hpp, which includes this header (so only declared here; include stream.hpp,
+// or the umbrella async_cassandra.hpp, to call execute_stream).
+class ResultStream;
+struct StreamConfig;
+
 /// Outcome of one item of Session::execute_concurrent.
 struct ExecutionOutcome {
     std::exception_ptr error;  ///< null on success
@@ -83,6 +88,11 @@ public:
                                        std::optional<std::int32_t> page_size = std::nullopt) const;
     asio::awaitable<Page> execute_page(BoundStatement statement, std::optional<protocol::Bytes> paging_state,
                                        std::optional<std::int32_t> page_size = std::nullopt) const;
+
+    /// Streams the result page by page with bounded memory: the same as the free functions
+    /// execute_stream(session, statement, config) of stream.hpp (see there for errors).
+    asio::awaitable<ResultStream> execute_stream(Statement statement, StreamConfig config) const;
+    asio::awaitable<ResultStream> execute_stream(BoundStatement statement, StreamConfig config) const;
 
     /// Prepares `query` (cached per session: the same text yields the same PreparedStatement,
     /// with one PREPARE in flight per text). Throws like execute().

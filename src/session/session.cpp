@@ -1,5 +1,7 @@
 #include "session/session_impl.hpp"
 
+#include <async_cassandra/stream.hpp>
+
 // GCC 12 reports a false -Wmismatched-new-delete on Asio's awaitable frame allocator.
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
@@ -109,6 +111,16 @@ asio::awaitable<Page> Session::execute_page(BoundStatement statement, std::optio
     const detail::StatementRef ref = ref_of(statement);
     detail::PageReply pr = co_await impl->execute_one(ref, std::move(paging_state), page_size);
     co_return pr.page ? std::move(*pr.page) : Page();
+}
+
+// Plain forwarders, not coroutines: the returned awaitable owns the arguments (the free
+// functions take them by value), so nothing here outlives its frame.
+asio::awaitable<ResultStream> Session::execute_stream(Statement statement, StreamConfig config) const {
+    return async_cassandra::execute_stream(*this, std::move(statement), std::move(config));
+}
+
+asio::awaitable<ResultStream> Session::execute_stream(BoundStatement statement, StreamConfig config) const {
+    return async_cassandra::execute_stream(*this, std::move(statement), std::move(config));
 }
 
 asio::awaitable<PreparedStatement> Session::prepare(std::string query) const {
