@@ -3,9 +3,11 @@
 #pragma once
 
 #include <async_cassandra/consistency.hpp>
+#include <async_cassandra/observability.hpp>
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -68,6 +70,16 @@ struct ClusterConfig {
     std::int32_t default_page_size = 5000;
     /// Per-request limit; nullopt = wait forever. A statement's own timeout wins.
     std::optional<std::chrono::milliseconds> request_timeout{std::chrono::seconds(12)};
+    /// Told about every request (see RequestObserver); null = none. Shared by every session of
+    /// the cluster, e.g. one MetricsCollector for the whole process.
+    std::shared_ptr<RequestObserver> observer;
+    /// Where the library logs (connection open/close/failure, negotiated protocol version,
+    /// reconnections, heartbeat failures, orphaned stream ids, re-prepares). Empty (the default)
+    /// = silent: a library should not write to the process's stderr unless asked to; use
+    /// stderr_log_sink() for that.
+    LogSink log_sink;
+    /// Lines below this level are not built nor passed to the sink.
+    LogLevel log_level = LogLevel::info;
 };
 
 }  // namespace async_cassandra

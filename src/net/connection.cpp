@@ -36,6 +36,16 @@ protocol::Compression to_protocol(CompressionAlgorithm c) {
     return protocol::Compression::none;
 }
 
+std::string describe(const std::exception_ptr& e) {
+    try {
+        if (e) std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+        return ex.what();
+    } catch (...) {
+    }
+    return "unknown error";
+}
+
 template <class T>
 const T* response_as(const Reply& r) {
     return std::get_if<T>(&r.message);
@@ -72,10 +82,11 @@ struct Connection::Waiter {
     std::optional<Reply> reply;
     std::exception_ptr error;
     bool notified = false;  ///< a stream id was freed for this waiter
+    std::size_t request_bytes = 0;
 };
 
 Connection::Connection(Executor executor, std::string host, std::uint16_t port, ConnectionConfig config,
-                       protocol::ProtocolVersion version)
+                       protocol::ProtocolVersion version, Logger logger)
     : strand_(asio::make_strand(executor)),
       host_(std::move(host)),
       port_(port),
@@ -86,14 +97,16 @@ Connection::Connection(Executor executor, std::string host, std::uint16_t port, 
       heartbeat_timer_(strand_),
       reader_(config_.max_body_size),
       writer_(version),
-      table_(std::clamp<std::size_t>(config_.max_in_flight, 1, kMaxStreamIds)) {}
+      table_(std::clamp<std::size_t>(config_.max_in_flight, 1, kMaxStreamIds)),
+      logger_(std::move(logger)) {}
 
 Connection::~Connection() = default;
 
 std::exception_ptr Connection::close_reason() const { return close_reason_; }
 
 asio::awaitable<std::shared_ptr<Connection>> Connection::open(Executor executor, std::string host,
-                                                              std::uint16_t port, ConnectionConfig config) {
+                                                              std::uint16_t port, ConnectionConfig config,
+                                                              Logger logger) {
     std::vector<protocol::ProtocolVersion> versions;
     if (config.protocol_version) {
         if (*config.protocol_version != 4 && *config.protocol_version != 5)
@@ -103,21 +116,35 @@ asio::awaitable<std::shared_ptr<Connection>> Connection::open(Executor executor,
         versions = {protocol::ProtocolVersion::v5, protocol::ProtocolVersion::v4};
     }
     for (std::size_t i = 0; i < versions.size(); ++i) {
-        auto conn = std::make_shared<Connection>(executor, host, port, config, versions[i]);
+        auto conn = std::make_shared<Connection>(executor, host, port, config, versions[i], logger);
         const bool last = i + 1 == versions.size();
+        std::exception_ptr error;
+        bool version_refused = false;
         try {
             co_await asio::co_spawn(conn->strand_, conn->start(), asio::use_awaitable);
             co_return conn;
         } catch (const ProtocolErrorFromServer&) {
-            conn->close();
-            if (last) throw;
+            version_refused = true;
+            error = std::current_exception();
         } catch (const ProtocolError&) {
-            conn->close();
-            if (last) throw;
+            version_refused = true;
+            error = std::current_exception();
         } catch (...) {
-            conn->close();
-            throw;
+            error = std::current_exception();
         }
+        conn->close();
+        const int v = static_cast<int>(versions[i]);
+        if (version_refused && !last) {
+            if (logger.enabled(LogLevel::info))
+                logger.log(LogLevel::info, "protocol v" + std::to_string(v) + " refused by " + conn->endpoint() +
+                                               " (" + describe(error) + "); trying v" +
+                                               std::to_string(static_cast<int>(versions[i + 1])));
+            continue;
+        }
+        if (logger.enabled(LogLevel::warn))
+            logger.log(LogLevel::warn, "cannot open connection to " + conn->endpoint() + " (protocol v" +
+                                           std::to_string(v) + "): " + describe(error));
+        std::rethrow_exception(error);
     }
     throw ConnectionClosed("no protocol version to try");  // unreachable
 }
@@ -224,6 +251,14 @@ asio::awaitable<void> Connection::start() {
     }
     if (config_.heartbeat_interval && config_.heartbeat_interval->count() > 0)
         asio::co_spawn(strand_, heartbeat_loop(), asio::detached);
+    handshake_done_ = true;
+    if (logger_.enabled(LogLevel::info))
+        logger_.log(LogLevel::info, "connection to " + endpoint() + " open: protocol v" +
+                                        std::to_string(static_cast<int>(version_)) + ", compression " +
+                                        (compression == protocol::Compression::none
+                                             ? std::string("none")
+                                             : std::string(protocol::to_string(compression))) +
+                                        (tls_ ? ", TLS" : ""));
 }
 
 asio::awaitable<Reply> Connection::send(const protocol::Request& request,
@@ -254,7 +289,9 @@ asio::awaitable<Reply> Connection::send_on_strand(const protocol::Request& reque
         throw RequestCancelled("request cancelled while waiting for a stream id");
     }
     try {
+        const std::size_t before = writer_.pending_bytes();
         writer_.append(*id, request, flags);
+        w.request_bytes = writer_.pending_bytes() - before;
     } catch (...) {
         table_.complete(*id);
         notify_id_waiter();
@@ -264,11 +301,19 @@ asio::awaitable<Reply> Connection::send_on_strand(const protocol::Request& reque
     write_signal_.cancel();
 
     auto [ec] = co_await w.timer.async_wait(use_tuple);
-    if (w.reply) co_return std::move(*w.reply);
+    if (w.reply) {
+        w.reply->request_bytes = w.request_bytes;
+        co_return std::move(*w.reply);
+    }
     if (w.error) std::rethrow_exception(w.error);
     // Abandoned: the id stays reserved until the late response arrives.
     table_.orphan(*id);
     update_counters();
+    if (logger_.enabled(LogLevel::debug))
+        logger_.log(LogLevel::debug, "request on stream " + std::to_string(*id) + " to " + endpoint() +
+                                         (ec ? " cancelled" : " timed out") +
+                                         "; stream id orphaned until its late response (" +
+                                         std::to_string(table_.orphans()) + " orphaned)");
     if (table_.orphans() >= config_.max_orphans)
         close_with(std::make_exception_ptr(ConnectionClosed("too many orphaned streams on " + endpoint())));
     if (!ec) throw Timeout("request to " + endpoint() + " timed out");
@@ -364,6 +409,7 @@ void Connection::dispatch(Envelope env) {
             protocol::ByteReader in(*env.body);
             r.prefix = protocol::decode_body_prefix(in, env.header.flags, true);
             r.message = protocol::decode_response(opcode, in.rest(), version);
+            r.response_bytes = protocol::kFrameHeaderSize + env.body->size();
             r.body = std::move(env.body);
             w->reply = std::move(r);
             w->timer.cancel();
@@ -373,6 +419,9 @@ void Connection::dispatch(Envelope env) {
             throw;  // a malformed response closes the connection
         }
     }
+    if (done.outcome == Outcome::orphan && logger_.enabled(LogLevel::debug))
+        logger_.log(LogLevel::debug, "late response on orphaned stream " + std::to_string(env.header.stream) +
+                                         " from " + endpoint() + " dropped; stream id reusable");
     update_counters();
     notify_id_waiter();
 }
@@ -404,7 +453,8 @@ asio::awaitable<void> Connection::heartbeat_loop() {
             const std::optional<std::chrono::milliseconds> wait = std::max(interval, config_.connect_timeout);
             Reply r = co_await send_on_strand(ping, wait, 0);
             (void)r;
-        } catch (const Error&) {
+        } catch (const Error& e) {
+            if (is_open()) logger_.log(LogLevel::warn, "heartbeat to " + endpoint() + " failed: " + e.what());
             close_with(std::make_exception_ptr(ConnectionClosed("heartbeat to " + endpoint() + " failed")));
             break;
         }
@@ -414,12 +464,18 @@ asio::awaitable<void> Connection::heartbeat_loop() {
 void Connection::close() {
     auto self = shared_from_this();
     asio::dispatch(strand_, [self] {
-        self->close_with(std::make_exception_ptr(ConnectionClosed("connection to " + self->endpoint() + " closed")));
+        self->close_with(std::make_exception_ptr(ConnectionClosed("connection to " + self->endpoint() + " closed")),
+                         true);
     });
 }
 
-void Connection::close_with(std::exception_ptr reason) {
+void Connection::close_with(std::exception_ptr reason, bool requested) {
     if (!is_open()) return;
+    // Handshake failures are reported once, by open(); a close we asked for is routine.
+    const LogLevel level = requested ? LogLevel::info : LogLevel::warn;
+    if (handshake_done_ && logger_.enabled(level))
+        logger_.log(level, requested ? "connection to " + endpoint() + " closed by the client"
+                                     : "connection to " + endpoint() + " lost: " + describe(reason));
     close_reason_ = reason;
     open_.store(false, std::memory_order_release);
     std::error_code ignored;

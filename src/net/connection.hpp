@@ -11,6 +11,7 @@
 #pragma once
 
 #include "net/framing.hpp"
+#include "net/logging.hpp"
 #include "net/stream_ids.hpp"
 #include "protocol/messages.hpp"
 
@@ -40,6 +41,8 @@ struct Reply {
     std::shared_ptr<protocol::Bytes> body;
     protocol::BodyPrefix prefix;
     protocol::Response message;
+    std::size_t request_bytes = 0;   ///< encoded request envelope as queued (see RequestEvent)
+    std::size_t response_bytes = 0;  ///< response envelope: header + decompressed body
 };
 
 class Connection : public std::enable_shared_from_this<Connection> {
@@ -50,9 +53,12 @@ public:
     /// Connects to host:port and performs the handshake (version negotiation, OPTIONS, STARTUP,
     /// authentication). Throws ConnectionClosed (connect failure), Timeout (connect_timeout),
     /// AuthenticationError / ServerError (rejected), ConfigurationError (server wants
-    /// credentials we do not have). Completes on the caller's executor.
+    /// credentials we do not have). Completes on the caller's executor. `logger` receives the
+    /// connection's lifecycle lines (open with the negotiated version, version fallback, close
+    /// and its reason, heartbeat failures, orphaned stream ids).
     static asio::awaitable<std::shared_ptr<Connection>> open(Executor executor, std::string host,
-                                                             std::uint16_t port, ConnectionConfig config);
+                                                             std::uint16_t port, ConnectionConfig config,
+                                                             Logger logger = {});
 
     /// Sends one request and waits for its response (an ERROR response is returned, not thrown).
     /// `request` views must stay valid until completion. Waits for a free stream id when all are
@@ -85,7 +91,7 @@ public:
     }
 
     Connection(Executor executor, std::string host, std::uint16_t port, ConnectionConfig config,
-               protocol::ProtocolVersion version);
+               protocol::ProtocolVersion version, Logger logger = {});
     ~Connection();
     Connection(const Connection&) = delete;
     Connection& operator=(const Connection&) = delete;
@@ -101,7 +107,8 @@ private:
     asio::awaitable<void> writer_loop();
     asio::awaitable<void> heartbeat_loop();
     void dispatch(Envelope envelope);
-    void close_with(std::exception_ptr reason);
+    /// `requested`: closed by close() (logged at info), not by a failure (logged at warn).
+    void close_with(std::exception_ptr reason, bool requested = false);
     void notify_id_waiter();
     void update_counters() noexcept;
 
@@ -124,6 +131,8 @@ private:
     Clock::time_point last_read_ = Clock::now();
     std::exception_ptr close_reason_;
     std::function<void(const protocol::EventResponse&)> event_handler_;
+    Logger logger_;
+    bool handshake_done_ = false;  ///< the close of a connection that never opened is logged by open()
     std::atomic<bool> open_{true};
     std::atomic<std::size_t> in_flight_{0};
     std::atomic<std::size_t> orphans_{0};

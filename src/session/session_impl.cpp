@@ -51,6 +51,66 @@ std::string use_statement(const std::string& keyspace) {
     return "USE " + quoted + "\"";
 }
 
+/// RequestEvent::error_type of a server error code: the name of the class it is thrown as.
+const char* error_type_of(ServerErrorCode code) noexcept {
+    switch (code) {
+        case ServerErrorCode::server_error: return "ServerInternalError";
+        case ServerErrorCode::protocol_error: return "ProtocolErrorFromServer";
+        case ServerErrorCode::bad_credentials: return "AuthenticationError";
+        case ServerErrorCode::unavailable: return "Unavailable";
+        case ServerErrorCode::overloaded: return "Overloaded";
+        case ServerErrorCode::is_bootstrapping: return "IsBootstrapping";
+        case ServerErrorCode::truncate_error: return "TruncateError";
+        case ServerErrorCode::write_timeout: return "WriteTimeout";
+        case ServerErrorCode::read_timeout: return "ReadTimeout";
+        case ServerErrorCode::read_failure: return "ReadFailure";
+        case ServerErrorCode::function_failure: return "FunctionFailure";
+        case ServerErrorCode::write_failure: return "WriteFailure";
+        case ServerErrorCode::cdc_write_failure: return "CdcWriteFailure";
+        case ServerErrorCode::cas_write_unknown: return "CasWriteUnknown";
+        case ServerErrorCode::syntax_error: return "SyntaxError";
+        case ServerErrorCode::unauthorized: return "Unauthorized";
+        case ServerErrorCode::invalid: return "InvalidRequest";
+        case ServerErrorCode::config_error: return "ConfigError";
+        case ServerErrorCode::already_exists: return "AlreadyExists";
+        case ServerErrorCode::unprepared: return "Unprepared";
+    }
+    return "ServerError";
+}
+
+/// RequestEvent::error_type of a client-side failure of Connection::send.
+const char* error_type_of(const std::exception_ptr& error) noexcept {
+    try {
+        std::rethrow_exception(error);
+    } catch (const Timeout&) {
+        return "Timeout";
+    } catch (const ConnectionClosed&) {
+        return "ConnectionClosed";
+    } catch (const RequestCancelled&) {
+        return "RequestCancelled";
+    } catch (const ProtocolError&) {
+        return "ProtocolError";
+    } catch (const TypeError&) {
+        return "TypeError";
+    } catch (const ServerError& e) {
+        return error_type_of(e.code());
+    } catch (const Error&) {
+        return "Error";
+    } catch (...) {
+        return "Exception";
+    }
+}
+
+std::string what_of(const std::exception_ptr& error) {
+    try {
+        std::rethrow_exception(error);
+    } catch (const std::exception& e) {
+        return e.what();
+    } catch (...) {
+        return "unknown error";
+    }
+}
+
 std::string unquote(const std::string& keyspace) {
     if (keyspace.size() >= 2 && keyspace.front() == '"' && keyspace.back() == '"')
         return keyspace.substr(1, keyspace.size() - 2);
@@ -78,7 +138,10 @@ struct ConcurrentState {
 };
 
 SessionImpl::SessionImpl(asio::any_io_executor executor, ClusterConfig config, std::string keyspace)
-    : executor_(std::move(executor)), config_(std::move(config)), keyspace_(std::move(keyspace)) {
+    : executor_(std::move(executor)),
+      config_(std::move(config)),
+      logger_(config_.log_sink, config_.log_level),
+      keyspace_(std::move(keyspace)) {
     for (const auto& host : config_.contact_points) {
         HostPool pool;
         pool.host = host;
@@ -158,7 +221,7 @@ asio::awaitable<void> SessionImpl::start() {
 }
 
 asio::awaitable<std::shared_ptr<net::Connection>> SessionImpl::open_connection(std::string host) {
-    auto c = co_await net::Connection::open(executor_, host, config_.port, config_.connection);
+    auto c = co_await net::Connection::open(executor_, host, config_.port, config_.connection, logger_);
     std::string ks;
     {
         std::lock_guard lock(mutex_);
@@ -217,14 +280,23 @@ asio::awaitable<void> SessionImpl::reconnect(std::size_t h, std::size_t s) {
         std::lock_guard lock(mutex_);
         host = hosts_[h].host;
     }
+    const std::string endpoint = host + ":" + std::to_string(config_.port);
+    if (logger_.enabled(LogLevel::info))
+        logger_.log(LogLevel::info, "reconnecting to " + endpoint + " (pool slot " + std::to_string(s) + ")");
     std::shared_ptr<net::Connection> c;
+    std::exception_ptr error;
     try {
         c = co_await open_connection(host);
     } catch (...) {
+        error = std::current_exception();
     }
     if (c) {
+        if (logger_.enabled(LogLevel::info)) logger_.log(LogLevel::info, "reconnected to " + endpoint);
         install(h, s, std::move(c));
     } else {
+        if (logger_.enabled(LogLevel::warn))
+            logger_.log(LogLevel::warn, "reconnection to " + endpoint + " failed (" + what_of(error) +
+                                            "); next attempt in 1s at the earliest");
         std::lock_guard lock(mutex_);
         if (s < hosts_[h].slots.size()) {
             hosts_[h].slots[s].reconnecting = false;
@@ -299,18 +371,53 @@ std::optional<std::chrono::milliseconds> SessionImpl::timeout_of(const Statement
 }
 
 asio::awaitable<net::Reply> SessionImpl::send(std::shared_ptr<net::Connection> connection,
-                                              const protocol::Request& request, const StatementOptions& options) {
+                                              const protocol::Request& request, const StatementOptions& options,
+                                              std::optional<RequestKind> kind) {
     const std::uint8_t flags = options.tracing ? protocol::frame_flags::tracing : 0;
-    co_return co_await connection->send(request, timeout_of(options), flags);
+    RequestObserver* observer = kind ? config_.observer.get() : nullptr;
+    if (!observer) co_return co_await connection->send(request, timeout_of(options), flags);
+
+    const auto start = Clock::now();
+    std::optional<net::Reply> reply;
+    std::exception_ptr error;
+    try {
+        reply = co_await connection->send(request, timeout_of(options), flags);
+    } catch (...) {
+        error = std::current_exception();
+    }
+    const std::string host = connection->endpoint();
+    RequestEvent event;
+    event.host = host;
+    event.kind = *kind;
+    event.latency = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start);
+    if (error) {
+        event.error_type = error_type_of(error);
+        observer->on_request(event);
+        std::rethrow_exception(error);
+    }
+    event.request_bytes = reply->request_bytes;
+    event.response_bytes = reply->response_bytes;
+    if (auto* e = std::get_if<protocol::ErrorResponse>(&reply->message)) {
+        event.error_type = error_type_of(e->code);
+    } else {
+        event.ok = true;
+        if (auto* result = std::get_if<protocol::ResultResponse>(&reply->message))
+            if (auto* rows = std::get_if<protocol::RowsResult>(result)) event.rows = rows->row_count;
+    }
+    observer->on_request(event);
+    co_return std::move(*reply);
 }
 
 asio::awaitable<void> SessionImpl::reprepare(std::shared_ptr<net::Connection> connection,
                                              const PreparedData& prepared) {
+    if (logger_.enabled(LogLevel::info))
+        logger_.log(LogLevel::info, "statement unprepared on " + connection->endpoint() + "; re-preparing: " +
+                                        prepared.query.substr(0, 200));
     protocol::PrepareRequest p;
     p.query = prepared.query;
     const protocol::Request request = p;
     const StatementOptions defaults;
-    net::Reply reply = co_await send(connection, request, defaults);
+    net::Reply reply = co_await send(connection, request, defaults, RequestKind::prepare);
     if (auto* e = std::get_if<protocol::ErrorResponse>(&reply.message)) net::throw_server_error(*e);
     auto* result = std::get_if<protocol::ResultResponse>(&reply.message);
     auto* pr = result ? std::get_if<protocol::PreparedResult>(result) : nullptr;
@@ -361,6 +468,7 @@ asio::awaitable<PageReply> SessionImpl::execute_one(StatementRef st, std::option
     const std::vector<protocol::ValueView> values = value_views(st.values);
     bool reprepared = false;
     bool retried = false;
+    const RequestKind kind = paging_state ? RequestKind::page : st.prepared ? RequestKind::execute : RequestKind::query;
     for (;;) {
         auto connection = co_await acquire();
         const bool v5 = connection->version() == protocol::ProtocolVersion::v5;
@@ -399,7 +507,7 @@ asio::awaitable<PageReply> SessionImpl::execute_one(StatementRef st, std::option
         std::exception_ptr error;
         bool closed = false;
         try {
-            reply = co_await send(connection, request, opts);
+            reply = co_await send(connection, request, opts, kind);
         } catch (const ConnectionClosed&) {
             closed = true;
             error = std::current_exception();
@@ -477,7 +585,7 @@ asio::awaitable<ResultSet> SessionImpl::execute_batch(const Batch& batch) {
             b.statements.push_back(std::move(bs));
         }
         const protocol::Request request = std::move(b);
-        net::Reply reply = co_await send(connection, request, opts);
+        net::Reply reply = co_await send(connection, request, opts, RequestKind::batch);
         if (auto* e = std::get_if<protocol::ErrorResponse>(&reply.message)) {
             if (e->code == ServerErrorCode::unprepared && !reprepared) {
                 reprepared = true;
@@ -537,7 +645,7 @@ asio::awaitable<PreparedStatement> SessionImpl::prepare(std::string query) {
         p.query = query;
         const protocol::Request request = p;
         const StatementOptions defaults;
-        net::Reply reply = co_await send(connection, request, defaults);
+        net::Reply reply = co_await send(connection, request, defaults, RequestKind::prepare);
         if (auto* e = std::get_if<protocol::ErrorResponse>(&reply.message)) net::throw_server_error(*e);
         auto* result = std::get_if<protocol::ResultResponse>(&reply.message);
         auto* pr = result ? std::get_if<protocol::PreparedResult>(result) : nullptr;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "net/connection.hpp"
+#include "net/logging.hpp"
 
 #include <async_cassandra/config.hpp>
 #include <async_cassandra/session.hpp>
@@ -74,8 +75,10 @@ private:
     asio::awaitable<std::shared_ptr<net::Connection>> open_connection(std::string host);
     asio::awaitable<void> reconnect(std::size_t host, std::size_t slot);
     void install(std::size_t host, std::size_t slot, std::shared_ptr<net::Connection> connection);
+    /// Sends on `connection`; with a `kind` (a request on behalf of the application, or a
+    /// re-prepare) the configured RequestObserver is told about it.
     asio::awaitable<net::Reply> send(std::shared_ptr<net::Connection> connection, const protocol::Request& request,
-                                     const StatementOptions& options);
+                                     const StatementOptions& options, std::optional<RequestKind> kind = std::nullopt);
     asio::awaitable<void> reprepare(std::shared_ptr<net::Connection> connection, const PreparedData& prepared);
     std::optional<std::chrono::milliseconds> timeout_of(const StatementOptions& options) const;
     PageReply to_page_reply(net::Reply& reply, const PreparedData* prepared);
@@ -84,6 +87,7 @@ private:
 
     asio::any_io_executor executor_;
     ClusterConfig config_;
+    net::Logger logger_;  ///< from config_.log_sink / log_level; handed to every connection
     mutable std::mutex mutex_;  ///< guards everything below
     std::string keyspace_;
     std::vector<HostPool> hosts_;
