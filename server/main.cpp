@@ -2,7 +2,10 @@
 //
 //   acass-server [--host 127.0.0.1] [--port 9042] [--nodes N] [--protocol-versions 4,5]
 //                [--auth user:password] [--cluster-name NAME] [--synthetic ROWS]
-//                [--fault SPEC]... [--log-requests] [--control-stdin]
+//                [--fault SPEC]... [--log-requests] [--control-stdin] [--tls CERT.pem,KEY.pem]
+//
+// With --tls every node serves the native protocol over TLS 1.2+ only (no plain-text fallback on
+// the same port); an unreadable or mismatched certificate/key exits with status 1 at startup.
 //
 // Prints one "acass-server listening on HOST:PORT (N nodes)" line on stdout once every node
 // accepts connections (with --port 0 the port is the one the system picked), and shuts down
@@ -67,6 +70,7 @@ int main(int argc, char** argv) {
     std::string versions = "4,5";
     std::string auth;
     std::vector<std::string> faults;
+    std::string tls;
     int port = 9042;
 
     CLI::App app{"acass-server: in-memory CQL node for tests and benchmarks"};
@@ -83,6 +87,8 @@ int main(int argc, char** argv) {
                    "fault rule KIND[=VALUE][,node=N][,nth=N][,fraction=F][,max_hits=N][,pattern=TEXT]; kinds: "
                    "delay, delay_pages, drop_after_pages, drop_mid_frame, error, stall, corrupt_frame, wrong_stream");
     app.add_flag("--log-requests", options.log_requests, "log every request (opcode and query) to stderr");
+    app.add_option("--tls", tls,
+                   "serve TLS 1.2+ with CERT.pem,KEY.pem (PEM certificate chain and private key)");
     bool control_stdin = false;
     app.add_flag("--control-stdin", control_stdin,
                  "read commands from stdin: stop N, restart N, remove N, add N, stats N, quit");
@@ -102,6 +108,13 @@ int main(int argc, char** argv) {
             options.credentials.emplace(auth.substr(0, colon), auth.substr(colon + 1));
         }
         for (const auto& f : faults) options.faults.push_back(net::parse_fault(f));
+        if (!tls.empty()) {
+            auto comma = tls.find(',');
+            if (comma == std::string::npos || comma == 0 || comma + 1 == tls.size())
+                throw async_cassandra::UsageError("--tls needs CERT.pem,KEY.pem");
+            options.tls_cert_file = tls.substr(0, comma);
+            options.tls_key_file = tls.substr(comma + 1);
+        }
 
         // Block the termination signals in every thread (the I/O thread inherits the mask), so
         // that the main thread can wait for them synchronously and shut down in order.
@@ -114,8 +127,9 @@ int main(int argc, char** argv) {
 
         net::Cluster cluster(options);
         cluster.start();
-        std::printf("acass-server listening on %s:%u (%d node%s)\n", options.host.c_str(),
-                    static_cast<unsigned>(cluster.port()), options.nodes, options.nodes == 1 ? "" : "s");
+        std::printf("acass-server listening on %s:%u (%d node%s%s)\n", options.host.c_str(),
+                    static_cast<unsigned>(cluster.port()), options.nodes, options.nodes == 1 ? "" : "s",
+                    tls.empty() ? "" : ", TLS");
         std::fflush(stdout);
 
         if (control_stdin) {

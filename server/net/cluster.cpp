@@ -21,6 +21,23 @@ EngineConfig engine_config(const ClusterOptions& o) {
     return c;
 }
 
+/// The server side of TLS: TLS 1.2 or later, with the given certificate chain and key. Every
+/// failure names the file and OpenSSL's reason, since this is what an operator sees at startup.
+asio::ssl::context make_tls_context(const std::string& cert_file, const std::string& key_file) {
+    asio::ssl::context ctx(asio::ssl::context::tls_server);
+    ctx.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                    asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1 |
+                    asio::ssl::context::single_dh_use);
+    asio::error_code ec;
+    ctx.use_certificate_chain_file(cert_file, ec);
+    if (ec) throw UsageError("cannot load TLS certificate '" + cert_file + "': " + ec.message());
+    ctx.use_private_key_file(key_file, asio::ssl::context::pem, ec);
+    if (ec) throw UsageError("cannot load TLS private key '" + key_file + "': " + ec.message());
+    if (SSL_CTX_check_private_key(ctx.native_handle()) != 1)
+        throw UsageError("TLS private key '" + key_file + "' does not match certificate '" + cert_file + "'");
+    return ctx;
+}
+
 p::Bytes address_bytes(const asio::ip::address& a) {
     if (a.is_v4()) {
         auto b = a.to_v4().to_bytes();
@@ -40,6 +57,9 @@ Cluster::Impl::Impl(ClusterOptions o) : options(std::move(o)), engine(engine_con
     min_version = *std::min_element(options.protocol_versions.begin(), options.protocol_versions.end());
     max_version = *std::max_element(options.protocol_versions.begin(), options.protocol_versions.end());
     for (auto& rule : options.faults) faults.add(rule);
+    if (options.tls_cert_file.empty() != options.tls_key_file.empty())
+        throw UsageError("TLS needs both a certificate and a private key file");
+    if (!options.tls_cert_file.empty()) tls.emplace(make_tls_context(options.tls_cert_file, options.tls_key_file));
 
     asio::error_code ec;
     auto base = asio::ip::make_address_v4(options.host, ec);

@@ -10,6 +10,7 @@
 #include "server/engine/engine.hpp"
 #include "server/net/faults.hpp"
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -35,6 +36,13 @@ struct ClusterOptions {
     /// Print every request's opcode and query text to stderr (to see what drivers send).
     bool log_requests = false;
     std::vector<FaultRule> faults;
+    /// When both are set, every node serves the native protocol over TLS 1.2+ with this PEM
+    /// certificate (chain) and private key; the TLS handshake precedes the first CQL byte.
+    /// Unreadable or mismatched files make the Cluster constructor throw UsageError.
+    std::string tls_cert_file;
+    std::string tls_key_file;
+    /// A TLS peer that has not completed its handshake by then is disconnected.
+    std::chrono::milliseconds tls_handshake_timeout{10000};
 };
 
 struct NodeStats {

@@ -74,6 +74,35 @@ Connection::Connection(Node& node, asio::ip::tcp::socket socket)
       wake_(socket_.get_executor(), std::chrono::steady_clock::time_point::max()),
       drained_(socket_.get_executor(), std::chrono::steady_clock::time_point::max()) {
     state_.node_id = node.id;
+    if (node.cluster.tls) tls_ = std::make_unique<asio::ssl::stream<asio::ip::tcp::socket&>>(socket_, *node.cluster.tls);
+}
+
+template <class Buffers>
+auto Connection::read_some(const Buffers& buffers) {
+    // use_awaitable is lazy: only the chosen operation is started, when the caller awaits it.
+    return tls_ ? tls_->async_read_some(buffers, as_tuple(use_awaitable))
+                : socket_.async_read_some(buffers, as_tuple(use_awaitable));
+}
+
+template <class Buffers>
+auto Connection::write_all(const Buffers& buffers) {
+    return tls_ ? asio::async_write(*tls_, buffers, as_tuple(use_awaitable))
+                : asio::async_write(socket_, buffers, as_tuple(use_awaitable));
+}
+
+asio::awaitable<bool> Connection::tls_handshake() {
+    // A peer that never completes the handshake (or sends nothing) must not hold the connection
+    // forever; closing the socket aborts the handshake.
+    asio::steady_timer guard(socket_.get_executor(), node_.cluster.options.tls_handshake_timeout);
+    guard.async_wait([weak = weak_from_this()](asio::error_code ec) {
+        if (ec) return;
+        if (auto self = weak.lock(); self && !self->handshake_done_) self->close();
+    });
+    auto [ec] = co_await tls_->async_handshake(asio::ssl::stream_base::server, as_tuple(use_awaitable));
+    handshake_done_ = !ec;
+    if (ec && open_ && node_.cluster.options.log_requests)
+        std::cerr << "node " << node_.id << " TLS handshake failed: " << ec.message() << '\n';
+    co_return !ec;
 }
 
 void Connection::start() {
@@ -161,6 +190,12 @@ p::Bytes Connection::wire_form(std::int16_t stream, const p::Response& response)
 
 asio::awaitable<void> Connection::read_loop() {
     std::array<std::uint8_t, 16> sniff_buf{};
+    // TLS: nothing is read or written before the handshake. A peer that fails it (e.g. a
+    // plain-text client on a TLS port) is simply disconnected; it never reaches the decoder.
+    if (tls_ && !co_await tls_handshake()) {
+        close();
+        co_return;
+    }
     while (open_) {
         // Back-pressure: a client that sends faster than it reads must not grow our buffers.
         while (open_ && !closing_ && !out_.empty() && pending_.size() > kMaxPendingOutput)
@@ -168,12 +203,12 @@ asio::awaitable<void> Connection::read_loop() {
         if (!open_) break;
         if (closing_) {
             // Discard whatever the peer still sends while we linger.
-            auto [ec, n] = co_await socket_.async_read_some(asio::buffer(sniff_buf), as_tuple(use_awaitable));
+            auto [ec, n] = co_await read_some(asio::buffer(sniff_buf));
             if (ec) break;
             continue;
         }
         if (!sniffed_) {
-            auto [ec, n] = co_await socket_.async_read_some(asio::buffer(sniff_buf), as_tuple(use_awaitable));
+            auto [ec, n] = co_await read_some(asio::buffer(sniff_buf));
             if (ec) break;
             sniff_.insert(sniff_.end(), sniff_buf.begin(), sniff_buf.begin() + static_cast<std::ptrdiff_t>(n));
             if (sniff_.size() < 4) continue;
@@ -183,8 +218,7 @@ asio::awaitable<void> Connection::read_loop() {
             p::Bytes().swap(sniff_);
         } else {
             auto space = decoder_.prepare(kReadChunk);
-            auto [ec, n] = co_await socket_.async_read_some(asio::buffer(space.data(), space.size()),
-                                                              as_tuple(use_awaitable));
+            auto [ec, n] = co_await read_some(asio::buffer(space.data(), space.size()));
             if (ec) break;
             decoder_.commit(n);
         }
@@ -221,7 +255,7 @@ asio::awaitable<void> Connection::write_loop() {
         }
         out_.clear();
         out_.swap(pending_);
-        auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(out_), as_tuple(use_awaitable));
+        auto [ec, n] = co_await write_all(asio::buffer(out_));
         out_.clear();
         drained_.cancel();
         if (ec) {
@@ -234,6 +268,8 @@ asio::awaitable<void> Connection::write_loop() {
     if (!open_) co_return;
     // Everything is sent: half-close, so the peer reads our last frames before it sees the end,
     // and give it a moment before the socket goes (closing with unread input would reset it).
+    // TLS: no close_notify, as the reader may be in a TLS read (one at a time); the peer has
+    // read every record we sent before it sees the end of the stream.
     asio::error_code ignored;
     socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
     asio::steady_timer linger(socket_.get_executor(), kLingerTime);

@@ -7,6 +7,7 @@
 #include "protocol/frame_codec.hpp"
 
 #include <asio.hpp>
+#include <asio/ssl.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -49,6 +50,9 @@ struct Cluster::Impl {
     explicit Impl(ClusterOptions o);
 
     ClusterOptions options;
+    /// Set when the nodes serve TLS. Declared before `io` so that it outlives the connections
+    /// that the io_context may still hold when it is destroyed.
+    std::optional<asio::ssl::context> tls;
     asio::io_context io{1};
     std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
     std::thread thread;
@@ -87,6 +91,14 @@ public:
 private:
     enum class Phase { initial, authenticating, ready };
 
+    /// TLS: the server side of the handshake; false if it failed (the connection then closes).
+    asio::awaitable<bool> tls_handshake();
+    /// One read/write on the transport: the socket itself, or the TLS stream over it. A branch
+    /// rather than a virtual layer or a template keeps the plain-TCP path as it was.
+    template <class Buffers>
+    auto read_some(const Buffers& buffers);
+    template <class Buffers>
+    auto write_all(const Buffers& buffers);
     asio::awaitable<void> read_loop();
     asio::awaitable<void> write_loop();
     asio::awaitable<void> deliver_later(protocol::FrameHeader header, protocol::Bytes body,
@@ -114,6 +126,9 @@ private:
 
     Node& node_;
     asio::ip::tcp::socket socket_;
+    /// TLS over socket_ when the cluster serves TLS (it only borrows the socket, so closing
+    /// socket_ aborts TLS operations too); null for plain TCP.
+    std::unique_ptr<asio::ssl::stream<asio::ip::tcp::socket&>> tls_;
     asio::steady_timer wake_;      ///< cancelled to wake the writer
     asio::steady_timer drained_;   ///< cancelled by the writer after each write (reader back-pressure)
     protocol::FrameDecoder decoder_;
@@ -128,6 +143,7 @@ private:
     bool open_ = true;
     bool closing_ = false;
     bool sniffed_ = false;
+    bool handshake_done_ = false;  ///< TLS handshake finished (the guard timer must not close us)
     protocol::Bytes sniff_;  ///< first bytes, until the version byte and stream id are known
     unsigned events_ = 0;
 };
