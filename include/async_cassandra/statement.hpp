@@ -180,6 +180,58 @@ private:
     StatementOptions options_;
 };
 
+/// Binds the values of a prepared statement by bind-marker name (PreparedStatement::bind_by_name).
+/// A name is a `:name` marker's name, or for `?` the name the server gives it (the column's name,
+/// e.g. `a` in `WHERE a = ?`). Setting a name sets every marker of that name. Markers never set
+/// are sent as "not set", so an INSERT or UPDATE leaves those columns untouched.
+class NamedBinder {
+public:
+    explicit NamedBinder(std::shared_ptr<const detail::PreparedData> data)
+        : data_(std::move(data)), encoded_(data_->bind_markers->size()) {}
+
+    /// Encodes `value` as the type of the marker(s) named `name`. Throws UsageError for a name
+    /// that no marker has, TypeError when the value cannot be written as the marker's type.
+    template <class T>
+    NamedBinder& set(std::string_view name, const T& value) {
+        const Columns& markers = *data_->bind_markers;
+        bool found = false;
+        for (std::size_t i = 0; i < markers.size(); ++i) {
+            if (markers[i].name != name) continue;
+            found = true;
+            protocol::Bytes bytes;
+            protocol::ByteWriter w(bytes);
+            if constexpr (std::is_same_v<T, std::nullopt_t>) {
+                w.write_null_bytes();
+            } else {
+                try {
+                    encode_value(w, *markers[i].type, value);
+                } catch (const TypeError& e) {
+                    throw TypeError("bind marker '" + markers[i].name + "': " + e.what());
+                }
+            }
+            encoded_[i] = std::move(bytes);
+        }
+        if (!found) throw UsageError("no bind marker named '" + std::string(name) + "' in: " + data_->query);
+        return *this;
+    }
+
+    /// The statement with every marker bound (unset where no value was given).
+    BoundStatement bind() const {
+        detail::EncodedValues ev;
+        ev.count = encoded_.size();
+        protocol::ByteWriter w(ev.bytes);
+        for (const auto& value : encoded_) {
+            if (value) w.write_raw(protocol::BytesView(*value));
+            else w.write_unset_value();
+        }
+        return BoundStatement(data_, std::move(ev));
+    }
+
+private:
+    std::shared_ptr<const detail::PreparedData> data_;
+    std::vector<std::optional<protocol::Bytes>> encoded_;  // per marker, [value] with its length
+};
+
 /// Result of Session::prepare. Cheap to copy (shared state); valid after the session is gone
 /// (but only executable through a session of the same cluster).
 class PreparedStatement {
@@ -201,6 +253,8 @@ public:
         (encode_one(w, i++, values), ...);
         return BoundStatement(data_, std::move(ev));
     }
+    /// Starts binding by marker name: `ps.bind_by_name().set("id", 42).set("name", "x").bind()`.
+    NamedBinder bind_by_name() const { return NamedBinder(data_); }
     /// Binds values given as a tuple (used by Session::execute_concurrent).
     template <class Tuple>
     BoundStatement bind_tuple(const Tuple& values) const {

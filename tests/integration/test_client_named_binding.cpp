@@ -1,0 +1,84 @@
+// Binding a prepared statement's values by marker name (PreparedStatement::bind_by_name),
+// against the embedded node: `:name` markers, `?` markers named after their column, a name
+// used twice, markers left unset (the column keeps its value), and the client-side errors.
+#include "server/net/cluster.hpp"
+
+#include <async_cassandra/async_cassandra.hpp>
+
+#include <asio/co_spawn.hpp>
+#include <asio/io_context.hpp>
+
+#include <gtest/gtest.h>
+
+using namespace async_cassandra;
+using namespace std::chrono_literals;
+namespace srv = async_cassandra::server::net;
+
+namespace {
+
+template <class F>
+void run(F&& body) {
+    asio::io_context io;
+    std::exception_ptr error;
+    bool finished = false;
+    asio::co_spawn(io, std::forward<F>(body)(io.get_executor()), [&](std::exception_ptr e) {
+        error = e;
+        finished = true;
+    });
+    io.run();
+    ASSERT_TRUE(finished);
+    if (error) std::rethrow_exception(error);
+}
+
+}  // namespace
+
+TEST(ClientNamedBinding, BindsByNameAndLeavesUnsetColumnsAlone) {
+    srv::ClusterOptions options;
+    options.port = 0;
+    srv::Cluster server(options);
+    server.start();
+    for (int version : {4, 5}) {
+        SCOPED_TRACE(version);
+        run([&](asio::any_io_executor executor) -> asio::awaitable<void> {
+            ClusterConfig config;
+            config.contact_points = {"127.0.0.1"};
+            config.port = server.port();
+            config.connection.protocol_version = version;
+            Cluster cluster(executor, config);
+            Session session = co_await cluster.connect();
+            const std::string ks = "named_v" + std::to_string(version);
+            co_await session.execute("CREATE KEYSPACE " + ks +
+                                     " WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
+            co_await session.execute("CREATE TABLE " + ks + ".t (id int PRIMARY KEY, name text, score double)");
+
+            // :name markers, given out of order.
+            auto insert = co_await session.prepare("INSERT INTO " + ks + ".t (id, name, score) VALUES (:id, :n, :s)");
+            co_await session.execute(insert.bind_by_name().set("s", 1.5).set("id", 1).set("n", "one").bind());
+
+            // Leaving :n unset keeps the stored name; a null clears the score.
+            co_await session.execute(insert.bind_by_name().set("id", 1).set("s", std::nullopt).bind());
+            auto select = co_await session.prepare("SELECT name, score FROM " + ks + ".t WHERE id = ?");
+            auto rs = co_await session.execute(select.bind_by_name().set("id", 1).bind());
+            auto row = rs.one();
+            EXPECT_TRUE(row.has_value());
+            if (row) {
+                EXPECT_EQ(row->get<std::string>("name"), "one");
+                EXPECT_TRUE(row->is_null("score"));
+            }
+
+            // One name used by two markers sets both.
+            co_await session.execute(insert.bind_by_name().set("id", 2).set("n", "two").set("s", 2.0).bind());
+            auto twice = co_await session.prepare("SELECT id FROM " + ks + ".t WHERE id IN (:k, :k)");
+            auto both = co_await session.execute(twice.bind_by_name().set("k", 2).bind());
+            EXPECT_EQ(both.size(), 1u);
+
+            // Client-side errors, before anything is sent.
+            EXPECT_THROW(insert.bind_by_name().set("nope", 1), UsageError);
+            EXPECT_THROW(insert.bind_by_name().set("id", std::string("not an int")), TypeError);
+
+            co_await session.shutdown();
+            co_await cluster.shutdown();
+        });
+    }
+    server.stop();
+}
