@@ -1,6 +1,7 @@
 #include "server/net/node.hpp"
 
 #include <asio/experimental/as_tuple.hpp>
+#include <asio/steady_timer.hpp>
 
 #include <algorithm>
 #include <cstdio>
@@ -232,7 +233,13 @@ void Cluster::stop_node(int id) {
         Node& n = impl.node(id);
         if (!n.listening) return;
         impl.close_node(n);
-        impl.broadcast(p::StatusChangeEvent{"DOWN", address_bytes(n.address), impl.port}, event_mask::status, id);
+        auto timer = std::make_shared<asio::steady_timer>(impl.io, impl.options.down_event_delay);
+        timer->async_wait([&impl, &n, id, timer](const std::error_code& ec) {
+            // Not announced if the cluster stopped meanwhile or the node is already back.
+            if (ec || n.listening) return;
+            impl.broadcast(p::StatusChangeEvent{"DOWN", address_bytes(n.address), impl.port}, event_mask::status,
+                           id);
+        });
     });
 }
 

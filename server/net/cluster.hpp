@@ -43,6 +43,11 @@ struct ClusterOptions {
     std::string tls_key_file;
     /// A TLS peer that has not completed its handshake by then is disconnected.
     std::chrono::milliseconds tls_handshake_timeout{10000};
+    /// How long after stop_node() the other nodes announce STATUS_CHANGE DOWN. A real cluster
+    /// learns of a dead node through gossip seconds after its connections broke; drivers rely
+    /// on that order (the DataStax Python driver ignores a DOWN event for a host whose pool
+    /// still looks open), so the event must not overtake the closed connections.
+    std::chrono::milliseconds down_event_delay{300};
 };
 
 struct NodeStats {

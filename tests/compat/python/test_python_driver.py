@@ -22,6 +22,7 @@ import unittest
 from cassandra import AuthenticationFailed, InvalidRequest
 from cassandra.auth import PlainTextAuthProvider
 from cassandra.cluster import Cluster, NoHostAvailable
+from cassandra.policies import ConstantReconnectionPolicy
 from cassandra.protocol import SyntaxException
 from cassandra.query import BatchStatement, SimpleStatement
 
@@ -199,13 +200,15 @@ class NodeEvents(unittest.TestCase):
         cls.server.stop()
 
     def test_driver_follows_node_down_and_up(self):
-        cluster = make_cluster(self.server)
+        # A short constant reconnection delay: the default exponential policy may wait many
+        # seconds before its next attempt on a loaded machine.
+        cluster = make_cluster(self.server, reconnection_policy=ConstantReconnectionPolicy(0.5))
         try:
             session = cluster.connect()
             host = cluster.metadata.get_host("127.0.0.2")
             self.assertTrue(host.is_up)
             self.assertEqual(self.server.command("stop 2"), "ok")
-            self.assertTrue(wait_for(lambda: not host.is_up, 10), "driver did not mark 127.0.0.2 down")
+            self.assertTrue(wait_for(lambda: not host.is_up, 30), "driver did not mark 127.0.0.2 down")
             # The other nodes keep serving.
             for _ in range(6):
                 session.execute("SELECT release_version FROM system.local")
