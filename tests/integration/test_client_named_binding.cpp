@@ -8,6 +8,8 @@
 #include <asio/co_spawn.hpp>
 #include <asio/io_context.hpp>
 
+#include "support/run_coroutine.hpp"
+
 #include <gtest/gtest.h>
 
 using namespace async_cassandra;
@@ -16,19 +18,7 @@ namespace srv = async_cassandra::server::net;
 
 namespace {
 
-template <class F>
-void run(F&& body) {
-    asio::io_context io;
-    std::exception_ptr error;
-    bool finished = false;
-    asio::co_spawn(io, std::forward<F>(body)(io.get_executor()), [&](std::exception_ptr e) {
-        error = e;
-        finished = true;
-    });
-    io.run();
-    ASSERT_TRUE(finished);
-    if (error) std::rethrow_exception(error);
-}
+using acass_test::run;
 
 }  // namespace
 

@@ -14,6 +14,8 @@
 #include <async_cassandra/observability.hpp>
 
 #include <asio.hpp>
+#include "support/run_coroutine.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -36,19 +38,7 @@ namespace {
         }                                             \
     } while (0)
 
-template <class F>
-void run(F&& body) {
-    asio::io_context io;
-    std::exception_ptr error;
-    bool finished = false;
-    asio::co_spawn(io, std::forward<F>(body)(io.get_executor()), [&](std::exception_ptr e) {
-        error = e;
-        finished = true;
-    });
-    io.run();
-    ASSERT_TRUE(finished);
-    if (error) std::rethrow_exception(error);
-}
+using acass_test::run;
 
 std::unique_ptr<srv::Cluster> start_server(std::vector<int> versions = {4, 5}) {
     srv::ClusterOptions options;

@@ -11,6 +11,8 @@
 #include <asio/steady_timer.hpp>
 #include <asio/io_context.hpp>
 
+#include "support/run_coroutine.hpp"
+
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -26,19 +28,7 @@ namespace {
 
 constexpr std::int64_t kRows = 2550;  // 26 partitions, the last one with 50 rows
 
-template <class F>
-void run(F&& body) {
-    asio::io_context io;
-    std::exception_ptr error;
-    bool finished = false;
-    asio::co_spawn(io, std::forward<F>(body)(io.get_executor()), [&](std::exception_ptr e) {
-        error = e;
-        finished = true;
-    });
-    io.run();
-    ASSERT_TRUE(finished);
-    if (error) std::rethrow_exception(error);
-}
+using acass_test::run;
 
 std::unique_ptr<srv::Cluster> start_server() {
     srv::ClusterOptions options;

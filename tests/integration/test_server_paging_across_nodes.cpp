@@ -8,6 +8,8 @@
 #include <asio/co_spawn.hpp>
 #include <asio/io_context.hpp>
 
+#include "support/run_coroutine.hpp"
+
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -23,19 +25,7 @@ namespace {
 
 constexpr int kNodes = 3;
 
-template <class F>
-void run(F&& body) {
-    asio::io_context io;
-    std::exception_ptr error;
-    bool finished = false;
-    asio::co_spawn(io, std::forward<F>(body)(io.get_executor()), [&](std::exception_ptr e) {
-        error = e;
-        finished = true;
-    });
-    io.run();
-    ASSERT_TRUE(finished);
-    if (error) std::rethrow_exception(error);
-}
+using acass_test::run;
 
 using Keys = std::vector<std::pair<std::int64_t, std::int32_t>>;
 

@@ -12,6 +12,8 @@
 #include <async_cassandra/async_cassandra.hpp>
 
 #include <asio.hpp>
+#include "support/run_coroutine.hpp"
+
 #include <gtest/gtest.h>
 #include <poll.h>
 
@@ -39,19 +41,7 @@ constexpr std::int64_t kRows = 1000;
         }                                             \
     } while (0)
 
-template <class F>
-void run(F&& body) {
-    asio::io_context io;
-    std::exception_ptr error;
-    bool finished = false;
-    asio::co_spawn(io, std::forward<F>(body)(io.get_executor()), [&](std::exception_ptr e) {
-        error = e;
-        finished = true;
-    });
-    io.run();
-    ASSERT_TRUE(finished);
-    if (error) std::rethrow_exception(error);
-}
+using acass_test::run;
 
 bool make_self_signed(const std::filesystem::path& dir, const std::string& name, const std::string& cn) {
     std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=" + cn +

@@ -11,6 +11,8 @@
 
 #include <asio/experimental/awaitable_operators.hpp>
 
+#include "support/run_coroutine.hpp"
+
 #include <gtest/gtest.h>
 
 #include <random>
@@ -22,19 +24,7 @@ using namespace std::chrono_literals;
 namespace {
 
 /// Runs a coroutine to completion on a fresh io_context; rethrows its exception.
-template <class F>
-void run(F&& body) {
-    asio::io_context io;
-    std::exception_ptr error;
-    bool finished = false;
-    asio::co_spawn(io, std::forward<F>(body)(io.get_executor()), [&](std::exception_ptr e) {
-        error = e;
-        finished = true;
-    });
-    io.run();
-    ASSERT_TRUE(finished);
-    if (error) std::rethrow_exception(error);
-}
+using acass_test::run;
 
 protocol::QueryRequest query(std::string_view text) {
     protocol::QueryRequest q;

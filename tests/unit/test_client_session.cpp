@@ -10,6 +10,8 @@
 
 #include <async_cassandra/async_cassandra.hpp>
 
+#include "support/run_coroutine.hpp"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -22,19 +24,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-template <class F>
-void run(F&& body) {
-    asio::io_context io;
-    std::exception_ptr error;
-    bool finished = false;
-    asio::co_spawn(io, std::forward<F>(body)(io.get_executor()), [&](std::exception_ptr e) {
-        error = e;
-        finished = true;
-    });
-    io.run();
-    ASSERT_TRUE(finished);
-    if (error) std::rethrow_exception(error);
-}
+using acass_test::run;
 
 // gtest's ASSERT_* return from the function: not usable in coroutines.
 #define CO_ASSERT_TRUE(c)                            \

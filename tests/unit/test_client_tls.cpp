@@ -9,6 +9,8 @@
 #include "integration/fake_server.hpp"
 #include "net/connection.hpp"
 
+#include "support/run_coroutine.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -20,19 +22,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-template <class F>
-void run(F&& body) {
-    asio::io_context io;
-    std::exception_ptr error;
-    bool finished = false;
-    asio::co_spawn(io, std::forward<F>(body)(io.get_executor()), [&](std::exception_ptr e) {
-        error = e;
-        finished = true;
-    });
-    io.run();
-    ASSERT_TRUE(finished);
-    if (error) std::rethrow_exception(error);
-}
+using acass_test::run;
 
 Action echo(const RequestInfo& info) {
     Action a;
