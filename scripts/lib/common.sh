@@ -38,6 +38,9 @@ install_packages() {
 # ccache lives next to the build trees so that CI on the same machine reuses it.
 export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/async-cassandra-ccache}"
 export CCACHE_MAXSIZE="${CCACHE_MAXSIZE:-5G}"
+# Paths relative to the checkout, so that a fresh clone elsewhere (CI) still hits the cache.
+export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$ROOT}"
+export CCACHE_NOHASHDIR="${CCACHE_NOHASHDIR:-1}"
 
 # configure_and_build DIR [cmake args...]
 configure_and_build() {
