@@ -349,6 +349,13 @@ ResultResponse read_result(ByteReader& in, bool v5, ProtocolVersion version, boo
             // does it), a mismatch only takes the slow path.
             const auto cols = static_cast<std::size_t>(r.metadata.column_count);
             const auto rows = static_cast<std::size_t>(r.row_count);
+            // 4.2: extra content after a message is to be discarded; Rows is the only kind we
+            // treat that way, so that a page never fails on a server's additions.
+            strict_end = false;
+            if (rows == 0) return r;  // nothing to delimit; no index for an empty page
+            // Every cell takes at least 4 bytes: bound the column count (which no_metadata leaves
+            // unchecked) by the bytes left before allocating anything per column.
+            if (cols > in.remaining() / 4) throw_truncated(std::min(cols, SIZE_MAX / 4) * 4, in.remaining());
             auto index = std::make_shared<RowsWalkIndex>();
             index->fixed.resize(cols);
             const bool typed = r.metadata.columns.size() == cols;
