@@ -15,7 +15,8 @@ for target in "${targets[@]}"; do
   work="$dir/corpus/$name"
   mkdir -p "$work"
   log "fuzzing $name for ${FUZZ_SECONDS}s"
-  "$target" -max_total_time="$FUZZ_SECONDS" -max_len=65536 -print_final_stats=0 \
+  # A fixed seed keeps CI runs reproducible; set FUZZ_SEED=0 for a random one when hunting.
+  "$target" -seed="${FUZZ_SEED:-1}" -max_total_time="$FUZZ_SECONDS" -max_len=65536 -print_final_stats=0 \
     -artifact_prefix="$dir/crashes/$name-" "$work" "$ROOT/tests/fuzz/corpus/$name" 2>"$dir/$name.log" \
     || { tail -50 "$dir/$name.log"; echo "fuzz target $name failed" >&2; exit 1; }
   grep -E "^#[0-9]+.*DONE" "$dir/$name.log" | tail -1 || true
