@@ -1,5 +1,6 @@
 // Request bodies (native_protocol_v4.spec 4.1, native_protocol_v5.spec 4.1), the flagged body
 // prefix (v4 2.2) and whole request frames.
+#include "protocol/message_helpers.hpp"
 #include "protocol/messages.hpp"
 
 #include <string>
@@ -8,23 +9,10 @@ namespace async_cassandra::protocol {
 
 namespace {
 
-[[noreturn]] void invalid(const std::string& what) { throw ProtocolError(ProtocolErrc::invalid_value, what); }
-
-bool is_v5(ProtocolVersion version) {
-    if (version == ProtocolVersion::v5) return true;
-    if (version == ProtocolVersion::v4) return false;
-    throw ProtocolError(ProtocolErrc::unsupported_version,
-                        "protocol version " + std::to_string(static_cast<int>(version)));
-}
-
-// [consistency] is a [short]; values outside the table of section 3 are rejected so that a
-// decoded Consistency always names a real level.
-Consistency read_consistency(ByteReader& in) {
-    std::uint16_t v = in.read_u16();
-    if (v > static_cast<std::uint16_t>(Consistency::local_one)) invalid("consistency " + std::to_string(v));
-    return static_cast<Consistency>(v);
-}
-void write_consistency(ByteWriter& out, Consistency c) { out.write_u16(static_cast<std::uint16_t>(c)); }
+using codec_helpers::invalid;
+using codec_helpers::is_v5;
+using codec_helpers::read_consistency;
+using codec_helpers::write_consistency;
 
 // v4 sends the QUERY/EXECUTE/BATCH flags as a [byte], v5 as an [int] (v5 spec section 9).
 std::uint32_t read_flags(ByteReader& in, bool v5) { return v5 ? in.read_u32() : in.read_u8(); }

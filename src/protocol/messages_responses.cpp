@@ -1,5 +1,6 @@
 // Response bodies (native_protocol_v4.spec 4.2 and 9, native_protocol_v5.spec 4.2 and 8).
 #include "protocol/data_type_codec.hpp"
+#include "protocol/message_helpers.hpp"
 #include "protocol/messages.hpp"
 
 #include <async_cassandra/row.hpp>
@@ -12,21 +13,10 @@ namespace async_cassandra::protocol {
 
 namespace {
 
-[[noreturn]] void invalid(const std::string& what) { throw ProtocolError(ProtocolErrc::invalid_value, what); }
-
-bool is_v5(ProtocolVersion version) {
-    if (version == ProtocolVersion::v5) return true;
-    if (version == ProtocolVersion::v4) return false;
-    throw ProtocolError(ProtocolErrc::unsupported_version,
-                        "protocol version " + std::to_string(static_cast<int>(version)));
-}
-
-Consistency read_consistency(ByteReader& in) {
-    std::uint16_t v = in.read_u16();
-    if (v > static_cast<std::uint16_t>(Consistency::local_one)) invalid("consistency " + std::to_string(v));
-    return static_cast<Consistency>(v);
-}
-void write_consistency(ByteWriter& out, Consistency c) { out.write_u16(static_cast<std::uint16_t>(c)); }
+using codec_helpers::invalid;
+using codec_helpers::is_v5;
+using codec_helpers::read_consistency;
+using codec_helpers::write_consistency;
 
 std::int32_t read_count(ByteReader& in, const char* what) {
     std::int32_t n = in.read_i32();
