@@ -235,6 +235,9 @@ public:
 
     std::size_t size() const noexcept { return state_ ? state_->row_count : 0; }
     bool empty() const noexcept { return size() == 0; }
+    /// The same page without its first `n` rows (all of them when n >= size()), sharing the
+    /// buffer; the paging state is kept. Copies the row index (O(rows)).
+    Page drop_front(std::size_t n) const;
     Row operator[](std::size_t i) const noexcept { return Row(state_.get(), i); }
     /// UsageError when out of range.
     Row at(std::size_t i) const;

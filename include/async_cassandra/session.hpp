@@ -124,6 +124,10 @@ public:
 
     /// Number of open pooled connections (diagnostics).
     std::size_t open_connections() const;
+    /// Requests sent and not yet answered, over every open connection, including those whose
+    /// caller gave up (timeout, cancellation, abandoned stream) while their stream id waits for the
+    /// late response. Diagnostics: returns to zero once the session is idle.
+    std::size_t in_flight_requests() const;
 
     const std::shared_ptr<detail::SessionImpl>& impl() const noexcept { return impl_; }
 

@@ -34,6 +34,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace async_cassandra {
 
@@ -134,6 +135,27 @@ private:
     std::optional<protocol::Bytes> paging_state_;
 };
 
+/// A row-exact position in a stream, to continue it later (possibly in another process): the
+/// paging state that requests the page the position is in, and how many rows of the stream from
+/// there have already been consumed. Unlike a bare paging state (page-granular), resuming from a
+/// ResumePoint loses no row and repeats no row even when the consumer stopped in the middle of a
+/// page, and whatever fetch_size the resumed stream uses. Take it with ResultStream::resume_point()
+/// and continue with StreamConfig::resume_from(point) on the same statement.
+struct ResumePoint {
+    /// Paging state of the page to re-request; std::nullopt = the first page of the statement.
+    std::optional<protocol::Bytes> paging_state;
+    /// Rows to skip after `paging_state` (those already consumed).
+    std::int64_t rows_to_skip = 0;
+    /// The stream had been consumed to its end: a stream resumed from here yields nothing.
+    bool finished = false;
+
+    /// Text form for resume files: one line of ASCII ("acass-resume-1 <hex state|-> <rows> <0|1>").
+    std::string to_string() const;
+    /// Parses to_string()'s form; throws UsageError for anything else.
+    static ResumePoint from_string(std::string_view text);
+    friend bool operator==(const ResumePoint&, const ResumePoint&) = default;
+};
+
 struct StreamConfig {
     /// Page size sent to the server; <= 0 = the statement's (or the cluster's) page size.
     std::int32_t fetch_size = 5000;
@@ -154,12 +176,27 @@ struct StreamConfig {
     std::shared_ptr<const RetryPolicy> retry_policy;
     /// Paging state to start from (see resume_from); nullopt = from the first page.
     std::optional<protocol::Bytes> start_state;
+    /// Rows to drop at the start of the stream (a ResumePoint's rows_to_skip); they are not
+    /// counted in total_rows_fetched() nor shown to the page callback.
+    std::int64_t skip_rows = 0;
+    /// Set by resume_from(a finished ResumePoint): the stream yields nothing, no request is sent.
+    bool start_finished = false;
 
     /// A copy of this config that starts at `paging_state` (a ResultStream::paging_state(),
     /// StreamError::paging_state() or StreamTimeout::paging_state() of the same statement).
     StreamConfig resume_from(std::optional<protocol::Bytes> paging_state) const {
         StreamConfig c = *this;
         c.start_state = std::move(paging_state);
+        c.skip_rows = 0;
+        c.start_finished = false;
+        return c;
+    }
+    /// A copy of this config that continues exactly at `point` (ResultStream::resume_point()).
+    StreamConfig resume_from(const ResumePoint& point) const {
+        StreamConfig c = *this;
+        c.start_state = point.paging_state;
+        c.skip_rows = point.rows_to_skip;
+        c.start_finished = point.finished;
         return c;
     }
 };
@@ -172,7 +209,7 @@ struct StreamState;
 class ResultStream {
 public:
     ResultStream() = default;
-    explicit ResultStream(std::shared_ptr<detail::StreamState> state) noexcept : state_(std::move(state)) {}
+    explicit ResultStream(std::shared_ptr<detail::StreamState> state) noexcept;
     ResultStream(ResultStream&& other) noexcept;
     ResultStream& operator=(ResultStream&& other) noexcept;
     ResultStream(const ResultStream&) = delete;
@@ -205,6 +242,11 @@ public:
     /// caller (before any page: the start state). std::nullopt after the last page. Resuming
     /// from it (StreamConfig::resume_from) loses no row once that page has been processed.
     const std::optional<protocol::Bytes>& paging_state() const noexcept { return paging_state_; }
+    /// Row-exact resume position: everything handed out so far (every row returned by next(),
+    /// every page returned by next_page()) counts as consumed. Valid at any time, including
+    /// after an error (it then re-requests what failed) or close(); finished once the stream
+    /// reached its end. Prefer it to paging_state() for row-by-row consumers.
+    ResumePoint resume_point() const;
     /// Exceptions thrown by page_callback so far, and the last one.
     std::int64_t callback_errors() const noexcept { return callback_errors_; }
     std::exception_ptr last_callback_error() const noexcept { return last_callback_error_; }
@@ -229,6 +271,17 @@ private:
     std::optional<protocol::Bytes> paging_state_;
     std::int64_t callback_errors_ = 0;
     std::exception_ptr last_callback_error_;
+    std::int64_t skip_remaining_ = 0;  ///< rows of a resume point not yet dropped
+
+    /// Where the consumer is: in the page last taken from the queue (see resume_point()).
+    struct Position {
+        std::optional<protocol::Bytes> request_state;  ///< requested that page
+        std::optional<protocol::Bytes> after;          ///< continues after it
+        std::int64_t dropped = 0;                      ///< rows dropped at its front (resume skip)
+        std::size_t size = 0;                          ///< rows handed out from it
+        std::size_t consumed = 0;                      ///< of those, consumed so far
+    };
+    std::optional<Position> position_;
 };
 
 /// Starts a stream over `fetcher` on the caller's executor and waits for the first page.

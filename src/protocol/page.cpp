@@ -332,6 +332,15 @@ const std::shared_ptr<const Columns>& Page::columns_ptr() const noexcept {
     return state_ ? state_->columns : none;
 }
 
+Page Page::drop_front(std::size_t n) const {
+    if (n == 0 || !state_) return *this;
+    auto copy = std::make_shared<detail::PageState>(*state_);
+    n = std::min(n, copy->row_count);
+    copy->row_offsets.erase(copy->row_offsets.begin(), copy->row_offsets.begin() + static_cast<std::ptrdiff_t>(n));
+    copy->row_count -= n;
+    return Page(std::move(copy));
+}
+
 const std::optional<protocol::Bytes>& Page::paging_state() const noexcept {
     return state_ ? state_->paging_state : no_paging_state();
 }

@@ -165,6 +165,15 @@ std::size_t SessionImpl::open_connections() const {
     return n;
 }
 
+std::size_t SessionImpl::in_flight_requests() const {
+    std::lock_guard lock(mutex_);
+    std::size_t n = 0;
+    for (const auto& h : hosts_)
+        for (const auto& s : h.slots)
+            if (s.connection && s.connection->is_open()) n += s.connection->in_flight();
+    return n;
+}
+
 void SessionImpl::shutdown() {
     std::vector<std::shared_ptr<net::Connection>> all;
     {

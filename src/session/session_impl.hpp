@@ -57,6 +57,7 @@ public:
     void shutdown();
     std::string keyspace() const;
     std::size_t open_connections() const;
+    std::size_t in_flight_requests() const;
     const ClusterConfig& config() const noexcept { return config_; }
 
 private:

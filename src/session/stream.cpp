@@ -23,7 +23,11 @@
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
 
+#include <algorithm>
+#include <atomic>
 #include <deque>
+#include <string_view>
+#include <vector>
 #include <mutex>
 #include <system_error>
 #include <utility>
@@ -87,9 +91,88 @@ RetryDecision NoRetry::decide(const std::exception_ptr& error, int) const {
     return ExponentialBackoffRetry::is_transient(error) ? RetryDecision::give_up() : RetryDecision::rethrow();
 }
 
+// ---------------------------------------------------------------- resume points
+
+namespace {
+constexpr std::string_view kResumeMagic = "acass-resume-1";
+}
+
+std::string ResumePoint::to_string() const {
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string out(kResumeMagic);
+    out += ' ';
+    if (!paging_state) {
+        out += '-';
+    } else if (paging_state->empty()) {
+        out += "0x";  // an empty (but present) state stays distinguishable from none
+    } else {
+        for (std::uint8_t b : *paging_state) {
+            out += kHex[b >> 4];
+            out += kHex[b & 0xF];
+        }
+    }
+    out += ' ';
+    out += std::to_string(rows_to_skip);
+    out += finished ? " 1" : " 0";
+    return out;
+}
+
+ResumePoint ResumePoint::from_string(std::string_view text) {
+    auto fail = [&](const char* why) -> ResumePoint {
+        std::string shown(text.substr(0, 80));
+        throw UsageError(std::string("invalid resume point (") + why + "): \"" + shown + "\"");
+    };
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' ')) text.remove_suffix(1);
+    std::vector<std::string_view> fields;
+    while (!text.empty()) {
+        const auto space = text.find(' ');
+        fields.push_back(text.substr(0, space));
+        if (space == std::string_view::npos) break;
+        text.remove_prefix(space + 1);
+    }
+    if (fields.size() != 4) return fail("expected 4 space-separated fields");
+    if (fields[0] != kResumeMagic) return fail("unknown format tag");
+    ResumePoint point;
+    if (fields[1] == "0x") {
+        point.paging_state.emplace();
+    } else if (fields[1] != "-") {
+        const std::string_view hex = fields[1];
+        if (hex.size() % 2 != 0) return fail("odd number of hex digits");
+        auto nibble = [](char c) -> int {
+            if (c >= '0' && c <= '9') return c - '0';
+            if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+            if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+            return -1;
+        };
+        protocol::Bytes state;
+        state.reserve(hex.size() / 2);
+        for (std::size_t i = 0; i < hex.size(); i += 2) {
+            const int hi = nibble(hex[i]), lo = nibble(hex[i + 1]);
+            if (hi < 0 || lo < 0) return fail("bad hex digit in the paging state");
+            state.push_back(static_cast<std::uint8_t>(hi * 16 + lo));
+        }
+        point.paging_state = std::move(state);
+    }
+    const std::string_view rows = fields[2];
+    if (rows.empty() || rows.size() > 18 || rows.find_first_not_of("0123456789") != std::string_view::npos)
+        return fail("rows to skip is not a non-negative integer");
+    for (char c : rows) point.rows_to_skip = point.rows_to_skip * 10 + (c - '0');
+    if (fields[3] != "0" && fields[3] != "1") return fail("finished flag must be 0 or 1");
+    point.finished = fields[3] == "1";
+    if (point.finished && (point.paging_state || point.rows_to_skip != 0))
+        return fail("a finished point carries no state");
+    return point;
+}
+
 // ---------------------------------------------------------------- shared state
 
 namespace detail {
+
+/// A page and the paging state that requested it (what a row-exact resume point re-requests).
+struct FetchedPage {
+    Page page;
+    std::optional<protocol::Bytes> request_state;
+};
 
 struct StreamState : std::enable_shared_from_this<StreamState> {
     using Signal = asio::experimental::concurrent_channel<void(asio::error_code, bool)>;
@@ -100,6 +183,7 @@ struct StreamState : std::enable_shared_from_this<StreamState> {
           fetcher_wake(ex, 1), stopped(ex, 1) {
         policy = config.retry_policy ? config.retry_policy : std::make_shared<ExponentialBackoffRetry>();
         next_state = config.start_state;
+        if (config.start_finished) fetch_done = true;  // resumed at the end: nothing to request
     }
 
     // Immutable after construction.
@@ -117,9 +201,10 @@ struct StreamState : std::enable_shared_from_this<StreamState> {
 
     // Guarded by mutex.
     mutable std::mutex mutex;
-    std::deque<Page> buffer;
+    std::deque<FetchedPage> buffer;
     std::exception_ptr error;
     bool closed = false;
+    std::atomic<bool> closed_flag{false};  ///< `closed`, readable without the mutex (per-row check)
     bool fetch_done = false;  ///< no more pages will be queued
     bool want = true;         ///< the consumer waits on an empty queue
     std::optional<protocol::Bytes> next_state;
@@ -135,11 +220,12 @@ struct StreamState : std::enable_shared_from_this<StreamState> {
 
     // Any thread; never blocks.
     void request_close() {
-        std::deque<Page> dropped;
+        std::deque<FetchedPage> dropped;
         {
             std::lock_guard lock(mutex);
             if (closed) return;
             closed = true;
+            closed_flag.store(true, std::memory_order_relaxed);
             dropped.swap(buffer);
             error = nullptr;
         }
@@ -198,7 +284,7 @@ struct StreamState : std::enable_shared_from_this<StreamState> {
                 ++pages_fetched;
                 next_state = page.paging_state();
                 last = !page.has_more_pages() || (config.max_pages && pages_fetched >= *config.max_pages);
-                buffer.push_back(std::move(page));
+                buffer.push_back(FetchedPage{std::move(page), std::move(state)});
                 if (last) fetch_done = true;
             }
             wake_consumer();
@@ -269,25 +355,28 @@ struct StreamState : std::enable_shared_from_this<StreamState> {
 
 // ---------------------------------------------------------------- consumer side
 
-ResultStream::ResultStream(ResultStream&& other) noexcept
-    : state_(std::move(other.state_)), current_(std::move(other.current_)), row_(other.row_),
-      page_number_(other.page_number_), total_rows_(other.total_rows_), paging_state_(std::move(other.paging_state_)),
-      callback_errors_(other.callback_errors_), last_callback_error_(std::move(other.last_callback_error_)) {
-    other.row_ = 0;
+ResultStream::ResultStream(std::shared_ptr<detail::StreamState> state) noexcept : state_(std::move(state)) {
+    if (state_) {
+        paging_state_ = state_->config.start_state;
+        skip_remaining_ = std::max<std::int64_t>(0, state_->config.skip_rows);
+    }
 }
+
+ResultStream::ResultStream(ResultStream&& other) noexcept { *this = std::move(other); }
 
 ResultStream& ResultStream::operator=(ResultStream&& other) noexcept {
     if (this != &other) {
         if (state_) state_->request_close();
         state_ = std::move(other.state_);
         current_ = std::move(other.current_);
-        row_ = other.row_;
-        other.row_ = 0;
+        row_ = std::exchange(other.row_, 0);
         page_number_ = other.page_number_;
         total_rows_ = other.total_rows_;
         paging_state_ = std::move(other.paging_state_);
         callback_errors_ = other.callback_errors_;
         last_callback_error_ = std::move(other.last_callback_error_);
+        skip_remaining_ = other.skip_remaining_;
+        position_ = std::move(other.position_);
     }
     return *this;
 }
@@ -300,6 +389,26 @@ std::size_t ResultStream::buffered_pages() const {
     if (!state_) return 0;
     std::lock_guard lock(state_->mutex);
     return state_->buffer.size();
+}
+
+ResumePoint ResultStream::resume_point() const {
+    ResumePoint point;
+    if (!position_) {  // nothing taken yet: where the stream started
+        if (!state_) return point;
+        point.paging_state = state_->config.start_state;
+        point.rows_to_skip = std::max<std::int64_t>(0, state_->config.skip_rows);
+        point.finished = state_->config.start_finished;
+        return point;
+    }
+    const Position& p = *position_;
+    if (p.consumed >= p.size) {  // the page is used up: continue after it
+        point.paging_state = p.after;
+        point.finished = !p.after.has_value();
+        return point;
+    }
+    point.paging_state = p.request_state;
+    point.rows_to_skip = p.dropped + static_cast<std::int64_t>(p.consumed);
+    return point;
 }
 
 void ResultStream::deliver(const Page& page) {
@@ -321,7 +430,7 @@ asio::awaitable<std::optional<Page>> ResultStream::take_page() {
     std::shared_ptr<detail::StreamState> s = state_;
     if (!s) co_return std::nullopt;
     for (;;) {
-        std::optional<Page> page;
+        std::optional<detail::FetchedPage> page;
         std::exception_ptr error;
         bool end = false;
         {
@@ -342,8 +451,20 @@ asio::awaitable<std::optional<Page>> ResultStream::take_page() {
         }
         if (page) {
             s->wake_fetcher();  // room in the queue
-            deliver(*page);
-            co_return page;
+            // Rows already consumed before a resume are dropped here, page after page if needed.
+            const auto drop = static_cast<std::size_t>(
+                std::min<std::int64_t>(skip_remaining_, static_cast<std::int64_t>(page->page.size())));
+            skip_remaining_ -= static_cast<std::int64_t>(drop);
+            Page visible = page->page.drop_front(drop);
+            Position p;
+            p.request_state = std::move(page->request_state);
+            p.after = visible.paging_state();
+            p.dropped = static_cast<std::int64_t>(drop);
+            p.size = visible.size();
+            position_ = std::move(p);
+            if (drop > 0 && visible.empty()) continue;  // wholly consumed before: not handed out
+            deliver(visible);
+            co_return visible;
         }
         if (error) std::rethrow_exception(error);
         if (end) co_return std::nullopt;
@@ -375,7 +496,11 @@ asio::awaitable<void> ResultStream::wait_first() {
 
 asio::awaitable<std::optional<Row>> ResultStream::next() {
     for (;;) {
-        if (row_ < current_.size()) co_return current_[row_++];
+        if (row_ < current_.size()) {
+            if (state_->closed_flag.load(std::memory_order_relaxed)) co_return std::nullopt;  // closed mid-page
+            position_->consumed = ++row_;
+            co_return current_[row_ - 1];
+        }
         current_ = Page();  // release the finished page before waiting
         row_ = 0;
         std::optional<Page> page = co_await take_page();
@@ -385,11 +510,13 @@ asio::awaitable<std::optional<Row>> ResultStream::next() {
 }
 
 asio::awaitable<std::optional<Page>> ResultStream::next_page() {
+    if (position_) position_->consumed = position_->size;  // unread rows of the current page are skipped
     current_ = Page();
     row_ = 0;
     for (;;) {
         std::optional<Page> page = co_await take_page();
         if (!page) co_return std::nullopt;
+        position_->consumed = page->size();  // a page handed out counts as consumed
         if (!page->empty()) co_return page;
     }
 }

@@ -8,7 +8,10 @@
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
+#include <asio/bind_cancellation_slot.hpp>
+#include <asio/cancellation_signal.hpp>
 #include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
 #include <asio/io_context.hpp>
 
 #include "support/run_coroutine.hpp"
@@ -16,7 +19,11 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <algorithm>
+#include <cstdio>
 #include <set>
+#include <stdexcept>
+#include <vector>
 #include <string>
 #include <utility>
 
@@ -304,6 +311,333 @@ TEST(StreamAgainstServerFaults, SessionShutdownEndsAPendingStream) {
         EXPECT_TRUE(failed);
         EXPECT_LT(std::chrono::steady_clock::now() - start, 250ms);
         EXPECT_EQ(page->size(), 500u);  // pages handed out stay valid
+        co_await cluster.shutdown();
+    });
+}
+
+// ---------------------------------------------------------------- row-exact resume points
+
+namespace {
+
+using Key = std::pair<std::int64_t, std::int32_t>;
+
+/// Every key of the synthetic table in stream order (one uninterrupted stream).
+asio::awaitable<std::vector<Key>> all_keys(Session session, const Statement& st) {
+    StreamConfig c = stream_config(1000, 1);
+    auto stream = co_await execute_stream(session, st, c);
+    std::vector<Key> keys;
+    while (auto row = co_await stream.next()) keys.push_back(check_row(*row));
+    co_return keys;
+}
+
+}  // namespace
+
+TEST(StreamAgainstServerResume, RowExactResumeMidPageWithAnyFetchSize) {
+    auto server = start_server();
+    run([&](auto ex) -> asio::awaitable<void> {
+        Cluster cluster(ex, config_for(*server, std::nullopt));
+        Session session = co_await cluster.connect();
+        Statement st("SELECT * FROM synthetic.rows");
+        const std::vector<Key> expected = co_await all_keys(session, st);
+        EXPECT_EQ(static_cast<std::int64_t>(expected.size()), kRows);
+        // Stop after `stop` rows (mid-page, on page edges, at the end), save the point as text,
+        // resume with another fetch size: the two parts together are the table, in order, once.
+        struct Case {
+            std::int64_t stop;
+            std::int32_t fetch;
+            std::int32_t resumed_fetch;
+            std::size_t prefetch;
+        };
+        const std::vector<Case> cases = {{0, 100, 100, 1},     {1, 100, 100, 0},    {15, 100, 7, 2},
+                                         {99, 100, 1000, 1},   {100, 100, 100, 1},  {101, 100, 33, 0},
+                                         {1234, 100, 500, 3},  {1234, 1000, 10, 1}, {kRows - 1, 100, 100, 1},
+                                         {kRows, 100, 100, 1}, {kRows, 2550, 5, 1}};
+        for (const Case& k : cases) {
+            SCOPED_TRACE("stop " + std::to_string(k.stop) + " fetch " + std::to_string(k.fetch) + " then " +
+                         std::to_string(k.resumed_fetch));
+            std::vector<Key> seen;
+            std::string saved;
+            {
+                StreamConfig c = stream_config(k.fetch, k.prefetch);
+                auto stream = co_await execute_stream(session, st, c);
+                while (static_cast<std::int64_t>(seen.size()) < k.stop) {
+                    auto row = co_await stream.next();
+                    if (!row) break;
+                    seen.push_back(check_row(*row));
+                }
+                if (k.stop == kRows) {  // consume the end too: the point must then say "finished"
+                    {
+                        auto after_end = co_await stream.next();
+                        EXPECT_FALSE(after_end.has_value());
+                    }
+                    EXPECT_TRUE(stream.resume_point().finished);
+                }
+                saved = stream.resume_point().to_string();
+            }  // abandoned with pages buffered and maybe one in flight
+            const ResumePoint point = ResumePoint::from_string(saved);
+            EXPECT_EQ(point.to_string(), saved);
+            StreamConfig c = stream_config(k.resumed_fetch, 1);
+            std::int64_t callback_rows = 0;
+            c.page_callback = [&](std::int64_t, std::int64_t rows, std::int64_t) { callback_rows += rows; };
+            auto resumed = co_await execute_stream(session, st, c.resume_from(point));
+            std::int64_t resumed_rows = 0;
+            while (auto row = co_await resumed.next()) {
+                seen.push_back(check_row(*row));
+                ++resumed_rows;
+            }
+            EXPECT_EQ(resumed.total_rows_fetched(), resumed_rows);  // skipped rows are not counted
+            EXPECT_EQ(callback_rows, resumed_rows);
+            EXPECT_TRUE(resumed.resume_point().finished);
+            EXPECT_EQ(seen, expected);
+        }
+        co_await session.shutdown();
+        co_await cluster.shutdown();
+    });
+}
+
+TEST(StreamAgainstServerResume, PageConsumerAndMixedConsumerResume) {
+    auto server = start_server();
+    run([&](auto ex) -> asio::awaitable<void> {
+        Cluster cluster(ex, config_for(*server, std::nullopt));
+        Session session = co_await cluster.connect();
+        Statement st("SELECT * FROM synthetic.rows");
+        const std::vector<Key> expected = co_await all_keys(session, st);
+        std::vector<Key> seen;
+        ResumePoint point;
+        {
+            StreamConfig c = stream_config(90, 1);
+            auto stream = co_await execute_stream(session, st, c);
+            EXPECT_EQ(stream.resume_point(), ResumePoint{});  // nothing consumed: the start
+            for (int i = 0; i < 3; ++i) {
+                auto page = co_await stream.next_page();
+                for (Row r : *page) seen.push_back(check_row(r));
+            }
+            // Three whole pages taken: the point is the page-granular state after them.
+            EXPECT_EQ(stream.resume_point().paging_state, stream.paging_state());
+            EXPECT_EQ(stream.resume_point().rows_to_skip, 0);
+            for (int i = 0; i < 40; ++i) {
+                auto row = co_await stream.next();
+                seen.push_back(check_row(*row));
+            }
+            point = stream.resume_point();
+            EXPECT_EQ(point.rows_to_skip, 40);
+        }
+        // Resume page by page: the first page starts exactly at the next row.
+        StreamConfig c = stream_config(64, 0);
+        auto resumed = co_await execute_stream(session, st, c.resume_from(point));
+        while (auto page = co_await resumed.next_page())
+            for (Row r : *page) seen.push_back(check_row(r));
+        EXPECT_EQ(seen, expected);
+        co_await session.shutdown();
+        co_await cluster.shutdown();
+    });
+}
+
+TEST(StreamAgainstServerResume, ResumePointTextIsValidated) {
+    ResumePoint p;
+    p.paging_state = protocol::Bytes{0x00, 0xab, 0xff};
+    p.rows_to_skip = 42;
+    EXPECT_EQ(p.to_string(), "acass-resume-1 00abff 42 0");
+    EXPECT_EQ(ResumePoint::from_string("acass-resume-1 00ABFF 42 0\n"), p);
+    ResumePoint start;
+    EXPECT_EQ(ResumePoint::from_string(start.to_string()), start);
+    ResumePoint empty_state;
+    empty_state.paging_state.emplace();
+    EXPECT_EQ(ResumePoint::from_string(empty_state.to_string()), empty_state);
+    ResumePoint end;
+    end.finished = true;
+    EXPECT_EQ(ResumePoint::from_string(end.to_string()), end);
+    for (const char* bad : {"", "acass-resume-1", "acass-resume-2 - 0 0", "acass-resume-1 abc 0 0",
+                            "acass-resume-1 zz 0 0", "acass-resume-1 - -1 0", "acass-resume-1 - 1x 0",
+                            "acass-resume-1 - 0 2", "acass-resume-1 00 0 1", "acass-resume-1 - 0 0 extra",
+                            "acass-resume-1 - 99999999999999999999 0"})
+        EXPECT_THROW(ResumePoint::from_string(bad), UsageError) << bad;
+}
+
+TEST(StreamAgainstServerResume, FinishedPointSendsNothing) {
+    auto server = start_server();
+    run([&](auto ex) -> asio::awaitable<void> {
+        Cluster cluster(ex, config_for(*server, std::nullopt));
+        Session session = co_await cluster.connect();
+        const auto before = server->stats(1).queries;
+        ResumePoint end;
+        end.finished = true;
+        StreamConfig c = stream_config(100, 1);
+        Statement st("SELECT * FROM synthetic.rows");
+        auto stream = co_await execute_stream(session, st, c.resume_from(end));
+        {
+            auto after_end = co_await stream.next();
+            EXPECT_FALSE(after_end.has_value());
+        }
+        EXPECT_TRUE(stream.resume_point().finished);
+        EXPECT_EQ(server->stats(1).queries, before);
+        co_await session.shutdown();
+        co_await cluster.shutdown();
+    });
+}
+
+// ---------------------------------------------------------------- connection loss mid-stream
+
+TEST(StreamAgainstServerFaults, ConnectionDroppedAfterPagesIsRetriedOnANewConnection) {
+    auto server = start_server();
+    srv::FaultRule rule;
+    rule.kind = srv::FaultKind::drop_after_pages;
+    rule.pattern = "synthetic.rows";
+    rule.pages = 5;       // the 6th page request finds its connection closed
+    rule.max_hits = 1;
+    const auto id = server->faults().add(rule);
+    run([&](auto ex) -> asio::awaitable<void> {
+        ClusterConfig config = config_for(*server, 5);
+        Cluster cluster(ex, config);
+        Session session = co_await cluster.connect();
+        Statement st("SELECT * FROM synthetic.rows");
+        StreamConfig c = stream_config(100, 2);
+        c.retry_policy = std::make_shared<ExponentialBackoffRetry>(5, 10ms, 200ms);
+        std::vector<Key> keys;
+        auto stream = co_await execute_stream(session, st, c);
+        while (auto row = co_await stream.next()) keys.push_back(check_row(*row));
+        EXPECT_EQ(static_cast<std::int64_t>(keys.size()), kRows);
+        std::set<Key> unique(keys.begin(), keys.end());
+        EXPECT_EQ(unique.size(), keys.size());
+        co_await session.shutdown();
+        co_await cluster.shutdown();
+    });
+    EXPECT_EQ(server->faults().hits(id), 1);
+}
+
+TEST(StreamAgainstServerFaults, ConnectionDropWithoutRetriesCarriesTheResumePoint) {
+    auto server = start_server();
+    srv::FaultRule rule;
+    rule.kind = srv::FaultKind::drop_after_pages;
+    rule.pattern = "synthetic.rows";
+    rule.pages = 4;
+    rule.max_hits = 1;
+    run([&](auto ex) -> asio::awaitable<void> {
+        Cluster cluster(ex, config_for(*server, std::nullopt));
+        Session session = co_await cluster.connect();
+        Statement st("SELECT * FROM synthetic.rows");
+        const std::vector<Key> expected = co_await all_keys(session, st);
+        server->faults().add(rule);  // counts Rows responses from here on
+        StreamConfig c = stream_config(100, 1);
+        c.retry_policy = std::make_shared<NoRetry>();
+        std::vector<Key> seen;
+        ResumePoint point;
+        bool failed = false;
+        {
+            auto stream = co_await execute_stream(session, st, c);
+            try {
+                while (auto row = co_await stream.next()) seen.push_back(check_row(*row));
+            } catch (const StreamError& e) {
+                failed = true;
+                EXPECT_EQ(e.paging_state(), stream.resume_point().paging_state);
+            }
+            point = stream.resume_point();
+        }
+        EXPECT_TRUE(failed);
+        EXPECT_EQ(seen.size(), 400u);
+        auto resumed = co_await execute_stream(session, st, c.resume_from(point));
+        while (auto row = co_await resumed.next()) seen.push_back(check_row(*row));
+        EXPECT_EQ(seen, expected);
+        co_await session.shutdown();
+        co_await cluster.shutdown();
+    });
+}
+
+// ---------------------------------------------------------------- abandoned streams
+
+TEST(StreamAgainstServerCleanup, TenThousandAbandonedStreamsLeaveNoRequestBehind) {
+    auto server = start_server();
+    run([&](auto ex) -> asio::awaitable<void> {
+        ClusterConfig config = config_for(*server, std::nullopt);
+        config.connections_per_host = 1;  // every stream shares one connection
+        Cluster cluster(ex, config);
+        Session session = co_await cluster.connect();
+        Statement st("SELECT * FROM synthetic.rows");
+        constexpr int kStreams = 10000, kWorkers = 50;
+        std::int64_t rows_read = 0, cancelled = 0;
+        int done_workers = 0;
+        auto worker = [&](int id) -> asio::awaitable<void> {
+            std::uint64_t rng = 0x9E3779B97F4A7C15ull * static_cast<std::uint64_t>(id + 1);
+            auto next_random = [&](std::uint64_t bound) {
+                rng ^= rng << 13;
+                rng ^= rng >> 7;
+                rng ^= rng << 17;
+                return rng % bound;
+            };
+            for (int i = id; i < kStreams; i += kWorkers) {
+                StreamConfig c = stream_config(static_cast<std::int32_t>(5 + next_random(60)), next_random(4));
+                const auto stop_after = static_cast<std::int64_t>(next_random(200));
+                const auto how = next_random(4);
+                if (how == 3) {
+                    // Cancel the consuming coroutine while it may be waiting for a page.
+                    asio::cancellation_signal cancel;
+                    bool finished = false;
+                    asio::co_spawn(
+                        ex,
+                        [&, c]() -> asio::awaitable<void> {
+                            auto stream = co_await execute_stream(session, st, c);
+                            while (auto row = co_await stream.next()) ++rows_read;
+                        },
+                        asio::bind_cancellation_slot(cancel.slot(), [&](std::exception_ptr e) {
+                            finished = true;
+                            if (e) ++cancelled;
+                        }));
+                    asio::steady_timer t(ex, std::chrono::microseconds(200 + next_random(800)));
+                    co_await t.async_wait(asio::use_awaitable);
+                    cancel.emit(asio::cancellation_type::terminal);
+                    while (!finished) {
+                        asio::steady_timer w(ex, 1ms);
+                        co_await w.async_wait(asio::use_awaitable);
+                    }
+                    continue;
+                }
+                try {
+                    auto stream = co_await execute_stream(session, st, c);
+                    std::int64_t n = 0;
+                    while (auto row = co_await stream.next()) {
+                        ++rows_read;
+                        if (++n < stop_after) continue;
+                        if (how == 0) break;                         // leave the loop: destructor cleans up
+                        if (how == 1) throw std::runtime_error("x");  // an exception in the loop body
+                        co_await stream.close();                     // explicit close, twice
+                        co_await stream.close();
+                        {
+                            auto after_end = co_await stream.next();
+                            EXPECT_FALSE(after_end.has_value());
+                        }
+                    }
+                } catch (const std::runtime_error&) {
+                }
+            }
+            ++done_workers;
+        };
+        for (int w = 0; w < kWorkers; ++w) asio::co_spawn(ex, worker(w), asio::detached);
+        std::size_t peak_in_flight = 0;
+        while (done_workers < kWorkers) {
+            peak_in_flight = std::max(peak_in_flight, session.in_flight_requests());
+            asio::steady_timer t(ex, 1ms);
+            co_await t.async_wait(asio::use_awaitable);
+        }
+        // Abandoned requests keep their stream ids until the late responses arrive; then none is left.
+        const std::size_t left_at_end = session.in_flight_requests();
+        int waits = 0;
+        for (; waits < 500 && session.in_flight_requests() != 0; ++waits) {
+            asio::steady_timer t(ex, 10ms);
+            co_await t.async_wait(asio::use_awaitable);
+        }
+        std::printf("abandoned streams: rows read %lld, cancelled consumers %lld, peak in flight %zu, "
+                    "in flight when the last stream ended %zu, drained after %d x 10 ms\n",
+                    static_cast<long long>(rows_read), static_cast<long long>(cancelled), peak_in_flight,
+                    left_at_end, waits);
+        EXPECT_GT(peak_in_flight, 0u);  // the run did abandon requests in flight
+        EXPECT_GT(cancelled, 0);
+        EXPECT_EQ(session.in_flight_requests(), 0u);
+        EXPECT_EQ(session.open_connections(), 1u);
+        EXPECT_GT(rows_read, 0);
+        // The connection still serves requests normally.
+        ResultSet rs = co_await session.execute("SELECT * FROM synthetic.rows WHERE pk = ?", std::int64_t{3});
+        EXPECT_EQ(rs.size(), 100u);
+        co_await session.shutdown();
         co_await cluster.shutdown();
     });
 }
