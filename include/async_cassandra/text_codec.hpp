@@ -1,0 +1,34 @@
+// Text forms of CQL values, read back: the inverses of to_cql_literal / to_json (codec.hpp), so a
+// value exported as text (CSV, JSON lines) loads back to the same bytes. Used by `acass load`;
+// useful to any tool that takes values from people or files.
+#pragma once
+
+#include <async_cassandra/data_type.hpp>
+#include <async_cassandra/error.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace async_cassandra {
+
+/// Parses a CQL literal of `type` (what to_cql_literal(type, ...) produces, for every type,
+/// nested collections, tuples and UDTs included) into the value's serialized bytes. `null`
+/// gives std::nullopt. Top-level values whose literal is quoted (text, timestamp, date, time,
+/// inet, duration...) are also accepted unquoted. Throws UsageError naming the type and the
+/// offending text for malformed or out-of-range input.
+std::optional<protocol::Bytes> from_cql_literal(const DataType& type, std::string_view text);
+
+/// Parses the JSON text of one value of `type` (what to_json(type, ...) produces) into its
+/// serialized bytes; JSON null gives std::nullopt. Throws UsageError as above.
+std::optional<protocol::Bytes> from_json(const DataType& type, std::string_view json);
+
+/// Splits one JSON object ("{"a": 1, "b": [2, 3]}") into (key, raw JSON text of the value)
+/// pairs, in document order, keys unescaped. Throws UsageError for anything that is not a
+/// single well-formed JSON object.
+std::vector<std::pair<std::string, std::string>> split_json_object(std::string_view json);
+
+}  // namespace async_cassandra
