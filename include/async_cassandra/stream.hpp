@@ -238,9 +238,11 @@ public:
     std::int64_t page_number() const noexcept { return page_number_; }
     /// Rows in the pages handed to the caller so far.
     std::int64_t total_rows_fetched() const noexcept { return total_rows_; }
-    /// Resume token: the paging state that continues after the page most recently handed to the
-    /// caller (before any page: the start state). std::nullopt after the last page. Resuming
-    /// from it (StreamConfig::resume_from) loses no row once that page has been processed.
+    /// Page-granular resume token: the paging state that continues after the page most recently
+    /// handed to the caller (before any page: the start state); std::nullopt after the last page
+    /// (and before the first one of a stream started from the beginning). Resuming from it loses
+    /// no row once that whole page has been processed; a consumer that may stop in the middle of
+    /// a page should save resume_point() instead.
     const std::optional<protocol::Bytes>& paging_state() const noexcept { return paging_state_; }
     /// Row-exact resume position: everything handed out so far (every row returned by next(),
     /// every page returned by next_page()) counts as consumed. Valid at any time, including
