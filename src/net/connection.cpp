@@ -96,7 +96,7 @@ Connection::Connection(Executor executor, std::string host, std::uint16_t port, 
       write_signal_(strand_),
       heartbeat_timer_(strand_),
       reader_(config_.max_body_size),
-      writer_(version),
+      writer_(version, config_.max_body_size),
       table_(std::clamp<std::size_t>(config_.max_in_flight, 1, kMaxStreamIds)),
       logger_(std::move(logger)) {}
 
@@ -222,7 +222,7 @@ asio::awaitable<void> Connection::start() {
         switch_reader_to_segments_ = true;
         segment_lz4_ = compression == protocol::Compression::lz4;
     } else {
-        reader_.set_body_compression(compression);
+        reader_.set_compression(compression);
     }
     const protocol::Request startup_request = std::move(startup);
     Reply ready = co_await send_on_strand(startup_request, step_timeout, 0);
@@ -289,9 +289,7 @@ asio::awaitable<Reply> Connection::send_on_strand(const protocol::Request& reque
         throw RequestCancelled("request cancelled while waiting for a stream id");
     }
     try {
-        const std::size_t before = writer_.pending_bytes();
-        writer_.append(*id, request, flags);
-        w.request_bytes = writer_.pending_bytes() - before;
+        w.request_bytes = writer_.append(*id, request, flags);
     } catch (...) {
         table_.complete(*id);
         notify_id_waiter();
@@ -346,12 +344,14 @@ asio::awaitable<void> Connection::writer_loop() {
 
 asio::awaitable<void> Connection::reader_loop() {
     auto self = shared_from_this();
-    std::vector<std::uint8_t> buf(64 * 1024);
     while (is_open()) {
         std::error_code ec;
         std::size_t n = 0;
-        if (tls_) std::tie(ec, n) = co_await tls_->stream.async_read_some(asio::buffer(buf), use_tuple);
-        else std::tie(ec, n) = co_await socket_.async_read_some(asio::buffer(buf), use_tuple);
+        // Read straight into the decoder: a large body lands in its own buffer without a copy.
+        const std::span<std::uint8_t> space = reader_.prepare();
+        const auto target = asio::buffer(space.data(), space.size());
+        if (tls_) std::tie(ec, n) = co_await tls_->stream.async_read_some(target, use_tuple);
+        else std::tie(ec, n) = co_await socket_.async_read_some(target, use_tuple);
         if (ec) {
             close_with(std::make_exception_ptr(ConnectionClosed(
                 ec == asio::error::eof || ec == asio::ssl::error::stream_truncated
@@ -361,7 +361,7 @@ asio::awaitable<void> Connection::reader_loop() {
         }
         last_read_ = Clock::now();
         try {
-            reader_.feed(protocol::BytesView(buf.data(), n));
+            reader_.commit(n);
             while (is_open()) {
                 auto env = reader_.next();
                 if (!env) break;
@@ -379,7 +379,7 @@ void Connection::dispatch(Envelope env) {
     if (switch_reader_to_segments_ &&
         (opcode == protocol::Opcode::ready || opcode == protocol::Opcode::authenticate)) {
         switch_reader_to_segments_ = false;
-        reader_.set_framed(segment_lz4_);
+        reader_.enable_segments(segment_lz4_ ? protocol::Compression::lz4 : protocol::Compression::none);
     }
     if (!env.header.is_response)
         throw ProtocolError(ProtocolErrc::invalid_value, "server sent a request frame");

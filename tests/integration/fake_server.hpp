@@ -166,9 +166,10 @@ private:
                 if (it != st->options.end())
                     compression_ = *protocol::compression_from_name(it->second);
                 if (version_ == protocol::ProtocolVersion::v5)
-                    reader_.set_framed(compression_ == protocol::Compression::lz4);
+                    reader_.enable_segments(compression_ == protocol::Compression::lz4 ? protocol::Compression::lz4
+                                                                                        : protocol::Compression::none);
                 else
-                    reader_.set_body_compression(compression_);
+                    reader_.set_compression(compression_);
                 if (server_.options_.auth) {
                     send(stream, protocol::AuthenticateResponse{"org.apache.cassandra.auth.PasswordAuthenticator"});
                 } else {
