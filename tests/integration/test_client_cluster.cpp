@@ -12,6 +12,7 @@
 #include <async_cassandra/async_cassandra.hpp>
 
 #include <asio.hpp>
+#include "support/embedded_server.hpp"
 #include "support/run_coroutine.hpp"
 
 #include <gtest/gtest.h>
@@ -25,37 +26,16 @@ namespace srv = async_cassandra::server::net;
 
 namespace {
 
-#define CO_ASSERT_TRUE(c)                             \
-    do {                                              \
-        if (!(c)) {                                   \
-            ADD_FAILURE() << "assertion failed: " #c; \
-            co_return;                                \
-        }                                             \
-    } while (0)
-
 using acass_test::run;
 
 std::unique_ptr<srv::Cluster> start_server(std::vector<int> versions = {4, 5},
                                            std::optional<std::pair<std::string, std::string>> credentials = {}) {
-    srv::ClusterOptions options;
-    options.port = 0;
-    options.protocol_versions = std::move(versions);
-    options.credentials = std::move(credentials);
-    auto server = std::make_unique<srv::Cluster>(options);
-    server->start();
-    return server;
+    acass_test::ServerSetup setup;
+    setup.protocol_versions = std::move(versions);
+    setup.credentials = std::move(credentials);
+    return acass_test::start_server(std::move(setup));
 }
-
-ClusterConfig config_for(const srv::Cluster& server, std::optional<int> version = std::nullopt,
-                         CompressionAlgorithm compression = CompressionAlgorithm::none) {
-    ClusterConfig c;
-    c.contact_points = {"127.0.0.1"};
-    c.port = server.port();
-    c.connection.protocol_version = version;
-    c.connection.compression = compression;
-    c.request_timeout = 10s;
-    return c;
-}
+using acass_test::config_for;
 
 asio::awaitable<void> create_schema(Session& session) {
     co_await session.execute(

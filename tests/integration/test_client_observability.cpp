@@ -14,6 +14,7 @@
 #include <async_cassandra/observability.hpp>
 
 #include <asio.hpp>
+#include "support/embedded_server.hpp"
 #include "support/run_coroutine.hpp"
 
 #include <gtest/gtest.h>
@@ -30,23 +31,12 @@ namespace srv = async_cassandra::server::net;
 
 namespace {
 
-#define CO_ASSERT_TRUE(c)                             \
-    do {                                              \
-        if (!(c)) {                                   \
-            ADD_FAILURE() << "assertion failed: " #c; \
-            co_return;                                \
-        }                                             \
-    } while (0)
-
 using acass_test::run;
 
 std::unique_ptr<srv::Cluster> start_server(std::vector<int> versions = {4, 5}) {
-    srv::ClusterOptions options;
-    options.port = 0;
-    options.protocol_versions = std::move(versions);
-    auto server = std::make_unique<srv::Cluster>(options);
-    server->start();
-    return server;
+    acass_test::ServerSetup setup;
+    setup.protocol_versions = std::move(versions);
+    return acass_test::start_server(std::move(setup));
 }
 
 /// An owning copy of a RequestEvent.
@@ -98,14 +88,7 @@ struct LogLines {
     }
 };
 
-ClusterConfig config_for(const srv::Cluster& server, std::optional<int> version = std::nullopt) {
-    ClusterConfig c;
-    c.contact_points = {"127.0.0.1"};
-    c.port = server.port();
-    c.connection.protocol_version = version;
-    c.request_timeout = 10s;
-    return c;
-}
+using acass_test::config_for;
 
 std::string endpoint_of(const srv::Cluster& server) { return "127.0.0.1:" + std::to_string(server.port()); }
 

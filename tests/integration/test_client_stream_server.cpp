@@ -14,6 +14,7 @@
 #include <asio/use_awaitable.hpp>
 #include <asio/io_context.hpp>
 
+#include "support/embedded_server.hpp"
 #include "support/run_coroutine.hpp"
 
 #include <gtest/gtest.h>
@@ -38,22 +39,11 @@ constexpr std::int64_t kRows = 2550;  // 26 partitions, the last one with 50 row
 using acass_test::run;
 
 std::unique_ptr<srv::Cluster> start_server() {
-    srv::ClusterOptions options;
-    options.port = 0;
-    options.synthetic_rows = kRows;
-    auto server = std::make_unique<srv::Cluster>(options);
-    server->start();
-    return server;
+    acass_test::ServerSetup setup;
+    setup.synthetic_rows = kRows;
+    return acass_test::start_server(std::move(setup));
 }
-
-ClusterConfig config_for(const srv::Cluster& server, std::optional<int> version) {
-    ClusterConfig c;
-    c.contact_points = {"127.0.0.1"};
-    c.port = server.port();
-    c.connection.protocol_version = version;
-    c.request_timeout = 10s;
-    return c;
-}
+using acass_test::config_for;
 
 /// Checks one synthetic row and returns its (pk, ck).
 std::pair<std::int64_t, std::int32_t> check_row(const Row& row) {
