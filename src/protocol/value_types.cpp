@@ -430,7 +430,10 @@ Decimal Decimal::parse(std::string_view text) {
     if (auto e = s.find_first_of("eE"); e != std::string_view::npos) {
         std::string_view es = s.substr(e + 1);
         if (!es.empty() && es.front() == '+') es.remove_prefix(1);
-        if (!parse_int(es, exponent) || exponent > INT32_MAX || exponent < INT32_MIN) throw bad();
+        // The exponent may exceed int32 (to_string prints 1.2E+2147483648 for scale INT32_MIN);
+        // only the resulting scale must fit, checked below. The bound keeps the arithmetic exact.
+        constexpr std::int64_t kExponentBound = std::int64_t{1} << 40;
+        if (!parse_int(es, exponent) || exponent > kExponentBound || exponent < -kExponentBound) throw bad();
         s = s.substr(0, e);
     }
     std::string digits;

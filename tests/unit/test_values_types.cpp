@@ -171,3 +171,15 @@ TEST(InetSpec6_10, TextForms) {
     EXPECT_THROW(Inet::parse("10.0.0.256"), UsageError);
     EXPECT_THROW(Inet::from_bytes(Bytes{1, 2, 3}), UsageError);
 }
+
+TEST(DecimalSpec6_6, ExtremeScalesRoundTripThroughText) {
+    // to_string writes exponents beyond int32 for scales near INT32_MIN; parse must take them back.
+    for (std::int32_t scale : {INT32_MIN, INT32_MIN + 1, INT32_MAX, INT32_MAX - 1, -1, 0, 1}) {
+        for (std::int64_t unscaled : {std::int64_t{12}, std::int64_t{-7}, std::int64_t{0}, INT64_MAX}) {
+            const Decimal d{scale, Varint(unscaled)};
+            EXPECT_EQ(Decimal::parse(d.to_string()), d) << d.to_string();
+        }
+    }
+    EXPECT_THROW(Decimal::parse("1E+99999999999999"), UsageError);
+    EXPECT_THROW(Decimal::parse("1E+4294967296"), UsageError);  // scale out of int32
+}
