@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Exit codes (tools/README.md): 2 bad flags, 3 unreachable host, 4 authentication failure,
+# 5 bad CQL / unknown table or keyspace, 8 file errors; each with a message on stderr.
+#   errors.sh ACASS_SERVER ACASS
+server="$1" acass="$2"
+source "$(dirname "$0")/lib.sh"
+start_server --auth "cassandra:secret"
+echo secret >"$work/good"
+echo wrong >"$work/bad"
+auth=(--port "$port" --user cassandra --password-file "$work/good")
+
+# expect CODE PATTERN COMMAND...: exit status CODE and PATTERN in stderr.
+expect() {
+  local want="$1" pattern="$2"
+  shift 2
+  local got=0
+  "$@" >/dev/null 2>"$work/err" || got=$?
+  [[ "$got" == "$want" ]] || fail "expected exit $want, got $got from: $* ($(cat "$work/err"))"
+  [[ "$pattern" == - ]] || grep -Eq "$pattern" "$work/err" || fail "stderr of '$*' lacks '$pattern': $(cat "$work/err")"
+}
+
+expect 0 - "$acass" query "${auth[@]}" "SELECT key FROM system.local"
+# Bad flags (CLI11 and our own checks).
+expect 2 'A subcommand is required' "$acass"
+expect 2 'unrecognized|not expected|Extras' "$acass" query --port "$port" --no-such-flag "SELECT 1"
+expect 2 'cql is required' "$acass" query --port "$port"
+expect 2 'protocol-version' "$acass" query --protocol-version 3 "SELECT 1"
+expect 2 'out is required' "$acass" export --table synthetic.rows
+expect 2 'exactly one of --query or --table' "$acass" export "${auth[@]}" --out "$work/x.csv"
+expect 2 'unknown level' "$acass" query "${auth[@]}" --consistency SOMETIMES "SELECT key FROM system.local"
+expect 2 'password-file' "$acass" query --port "$port" --user cassandra "SELECT 1"
+expect 2 'client certificates' "$acass" query --port "$port" --tls-cert c.pem "SELECT 1"
+expect 2 'KEYSPACE.TABLE' "$acass" count "${auth[@]}" --table justatable
+# Unreachable host: a port nobody listens on (the server's, once stopped, is not reused here).
+closed_port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+expect 3 'no host available' "$acass" query --port "$closed_port" --timeout 2 "SELECT 1"
+# Authentication.
+expect 4 'authentication failed' "$acass" query --port "$port" --user cassandra --password-file "$work/bad" "SELECT 1"
+expect 4 'requires authentication' "$acass" query --port "$port" "SELECT 1"
+# Bad CQL, unknown keyspace and table.
+expect 5 'Syntax error' "$acass" query "${auth[@]}" "SELEKT * FROM x"
+expect 5 'does not exist' "$acass" query "${auth[@]}" --keyspace nowhere "SELECT 1"
+expect 5 'unconfigured table|does not exist' "$acass" export "${auth[@]}" --table ks.missing --out "$work/x.csv"
+expect 5 'unconfigured table|does not exist' "$acass" load "${auth[@]}" --table ks.missing --in "$work/good"
+# Local files.
+expect 8 'cannot read the password file' "$acass" query --port "$port" --user cassandra --password-file "$work/none" "SELECT 1"
+expect 8 'cannot open the input file' "$acass" load "${auth[@]}" --table system.local --in "$work/none.csv"
+expect 8 'cannot open the output file' "$acass" export "${auth[@]}" --query "SELECT key FROM system.local" --out "$work/no/dir.csv"
+echo garbage >"$work/bad.resume"
+expect 8 'resume file .* is not valid' "$acass" export "${auth[@]}" --query "SELECT key FROM system.local" \
+  --out "$work/y.csv" --resume-file "$work/bad.resume"
+echo "errors OK"

@@ -1,0 +1,148 @@
+// GCC 12 reports a false -Wmismatched-new-delete on Asio's awaitable frame allocator.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+
+#include "count.hpp"
+
+#include "errors.hpp"
+#include "progress.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+
+namespace acass_cli {
+
+namespace ac = async_cassandra;
+
+void add_count_flags(CLI::App& app, CountOptions& o) {
+    app.add_option("--table", o.table, "KEYSPACE.TABLE (or TABLE with --keyspace)")->required();
+    app.add_option("--fetch-size", o.fetch_size, "Rows per page of the streamed scan")
+        ->default_val(5000)
+        ->check(CLI::Range(1, 1 << 30));
+    app.add_option("--prefetch", o.prefetch, "Pages fetched ahead")->default_val(1)->check(CLI::Range(0, 64));
+    app.add_flag("--server-side", o.server_side, "One SELECT COUNT(*) instead of a streamed scan");
+    app.add_flag("-q,--quiet", o.quiet, "Print the number only");
+}
+
+std::string count_statement_for(const std::string& select) {
+    // The first FROM keyword outside quotes and parentheses ends the select list.
+    int depth = 0;
+    char quote = 0;
+    for (std::size_t i = 0; i + 4 <= select.size(); ++i) {
+        const char c = select[i];
+        if (quote) {
+            if (c == quote) quote = 0;
+            continue;
+        }
+        if (c == '\'' || c == '"')
+            quote = c;
+        else if (c == '(')
+            ++depth;
+        else if (c == ')')
+            --depth;
+        else if (depth == 0 && (i == 0 || std::isspace(static_cast<unsigned char>(select[i - 1])))) {
+            std::string word = select.substr(i, 4);
+            std::transform(word.begin(), word.end(), word.begin(),
+                           [](unsigned char ch) { return std::tolower(ch); });
+            if (word == "from" &&
+                (i + 4 == select.size() || std::isspace(static_cast<unsigned char>(select[i + 4]))))
+                return "SELECT COUNT(*) " + select.substr(i);
+        }
+    }
+    throw CliUsageError("cannot derive a COUNT(*) statement (no FROM) from: " + select);
+}
+
+asio::awaitable<std::int64_t> server_side_count(ac::Session session, std::string count_statement) {
+    ac::Statement statement(std::move(count_statement));
+    statement.options().no_timeout = true;  // a count scans everything; the server has its own limits
+    ac::ResultSet result = co_await session.execute(std::move(statement));
+    for (const ac::Row row : result) co_return row.get<std::int64_t>(0);
+    throw CliUsageError("COUNT(*) returned no row");
+}
+
+namespace {
+
+// The partition key columns of the table (in key order), from system_schema; empty if unknown.
+asio::awaitable<std::vector<std::string>> partition_key_columns(ac::Session session, const TableName& table) {
+    std::vector<std::pair<std::int32_t, std::string>> keys;
+    try {
+        ac::ResultSet result = co_await session.execute(
+            "SELECT column_name, kind, position FROM system_schema.columns WHERE keyspace_name = ? AND "
+            "table_name = ?",
+            table.keyspace, table.table);
+        for (const ac::Row row : result)
+            if (row.get<std::string_view>(1) == "partition_key")
+                keys.emplace_back(row.get<std::int32_t>(2), std::string(row.get<std::string_view>(0)));
+    } catch (const ac::ServerError&) {
+        keys.clear();  // no system_schema: fall back to the first column
+    }
+    std::sort(keys.begin(), keys.end());
+    std::vector<std::string> names;
+    for (auto& k : keys) names.push_back(quote_identifier(k.second));
+    co_return names;
+}
+
+}  // namespace
+
+asio::awaitable<int> run_count(CommandContext& context, const CountOptions& o) {
+    const TableName table = parse_table_name(o.table, context.connection.keyspace);
+    Progress progress(!o.quiet && Progress::stderr_is_tty(), std::nullopt);
+    if (o.server_side) {
+        const std::int64_t n =
+            co_await server_side_count(context.session, "SELECT COUNT(*) FROM " + table.cql());
+        std::printf("%lld\n", static_cast<long long>(n));
+        co_return exit_ok;
+    }
+    // Preparing SELECT * checks that the table exists (InvalidRequest otherwise) and gives a
+    // fallback column: every CQL row has a non-null partition key, so selecting it yields one
+    // row per CQL row, with the least data on the wire.
+    ac::PreparedStatement all = co_await context.session.prepare("SELECT * FROM " + table.cql());
+    std::vector<std::string> keys = co_await partition_key_columns(context.session, table);
+    if (keys.empty()) {
+        const auto columns = all.result_columns();
+        if (!columns || columns->empty()) throw CliUsageError("cannot find the columns of " + table.cql());
+        keys.push_back(quote_identifier((*columns)[0].name));
+    }
+    std::string select = "SELECT ";
+    for (std::size_t i = 0; i < keys.size(); ++i) select += (i ? ", " : "") + keys[i];
+    select += " FROM " + table.cql();
+
+    ac::StreamConfig config;
+    config.fetch_size = o.fetch_size;
+    config.prefetch_pages = o.prefetch;
+    ac::Statement statement(select);
+    ac::ResultStream stream = co_await ac::execute_stream(context.session, statement, config);
+    std::int64_t rows = 0, pages = 0;
+    bool stopped = false;
+    for (;;) {
+        if (context.interruption.requested) {
+            stopped = true;
+            break;
+        }
+        std::optional<ac::Page> page = co_await stream.next_page();
+        if (!page) break;
+        rows += static_cast<std::int64_t>(page->size());
+        ++pages;
+        progress.update(rows, -1, pages);
+    }
+    co_await stream.close();
+    progress.finish();
+    if (stopped) {
+        std::fprintf(stderr, "acass count: interrupted after %lld rows (incomplete)\n",
+                     static_cast<long long>(rows));
+        co_return exit_interrupted;
+    }
+    std::printf("%lld\n", static_cast<long long>(rows));
+    if (!o.quiet) {
+        const double seconds = progress.seconds();
+        std::fprintf(stderr,
+                     "acass count: %lld rows of %s in %lld pages, %.2f s (%.0f rows/s), peak RSS %.1f MB\n",
+                     static_cast<long long>(rows), table.cql().c_str(), static_cast<long long>(pages),
+                     seconds, seconds > 0 ? static_cast<double>(rows) / seconds : 0, peak_rss_mb());
+    }
+    co_return exit_ok;
+}
+
+}  // namespace acass_cli

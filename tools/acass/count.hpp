@@ -1,0 +1,34 @@
+// `acass count`: counts the rows of a table by streaming its partition key columns (bounded
+// memory, progress on a TTY), or with --server-side by one SELECT COUNT(*).
+#pragma once
+
+#include "connection.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <cstdint>
+#include <string>
+
+namespace acass_cli {
+
+struct CountOptions {
+    std::string table;
+    std::int32_t fetch_size = 5000;
+    std::size_t prefetch = 1;
+    bool server_side = false;
+    bool quiet = false;
+};
+
+void add_count_flags(CLI::App& app, CountOptions& options);
+
+asio::awaitable<int> run_count(CommandContext& context, const CountOptions& options);
+
+/// `SELECT COUNT(*) FROM ...` for a SELECT statement (its select list replaced; the rest kept).
+/// Throws CliUsageError when the text has no FROM.
+std::string count_statement_for(const std::string& select);
+
+/// Runs a COUNT(*) statement and returns its single value.
+asio::awaitable<std::int64_t> server_side_count(async_cassandra::Session session,
+                                                std::string count_statement);
+
+}  // namespace acass_cli

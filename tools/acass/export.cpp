@@ -1,0 +1,179 @@
+// GCC 12 reports a false -Wmismatched-new-delete on Asio's awaitable frame allocator.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+
+#include "export.hpp"
+
+#include "count.hpp"
+#include "errors.hpp"
+#include "formats.hpp"
+#include "progress.hpp"
+#include "resume_file.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+
+namespace acass_cli {
+
+namespace ac = async_cassandra;
+
+void add_export_flags(CLI::App& app, ExportOptions& o) {
+    auto* query = app.add_option("--query", o.query, "SELECT statement to export");
+    auto* table =
+        app.add_option("--table", o.table, "Export a whole table: KEYSPACE.TABLE (or TABLE with --keyspace)");
+    query->excludes(table);
+    table->excludes(query);
+    app.add_option("-o,--out", o.out, "Output file ('-' = standard output)")->required();
+    app.add_option("-f,--format", o.format, "csv, jsonl or avro")
+        ->default_val("csv")
+        ->check(CLI::IsMember({"csv", "jsonl", "json", "avro"}));
+    app.add_option("--fetch-size", o.fetch_size, "Rows per page")
+        ->default_val(5000)
+        ->check(CLI::Range(1, 1 << 30));
+    app.add_option("--prefetch", o.prefetch, "Pages fetched ahead of the writer")
+        ->default_val(1)
+        ->check(CLI::Range(0, 64));
+    app.add_option("--resume-file", o.resume_file,
+                   "Record the position after each page here; an existing file continues the export");
+    app.add_flag("--count", o.count, "Run SELECT COUNT(*) first, for a progress bar with an ETA");
+    app.add_flag("-q,--quiet", o.quiet, "No progress line and no summary");
+    app.add_option("--stop-after-pages", o.stop_after_pages,
+                   "Testing hook: stop after N pages as if interrupted (exit 130, resume file valid)")
+        ->check(CLI::PositiveNumber)
+        ->group("Testing");
+}
+
+namespace {
+
+// Makes an output continued from a resume file end exactly where the last recorded page ended:
+// anything after it (a page written when the process died before recording it) is cut off.
+void restore_output_size(const std::string& path, std::int64_t bytes) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) throw_file_error(path, "find the output file to continue");
+    if (st.st_size < bytes)
+        throw FileError("output file " + path + " is shorter (" + std::to_string(st.st_size) +
+                        " bytes) than the resume file records (" + std::to_string(bytes) +
+                        "); it was modified");
+    if (st.st_size > bytes && ::truncate(path.c_str(), bytes) != 0) throw_file_error(path, "truncate");
+}
+
+void print_summary(const ExportOptions& o, const Progress& progress, std::int64_t rows, std::int64_t pages,
+                   std::int64_t bytes, std::int64_t resumed_rows, bool stopped) {
+    const double seconds = progress.seconds();
+    const double rate = seconds > 0 ? static_cast<double>(rows) / seconds : 0;
+    const double mb_rate = seconds > 0 ? static_cast<double>(bytes) / (1024.0 * 1024.0) / seconds : 0;
+    std::fprintf(
+        stderr,
+        "acass export: %s %lld rows, %lld pages, %s in %.2f s (%.0f rows/s, %.2f MB/s), peak RSS %.1f MB -> "
+        "%s%s\n",
+        stopped ? "stopped after" : "exported", static_cast<long long>(rows), static_cast<long long>(pages),
+        format_megabytes(bytes).c_str(), seconds, rate, mb_rate, peak_rss_mb(), o.out.c_str(),
+        resumed_rows > 0 ? (" (resumed after row " + std::to_string(resumed_rows) + ")").c_str() : "");
+    if (stopped && !o.resume_file.empty())
+        std::fprintf(stderr, "acass export: run the same command again to continue from %s\n",
+                     o.resume_file.c_str());
+}
+
+}  // namespace
+
+asio::awaitable<int> run_export(CommandContext& context, const ExportOptions& o) {
+    if (o.query.empty() == o.table.empty()) throw CliUsageError("give exactly one of --query or --table");
+    const Format format = parse_format(o.format);
+    std::string statement_text = o.query;
+    std::string record_name = "row";
+    if (!o.table.empty()) {
+        const TableName table = parse_table_name(o.table, context.connection.keyspace);
+        statement_text = "SELECT * FROM " + table.cql();
+        record_name = table.table;
+    }
+    if (!o.resume_file.empty() && o.out == "-")
+        throw CliUsageError("--resume-file needs --out FILE (not standard output)");
+
+    std::optional<ResumeState> resumed;
+    if (!o.resume_file.empty()) resumed = load_resume_state(o.resume_file);
+    if (resumed) {
+        if (resumed->query != statement_text || resumed->format != to_string(format))
+            throw CliUsageError("resume file " + o.resume_file + " belongs to another export (" +
+                                resumed->format + ": " + resumed->query + "); delete it to start over");
+        if (resumed->point.finished) {
+            std::fprintf(
+                stderr,
+                "acass export: %s says this export is complete (%lld rows); delete it to export again\n",
+                o.resume_file.c_str(), static_cast<long long>(resumed->rows));
+            co_return exit_ok;
+        }
+    }
+
+    std::optional<std::int64_t> total;
+    if (o.count) {
+        std::int64_t counted =
+            co_await server_side_count(context.session, count_statement_for(statement_text));
+        total = counted - (resumed ? resumed->rows : 0);
+    }
+
+    // Preparing gives the result columns before the first row: the CSV header and the Avro
+    // schema exist even for an empty result.
+    ac::PreparedStatement prepared = co_await context.session.prepare(statement_text);
+    const auto columns = prepared.result_columns();
+    if (!columns || columns->empty())
+        throw CliUsageError("export needs a statement that returns rows: " + statement_text);
+
+    if (resumed) restore_output_size(o.out, resumed->bytes);
+    auto writer = open_writer(format, o.out, *columns, record_name, resumed.has_value());
+
+    ResumeState state;
+    state.format = to_string(format);
+    state.query = statement_text;
+    if (resumed) state = *resumed;
+    const std::int64_t resumed_rows = state.rows;
+    auto record = [&](const ac::ResumePoint& point) {
+        if (o.resume_file.empty()) return;
+        state.point = point;
+        state.bytes = writer->bytes();
+        save_resume_state(o.resume_file, state);
+    };
+    if (!resumed) {
+        writer->flush();
+        record(ac::ResumePoint{});  // the header alone: a rerun continues with the first page
+    }
+
+    ac::StreamConfig config;
+    config.fetch_size = o.fetch_size;
+    config.prefetch_pages = o.prefetch;
+    if (resumed) config = config.resume_from(resumed->point);
+    ac::BoundStatement bound = prepared.bind();
+    ac::ResultStream stream = co_await ac::execute_stream(context.session, bound, config);
+
+    Progress progress(!o.quiet && Progress::stderr_is_tty(), total);
+    std::int64_t rows = 0, pages = 0;
+    bool stopped = false;
+    for (;;) {
+        if (context.interruption.requested || (o.stop_after_pages > 0 && pages >= o.stop_after_pages)) {
+            stopped = true;
+            break;
+        }
+        std::optional<ac::Page> page = co_await stream.next_page();
+        if (!page) break;
+        writer->write_page(*page);
+        writer->flush();
+        rows += static_cast<std::int64_t>(page->size());
+        ++pages;
+        state.rows += static_cast<std::int64_t>(page->size());
+        state.pages += 1;
+        record(stream.resume_point());
+        progress.update(rows, writer->bytes() - (resumed ? resumed->bytes : 0), pages);
+    }
+    if (!stopped) record(stream.resume_point());  // finished: a rerun exports nothing
+    co_await stream.close();
+    writer->close();
+    progress.finish();
+    if (!o.quiet)
+        print_summary(o, progress, rows, pages, writer->bytes() - (resumed ? resumed->bytes : 0),
+                      resumed_rows, stopped);
+    co_return stopped ? exit_interrupted : exit_ok;
+}
+
+}  // namespace acass_cli

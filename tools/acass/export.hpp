@@ -1,0 +1,32 @@
+// `acass export`: streams a SELECT to a file page by page (CSV, JSON lines or Avro), with a
+// progress bar, an optional resume file and a clean stop on SIGINT/SIGTERM.
+#pragma once
+
+#include "connection.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <cstdint>
+#include <string>
+
+namespace acass_cli {
+
+struct ExportOptions {
+    std::string query;
+    std::string table;
+    std::string out;
+    std::string format = "csv";
+    std::int32_t fetch_size = 5000;
+    std::size_t prefetch = 1;
+    std::string resume_file;
+    bool count = false;
+    bool quiet = false;
+    std::int64_t stop_after_pages = 0;  ///< testing hook: stop as if interrupted after N pages
+};
+
+/// Registers the subcommand's own flags.
+void add_export_flags(CLI::App& app, ExportOptions& options);
+
+asio::awaitable<int> run_export(CommandContext& context, const ExportOptions& options);
+
+}  // namespace acass_cli

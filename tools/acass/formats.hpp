@@ -1,0 +1,47 @@
+// Output formats of `acass export` (and of `acass query --format csv|json`): one interface, a page
+// at a time, so that memory stays at about one page whatever the size of the export.
+#pragma once
+
+#include <async_cassandra/row.hpp>
+
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <string>
+
+namespace acass_cli {
+
+enum class Format { csv, jsonl, avro };
+
+/// "csv", "jsonl" ("json" is accepted as jsonl), "avro". Throws CliUsageError otherwise.
+Format parse_format(const std::string& name);
+const char* to_string(Format format);
+/// Whether this build has the Avro writer (libavro-dev found at configure time).
+bool avro_available();
+
+/// Appends one JSON object (keys = column names, values = Row::to_json) and a LF.
+void append_json_row(std::string& out, const async_cassandra::Row& row);
+
+class RowWriter {
+public:
+    virtual ~RowWriter() = default;
+    /// Writes every row of `page`.
+    virtual void write_page(const async_cassandra::Page& page) = 0;
+    /// Pushes everything written so far to the file (before a resume point is recorded).
+    /// Throws FileError.
+    virtual void flush() = 0;
+    /// Flushes and closes. Throws FileError.
+    virtual void close() = 0;
+    /// Size of the output so far, in bytes (after flush(): the file's size).
+    virtual std::int64_t bytes() const = 0;
+};
+
+/// Opens `path` ("-" = standard output) for `format`. A fresh output (append = false) is
+/// truncated and starts with the header (CSV: column names; Avro: the container header); with
+/// `append` the file written by an earlier run is continued without a second header.
+/// Throws FileError, CliUsageError (Avro not compiled in).
+std::unique_ptr<RowWriter> open_writer(Format format, const std::string& path,
+                                       const async_cassandra::Columns& columns,
+                                       const std::string& record_name, bool append);
+
+}  // namespace acass_cli

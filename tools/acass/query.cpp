@@ -1,0 +1,179 @@
+// GCC 12 reports a false -Wmismatched-new-delete on Asio's awaitable frame allocator.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+
+#include "query.hpp"
+
+#include "csv.hpp"
+#include "errors.hpp"
+#include "formats.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <vector>
+
+namespace acass_cli {
+
+namespace ac = async_cassandra;
+
+void add_query_flags(CLI::App& app, QueryOptions& o) {
+    app.add_option("cql", o.cql, "The CQL statement")->required();
+    app.add_option("-f,--format", o.format, "table, json (one object per line) or csv")
+        ->default_val("table")
+        ->check(CLI::IsMember({"table", "json", "jsonl", "csv"}));
+    app.add_option("--fetch-size", o.fetch_size, "Rows per page")
+        ->default_val(5000)
+        ->check(CLI::Range(1, 1 << 30));
+}
+
+namespace {
+
+// A cell as shown in the table: the CSV text (NULL as "null"), with control characters escaped
+// so that a row stays on one line.
+std::string display_text(const ac::Row& row, std::size_t i) {
+    auto text = cell_text(row, i);
+    if (!text) return "null";
+    std::string out;
+    for (char c : *text) {
+        if (c == '\n')
+            out += "\\n";
+        else if (c == '\r')
+            out += "\\r";
+        else if (c == '\t')
+            out += "\\t";
+        else
+            out += c;
+    }
+    return out;
+}
+
+// Display width of UTF-8 text: code points, which is right for everything but wide characters.
+std::size_t display_width(const std::string& s) {
+    std::size_t n = 0;
+    for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+    return n;
+}
+
+/// The aligned table: column widths come from the header and the first block of rows; later
+/// rows reuse them (a longer cell just pushes its line wider) so that nothing is held back.
+class TablePrinter {
+public:
+    TablePrinter(const ac::Columns& columns, std::size_t block) : block_(block) {
+        for (const ac::Column& c : columns) {
+            header_.push_back(c.name);
+            widths_.push_back(display_width(c.name));
+        }
+    }
+    void add(const ac::Row& row) {
+        std::vector<std::string> cells;
+        for (std::size_t i = 0; i < row.size(); ++i) cells.push_back(display_text(row, i));
+        if (printed_header_) {
+            print_line(cells);
+            return;
+        }
+        for (std::size_t i = 0; i < cells.size() && i < widths_.size(); ++i)
+            widths_[i] = std::max(widths_[i], display_width(cells[i]));
+        pending_.push_back(std::move(cells));
+        if (pending_.size() >= block_) flush_pending();
+    }
+    void finish(std::int64_t rows) {
+        flush_pending();
+        std::printf("\n(%lld rows)\n", static_cast<long long>(rows));
+    }
+
+private:
+    void flush_pending() {
+        if (!printed_header_) {
+            print_line(header_);
+            std::string rule;
+            for (std::size_t i = 0; i < widths_.size(); ++i) {
+                if (i) rule += "-+-";
+                rule.append(widths_[i], '-');
+            }
+            std::printf("%s\n", rule.c_str());
+            printed_header_ = true;
+        }
+        for (const auto& cells : pending_) print_line(cells);
+        pending_.clear();
+    }
+    void print_line(const std::vector<std::string>& cells) {
+        std::string line;
+        for (std::size_t i = 0; i < cells.size(); ++i) {
+            if (i) line += " | ";
+            line += cells[i];
+            if (i + 1 < cells.size() && i < widths_.size()) {
+                const std::size_t w = display_width(cells[i]);
+                if (w < widths_[i]) line.append(widths_[i] - w, ' ');
+            }
+        }
+        std::printf("%s\n", line.c_str());
+    }
+
+    std::size_t block_;
+    std::vector<std::string> header_;
+    std::vector<std::size_t> widths_;
+    std::vector<std::vector<std::string>> pending_;
+    bool printed_header_ = false;
+};
+
+// Whether the statement is a SELECT (an empty result then still says "(0 rows)"; empty pages
+// carry no columns to tell a SELECT from DDL).
+bool is_select(const std::string& cql) {
+    std::size_t i = cql.find_first_not_of(" \t\r\n(");
+    if (i == std::string::npos || cql.size() - i < 6) return false;
+    std::string word = cql.substr(i, 6);
+    for (char& c : word) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return word == "select";
+}
+
+}  // namespace
+
+asio::awaitable<int> run_query(CommandContext& context, const QueryOptions& o) {
+    ac::StreamConfig config;
+    config.fetch_size = o.fetch_size;
+    ac::Statement statement(o.cql);
+    ac::ResultStream stream = co_await ac::execute_stream(context.session, statement, config);
+
+    std::optional<TablePrinter> table;
+    std::string buffer;
+    bool header_written = false;
+    std::int64_t rows = 0;
+    bool stopped = false;
+    for (;;) {
+        if (context.interruption.requested) {
+            stopped = true;
+            break;
+        }
+        std::optional<ac::Page> page = co_await stream.next_page();
+        if (!page) break;
+        buffer.clear();
+        if (o.format == "table" && !table) table.emplace(page->columns(), o.table_block);
+        if (o.format == "csv" && !header_written) {
+            append_csv_header(buffer, page->columns());
+            header_written = true;
+        }
+        for (const ac::Row row : *page) {
+            if (table)
+                table->add(row);
+            else if (o.format == "csv")
+                append_csv_row(buffer, row);
+            else
+                append_json_row(buffer, row);
+        }
+        rows += static_cast<std::int64_t>(page->size());
+        std::fwrite(buffer.data(), 1, buffer.size(), stdout);
+    }
+    co_await stream.close();
+    if (table) table->finish(rows);
+    else if (o.format == "table" && is_select(o.cql)) std::printf("(0 rows)\n");  // DDL, INSERT: nothing
+    std::fflush(stdout);
+    if (stopped) {
+        std::fprintf(stderr, "acass query: interrupted after %lld rows\n", static_cast<long long>(rows));
+        co_return exit_interrupted;
+    }
+    co_return exit_ok;
+}
+
+}  // namespace acass_cli

@@ -1,0 +1,37 @@
+// The resume file of `acass export --resume-file F`: where the export stands after the last page
+// written and flushed. Saved atomically (temp file + rename) so that it is always either the old
+// or the new state, whatever stops the process.
+//
+//   acass-resume-1 <paging state hex|-> <rows to skip> <finished 0|1>   (ResumePoint::to_string)
+//   rows <rows written>
+//   pages <pages written>
+//   bytes <output size after the last page>
+//   format <csv|jsonl|avro>
+//   query <statement, backslash-escaped>
+#pragma once
+
+#include <async_cassandra/stream.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace acass_cli {
+
+struct ResumeState {
+    async_cassandra::ResumePoint point;
+    std::int64_t rows = 0;
+    std::int64_t pages = 0;
+    std::int64_t bytes = 0;
+    std::string format;
+    std::string query;
+};
+
+/// Reads `path`; std::nullopt when it does not exist or is empty. Throws FileError for an
+/// unreadable or malformed file.
+std::optional<ResumeState> load_resume_state(const std::string& path);
+
+/// Writes `state` to `path` atomically. Throws FileError.
+void save_resume_state(const std::string& path, const ResumeState& state);
+
+}  // namespace acass_cli
