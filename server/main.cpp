@@ -89,6 +89,8 @@ int main(int argc, char** argv) {
     app.add_flag("--log-requests", options.log_requests, "log every request (opcode and query) to stderr");
     app.add_option("--tls", tls,
                    "serve TLS 1.2+ with CERT.pem,KEY.pem (PEM certificate chain and private key)");
+    app.add_option("--tls-client-ca", options.tls_client_ca_file,
+                   "with --tls: require client certificates signed by a CA in this PEM file (mutual TLS)");
     bool control_stdin = false;
     app.add_flag("--control-stdin", control_stdin,
                  "read commands from stdin: stop N, restart N, remove N, add N, stats N, quit");
@@ -115,6 +117,8 @@ int main(int argc, char** argv) {
             options.tls_cert_file = tls.substr(0, comma);
             options.tls_key_file = tls.substr(comma + 1);
         }
+        if (!options.tls_client_ca_file.empty() && tls.empty())
+            throw async_cassandra::UsageError("--tls-client-ca needs --tls");
 
         // Block the termination signals in every thread (the I/O thread inherits the mask), so
         // that the main thread can wait for them synchronously and shut down in order.

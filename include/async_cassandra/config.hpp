@@ -32,6 +32,11 @@ struct TlsConfig {
     bool verify_peer = true;
     /// Host name to verify the certificate against (and to send as SNI); empty = the contact point.
     std::string server_name;
+    /// Client certificate (PEM chain) presented to servers that require one (mutual TLS);
+    /// empty = none. Needs key_file.
+    std::string cert_file;
+    /// Private key (PEM) of cert_file; it may be the same file.
+    std::string key_file;
 };
 
 /// Settings of every connection of a Cluster.

@@ -24,7 +24,8 @@ EngineConfig engine_config(const ClusterOptions& o) {
 
 /// The server side of TLS: TLS 1.2 or later, with the given certificate chain and key. Every
 /// failure names the file and OpenSSL's reason, since this is what an operator sees at startup.
-asio::ssl::context make_tls_context(const std::string& cert_file, const std::string& key_file) {
+asio::ssl::context make_tls_context(const std::string& cert_file, const std::string& key_file,
+                                    const std::string& client_ca_file) {
     asio::ssl::context ctx(asio::ssl::context::tls_server);
     ctx.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
                     asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1 |
@@ -36,6 +37,11 @@ asio::ssl::context make_tls_context(const std::string& cert_file, const std::str
     if (ec) throw UsageError("cannot load TLS private key '" + key_file + "': " + ec.message());
     if (SSL_CTX_check_private_key(ctx.native_handle()) != 1)
         throw UsageError("TLS private key '" + key_file + "' does not match certificate '" + cert_file + "'");
+    if (!client_ca_file.empty()) {
+        ctx.load_verify_file(client_ca_file, ec);
+        if (ec) throw UsageError("cannot load TLS client CA file '" + client_ca_file + "': " + ec.message());
+        ctx.set_verify_mode(asio::ssl::verify_peer | asio::ssl::verify_fail_if_no_peer_cert);
+    }
     return ctx;
 }
 
@@ -60,7 +66,7 @@ Cluster::Impl::Impl(ClusterOptions o) : options(std::move(o)), engine(engine_con
     for (auto& rule : options.faults) faults.add(rule);
     if (options.tls_cert_file.empty() != options.tls_key_file.empty())
         throw UsageError("TLS needs both a certificate and a private key file");
-    if (!options.tls_cert_file.empty()) tls.emplace(make_tls_context(options.tls_cert_file, options.tls_key_file));
+    if (!options.tls_cert_file.empty()) tls.emplace(make_tls_context(options.tls_cert_file, options.tls_key_file, options.tls_client_ca_file));
 
     asio::error_code ec;
     auto base = asio::ip::make_address_v4(options.host, ec);

@@ -41,6 +41,9 @@ struct ClusterOptions {
     /// Unreadable or mismatched files make the Cluster constructor throw UsageError.
     std::string tls_cert_file;
     std::string tls_key_file;
+    /// With TLS: also require every client to present a certificate signed by one of the CAs in
+    /// this PEM file (mutual TLS); empty = client certificates are not asked for.
+    std::string tls_client_ca_file;
     /// A TLS peer that has not completed its handshake by then is disconnected.
     std::chrono::milliseconds tls_handshake_timeout{10000};
     /// How long after stop_node() the other nodes announce STATUS_CHANGE DOWN. A real cluster

@@ -50,15 +50,33 @@ template <class T>
 const T* response_as(const Reply& r) {
     return std::get_if<T>(&r.message);
 }
+
+/// The client TLS context: trusted CAs and the optional client certificate. Complete before any
+/// SSL object is made from it (an SSL object copies the certificate settings when created).
+asio::ssl::context make_client_tls_context(const TlsConfig& config) {
+    asio::ssl::context context(asio::ssl::context::tls_client);
+    std::error_code ec;
+    if (config.ca_file.empty()) context.set_default_verify_paths(ec);
+    else context.load_verify_file(config.ca_file, ec);
+    if (ec) throw ConfigurationError("cannot load TLS CA certificates: " + ec.message());
+    if (!config.cert_file.empty() || !config.key_file.empty()) {
+        if (config.cert_file.empty() || config.key_file.empty())
+            throw ConfigurationError("TLS client certificate: cert_file and key_file go together");
+        context.use_certificate_chain_file(config.cert_file, ec);
+        if (ec) throw ConfigurationError("cannot load TLS client certificate '" + config.cert_file + "': " + ec.message());
+        context.use_private_key_file(config.key_file, asio::ssl::context::pem, ec);
+        if (ec) throw ConfigurationError("cannot load TLS client key '" + config.key_file + "': " + ec.message());
+        if (SSL_CTX_check_private_key(context.native_handle()) != 1)
+            throw ConfigurationError("TLS client key '" + config.key_file + "' does not match certificate '" +
+                                     config.cert_file + "'");
+    }
+    return context;
+}
 }  // namespace
 
 struct Connection::Tls {
     Tls(asio::ip::tcp::socket& socket, const TlsConfig& config, const std::string& host)
-        : context(asio::ssl::context::tls_client), stream(socket, context) {
-        std::error_code ec;
-        if (config.ca_file.empty()) context.set_default_verify_paths(ec);
-        else context.load_verify_file(config.ca_file, ec);
-        if (ec) throw ConfigurationError("cannot load TLS CA certificates: " + ec.message());
+        : context(make_client_tls_context(config)), stream(socket, context) {
         name = config.server_name.empty() ? host : config.server_name;
         if (config.verify_peer) {
             stream.set_verify_mode(asio::ssl::verify_peer);

@@ -267,7 +267,12 @@ struct StreamState : std::enable_shared_from_this<StreamState> {
                 {
                     std::lock_guard lock(mutex);
                     if (closed || fetch_done) co_return;
-                    if (buffer.size() < config.prefetch_pages || (want && buffer.empty())) {
+                    // A page queued while the consumer waits is as good as taken: the next request
+                    // leaves now, before the consumer starts on that page. Waiting for the consumer
+                    // to wake us after taking it would, on a one-thread io_context, delay the request
+                    // until the consumer yields again, i.e. until it has read the whole page.
+                    const std::size_t ahead = buffer.size() - (want && !buffer.empty() ? 1 : 0);
+                    if (ahead < config.prefetch_pages || (want && buffer.empty())) {
                         state = next_state;
                         break;
                     }
@@ -431,6 +436,7 @@ asio::awaitable<std::optional<Page>> ResultStream::take_page() {
     if (!s) co_return std::nullopt;
     for (;;) {
         std::optional<detail::FetchedPage> page;
+        bool more_coming = false;  ///< a page request is (or is about to be) in flight
         std::exception_ptr error;
         bool end = false;
         {
@@ -441,6 +447,7 @@ asio::awaitable<std::optional<Page>> ResultStream::take_page() {
                 page = std::move(s->buffer.front());
                 s->buffer.pop_front();
                 s->want = false;
+                more_coming = !s->fetch_done;
             } else if (s->error) {
                 error = s->error;
             } else if (s->fetch_done) {
@@ -464,6 +471,15 @@ asio::awaitable<std::optional<Page>> ResultStream::take_page() {
             position_ = std::move(p);
             if (drop > 0 && visible.empty()) continue;  // wholly consumed before: not handed out
             deliver(visible);
+            if (s->config.prefetch_pages > 0 && more_coming) {
+                // Read-ahead: the fetcher has just asked for the next page, but on a one-thread
+                // io_context the request only reaches the socket after two more handler hops
+                // (the connection's strand, then its writer). Let them run before the caller
+                // starts on this page, so the server works while the caller does.
+                auto ex = co_await asio::this_coro::executor;
+                co_await asio::post(ex, asio::use_awaitable);
+                co_await asio::post(ex, asio::use_awaitable);
+            }
             co_return visible;
         }
         if (error) std::rethrow_exception(error);

@@ -29,7 +29,7 @@ expect 2 'out is required' "$acass" export --table synthetic.rows
 expect 2 'exactly one of --query or --table' "$acass" export "${auth[@]}" --out "$work/x.csv"
 expect 2 'unknown level' "$acass" query "${auth[@]}" --consistency SOMETIMES "SELECT key FROM system.local"
 expect 2 'password-file' "$acass" query --port "$port" --user cassandra "SELECT 1"
-expect 2 'client certificates' "$acass" query --port "$port" --tls-cert c.pem "SELECT 1"
+expect 2 'requires --tls-key' "$acass" query --port "$port" --tls-cert c.pem "SELECT 1"
 expect 2 'KEYSPACE.TABLE' "$acass" count "${auth[@]}" --table justatable
 # Unreachable host: a port nobody listens on (the server's, once stopped, is not reused here).
 closed_port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"

@@ -137,3 +137,49 @@ TEST_F(TlsFiles, UntrustedCertificateIsRejectedUnlessVerificationIsOff) {
         conn->close();
     });
 }
+
+TEST_F(TlsFiles, ClientCertificateProblemsAreConfigurationErrors) {
+    FakeServer server(echo, server_options());
+    const std::string other_key = (dir_ / "other-key.pem").string();
+    const std::string make_other = "openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out " + other_key +
+                                   " >/dev/null 2>&1";
+    ASSERT_EQ(std::system(make_other.c_str()), 0);
+    struct Case {
+        std::string cert, key, must_mention;
+    };
+    const std::vector<Case> cases = {
+        {(dir_ / "missing.pem").string(), key(), "missing.pem"},  // unreadable certificate
+        {cert(), (dir_ / "nokey.pem").string(), "nokey.pem"},     // unreadable key
+        {cert(), other_key, "other-key.pem"},                     // key of another certificate
+        {cert(), "", "go together"},                              // half a pair
+    };
+    for (const Case& c : cases) {
+        run([&](auto ex) -> asio::awaitable<void> {
+            ConnectionConfig cfg;
+            TlsConfig tls;
+            tls.ca_file = cert();
+            tls.cert_file = c.cert;
+            tls.key_file = c.key;
+            cfg.tls = tls;
+            std::string what;
+            try {
+                co_await net::Connection::open(ex, "127.0.0.1", server.port(), cfg);
+            } catch (const ConfigurationError& e) {
+                what = e.what();
+            }
+            EXPECT_NE(what.find(c.must_mention), std::string::npos) << "got: '" << what << "'";
+        });
+    }
+    // A matching pair is loaded and the (non-verifying) fake server accepts the connection.
+    run([&](auto ex) -> asio::awaitable<void> {
+        ConnectionConfig cfg;
+        TlsConfig tls;
+        tls.ca_file = cert();
+        tls.cert_file = cert();
+        tls.key_file = key();
+        cfg.tls = tls;
+        auto conn = co_await net::Connection::open(ex, "127.0.0.1", server.port(), cfg);
+        EXPECT_TRUE(conn->is_open());
+        conn->close();
+    });
+}

@@ -35,10 +35,12 @@ void add_connection_flags(CLI::App& app, ConnectionOptions& o) {
     app.add_flag("--tls", o.tls, "Use TLS (the system's CA certificates unless --tls-ca)")->group(group);
     app.add_option("--tls-ca", o.tls_ca, "PEM file of CA certificates to trust (implies --tls)")
         ->group(group);
-    app.add_option("--tls-cert", o.tls_cert, "Client certificate (PEM); not supported yet, see README")
-        ->group(group);
-    app.add_option("--tls-key", o.tls_key, "Client private key (PEM); not supported yet, see README")
-        ->group(group);
+    auto* cert = app.add_option("--tls-cert", o.tls_cert,
+                                "Client certificate (PEM chain) for servers that require one (implies --tls)")
+                     ->group(group);
+    auto* key = app.add_option("--tls-key", o.tls_key, "Private key (PEM) of --tls-cert")->group(group);
+    cert->needs(key);
+    key->needs(cert);
     app.add_option("--protocol-version", o.protocol_version, "Protocol version 4 or 5 (default: negotiate)")
         ->check(CLI::IsMember({4, 5}))
         ->group(group);
@@ -69,11 +71,13 @@ ac::ClusterConfig make_cluster_config(const ConnectionOptions& o) {
     config.port = o.port;
     if (o.protocol_version != 0) config.connection.protocol_version = o.protocol_version;
     if (!o.user.empty()) config.connection.auth = ac::PlainTextAuth{o.user, read_password(o.password_file)};
-    if (!o.tls_cert.empty() || !o.tls_key.empty())
-        throw CliUsageError("--tls-cert/--tls-key: client certificates are not supported by the library yet");
-    if (o.tls || !o.tls_ca.empty()) {
+    if (o.tls || !o.tls_ca.empty() || !o.tls_cert.empty()) {
+        for (const std::string* file : {&o.tls_ca, &o.tls_cert, &o.tls_key})
+            if (!file->empty() && !std::ifstream(*file)) throw_file_error(*file, "read the TLS file");
         ac::TlsConfig tls;
         tls.ca_file = o.tls_ca;
+        tls.cert_file = o.tls_cert;
+        tls.key_file = o.tls_key;
         config.connection.tls = tls;
     }
     if (!o.consistency.empty()) {
