@@ -297,6 +297,14 @@ public:
     using UsageError::UsageError;
 };
 
+/// The server asks for authentication (its authenticator class is in the message) and the
+/// connection has no credentials (ConnectionConfig::auth). Wrong credentials are a server
+/// AuthenticationError instead.
+class CredentialsRequired : public ConfigurationError {
+public:
+    using ConfigurationError::ConfigurationError;
+};
+
 /// No host could take the request. Carries the failure of every host tried.
 class NoHostAvailable : public Error {
 public:

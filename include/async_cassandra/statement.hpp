@@ -19,6 +19,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -234,6 +235,19 @@ private:
 
 /// Result of Session::prepare. Cheap to copy (shared state); valid after the session is gone
 /// (but only executable through a session of the same cluster).
+/// A value already in its serialized form, for PreparedStatement::bind_serialized: the bytes a
+/// marker's type writes (encode_value, from_cql_literal, from_json, a cell read with Row::raw),
+/// null, or unset.
+struct SerializedValue {
+    enum class Kind { value, null, unset };
+    Kind kind = Kind::null;
+    protocol::BytesView bytes;  ///< with Kind::value; only read during bind_serialized
+
+    static SerializedValue of(protocol::BytesView b) noexcept { return {Kind::value, b}; }
+    static SerializedValue null() noexcept { return {Kind::null, {}}; }
+    static SerializedValue unset() noexcept { return {Kind::unset, {}}; }
+};
+
 class PreparedStatement {
 public:
     PreparedStatement() = default;
@@ -251,6 +265,21 @@ public:
         protocol::ByteWriter w(ev.bytes);
         std::size_t i = 0;
         (encode_one(w, i++, values), ...);
+        return BoundStatement(data_, std::move(ev));
+    }
+    /// Binds values that are already serialized (copying them), one per marker. Only the count
+    /// is checked here (UsageError); bytes that do not match a marker's type are refused by the
+    /// server (InvalidRequest). For tools that read values as text or copy cells between tables.
+    BoundStatement bind_serialized(std::span<const SerializedValue> values) const {
+        check_arity(values.size());
+        detail::EncodedValues ev;
+        ev.count = values.size();
+        protocol::ByteWriter w(ev.bytes);
+        for (const SerializedValue& v : values) {
+            if (v.kind == SerializedValue::Kind::value) w.write_bytes(v.bytes);
+            else if (v.kind == SerializedValue::Kind::null) w.write_null_bytes();
+            else w.write_unset_value();
+        }
         return BoundStatement(data_, std::move(ev));
     }
     /// Starts binding by marker name: `ps.bind_by_name().set("id", 42).set("name", "x").bind()`.

@@ -1212,16 +1212,15 @@ std::optional<ExecutionResult> do_insert(Engine::Impl& impl, const cql::InsertSt
         }
     }
     Partition& p = partition_for(table, pk);
-    bool only_static = s.ck.empty() ? false : true;
-    for (std::size_t i = 0; i < s.columns.size(); ++i)
-        if (given[i] && s.columns[i].kind == ColumnKind::regular) only_static = false;
     for (std::size_t i = 0; i < s.columns.size(); ++i) {
         const ColumnDef& c = s.columns[i];
         if (!given[i] || values[i].kind == cql::Value::Kind::unset || c.kind != ColumnKind::static_) continue;
         set_cell(p.statics, c.slot,
                  values[i].kind == cql::Value::Kind::null ? Cell{} : Cell{std::move(values[i].bytes)});
     }
-    if (!only_static || s.ck.empty()) {
+    {
+        // An INSERT always creates its row (Cassandra's row marker), even when it sets no
+        // regular column: INSERT INTO t (pk, ck) VALUES (...) makes a row that SELECT returns.
         Row& row = p.rows[ck];
         if (row.expires_ms && row.expires_ms <= now_ms()) row = Row{};
         for (std::size_t i = 0; i < s.columns.size(); ++i) {

@@ -251,7 +251,7 @@ asio::awaitable<void> Connection::start() {
     if (auto* e = response_as<protocol::ErrorResponse>(ready)) throw_server_error(*e);
     if (auto* auth = response_as<protocol::AuthenticateResponse>(ready)) {
         if (!config_.auth)
-            throw ConfigurationError("server " + endpoint() + " requires authentication (" + auth->authenticator +
+            throw CredentialsRequired("server " + endpoint() + " requires authentication (" + auth->authenticator +
                                      ") but no credentials are configured");
         protocol::Bytes token;
         token.push_back(0);

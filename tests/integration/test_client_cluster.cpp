@@ -116,6 +116,16 @@ TEST(ClientAgainstServerAuth, GoodAndBadCredentials) {
             rejected = true;
         }
         EXPECT_TRUE(rejected);
+
+        auto none = config_for(*server);  // no credentials at all: a distinct, typed error
+        Cluster anonymous(ex, none);
+        std::string what;
+        try {
+            co_await anonymous.connect();
+        } catch (const CredentialsRequired& e) {
+            what = e.what();
+        }
+        EXPECT_NE(what.find("PasswordAuthenticator"), std::string::npos) << what;
     });
 }
 

@@ -1,13 +1,16 @@
 // Binding a prepared statement's values by marker name (PreparedStatement::bind_by_name),
 // against the embedded node: `:name` markers, `?` markers named after their column, a name
-// used twice, markers left unset (the column keeps its value), and the client-side errors.
+// used twice, markers left unset (the column keeps its value), values bound already serialized
+// (bind_serialized), and the client-side errors.
 #include "server/net/cluster.hpp"
 
 #include <async_cassandra/async_cassandra.hpp>
+#include <async_cassandra/text_codec.hpp>
 
 #include <asio/co_spawn.hpp>
 #include <asio/io_context.hpp>
 
+#include "support/embedded_server.hpp"
 #include "support/run_coroutine.hpp"
 
 #include <gtest/gtest.h>
@@ -61,6 +64,31 @@ TEST(ClientNamedBinding, BindsByNameAndLeavesUnsetColumnsAlone) {
             auto twice = co_await session.prepare("SELECT id FROM " + ks + ".t WHERE id IN (:k, :k)");
             auto both = co_await session.execute(twice.bind_by_name().set("k", 2).bind());
             EXPECT_EQ(both.size(), 1u);
+
+            // Serialized values (here parsed from CQL literals), null and unset bind like typed ones.
+            const protocol::Bytes name_bytes = *from_cql_literal(*insert.bind_markers()[1].type, "'three'");
+            const protocol::Bytes id_bytes = *from_cql_literal(*insert.bind_markers()[0].type, "3");
+            std::vector<SerializedValue> values = {SerializedValue::of(id_bytes), SerializedValue::of(name_bytes),
+                                                   SerializedValue::null()};
+            co_await session.execute(insert.bind_serialized(values));
+            values[1] = SerializedValue::unset();  // keeps "three"
+            const protocol::Bytes score_bytes = *from_cql_literal(*insert.bind_markers()[2].type, "3.5");
+            values[2] = SerializedValue::of(score_bytes);
+            co_await session.execute(insert.bind_serialized(values));
+            auto three_rs = co_await session.execute(select.bind(3));  // rows view into it: keep it
+            auto three = three_rs.one();
+            CO_ASSERT_TRUE(three.has_value());
+            EXPECT_EQ(three->get<std::string>("name"), "three");
+            EXPECT_EQ(three->get<double>("score"), 3.5);
+            EXPECT_THROW(insert.bind_serialized(std::span<const SerializedValue>(values).first(2)), UsageError);
+            values[0] = SerializedValue::of(name_bytes);  // text bytes for an int marker: the server refuses
+            bool refused = false;
+            try {
+                co_await session.execute(insert.bind_serialized(values));
+            } catch (const InvalidRequest&) {
+                refused = true;
+            }
+            EXPECT_TRUE(refused);
 
             // Client-side errors, before anything is sent.
             EXPECT_THROW(insert.bind_by_name().set("nope", 1), UsageError);

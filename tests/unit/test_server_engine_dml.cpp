@@ -243,6 +243,17 @@ TEST_F(EngineDml, CompositePartitionKeyAndStatic) {
     EXPECT_EQ(as_int(rows[0][3]), protocol::murmur3_token(key));
     EXPECT_EQ(error_code(h.run("SELECT * FROM cp WHERE a = 1")), 0x2200);
     EXPECT_EQ(rows_of(h.ok("SELECT * FROM cp WHERE a = 1 ALLOW FILTERING")).size(), 2u);
+    // An INSERT of the primary key alone (no regular column) still creates the row, as in
+    // Cassandra; with a static column too, the row and the static value both exist.
+    h.ok("INSERT INTO cp (a, b, c) VALUES (2, 'y', 7)");
+    h.ok("INSERT INTO cp (a, b, c, s) VALUES (3, 'z', 8, 'T')");
+    auto only_key = rows_of(h.ok("SELECT c, v FROM cp WHERE a = 2 AND b = 'y'"));
+    ASSERT_EQ(only_key.size(), 1u);
+    EXPECT_EQ(as_int(only_key[0][0]), 7);
+    EXPECT_FALSE(only_key[0][1].has_value());
+    auto with_static = rows_of(h.ok("SELECT c, s FROM cp WHERE a = 3 AND b = 'z'"));
+    ASSERT_EQ(with_static.size(), 1u);
+    EXPECT_EQ(as_text(with_static[0][1]), "T");
 }
 
 TEST_F(EngineDml, PagingVisitsEveryRowOnce) {

@@ -104,11 +104,8 @@ asio::awaitable<ac::Session> connect(ac::Cluster& cluster, const ConnectionOptio
         throw;
     } catch (const ac::NoHostAvailable&) {
         throw;
-    } catch (const ac::ConfigurationError& e) {
-        // The library reports "server requires authentication but no credentials" this way.
-        if (o.user.empty() && std::string_view(e.what()).find("authentication") != std::string_view::npos)
-            throw AuthRequired(e.what());
-        throw;
+    } catch (const ac::CredentialsRequired& e) {
+        throw AuthRequired(e.what());
     } catch (const ac::UsageError&) {
         throw;
     } catch (const std::exception& e) {

@@ -158,20 +158,14 @@ private:
                 rejects_.add(line, error, raw);
                 continue;
             }
-            // The values are already serialized (from_cql_literal / from_json); the public API has
-            // no "bind these bytes" call, so the [value]s are framed here as bind() would.
-            ac::detail::EncodedValues values;
-            values.count = columns_.size();
-            ac::protocol::ByteWriter w(values.bytes);
+            // The values are already serialized (from_cql_literal / from_json).
+            serialized_.clear();
             for (const auto& v : cells_) {
-                if (v.kind == Cell::Kind::unset)
-                    w.write_unset_value();
-                else if (v.kind == Cell::Kind::null)
-                    w.write_null_bytes();
-                else
-                    w.write_bytes(ac::protocol::BytesView(v.bytes));
+                if (v.kind == Cell::Kind::unset) serialized_.push_back(ac::SerializedValue::unset());
+                else if (v.kind == Cell::Kind::null) serialized_.push_back(ac::SerializedValue::null());
+                else serialized_.push_back(ac::SerializedValue::of(ac::protocol::BytesView(v.bytes)));
             }
-            ac::BoundStatement statement(insert_.data(), std::move(values));
+            ac::BoundStatement statement = insert_.bind_serialized(serialized_);
             statement.set_idempotent(true);
             return Entry{line, std::move(raw), std::move(statement)};
         }
@@ -247,6 +241,7 @@ private:
     std::unordered_map<std::string, std::size_t> index_;
     RejectLog& rejects_;
     std::vector<Cell> cells_;
+    std::vector<ac::SerializedValue> serialized_;  ///< views into cells_, rebuilt per record
     std::size_t line_ = 0;
     std::int64_t records_ = 0;
 };
