@@ -5,6 +5,8 @@
 #      concurrency 1, 64 and 1024, and in the same run the DataStax Python driver doing the same
 #      (bench/python/point_queries.py), so that the ratio is taken under the same machine load.
 # Results go to $RESULTS_DIR (default build/bench-results) and are printed at the end.
+# The streaming benchmarks (throughput vs raw socket and Python driver, latency hiding, memory)
+# are a separate script: scripts/bench_streaming.sh (docs/benchmarks.md).
 #
 # Knobs (environment): ROWS (synthetic table size, default 1000000), REQUESTS (per level, default
 # 20000), REQUESTS_C1 (at concurrency 1, default 5000), CONCURRENCY (default 1,64,1024), WARMUP
