@@ -14,38 +14,18 @@ while [[ $# -gt 0 && "$1" != "--" ]]; do
 done
 [[ $# -gt 0 ]] && shift  # the "--"
 
+source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib/server.sh"
 log_file="$(mktemp)"
-server_pid=""
 cleanup() {
-  if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
-    kill "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
+  stop_acass_server
   rm -f "$log_file"
 }
 trap cleanup EXIT
-trap 'exit 130' INT
+trap 'exit 130' INT   # turn signals into an exit, so that the EXIT trap stops the server
 trap 'exit 143' TERM
 
-"$server" --port 0 --synthetic "$rows" "${server_flags[@]}" >"$log_file" 2>&1 &
-server_pid=$!
-
-# The server prints "acass-server listening on 127.0.0.1:PORT (1 node)" once it accepts.
-port=""
-for _ in $(seq 1 300); do
-  port="$(sed -n 's/^acass-server listening on [^ ]*:\([0-9][0-9]*\) .*/\1/p' "$log_file")"
-  [[ -n "$port" ]] && break
-  if ! kill -0 "$server_pid" 2>/dev/null; then
-    echo "acass-server exited before listening:" >&2
-    cat "$log_file" >&2
-    exit 2
-  fi
-  sleep 0.1
-done
-if [[ -z "$port" ]]; then
-  echo "acass-server did not report its port within 30 s" >&2
-  exit 2
-fi
+start_acass_server "$server" "$log_file" --synthetic "$rows" "${server_flags[@]}"
+server_pid="$ACASS_SERVER_PID" port="$ACASS_PORT"
 echo "acass-server (pid $server_pid) serving $rows synthetic rows on 127.0.0.1:$port (flags: ${server_flags[*]:-none})"
 
 status=0

@@ -21,6 +21,7 @@
 
 namespace async_cassandra {
 
+/// The entry point: holds the configuration and opens Sessions (see the file comment).
 class Cluster {
 public:
     /// Throws ConfigurationError for an empty contact point list or a zero pool size.

@@ -16,8 +16,8 @@ namespace async_cassandra {
 
 /// SASL PLAIN credentials (PasswordAuthenticator). Sent as the token "\0user\0password".
 struct PlainTextAuth {
-    std::string username;
-    std::string password;
+    std::string username;  ///< role name
+    std::string password;  ///< kept in memory for reconnections
 };
 
 /// Body/segment compression to ask for in STARTUP. v5 only knows lz4 (snappy falls back to none);
@@ -43,8 +43,11 @@ struct TlsConfig {
 struct ConnectionConfig {
     /// Protocol version to use: 4 or 5; nullopt negotiates (tries 5, falls back to 4).
     std::optional<int> protocol_version;
+    /// Compression to ask for (see CompressionAlgorithm).
     CompressionAlgorithm compression = CompressionAlgorithm::none;
+    /// Credentials for servers that require authentication; nullopt = none.
     std::optional<PlainTextAuth> auth;
+    /// TLS; nullopt = plain TCP.
     std::optional<TlsConfig> tls;
     /// TCP connect + handshake limit.
     std::chrono::milliseconds connect_timeout{5000};
@@ -56,20 +59,24 @@ struct ConnectionConfig {
     std::size_t max_orphans = 1024;
     /// Largest accepted response body.
     std::uint32_t max_body_size = 256u * 1024 * 1024;
+    /// DRIVER_NAME / DRIVER_VERSION sent in STARTUP (shown by the server in its client list).
     std::string driver_name = "async-cassandra-cpp";
     std::string driver_version = "0.1.0";
 };
 
-/// Settings of a Cluster.
+/// Settings of a Cluster: where to connect, how, and the defaults of its sessions' requests.
 struct ClusterConfig {
     /// Host names or addresses of nodes to connect to (all use `port`).
     std::vector<std::string> contact_points;
+    /// Native protocol port of every contact point.
     std::uint16_t port = 9042;
+    /// Settings of every connection (protocol version, compression, auth, TLS, limits).
     ConnectionConfig connection;
     /// Connections per host (>= 1).
     std::size_t connections_per_host = 1;
     /// Defaults of statements that do not set their own.
     Consistency default_consistency = Consistency::local_one;
+    /// Serial consistency of conditional (IF ...) statements; nullopt = the server's (SERIAL).
     std::optional<Consistency> default_serial_consistency;
     /// Rows per page requested by execute(); execute() still returns every page.
     std::int32_t default_page_size = 5000;

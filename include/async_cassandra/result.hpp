@@ -27,6 +27,8 @@ struct SchemaChangeInfo {
     std::vector<std::string> arg_types;
 };
 
+/// Every page of a statement's rows, or what a non-SELECT statement reported (see the file
+/// comment for how long its rows stay valid).
 class ResultSet {
 public:
     ResultSet() = default;

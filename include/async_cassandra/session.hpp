@@ -47,11 +47,14 @@ struct ExecutionOutcome {
     bool ok() const noexcept { return !error; }
 };
 
+/// Options of Session::execute_concurrent.
 struct ConcurrencyOptions {
     /// Statements in flight at once (>= 1).
     std::size_t concurrency = 50;
 };
 
+/// Executes statements on a Cluster's connections: a cheap, copyable handle usable from any
+/// number of coroutines at once (see the file comment for threading and cancellation).
 class Session {
 public:
     /// A session that is not connected (every operation throws UsageError).

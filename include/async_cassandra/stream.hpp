@@ -156,6 +156,7 @@ struct ResumePoint {
     friend bool operator==(const ResumePoint&, const ResumePoint&) = default;
 };
 
+/// How execute_stream pages: page size, read-ahead, limits, progress callback, retries, resume.
 struct StreamConfig {
     /// Page size sent to the server; <= 0 = the statement's (or the cluster's) page size.
     std::int32_t fetch_size = 5000;
@@ -255,6 +256,7 @@ public:
     /// Pages received and not yet handed to the caller (diagnostics; at most prefetch_pages,
     /// or 1 with prefetch_pages = 0).
     std::size_t buffered_pages() const;
+    /// False for a default-constructed or moved-from stream.
     bool valid() const noexcept { return state_ != nullptr; }
 
     /// Waits until the first page (or the failure of its request) has arrived; used by

@@ -2,10 +2,12 @@
 # small assertion helpers. Source it after setting `server` and `acass`.
 #   start_server [acass-server flags...]   sets $port; the server log is $work/server.log
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/server.sh"
 
 work="$(mktemp -d)"
 server_pid=""
 cleanup() {
+  stop_acass_server  # the server start_server launched last (also one that never became ready)
   if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
     kill "$server_pid" 2>/dev/null || true
     wait "$server_pid" 2>/dev/null || true
@@ -17,22 +19,9 @@ trap 'exit 130' INT   # turn signals into an exit, so that the EXIT trap stops t
 trap 'exit 143' TERM
 
 start_server() {
-  : >"$work/server.log"  # exists before the poll below reads it (the child opens it later)
-  "$server" --port 0 "$@" >"$work/server.log" 2>&1 &
-  server_pid=$!
-  port=""
-  for _ in $(seq 1 300); do
-    port="$(sed -n 's/^acass-server listening on [^ ]*:\([0-9][0-9]*\) .*/\1/p' "$work/server.log")"
-    [[ -n "$port" ]] && return 0
-    if ! kill -0 "$server_pid" 2>/dev/null; then
-      echo "acass-server exited before listening:" >&2
-      cat "$work/server.log" >&2
-      exit 2
-    fi
-    sleep 0.1
-  done
-  echo "acass-server did not report its port within 30 s" >&2
-  exit 2
+  start_acass_server "$server" "$work/server.log" "$@"
+  port="$ACASS_PORT"
+  server_pid="$ACASS_SERVER_PID"
 }
 
 fail() {

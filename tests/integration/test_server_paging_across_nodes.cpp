@@ -1,6 +1,11 @@
 // Paging across the nodes of `acass-server --nodes N`: a paging state is data, not a cursor, so
 // each page of one query may come from a different coordinator and the result is the same rows,
 // in the same order, each exactly once (as with Cassandra, where any node can continue a page).
+// GCC 12 reports a false -Wmismatched-new-delete on Asio's awaitable frame allocator.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+
 #include "server/net/cluster.hpp"
 
 #include <async_cassandra/async_cassandra.hpp>
