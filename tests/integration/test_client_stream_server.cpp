@@ -24,6 +24,7 @@
 #include <cstdio>
 #include <set>
 #include <stdexcept>
+#include <tuple>
 #include <vector>
 #include <string>
 #include <utility>
@@ -628,6 +629,134 @@ TEST(StreamAgainstServerCleanup, TenThousandAbandonedStreamsLeaveNoRequestBehind
         // The connection still serves requests normally.
         ResultSet rs = co_await session.execute("SELECT * FROM synthetic.rows WHERE pk = ?", std::int64_t{3});
         EXPECT_EQ(rs.size(), 100u);
+        co_await session.shutdown();
+        co_await cluster.shutdown();
+    });
+}
+
+// ---------------------------------------------------------------- leaving early, against the node
+
+TEST(StreamAgainstServerBasics, MaxPagesCallbackArgumentsBreakAndException) {
+    auto server = start_server();
+    run([&](auto ex) -> asio::awaitable<void> {
+        Cluster cluster(ex, config_for(*server, std::nullopt));
+        Session session = co_await cluster.connect();
+        Statement st("SELECT * FROM synthetic.rows");
+        {  // fetch 5, max 2 pages: at most 10 rows, and the callback sees (page, rows, total)
+            StreamConfig c = stream_config(5, 1);
+            c.max_pages = 2;
+            std::vector<std::tuple<std::int64_t, std::int64_t, std::int64_t>> calls;
+            c.page_callback = [&](std::int64_t page, std::int64_t rows, std::int64_t total) {
+                calls.emplace_back(page, rows, total);
+            };
+            auto stream = co_await execute_stream(session, st, c);
+            std::int64_t rows = 0;
+            while (auto row = co_await stream.next()) {
+                check_row(*row);
+                ++rows;
+            }
+            EXPECT_EQ(rows, 10);
+            EXPECT_EQ(stream.page_number(), 2);
+            EXPECT_EQ(stream.total_rows_fetched(), 10);
+            const std::vector<std::tuple<std::int64_t, std::int64_t, std::int64_t>> want = {{1, 5, 5}, {2, 5, 10}};
+            EXPECT_EQ(calls, want);
+            EXPECT_TRUE(stream.paging_state().has_value());  // more rows exist: resumable
+        }
+        {  // break at row 15 with pages read ahead
+            StreamConfig c = stream_config(10, 2);
+            auto stream = co_await execute_stream(session, st, c);
+            int n = 0;
+            while (auto row = co_await stream.next())
+                if (++n == 15) break;
+            EXPECT_EQ(n, 15);
+            EXPECT_EQ(stream.resume_point().rows_to_skip, 5);  // 5 rows into the second page
+        }
+        bool thrown = false;
+        try {  // an exception in the loop body at row 15
+            StreamConfig c = stream_config(10, 2);
+            auto stream = co_await execute_stream(session, st, c);
+            int n = 0;
+            while (auto row = co_await stream.next())
+                if (++n == 15) throw std::runtime_error("loop body failed");
+        } catch (const std::runtime_error&) {
+            thrown = true;
+        }
+        EXPECT_TRUE(thrown);
+        for (int i = 0; i < 200 && session.in_flight_requests() != 0; ++i) {
+            asio::steady_timer t(ex, 5ms);
+            co_await t.async_wait(asio::use_awaitable);
+        }
+        EXPECT_EQ(session.in_flight_requests(), 0u);
+        ResultSet rs = co_await session.execute("SELECT * FROM synthetic.rows WHERE pk = ?", std::int64_t{4});
+        EXPECT_EQ(rs.size(), 100u);
+        co_await session.shutdown();
+        co_await cluster.shutdown();
+    });
+}
+
+TEST(StreamAgainstServerBasics, CancellationAndCloseWhileAPageIsPending) {
+    auto server = start_server();
+    srv::FaultRule slow;
+    slow.kind = srv::FaultKind::delay_pages;
+    slow.pattern = "SELECT pk, ck FROM synthetic.rows";  // only the streams of this test
+    slow.delay = 400ms;
+    server->faults().add(slow);
+    run([&](auto ex) -> asio::awaitable<void> {
+        Cluster cluster(ex, config_for(*server, std::nullopt));
+        Session session = co_await cluster.connect();
+        Statement st("SELECT pk, ck FROM synthetic.rows");
+        StreamConfig c = stream_config(100, 1);
+        c.retry_policy = std::make_shared<NoRetry>();
+        {  // cancel the consumer while it waits for page 2: RequestCancelled, fast, stream still usable
+            auto stream = co_await execute_stream(session, st, c);
+            for (int i = 0; i < 100; ++i) {
+                auto row = co_await stream.next();
+                CO_ASSERT_TRUE(row.has_value());
+            }
+            asio::cancellation_signal cancel;
+            std::exception_ptr outcome;
+            bool finished = false;
+            asio::co_spawn(
+                ex, [&]() -> asio::awaitable<void> { (void)co_await stream.next(); },
+                asio::bind_cancellation_slot(cancel.slot(), [&](std::exception_ptr e) {
+                    outcome = e;
+                    finished = true;
+                }));
+            asio::steady_timer t(ex, 20ms);
+            co_await t.async_wait(asio::use_awaitable);
+            const auto cancelled_at = std::chrono::steady_clock::now();
+            cancel.emit(asio::cancellation_type::terminal);
+            while (!finished) {
+                asio::steady_timer w(ex, 1ms);
+                co_await w.async_wait(asio::use_awaitable);
+            }
+            EXPECT_LT(std::chrono::steady_clock::now() - cancelled_at, 100ms);
+            bool was_cancelled = false;
+            try {
+                if (outcome) std::rethrow_exception(outcome);
+            } catch (const RequestCancelled&) {
+                was_cancelled = true;
+            }
+            EXPECT_TRUE(was_cancelled);
+            auto next = co_await stream.next();  // the stream goes on: the page arrives later
+            EXPECT_TRUE(next.has_value());
+        }
+        {  // close() from another coroutine while next() waits: next() returns nullopt at once
+            auto stream = co_await execute_stream(session, st, c);
+            for (int i = 0; i < 100; ++i) (void)co_await stream.next();
+            asio::steady_timer t(ex, 20ms);
+            t.async_wait([&](asio::error_code) { asio::co_spawn(ex, stream.close(), asio::detached); });
+            const auto start = std::chrono::steady_clock::now();
+            auto after_close = co_await stream.next();
+            EXPECT_FALSE(after_close.has_value());
+            EXPECT_LT(std::chrono::steady_clock::now() - start, 300ms);  // not the 400 ms page delay
+            co_await stream.close();  // idempotent
+        }
+        for (int i = 0; i < 200 && session.in_flight_requests() != 0; ++i) {
+            asio::steady_timer t(ex, 5ms);
+            co_await t.async_wait(asio::use_awaitable);
+        }
+        EXPECT_EQ(session.in_flight_requests(), 0u);
         co_await session.shutdown();
         co_await cluster.shutdown();
     });
