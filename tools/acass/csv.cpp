@@ -2,6 +2,9 @@
 
 #include <async_cassandra/codec.hpp>
 
+#include <charconv>
+#include <cstdint>
+
 namespace acass_cli {
 
 namespace ac = async_cassandra;
@@ -56,10 +59,46 @@ void append_csv_field(std::string& out, std::string_view text) {
     out += '"';
 }
 
+namespace {
+
+/// Appends the decimal text of a big-endian two's-complement integer of 1, 2, 4 or 8 bytes.
+bool append_integer(std::string& out, ac::protocol::BytesView raw) {
+    if (raw.size() != 1 && raw.size() != 2 && raw.size() != 4 && raw.size() != 8) return false;
+    std::uint64_t bits = 0;
+    for (std::uint8_t b : raw) bits = (bits << 8) | b;
+    const unsigned shift = 64 - 8 * static_cast<unsigned>(raw.size());
+    const auto value = static_cast<std::int64_t>(bits << shift) >> shift;  // sign-extend
+    char buf[24];
+    const auto end = std::to_chars(buf, buf + sizeof buf, value).ptr;
+    out.append(buf, end);
+    return true;
+}
+
+}  // namespace
+
 void append_csv_row(std::string& out, const ac::Row& row) {
     const std::size_t n = row.size();
+    const ac::Columns& columns = row.columns();
     for (std::size_t i = 0; i < n; ++i) {
         if (i) out += ',';
+        // Fast paths for the commonest types, with the same text as cell_text (no allocation).
+        const auto raw = row.raw(i);
+        if (!raw) continue;  // NULL: empty field
+        switch (columns[i].type->kind) {
+            case ac::TypeKind::varchar:
+            case ac::TypeKind::ascii:
+                append_csv_field(out, std::string_view(reinterpret_cast<const char*>(raw->data()), raw->size()));
+                continue;
+            case ac::TypeKind::tinyint:
+            case ac::TypeKind::smallint:
+            case ac::TypeKind::int_:
+            case ac::TypeKind::bigint:
+            case ac::TypeKind::counter:
+                if (append_integer(out, *raw)) continue;
+                break;
+            default:
+                break;
+        }
         if (auto text = cell_text(row, i)) append_csv_field(out, *text);
     }
     out += '\n';
