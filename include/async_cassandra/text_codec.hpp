@@ -26,6 +26,10 @@ std::optional<protocol::Bytes> from_cql_literal(const DataType& type, std::strin
 /// serialized bytes; JSON null gives std::nullopt. Throws UsageError as above.
 std::optional<protocol::Bytes> from_json(const DataType& type, std::string_view json);
 
+/// Appends `text` as a JSON string literal: quotes, backslash escapes, \u00XX for the other
+/// control characters; every other byte (UTF-8 included) as is. The escaping to_json uses.
+void append_json_string(std::string& out, std::string_view text);
+
 /// Splits one JSON object ("{"a": 1, "b": [2, 3]}") into (key, raw JSON text of the value)
 /// pairs, in document order, keys unescaped. Throws UsageError for anything that is not a
 /// single well-formed JSON object.

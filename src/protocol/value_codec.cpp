@@ -1,6 +1,7 @@
 // Non-template parts of the value codecs (codec.hpp): error helpers, vints, the types whose
 // decoding is more than a load, and the type-driven to_cql_literal / to_json.
 #include <async_cassandra/codec.hpp>
+#include <async_cassandra/text_codec.hpp>
 
 #include <charconv>
 #include <cmath>
@@ -205,10 +206,6 @@ Decimal ValueCodec<Decimal>::decode(const DataType& t, protocol::BytesView b) {
 
 // ---------------------------------------------------------------- to_cql_literal / to_json
 
-namespace {
-
-enum class Style { cql, json };
-
 void append_json_string(std::string& out, std::string_view s) {
     out += '"';
     for (char c : s) {
@@ -232,6 +229,11 @@ void append_json_string(std::string& out, std::string_view s) {
     }
     out += '"';
 }
+
+namespace {
+
+enum class Style { cql, json };
+
 
 void append_cql_string(std::string& out, std::string_view s) {
     out += '\'';

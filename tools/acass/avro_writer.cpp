@@ -25,6 +25,8 @@
 // "cql_type".
 #include "avro_writer.hpp"
 
+#include <async_cassandra/text_codec.hpp>
+
 #include <async_cassandra/codec.hpp>
 
 #include <avro.h>
@@ -70,31 +72,10 @@ std::string avro_error_text() {
     throw std::runtime_error("avro file " + path + ": " + what);
 }
 
-void append_json_string(std::string& out, std::string_view s) {
-    out += '"';
-    for (char c : s) {
-        switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
-            default:
-                if (static_cast<unsigned char>(c) < 0x20) {
-                    char buf[8];
-                    std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
-                    out += buf;
-                } else {
-                    out += c;
-                }
-        }
-    }
-    out += '"';
-}
 
 std::string json_quoted(std::string_view s) {
     std::string out;
-    append_json_string(out, s);
+    async_cassandra::append_json_string(out, s);
     return out;
 }
 

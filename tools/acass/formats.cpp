@@ -1,5 +1,7 @@
 #include "formats.hpp"
 
+#include <async_cassandra/text_codec.hpp>
+
 #include "csv.hpp"
 #include "errors.hpp"
 
@@ -44,22 +46,6 @@ bool avro_available() {
 
 namespace {
 
-void append_json_key(std::string& out, std::string_view s) {
-    out += '"';
-    for (char c : s) {
-        if (c == '"' || c == '\\') {
-            out += '\\';
-            out += c;
-        } else if (static_cast<unsigned char>(c) < 0x20) {
-            char buf[8];
-            std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
-            out += buf;
-        } else {
-            out += c;
-        }
-    }
-    out += '"';
-}
 
 /// CSV and JSON lines: text built per page, written with one fwrite.
 class TextWriter : public RowWriter {
@@ -152,7 +138,7 @@ void append_json_row(std::string& out, const ac::Row& row) {
     out += '{';
     for (std::size_t i = 0; i < row.size(); ++i) {
         if (i) out += ", ";
-        append_json_key(out, columns[i].name);
+        ac::append_json_string(out, columns[i].name);
         out += ": ";
         out += row.to_json(i);
     }
