@@ -110,6 +110,28 @@ std::string Timestamp::to_string() const {
     }
     const Date::Ymd ymd = civil_from_days(days);
     const auto secs = static_cast<unsigned>(ms_of_day / 1000);
+    if (ymd.year >= 0 && ymd.year <= 9999) {
+        // The common case without printf (exports render millions of these).
+        char buf[24];  // YYYY-MM-DDTHH:MM:SS.mmmZ
+        auto put = [&buf](std::size_t at, unsigned value, int digits) {
+            for (int i = digits - 1; i >= 0; --i, value /= 10) buf[at + static_cast<std::size_t>(i)] = static_cast<char>('0' + value % 10);
+        };
+        put(0, static_cast<unsigned>(ymd.year), 4);
+        buf[4] = '-';
+        put(5, ymd.month, 2);
+        buf[7] = '-';
+        put(8, ymd.day, 2);
+        buf[10] = 'T';
+        put(11, secs / 3600, 2);
+        buf[13] = ':';
+        put(14, secs / 60 % 60, 2);
+        buf[16] = ':';
+        put(17, secs % 60, 2);
+        buf[19] = '.';
+        put(20, static_cast<unsigned>(ms_of_day % 1000), 3);
+        buf[23] = 'Z';
+        return std::string(buf, sizeof buf);
+    }
     char frac[8];
     std::snprintf(frac, sizeof frac, ".%03u", static_cast<unsigned>(ms_of_day % 1000));
     return format_year(ymd.year) + "-" + two(ymd.month) + "-" + two(ymd.day) + "T" + two(secs / 3600) + ":" +

@@ -115,6 +115,12 @@ TEST(TimestampSpec6_18, IsoTextAndTimePoints) {
     EXPECT_EQ(Timestamp{0}.to_string(), "1970-01-01T00:00:00.000Z");
     EXPECT_EQ(Timestamp{1704164645678}.to_string(), "2024-01-02T03:04:05.678Z");
     EXPECT_EQ(Timestamp{-1}.to_string(), "1969-12-31T23:59:59.999Z");
+    // Both sides of the four-digit-year fast path, and a leap day.
+    EXPECT_EQ(Timestamp{-62167219200000}.to_string(), "0000-01-01T00:00:00.000Z");
+    EXPECT_EQ(Timestamp{-62167219200001}.to_string(), "-1-12-31T23:59:59.999Z");
+    EXPECT_EQ(Timestamp{253402300799999}.to_string(), "9999-12-31T23:59:59.999Z");
+    EXPECT_EQ(Timestamp{253402300800000}.to_string(), "+10000-01-01T00:00:00.000Z");
+    EXPECT_EQ(Timestamp{951782400123}.to_string(), "2000-02-29T00:00:00.123Z");
     const auto tp = std::chrono::system_clock::time_point(std::chrono::milliseconds(1704164645678));
     EXPECT_EQ(Timestamp::from_time_point(tp).milliseconds, 1704164645678);
     EXPECT_EQ(Timestamp{1704164645678}.to_time_point(), tp);
