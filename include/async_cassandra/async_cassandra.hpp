@@ -13,4 +13,5 @@
 #include <async_cassandra/session.hpp>
 #include <async_cassandra/statement.hpp>
 #include <async_cassandra/stream.hpp>
+#include <async_cassandra/scan.hpp>
 #include <async_cassandra/values.hpp>

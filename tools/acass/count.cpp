@@ -8,6 +8,8 @@
 #include "errors.hpp"
 #include "progress.hpp"
 
+#include <async_cassandra/scan.hpp>
+
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
@@ -22,7 +24,14 @@ void add_count_flags(CLI::App& app, CountOptions& o) {
         ->default_val(5000)
         ->check(CLI::Range(1, 1 << 30));
     app.add_option("--prefetch", o.prefetch, "Pages fetched ahead")->default_val(1)->check(CLI::Range(0, 64));
-    app.add_flag("--server-side", o.server_side, "One SELECT COUNT(*) instead of a streamed scan");
+    auto* splits = app.add_option("--splits", o.splits,
+                                  "Scan N token ranges of the ring as separate streams (default: one stream)")
+                       ->check(CLI::Range(std::size_t{1}, ac::max_token_splits));
+    app.add_option("--concurrency", o.concurrency, "Token ranges streamed at once (with --splits)")
+        ->default_val(4)
+        ->check(CLI::Range(1, 1024))
+        ->needs(splits);
+    app.add_flag("--server-side", o.server_side, "One SELECT COUNT(*) instead of a streamed scan")->excludes(splits);
     app.add_flag("-q,--quiet", o.quiet, "Print the number only");
 }
 
@@ -64,7 +73,8 @@ asio::awaitable<std::int64_t> server_side_count(ac::Session session, std::string
 
 namespace {
 
-// The partition key columns of the table (in key order), from system_schema; empty if unknown.
+// The partition key column names of the table (in key order, as stored), from system_schema;
+// empty if unknown.
 asio::awaitable<std::vector<std::string>> partition_key_columns(ac::Session session, const TableName& table) {
     std::vector<std::pair<std::int32_t, std::string>> keys;
     try {
@@ -80,8 +90,53 @@ asio::awaitable<std::vector<std::string>> partition_key_columns(ac::Session sess
     }
     std::sort(keys.begin(), keys.end());
     std::vector<std::string> names;
-    for (auto& k : keys) names.push_back(quote_identifier(k.second));
+    for (auto& k : keys) names.push_back(std::move(k.second));
     co_return names;
+}
+
+struct Interrupted {};
+
+// --splits: the partition key columns of every token range, `concurrency` ranges at once.
+asio::awaitable<int> parallel_count(CommandContext& context, const CountOptions& o, const TableName& table,
+                                    std::vector<std::string> keys, Progress& progress) {
+    ac::ScanConfig config;
+    config.table = table.cql();
+    config.columns = keys;
+    config.partition_key = std::move(keys);
+    config.splits = o.splits;
+    config.concurrency = o.concurrency;
+    config.stream.fetch_size = o.fetch_size;
+    config.stream.prefetch_pages = o.prefetch;
+    std::int64_t rows = 0, pages = 0;
+    bool stopped = false;
+    ac::ScanStats stats;
+    try {
+        stats = co_await ac::scan_table(context.session, config, [&](std::size_t, const ac::Page& page) {
+            rows += static_cast<std::int64_t>(page.size());
+            ++pages;
+            progress.update(rows, -1, pages);
+            if (context.interruption.requested) throw Interrupted{};
+        });
+    } catch (const Interrupted&) {
+        stopped = true;  // scan_table has stopped every stream before rethrowing
+    }
+    progress.finish();
+    if (stopped) {
+        std::fprintf(stderr, "acass count: interrupted after %lld rows (incomplete)\n",
+                     static_cast<long long>(rows));
+        co_return exit_interrupted;
+    }
+    std::printf("%lld\n", static_cast<long long>(stats.rows));
+    if (!o.quiet) {
+        const double seconds = progress.seconds();
+        std::fprintf(stderr,
+                     "acass count: %lld rows of %s in %lld pages, %zu token ranges (%zu at once), %.2f s "
+                     "(%.0f rows/s), peak RSS %.1f MB\n",
+                     static_cast<long long>(stats.rows), table.cql().c_str(), static_cast<long long>(stats.pages),
+                     stats.splits_done, o.concurrency, seconds,
+                     seconds > 0 ? static_cast<double>(stats.rows) / seconds : 0, peak_rss_mb());
+    }
+    co_return exit_ok;
 }
 
 }  // namespace
@@ -101,12 +156,16 @@ asio::awaitable<int> run_count(CommandContext& context, const CountOptions& o) {
     ac::PreparedStatement all = co_await context.session.prepare("SELECT * FROM " + table.cql());
     std::vector<std::string> keys = co_await partition_key_columns(context.session, table);
     if (keys.empty()) {
+        // token() needs the real partition key; the first column is only a guess.
+        if (o.splits) throw CliUsageError("--splits needs the partition key of " + table.cql() +
+                                          " from system_schema.columns, which has none");
         const auto columns = all.result_columns();
         if (!columns || columns->empty()) throw CliUsageError("cannot find the columns of " + table.cql());
-        keys.push_back(quote_identifier((*columns)[0].name));
+        keys.push_back((*columns)[0].name);
     }
+    if (o.splits) co_return co_await parallel_count(context, o, table, std::move(keys), progress);
     std::string select = "SELECT ";
-    for (std::size_t i = 0; i < keys.size(); ++i) select += (i ? ", " : "") + keys[i];
+    for (std::size_t i = 0; i < keys.size(); ++i) select += (i ? ", " : "") + quote_identifier(keys[i]);
     select += " FROM " + table.cql();
 
     ac::StreamConfig config;

@@ -1,11 +1,14 @@
 // `acass count`: counts the rows of a table by streaming its partition key columns (bounded
-// memory, progress on a TTY), or with --server-side by one SELECT COUNT(*).
+// memory, progress on a TTY): as one stream, or with --splits N as N token-range streams of which
+// --concurrency C run at once (async_cassandra::scan_table); or with --server-side by one
+// SELECT COUNT(*).
 #pragma once
 
 #include "connection.hpp"
 
 #include <CLI/CLI.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -15,6 +18,8 @@ struct CountOptions {
     std::string table;
     std::int32_t fetch_size = 5000;
     std::size_t prefetch = 1;
+    std::size_t splits = 0;       ///< 0 = one stream over the whole table
+    std::size_t concurrency = 4;  ///< with splits: ranges streamed at once
     bool server_side = false;
     bool quiet = false;
 };

@@ -1,0 +1,103 @@
+// Parallel scans of a whole table by token ranges.
+//
+//   ScanConfig config;                       // build it first: no brace temporaries inside co_await
+//   config.table = "ks.t";
+//   config.splits = 16;                      // ranges of the Murmur3 ring
+//   config.concurrency = 4;                  // streams running at once
+//   ScanStats stats = co_await scan_table(session, config, [&](std::size_t split, const Page& page) {
+//       for (Row row : page) ...;            // never called concurrently
+//   });
+//
+// Each split is one execute_stream of `SELECT cols FROM t WHERE token(pk) > ? AND token(pk) <= ?`
+// (a prepared statement bound with the split's bounds), so every split pages with the bounded
+// memory of a stream. The client has no token-aware routing: splits only spread the scan over
+// concurrent requests of the session's pool; they do not target the replicas owning the range.
+// The scan reads a live table without a snapshot: rows written during the scan may or may not
+// be seen, like any paged query.
+#pragma once
+
+#include <async_cassandra/row.hpp>
+#include <async_cassandra/session.hpp>
+#include <async_cassandra/stream.hpp>
+
+#include <asio/awaitable.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace async_cassandra {
+
+/// A range of Murmur3 tokens, start exclusive, end inclusive: (start, end].
+struct TokenRange {
+    std::int64_t start = 0;
+    std::int64_t end = 0;
+    friend bool operator==(const TokenRange&, const TokenRange&) = default;
+};
+
+/// The largest split count split_token_ring accepts.
+inline constexpr std::size_t max_token_splits = std::size_t{1} << 20;
+
+/// `n` contiguous ranges covering the whole Murmur3 ring (INT64_MIN, INT64_MAX] in order, their
+/// sizes differing by at most one token. Real keys never hash to INT64_MIN (Cassandra maps it to
+/// INT64_MAX), so the ranges cover every row. Throws UsageError unless 1 <= n <= max_token_splits.
+std::vector<TokenRange> split_token_ring(std::size_t n);
+
+/// What scan_table reads and how.
+struct ScanConfig {
+    /// The table as written in CQL: "ks.t", or "t" for the session's keyspace; quoted parts
+    /// ("\"MyKs\".\"T\"") keep their case, unquoted ones are lower-cased like CQL does.
+    std::string table;
+    /// Column names to select (as stored, e.g. from system_schema; quoted by the scan when they
+    /// are not lower-case alphanumerics/underscores). Empty = every column (*).
+    std::vector<std::string> columns;
+    /// Partition key column names in key order (as stored). Empty = read from
+    /// system_schema.columns (UsageError when the table is not found there).
+    std::vector<std::string> partition_key;
+    /// Number of token ranges (1 .. max_token_splits).
+    std::size_t splits = 8;
+    /// Splits streamed at once (>= 1).
+    std::size_t concurrency = 4;
+    /// Paging, read-ahead, timeouts and retries of every split's stream. Its page_callback is
+    /// called per split stream (page numbers restart at 1 for each split). start_state,
+    /// skip_rows and start_finished must be unset (UsageError): they belong to one statement.
+    StreamConfig stream;
+};
+
+/// Totals of a finished scan.
+struct ScanStats {
+    std::int64_t rows = 0;   ///< rows handed to on_page
+    std::int64_t pages = 0;  ///< non-empty pages handed to on_page
+    std::size_t splits_done = 0;  ///< splits streamed to their end
+};
+
+/// Called for every non-empty page with the index of its split (into split_token_ring(splits)).
+/// The page owns its buffer and may be kept. An exception it throws stops the scan (below).
+using ScanPageHandler = std::function<void(std::size_t split, const Page& page)>;
+
+/// Scans the whole table: one stream per token range, at most `config.concurrency` running at
+/// once, splits started in index order. `on_page` runs on a strand of the caller's executor,
+/// never concurrently with itself; pages of different splits interleave, pages of one split come
+/// in token order. Every row is delivered once (none twice).
+///
+/// Errors: the first failure (a stream's error after its retries, an on_page exception, or the
+/// preparation of the statement: InvalidRequest for an unknown table or column, UsageError for a
+/// bad config) cancels the other streams, waits until every one has stopped and is rethrown;
+/// rows delivered before it stay delivered. Cancelling the awaiting coroutine (terminal
+/// cancellation) stops the streams the same way and throws RequestCancelled.
+///
+/// `session` must stay usable until the scan completes. Completes on the caller's executor.
+asio::awaitable<ScanStats> scan_table(Session session, ScanConfig config, ScanPageHandler on_page);
+
+/// The SELECT a scan sends for each split (two bigint markers: exclusive start, inclusive end),
+/// for logs and tests. `partition_key` must not be empty (UsageError).
+std::string scan_statement(const std::string& table, const std::vector<std::string>& columns,
+                           const std::vector<std::string>& partition_key);
+
+/// `name` as a CQL identifier: unchanged when it is lower-case alphanumerics/underscores not
+/// starting with a digit, otherwise in double quotes (inner quotes doubled).
+std::string quote_cql_identifier(const std::string& name);
+
+}  // namespace async_cassandra

@@ -1,0 +1,276 @@
+// Parallel token-range scans (see include/async_cassandra/scan.hpp for the contract).
+//
+// Structure: scan_table runs on the caller's executor; it resolves the partition key, prepares
+// the range statement and starts min(concurrency, splits) worker coroutines on one strand. The
+// workers take split indexes from a shared counter, stream their ranges and call on_page; all
+// scan state (counters, first error, per-worker cancellation signals) lives on that strand, which
+// is what keeps on_page from running concurrently. The last worker to finish wakes scan_table
+// through a concurrent channel (the one object both sides touch). A failure sets `stopping` and
+// emits a cancellation to every other running worker; each one closes its stream before it
+// finishes, so when scan_table returns no request of the scan is still waited for.
+#include <async_cassandra/scan.hpp>
+
+// GCC 12 reports a false -Wmismatched-new-delete on Asio's awaitable frame allocator.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+
+#include <async_cassandra/error.hpp>
+#include <async_cassandra/server_errors.hpp>
+
+#include <asio/bind_cancellation_slot.hpp>
+#include <asio/cancellation_signal.hpp>
+#include <asio/co_spawn.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/experimental/concurrent_channel.hpp>
+#include <asio/post.hpp>
+#include <asio/strand.hpp>
+#include <asio/this_coro.hpp>
+#include <asio/use_awaitable.hpp>
+
+#include <algorithm>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <utility>
+
+namespace async_cassandra {
+
+std::vector<TokenRange> split_token_ring(std::size_t n) {
+    if (n < 1 || n > max_token_splits)
+        throw UsageError("split_token_ring: the split count must be between 1 and " +
+                         std::to_string(max_token_splits) + ", got " + std::to_string(n));
+    // (INT64_MIN, INT64_MAX] holds 2^64 - 1 tokens: offsets from INT64_MIN in unsigned arithmetic.
+    const std::uint64_t total = std::numeric_limits<std::uint64_t>::max();
+    const std::uint64_t base = total / n;
+    const std::uint64_t extra = total % n;  // the first `extra` ranges get one token more
+    const auto min_token = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::min());
+    std::vector<TokenRange> ranges;
+    ranges.reserve(n);
+    std::uint64_t offset = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        const std::uint64_t size = base + (i < extra ? 1 : 0);
+        TokenRange r;
+        r.start = static_cast<std::int64_t>(min_token + offset);
+        offset += size;
+        r.end = static_cast<std::int64_t>(min_token + offset);
+        ranges.push_back(r);
+    }
+    return ranges;
+}
+
+std::string quote_cql_identifier(const std::string& name) {
+    bool plain = !name.empty() && !(name[0] >= '0' && name[0] <= '9');
+    for (char c : name)
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) plain = false;
+    if (plain) return name;
+    std::string quoted = "\"";
+    for (char c : name) {
+        if (c == '"') quoted += '"';
+        quoted += c;
+    }
+    return quoted + '"';
+}
+
+std::string scan_statement(const std::string& table, const std::vector<std::string>& columns,
+                           const std::vector<std::string>& partition_key) {
+    if (partition_key.empty()) throw UsageError("scan_statement: the partition key is empty");
+    std::string key;
+    for (std::size_t i = 0; i < partition_key.size(); ++i)
+        key += (i ? ", " : "") + quote_cql_identifier(partition_key[i]);
+    std::string select = "SELECT ";
+    if (columns.empty()) select += "*";
+    for (std::size_t i = 0; i < columns.size(); ++i) select += (i ? ", " : "") + quote_cql_identifier(columns[i]);
+    select += " FROM " + table + " WHERE token(" + key + ") > ? AND token(" + key + ") <= ?";
+    return select;
+}
+
+namespace {
+
+// One part of a CQL table name as stored: quoted parts keep their case, others are lower-cased.
+std::string stored_name(std::string_view part) {
+    if (part.size() >= 2 && part.front() == '"' && part.back() == '"') {
+        std::string name;
+        for (std::size_t i = 1; i + 1 < part.size(); ++i) {
+            name += part[i];
+            if (part[i] == '"' && i + 2 < part.size() && part[i + 1] == '"') ++i;  // "" -> "
+        }
+        return name;
+    }
+    std::string name(part);
+    for (char& c : name)
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    return name;
+}
+
+// (keyspace, table) as stored, for system_schema; the keyspace defaults to the session's.
+std::pair<std::string, std::string> split_table_name(const std::string& table, const std::string& default_keyspace) {
+    bool quoted = false;
+    std::optional<std::size_t> dot;
+    for (std::size_t i = 0; i < table.size(); ++i) {
+        if (table[i] == '"') quoted = !quoted;
+        else if (table[i] == '.' && !quoted) {
+            if (dot) throw UsageError("scan_table: bad table name: " + table);
+            dot = i;
+        }
+    }
+    if (table.empty() || quoted) throw UsageError("scan_table: bad table name: " + table);
+    if (!dot) {
+        if (default_keyspace.empty())
+            throw UsageError("scan_table: no keyspace in '" + table + "' and the session has none");
+        return {default_keyspace, stored_name(table)};
+    }
+    return {stored_name(std::string_view(table).substr(0, *dot)), stored_name(std::string_view(table).substr(*dot + 1))};
+}
+
+asio::awaitable<std::vector<std::string>> read_partition_key(Session session, std::string keyspace, std::string table) {
+    Statement query("SELECT column_name, kind, position FROM system_schema.columns WHERE keyspace_name = ? AND table_name = ?");
+    query.bind(Value(keyspace));
+    query.bind(Value(table));
+    ResultSet result = co_await session.execute(std::move(query));
+    std::vector<std::pair<std::int32_t, std::string>> keys;
+    for (const Row row : result)
+        if (row.get<std::string_view>(1) == "partition_key")
+            keys.emplace_back(row.get<std::int32_t>(2), std::string(row.get<std::string_view>(0)));
+    if (keys.empty())
+        throw UsageError("scan_table: no partition key for " + keyspace + "." + table +
+                         " in system_schema.columns (unknown table?)");
+    std::sort(keys.begin(), keys.end());
+    std::vector<std::string> names;
+    for (auto& k : keys) names.push_back(std::move(k.second));
+    co_return names;
+}
+
+using DoneChannel = asio::experimental::concurrent_channel<void(asio::error_code, bool)>;  // (1.22 cannot instantiate void(error_code))
+
+// Everything the workers share; touched only on `strand` (except `done`, a concurrent channel).
+struct ScanState {
+    ScanState(asio::any_io_executor caller, Session s, PreparedStatement p, std::vector<TokenRange> r, StreamConfig c,
+              ScanPageHandler h, std::size_t workers)
+        : strand(asio::make_strand(caller)),
+          session(std::move(s)),
+          prepared(std::move(p)),
+          ranges(std::move(r)),
+          stream(std::move(c)),
+          on_page(std::move(h)),
+          signals(workers),
+          running(workers, false),
+          done(caller, 1) {}
+
+    asio::strand<asio::any_io_executor> strand;
+    Session session;
+    PreparedStatement prepared;
+    std::vector<TokenRange> ranges;
+    StreamConfig stream;
+    ScanPageHandler on_page;
+
+    std::size_t next_split = 0;
+    std::size_t active = 0;  ///< workers not yet finished
+    bool stopping = false;
+    std::exception_ptr error;  ///< the first failure
+    ScanStats stats;
+    std::vector<asio::cancellation_signal> signals;  ///< one per worker (a slot holds one handler)
+    std::vector<bool> running;
+    DoneChannel done;
+
+    // Records the first failure and cancels every worker still running except `self` (the
+    // worker reporting it, which stops by itself). On the strand.
+    void stop(std::exception_ptr failure, std::size_t self = std::numeric_limits<std::size_t>::max()) {
+        if (!error) error = std::move(failure);
+        if (stopping) return;
+        stopping = true;
+        for (std::size_t w = 0; w < signals.size(); ++w)
+            if (running[w] && w != self) signals[w].emit(asio::cancellation_type::terminal);
+    }
+};
+
+asio::awaitable<void> scan_worker(std::shared_ptr<ScanState> s, std::size_t self) {
+    while (!s->stopping && s->next_split < s->ranges.size()) {
+        const std::size_t split = s->next_split++;
+        const TokenRange range = s->ranges[split];
+        ResultStream stream;
+        std::exception_ptr failure;
+        try {
+            BoundStatement bound = s->prepared.bind(range.start, range.end);
+            StreamConfig config = s->stream;
+            stream = co_await execute_stream(s->session, std::move(bound), config);
+            for (;;) {
+                std::optional<Page> page = co_await stream.next_page();
+                if (s->stopping) break;  // another split failed: deliver nothing more
+                if (!page) {
+                    ++s->stats.splits_done;
+                    break;
+                }
+                s->stats.rows += static_cast<std::int64_t>(page->size());
+                ++s->stats.pages;
+                s->on_page(split, *page);
+            }
+        } catch (...) {
+            failure = std::current_exception();
+            // Stop the others now, not after this stream has closed: no page may be delivered
+            // after the failure.
+            s->stop(failure, self);
+        }
+        if (stream.valid()) {
+            // A cancelled coroutine would throw at its next co_await: clear that to close the
+            // stream, which waits until its fetcher (and the request it had in flight) is done.
+            co_await asio::this_coro::reset_cancellation_state();
+            co_await stream.close();
+        }
+        if (failure) std::rethrow_exception(failure);
+    }
+}
+
+}  // namespace
+
+asio::awaitable<ScanStats> scan_table(Session session, ScanConfig config, ScanPageHandler on_page) {
+    if (config.table.empty()) throw UsageError("scan_table: no table");
+    if (config.concurrency < 1) throw UsageError("scan_table: concurrency must be at least 1");
+    if (!on_page) throw UsageError("scan_table: no page handler");
+    if (config.stream.start_state || config.stream.skip_rows != 0 || config.stream.start_finished)
+        throw UsageError("scan_table: the stream config must not carry a resume position");
+    std::vector<TokenRange> ranges = split_token_ring(config.splits);
+
+    std::vector<std::string> key = config.partition_key;
+    if (key.empty()) {
+        auto [keyspace, table] = split_table_name(config.table, session.keyspace());
+        key = co_await read_partition_key(session, std::move(keyspace), std::move(table));
+    }
+    PreparedStatement prepared = co_await session.prepare(scan_statement(config.table, config.columns, key));
+
+    const asio::any_io_executor caller = co_await asio::this_coro::executor;
+    const std::size_t workers = std::min(config.concurrency, ranges.size());
+    auto state = std::make_shared<ScanState>(caller, session, std::move(prepared), std::move(ranges),
+                                             std::move(config.stream), std::move(on_page), workers);
+    // Start the workers from the strand, so that `running`/`active` are only ever touched there.
+    asio::post(state->strand, [state, workers] {
+        for (std::size_t w = 0; w < workers; ++w) {
+            state->running[w] = true;
+            ++state->active;
+            auto finished = [state, w](std::exception_ptr e) {
+                state->running[w] = false;
+                if (e) state->stop(e);  // a worker cancelled by stop() lands here too: error already set
+                if (--state->active == 0) state->done.try_send(asio::error_code{}, true);
+            };
+            asio::co_spawn(state->strand, scan_worker(state, w),
+                           asio::bind_cancellation_slot(state->signals[w].slot(), std::move(finished)));
+        }
+    });
+
+    for (;;) {
+        auto [ec, finished] = co_await state->done.async_receive(asio::experimental::as_tuple(asio::use_awaitable));
+        if (!ec && finished) break;
+        // The awaiting coroutine was cancelled: stop the workers, then keep waiting for them.
+        co_await asio::this_coro::reset_cancellation_state();
+        asio::post(state->strand, [state] {
+            // Already finished (its message is waiting in the channel): the scan stands as it is.
+            if (state->active == 0) return;
+            state->stop(std::make_exception_ptr(RequestCancelled("scan_table: cancelled")));
+        });
+    }
+    // The channel hand-over orders the workers' writes before these reads.
+    if (state->error) std::rethrow_exception(state->error);
+    co_return state->stats;
+}
+
+}  // namespace async_cassandra

@@ -1,0 +1,513 @@
+// scan_table (parallel token-range scans) against the embedded node: ring splitting, every row
+// exactly once for several split/concurrency settings, the concurrency bound, serialized
+// callbacks (also on a multi-threaded io_context), composite partition keys, and failures that
+// stop every stream.
+// GCC 12 reports a false -Wmismatched-new-delete on Asio's awaitable frame allocator.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+
+#include "server/net/cluster.hpp"
+
+#include <async_cassandra/async_cassandra.hpp>
+#include <async_cassandra/scan.hpp>
+#include <async_cassandra/stream.hpp>
+
+#include <asio/bind_cancellation_slot.hpp>
+#include <asio/cancellation_signal.hpp>
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+
+#include "support/embedded_server.hpp"
+#include "support/run_coroutine.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <limits>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+using namespace async_cassandra;
+using namespace std::chrono_literals;
+namespace srv = async_cassandra::server::net;
+
+namespace {
+
+constexpr std::int64_t kRows = 25000;  // synthetic.rows: 250 partitions of 100 rows
+
+using acass_test::config_for;
+using acass_test::run;
+using Key = std::pair<std::int64_t, std::int32_t>;
+
+std::unique_ptr<srv::Cluster> start_server() {
+    acass_test::ServerSetup setup;
+    setup.synthetic_rows = kRows;
+    return acass_test::start_server(std::move(setup));
+}
+
+StreamConfig small_pages() {
+    StreamConfig c;
+    c.fetch_size = 700;
+    c.prefetch_pages = 1;
+    c.page_timeout = 10s;
+    return c;
+}
+
+/// Every (pk, ck) of synthetic.rows through one plain stream: the reference.
+asio::awaitable<std::multiset<Key>> reference_keys(Session session) {
+    Statement st("SELECT pk, ck FROM synthetic.rows");
+    StreamConfig c = small_pages();
+    auto stream = co_await execute_stream(session, st, c);
+    std::multiset<Key> keys;
+    while (auto row = co_await stream.next()) keys.emplace(row->get<std::int64_t>(0), row->get<std::int32_t>(1));
+    co_return keys;
+}
+
+/// Waits (up to 2 s) until the session has no request in flight; returns the final count.
+asio::awaitable<std::size_t> settle(Session session) {
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    for (int i = 0; i < 200 && session.in_flight_requests() != 0; ++i) {
+        timer.expires_after(10ms);
+        co_await timer.async_wait(asio::use_awaitable);
+    }
+    co_return session.in_flight_requests();
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- split_token_ring
+
+TEST(SplitTokenRing, OneRangeIsTheWholeRing) {
+    const auto ranges = split_token_ring(1);
+    ASSERT_EQ(ranges.size(), 1u);
+    EXPECT_EQ(ranges[0].start, std::numeric_limits<std::int64_t>::min());
+    EXPECT_EQ(ranges[0].end, std::numeric_limits<std::int64_t>::max());
+}
+
+TEST(SplitTokenRing, ContiguousCoveringAndEven) {
+    for (std::size_t n : {2u, 3u, 7u, 8u, 64u, 1000u, 65537u}) {
+        SCOPED_TRACE(n);
+        const auto ranges = split_token_ring(n);
+        ASSERT_EQ(ranges.size(), n);
+        EXPECT_EQ(ranges.front().start, std::numeric_limits<std::int64_t>::min());
+        EXPECT_EQ(ranges.back().end, std::numeric_limits<std::int64_t>::max());
+        std::uint64_t smallest = std::numeric_limits<std::uint64_t>::max(), largest = 0;
+        for (std::size_t i = 0; i < n; ++i) {
+            if (i > 0) {
+                ASSERT_EQ(ranges[i].start, ranges[i - 1].end) << i;
+            }
+            ASSERT_LT(ranges[i].start, ranges[i].end) << i;
+            const std::uint64_t size =
+                static_cast<std::uint64_t>(ranges[i].end) - static_cast<std::uint64_t>(ranges[i].start);
+            smallest = std::min(smallest, size);
+            largest = std::max(largest, size);
+        }
+        EXPECT_LE(largest - smallest, 1u);
+    }
+}
+
+TEST(SplitTokenRing, RejectsBadCounts) {
+    EXPECT_THROW(split_token_ring(0), UsageError);
+    EXPECT_THROW(split_token_ring(max_token_splits + 1), UsageError);
+}
+
+TEST(ScanStatement, QuotesWhatNeedsQuoting) {
+    EXPECT_EQ(scan_statement("ks.t", {}, {"a", "b"}),
+              "SELECT * FROM ks.t WHERE token(a, b) > ? AND token(a, b) <= ?");
+    EXPECT_EQ(scan_statement("ks.t", {"Value", "x_1"}, {"My\"Key"}),
+              "SELECT \"Value\", x_1 FROM ks.t WHERE token(\"My\"\"Key\") > ? AND token(\"My\"\"Key\") <= ?");
+    EXPECT_EQ(quote_cql_identifier("1abc"), "\"1abc\"");
+    EXPECT_THROW(scan_statement("ks.t", {}, {}), UsageError);
+}
+
+// ---------------------------------------------------------------- scans of synthetic.rows
+
+class ScanSynthetic : public ::testing::TestWithParam<std::tuple<std::size_t, std::size_t>> {};
+
+TEST_P(ScanSynthetic, EveryRowExactlyOnceWithinTheConcurrencyBound) {
+    const auto [splits, concurrency] = GetParam();
+    auto server = start_server();
+    // Slow pages a little so that streams overlap and the bound is actually exercised.
+    srv::FaultRule slow;
+    slow.kind = srv::FaultKind::delay;
+    slow.pattern = "token(";
+    slow.delay = 2ms;
+    server->faults().add(slow);
+    run([&](auto ex) -> asio::awaitable<void> {
+        Cluster cluster(ex, config_for(*server));
+        Session session = co_await cluster.connect();
+        const std::multiset<Key> expected = co_await reference_keys(session);
+        EXPECT_EQ(static_cast<std::int64_t>(expected.size()), kRows);
+
+        // Sample the requests in flight while the scan runs: each split stream keeps at most one.
+        std::size_t max_in_flight = 0;
+        bool scanning = true;
+        bool sampler_done = false;
+        asio::co_spawn(
+            ex,
+            [&]() -> asio::awaitable<void> {
+                asio::steady_timer tick(ex);
+                while (scanning) {
+                    max_in_flight = std::max(max_in_flight, session.in_flight_requests());
+                    tick.expires_after(200us);
+                    co_await tick.async_wait(asio::use_awaitable);
+                }
+                sampler_done = true;
+            },
+            asio::detached);
+
+        ScanConfig config;
+        config.table = "synthetic.rows";
+        config.columns = {"pk", "ck"};
+        config.splits = splits;
+        config.concurrency = concurrency;
+        config.stream = small_pages();
+        std::multiset<Key> seen;
+        int inside = 0;
+        std::int64_t pages = 0;
+        ScanStats stats = co_await scan_table(session, config, [&](std::size_t split, const Page& page) {
+            EXPECT_EQ(++inside, 1);
+            EXPECT_LT(split, splits);
+            ++pages;
+            for (Row row : page) seen.emplace(row.get<std::int64_t>(0), row.get<std::int32_t>(1));
+            --inside;
+        });
+        scanning = false;
+        asio::steady_timer wait(ex);
+        while (!sampler_done) {  // the sampler uses this frame's variables
+            wait.expires_after(1ms);
+            co_await wait.async_wait(asio::use_awaitable);
+        }
+        EXPECT_EQ(seen, expected);
+        EXPECT_EQ(stats.rows, kRows);
+        EXPECT_EQ(stats.pages, pages);
+        EXPECT_EQ(stats.splits_done, splits);
+        EXPECT_GE(stats.pages, std::max<std::int64_t>(static_cast<std::int64_t>(splits) / 2, kRows / 700));
+        const std::size_t workers = std::min(splits, concurrency);
+        EXPECT_LE(max_in_flight, workers);
+        if (workers > 1) {
+            EXPECT_GE(max_in_flight, 2u) << "the splits never overlapped";
+        }
+        EXPECT_EQ(co_await settle(session), 0u);
+        co_await session.shutdown();
+        co_await cluster.shutdown();
+    });
+}
+
+INSTANTIATE_TEST_SUITE_P(SplitsAndConcurrency, ScanSynthetic,
+                         ::testing::Combine(::testing::Values(std::size_t{1}, std::size_t{7}, std::size_t{64}),
+                                            ::testing::Values(std::size_t{1}, std::size_t{3})));
+
+TEST(ScanTable, SplitIndexMatchesTheRowTokens) {
+    auto server = start_server();
+    run([&](auto ex) -> asio::awaitable<void> {
+        Cluster cluster(ex, config_for(*server));
+        Session session = co_await cluster.connect();
+        ScanConfig config;
+        config.table = "synthetic.rows";
+        config.partition_key = {"pk"};  // given: no system_schema lookup
+        config.splits = 16;
+        config.concurrency = 4;
+        config.stream = small_pages();
+        const auto ranges = split_token_ring(config.splits);
+        std::int64_t rows = 0;
+        // SELECT * has no token column: check with a second statement per page instead.
+        PreparedStatement token_of = co_await session.prepare("SELECT token(pk) FROM synthetic.rows WHERE pk = ?");
+        std::vector<std::pair<std::size_t, std::int64_t>> firsts;  // (split, pk of the page's first row)
+        co_await scan_table(session, config, [&](std::size_t split, const Page& page) {
+            rows += static_cast<std::int64_t>(page.size());
+            firsts.emplace_back(split, page[0].get<std::int64_t>("pk"));
+        });
+        EXPECT_EQ(rows, kRows);
+        for (const auto& [split, pk] : firsts) {
+            ResultSet r = co_await session.execute(token_of.bind(pk));
+            std::int64_t token = 0;
+            for (Row row : r) token = row.get<std::int64_t>(0);
+            EXPECT_GT(token, ranges[split].start) << split;
+            EXPECT_LE(token, ranges[split].end) << split;
+        }
+        co_await session.shutdown();
+        co_await cluster.shutdown();
+    });
+}
+
+TEST(ScanTable, CallbackNeverConcurrentOnAMultiThreadedContext) {
+    auto server = start_server();
+    asio::io_context io;
+    std::atomic<int> inside{0};
+    std::atomic<int> overlaps{0};
+    std::atomic<std::int64_t> rows{0};
+    std::exception_ptr error;
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+            auto ex = co_await asio::this_coro::executor;
+            Cluster cluster(ex, config_for(*server));
+            Session session = co_await cluster.connect();
+            ScanConfig config;
+            config.table = "synthetic.rows";
+            config.columns = {"pk"};
+            config.splits = 24;
+            config.concurrency = 6;
+            config.stream = small_pages();
+            co_await scan_table(session, config, [&](std::size_t, const Page& page) {
+                if (inside.fetch_add(1) != 0) overlaps.fetch_add(1);
+                std::this_thread::sleep_for(200us);  // widen the window another thread could use
+                rows.fetch_add(static_cast<std::int64_t>(page.size()));
+                inside.fetch_sub(1);
+            });
+            co_await session.shutdown();
+            co_await cluster.shutdown();
+        },
+        [&](std::exception_ptr e) { error = e; });
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 4; ++i) threads.emplace_back([&] { io.run(); });
+    for (auto& t : threads) t.join();
+    if (error) std::rethrow_exception(error);
+    EXPECT_EQ(overlaps.load(), 0);
+    EXPECT_EQ(rows.load(), kRows);
+}
+
+// ---------------------------------------------------------------- a user table
+
+TEST(ScanTable, CompositePartitionKeyFromSystemSchema) {
+    auto server = acass_test::start_server();
+    run([&](auto ex) -> asio::awaitable<void> {
+        Cluster cluster(ex, config_for(*server));
+        Session session = co_await cluster.connect();
+        co_await session.execute(
+            "CREATE KEYSPACE scan_ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
+        co_await session.execute("CREATE TABLE scan_ks.events (a int, b text, c int, v text, PRIMARY KEY ((a, b), c))");
+        PreparedStatement insert = co_await session.prepare("INSERT INTO scan_ks.events (a, b, c, v) VALUES (?, ?, ?, ?)");
+        std::set<std::tuple<std::int32_t, std::string, std::int32_t>> expected;
+        for (std::int32_t a = 0; a < 60; ++a)
+            for (std::int32_t c = 0; c < 5; ++c) {
+                const std::string b = "b" + std::to_string(a % 7);
+                co_await session.execute(insert.bind(a, b, c, std::string("v")));
+                expected.emplace(a, b, c);
+            }
+        for (std::size_t splits : {1u, 5u, 33u}) {
+            ScanConfig config;
+            config.table = "scan_ks.events";  // partition key (a, b) read from system_schema
+            config.columns = {"a", "b", "c"};
+            config.splits = splits;
+            config.concurrency = 3;
+            config.stream = small_pages();
+            config.stream.fetch_size = 7;  // several pages per split
+            std::multiset<std::tuple<std::int32_t, std::string, std::int32_t>> seen;
+            ScanStats stats = co_await scan_table(session, config, [&](std::size_t, const Page& page) {
+                for (Row row : page)
+                    seen.emplace(row.get<std::int32_t>(0), std::string(row.get<std::string_view>(1)),
+                                 row.get<std::int32_t>(2));
+            });
+            EXPECT_EQ(std::set(seen.begin(), seen.end()), expected) << splits;
+            EXPECT_EQ(seen.size(), expected.size()) << splits;
+            EXPECT_EQ(stats.splits_done, splits);
+        }
+        // The table without a keyspace: the session's keyspace applies.
+        co_await session.set_keyspace("scan_ks");
+        ScanConfig config;
+        config.table = "EVENTS";  // unquoted: lower-cased like CQL
+        config.splits = 4;
+        std::int64_t rows = 0;
+        co_await scan_table(session, config, [&](std::size_t, const Page& page) { rows += static_cast<std::int64_t>(page.size()); });
+        EXPECT_EQ(rows, static_cast<std::int64_t>(expected.size()));
+
+        // An unknown table is refused before anything streams.
+        config.table = "scan_ks.missing";
+        bool refused = false;
+        try {
+            co_await scan_table(session, config, [](std::size_t, const Page&) {});
+        } catch (const UsageError&) {
+            refused = true;
+        }
+        EXPECT_TRUE(refused);
+        co_await session.shutdown();
+        co_await cluster.shutdown();
+    });
+}
+
+// ---------------------------------------------------------------- failures
+
+TEST(ScanTable, ServerErrorStopsEveryStream) {
+    auto server = start_server();
+    srv::FaultRule slow;
+    slow.kind = srv::FaultKind::delay;
+    slow.pattern = "token(";
+    slow.delay = 3ms;
+    server->faults().add(slow);
+    srv::FaultRule rule;
+    rule.kind = srv::FaultKind::error;
+    rule.pattern = "token(";
+    rule.error_code = ServerErrorCode::overloaded;
+    rule.nth = 9;  // some pages have been delivered by then, several streams are running
+    const auto fault = server->faults().add(rule);
+    run([&](auto ex) -> asio::awaitable<void> {
+        Cluster cluster(ex, config_for(*server));
+        Session session = co_await cluster.connect();
+        ScanConfig config;
+        config.table = "synthetic.rows";
+        config.columns = {"pk", "ck"};
+        config.splits = 16;
+        config.concurrency = 4;
+        config.stream = small_pages();
+        config.stream.retry_policy = std::make_shared<NoRetry>();
+        std::int64_t calls = 0;
+        std::set<Key> seen;
+        bool duplicate = false;
+        bool failed = false;
+        try {
+            co_await scan_table(session, config, [&](std::size_t, const Page& page) {
+                ++calls;
+                for (Row row : page)
+                    if (!seen.emplace(row.get<std::int64_t>(0), row.get<std::int32_t>(1)).second) duplicate = true;
+            });
+        } catch (const StreamError& e) {
+            failed = true;
+            try {
+                std::rethrow_exception(e.cause());
+            } catch (const Overloaded&) {
+            } catch (...) {
+                ADD_FAILURE() << "unexpected cause";
+            }
+        }
+        EXPECT_TRUE(failed);
+        EXPECT_FALSE(duplicate);
+        EXPECT_GT(calls, 0);
+        EXPECT_LT(static_cast<std::int64_t>(seen.size()), kRows);
+        // Every stream has stopped: nothing more is delivered, and the requests abandoned by the
+        // cancelled streams are answered (their stream ids free) shortly after.
+        const std::int64_t calls_at_error = calls;
+        EXPECT_EQ(co_await settle(session), 0u);
+        asio::steady_timer wait(ex, 100ms);
+        co_await wait.async_wait(asio::use_awaitable);
+        EXPECT_EQ(calls, calls_at_error);
+        EXPECT_EQ(session.in_flight_requests(), 0u);
+        // The session is still fine.
+        ResultSet r = co_await session.execute("SELECT pk FROM synthetic.rows WHERE pk = 3 LIMIT 1");
+        EXPECT_EQ(r.size(), 1u);
+        co_await session.shutdown();
+        co_await cluster.shutdown();
+    });
+    EXPECT_EQ(server->faults().hits(fault), 1);
+}
+
+TEST(ScanTable, HandlerExceptionStopsTheScan) {
+    auto server = start_server();
+    run([&](auto ex) -> asio::awaitable<void> {
+        Cluster cluster(ex, config_for(*server));
+        Session session = co_await cluster.connect();
+        ScanConfig config;
+        config.table = "synthetic.rows";
+        config.columns = {"pk"};
+        config.splits = 8;
+        config.concurrency = 3;
+        config.stream = small_pages();
+        int calls = 0;
+        bool thrown = false;
+        try {
+            co_await scan_table(session, config, [&](std::size_t, const Page&) {
+                if (++calls == 3) throw std::runtime_error("handler gave up");
+            });
+        } catch (const std::runtime_error& e) {
+            thrown = std::string(e.what()) == "handler gave up";
+        }
+        EXPECT_TRUE(thrown);
+        EXPECT_EQ(calls, 3);
+        EXPECT_EQ(co_await settle(session), 0u);
+        co_await session.shutdown();
+        co_await cluster.shutdown();
+    });
+}
+
+TEST(ScanTable, CancellingTheCallerStopsTheStreams) {
+    auto server = start_server();
+    srv::FaultRule slow;
+    slow.kind = srv::FaultKind::delay;
+    slow.pattern = "token(";
+    slow.delay = 10ms;  // >= 10 rounds of 4 requests: the scan takes well over the 40 ms below
+    server->faults().add(slow);
+    run([&](auto ex) -> asio::awaitable<void> {
+        Cluster cluster(ex, config_for(*server));
+        Session session = co_await cluster.connect();
+        ScanConfig config;
+        config.table = "synthetic.rows";
+        config.columns = {"pk"};
+        config.splits = 8;
+        config.concurrency = 4;
+        config.stream = small_pages();
+        std::int64_t rows = 0;
+        std::exception_ptr outcome;
+        bool finished = false;
+        asio::cancellation_signal cancel;
+        asio::co_spawn(ex, scan_table(session, config, [&](std::size_t, const Page& page) {
+                           rows += static_cast<std::int64_t>(page.size());
+                       }),
+                       asio::bind_cancellation_slot(cancel.slot(), [&](std::exception_ptr e, ScanStats) {
+                           outcome = e;
+                           finished = true;
+                       }));
+        asio::steady_timer timer(ex, 40ms);
+        co_await timer.async_wait(asio::use_awaitable);
+        EXPECT_FALSE(finished);
+        cancel.emit(asio::cancellation_type::terminal);
+        for (int i = 0; i < 300 && !finished; ++i) {
+            timer.expires_after(10ms);
+            co_await timer.async_wait(asio::use_awaitable);
+        }
+        CO_ASSERT_TRUE(finished);
+        bool cancelled = false;
+        try {
+            if (outcome) std::rethrow_exception(outcome);
+        } catch (const RequestCancelled&) {
+            cancelled = true;
+        }
+        EXPECT_TRUE(cancelled);
+        EXPECT_LT(rows, kRows);
+        EXPECT_EQ(co_await settle(session), 0u);
+        co_await session.shutdown();
+        co_await cluster.shutdown();
+    });
+}
+
+TEST(ScanTable, RejectsBadConfigs) {
+    auto server = start_server();
+    run([&](auto ex) -> asio::awaitable<void> {
+        Cluster cluster(ex, config_for(*server));
+        Session session = co_await cluster.connect();
+        auto refused = [&](ScanConfig config) -> asio::awaitable<bool> {
+            try {
+                co_await scan_table(session, config, [](std::size_t, const Page&) {});
+            } catch (const UsageError&) {
+                co_return true;
+            }
+            co_return false;
+        };
+        ScanConfig good;
+        good.table = "synthetic.rows";
+        ScanConfig c = good;
+        c.splits = 0;
+        EXPECT_TRUE(co_await refused(c));
+        c = good;
+        c.concurrency = 0;
+        EXPECT_TRUE(co_await refused(c));
+        c = good;
+        c.stream.skip_rows = 3;
+        EXPECT_TRUE(co_await refused(c));
+        c = good;
+        c.table = "rows";  // no keyspace in the name nor in the session
+        EXPECT_TRUE(co_await refused(c));
+        co_await session.shutdown();
+        co_await cluster.shutdown();
+    });
+}
