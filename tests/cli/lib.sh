@@ -6,12 +6,16 @@ source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/server.sh"
 
 work="$(mktemp -d)"
 server_pid=""
+started_pids=()  # every server start_server launched: a test may run several
 cleanup() {
   stop_acass_server  # the server start_server launched last (also one that never became ready)
-  if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
-    kill "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
+  local pid
+  for pid in "${started_pids[@]}"; do
+    if kill -0 "$pid" 2>/dev/null; then
+      kill "$pid" 2>/dev/null || true
+      wait "$pid" 2>/dev/null || true
+    fi
+  done
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -22,6 +26,7 @@ start_server() {
   start_acass_server "$server" "$work/server.log" "$@"
   port="$ACASS_PORT"
   server_pid="$ACASS_SERVER_PID"
+  started_pids+=("$server_pid")
 }
 
 fail() {
