@@ -6,6 +6,8 @@
 #include <async_cassandra/codec.hpp>
 #include <async_cassandra/text_codec.hpp>
 
+#include "protocol/calendar.hpp"
+
 #include <cerrno>
 #include <charconv>
 #include <cmath>
@@ -100,22 +102,9 @@ int hex_digit(char c) noexcept {
 
 // ---------------------------------------------------------------- calendar (timestamps)
 
-// Days since 1970-01-01 of a proleptic Gregorian date. Date::from_ymd stops at the int32 day
-// range; timestamps reach about ±292 million years, so this works on int64 throughout.
-std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) noexcept {
-    y -= m <= 2 ? 1 : 0;
-    const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-    const std::int64_t yoe = y - era * 400;
-    const std::int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    const std::int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-unsigned days_in_month(std::int64_t y, unsigned m) noexcept {
-    static constexpr unsigned kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    return m == 2 && leap ? 29 : kDays[m - 1];
-}
+// Timestamps reach about ±292 million years, beyond Date's int32 day range: the int64 calendar.
+using protocol::calendar::days_from_civil;
+using protocol::calendar::days_in_month;
 
 /// "[+-]Y-MM-DD" to a day count; false when malformed. Years beyond ±300 million are refused
 /// (no timestamp reaches them) so the arithmetic cannot overflow.
@@ -562,9 +551,10 @@ std::string read_cql_identifier(Cursor& c, const DataType& t) {
 
 void parse_cql(const DataType& t, Cursor& c, ByteWriter& out, int depth);
 
-/// Elements of a list, set or vector up to `close`, each written by `element`.
+/// Elements of a list, set, vector or tuple up to `close`, comma-separated, each read by
+/// `element` (CQL literals and JSON arrays alike).
 template <class F>
-std::size_t parse_cql_sequence(const DataType& t, Cursor& c, char close, F&& element) {
+std::size_t parse_sequence(const DataType& t, Cursor& c, char close, F&& element) {
     std::size_t count = 0;
     if (c.eat(close)) return 0;
     do {
@@ -587,7 +577,7 @@ void parse_cql_collection(const DataType& t, Cursor& c, ByteWriter& out, int dep
             if (t.kind == TypeKind::set && c.eat('{')) close = '}';
             else c.expect('[', t);
             const std::size_t count_at = out.reserve_i32();
-            const std::size_t n = parse_cql_sequence(t, c, close, [&] { parse_cql(et, c, out, depth + 1); });
+            const std::size_t n = parse_sequence(t, c, close, [&] { parse_cql(et, c, out, depth + 1); });
             if (n > 0x7FFFFFFF) c.fail(t, "too many elements");
             out.patch_i32(count_at, static_cast<std::int32_t>(n));
             break;
@@ -597,7 +587,7 @@ void parse_cql_collection(const DataType& t, Cursor& c, ByteWriter& out, int dep
             c.expect('[', t);
             Bytes tmp;
             ByteWriter tw(tmp);
-            const std::size_t n = parse_cql_sequence(t, c, ']', [&] {
+            const std::size_t n = parse_sequence(t, c, ']', [&] {
                 tmp.clear();
                 parse_cql(et, c, tw, depth + 1);
                 append_vector_element(t, et, tmp, 0, out, c.text());
@@ -611,7 +601,7 @@ void parse_cql_collection(const DataType& t, Cursor& c, ByteWriter& out, int dep
             const DataType& vt = param(t, 1);
             c.expect('{', t);
             const std::size_t count_at = out.reserve_i32();
-            const std::size_t n = parse_cql_sequence(t, c, '}', [&] {
+            const std::size_t n = parse_sequence(t, c, '}', [&] {
                 parse_cql(kt, c, out, depth + 1);
                 c.expect(':', t);
                 parse_cql(vt, c, out, depth + 1);
@@ -623,7 +613,7 @@ void parse_cql_collection(const DataType& t, Cursor& c, ByteWriter& out, int dep
         case TypeKind::tuple: {
             c.expect('(', t);
             std::size_t i = 0;
-            parse_cql_sequence(t, c, ')', [&] {
+            parse_sequence(t, c, ')', [&] {
                 if (i >= t.params.size()) c.fail(t, "more than " + std::to_string(t.params.size()) + " elements");
                 parse_cql(param(t, i), c, out, depth + 1);
                 ++i;
@@ -637,7 +627,7 @@ void parse_cql_collection(const DataType& t, Cursor& c, ByteWriter& out, int dep
             // Fields may come in any order and may be left out (null); write them in type order.
             std::vector<std::optional<Bytes>> fields(t.params.size());
             std::vector<bool> seen(t.params.size());
-            parse_cql_sequence(t, c, '}', [&] {
+            parse_sequence(t, c, '}', [&] {
                 const std::string name = read_cql_identifier(c, t);
                 const std::size_t i = udt_field_index(t, name, seen, c);
                 c.expect(':', t);
@@ -789,18 +779,6 @@ void encode_json_key(const DataType& kt, const std::string& key, ByteWriter& out
     if (!inner.at_end()) inner.fail(kt, "trailing text after the key");
 }
 
-template <class F>
-std::size_t parse_json_sequence(const DataType& t, Cursor& c, char close, F&& element) {
-    std::size_t count = 0;
-    if (c.eat(close)) return 0;
-    do {
-        element();
-        ++count;
-    } while (c.eat(','));
-    if (!c.eat(close)) c.fail(t, std::string("expected ',' or '") + close + "'");
-    return count;
-}
-
 std::string read_json_key(Cursor& c, const DataType& t) {
     c.skip_space();
     if (c.peek() != '"') c.fail(t, "expected a string key");
@@ -817,7 +795,7 @@ void parse_json_collection(const DataType& t, Cursor& c, ByteWriter& out, int de
             const DataType& et = param(t, 0);
             c.expect('[', t);
             const std::size_t count_at = out.reserve_i32();
-            const std::size_t n = parse_json_sequence(t, c, ']', [&] { parse_json(et, c, out, depth + 1); });
+            const std::size_t n = parse_sequence(t, c, ']', [&] { parse_json(et, c, out, depth + 1); });
             if (n > 0x7FFFFFFF) c.fail(t, "too many elements");
             out.patch_i32(count_at, static_cast<std::int32_t>(n));
             break;
@@ -827,7 +805,7 @@ void parse_json_collection(const DataType& t, Cursor& c, ByteWriter& out, int de
             c.expect('[', t);
             Bytes tmp;
             ByteWriter tw(tmp);
-            const std::size_t n = parse_json_sequence(t, c, ']', [&] {
+            const std::size_t n = parse_sequence(t, c, ']', [&] {
                 tmp.clear();
                 parse_json(et, c, tw, depth + 1);
                 append_vector_element(t, et, tmp, 0, out, c.text());
@@ -839,7 +817,7 @@ void parse_json_collection(const DataType& t, Cursor& c, ByteWriter& out, int de
         case TypeKind::tuple: {
             c.expect('[', t);
             std::size_t i = 0;
-            parse_json_sequence(t, c, ']', [&] {
+            parse_sequence(t, c, ']', [&] {
                 if (i >= t.params.size()) c.fail(t, "more than " + std::to_string(t.params.size()) + " elements");
                 parse_json(param(t, i), c, out, depth + 1);
                 ++i;
@@ -853,7 +831,7 @@ void parse_json_collection(const DataType& t, Cursor& c, ByteWriter& out, int de
             const DataType& vt = param(t, 1);
             c.expect('{', t);
             const std::size_t count_at = out.reserve_i32();
-            const std::size_t n = parse_json_sequence(t, c, '}', [&] {
+            const std::size_t n = parse_sequence(t, c, '}', [&] {
                 const std::string key = read_json_key(c, t);
                 encode_json_key(kt, key, out, depth);
                 parse_json(vt, c, out, depth + 1);
@@ -866,7 +844,7 @@ void parse_json_collection(const DataType& t, Cursor& c, ByteWriter& out, int de
             c.expect('{', t);
             std::vector<std::optional<Bytes>> fields(t.params.size());
             std::vector<bool> seen(t.params.size());
-            parse_json_sequence(t, c, '}', [&] {
+            parse_sequence(t, c, '}', [&] {
                 const std::string name = read_json_key(c, t);
                 const std::size_t i = udt_field_index(t, name, seen, c);
                 Bytes tmp;
