@@ -244,7 +244,7 @@ public:
     /// (and before the first one of a stream started from the beginning). Resuming from it loses
     /// no row once that whole page has been processed; a consumer that may stop in the middle of
     /// a page should save resume_point() instead.
-    const std::optional<protocol::Bytes>& paging_state() const noexcept { return paging_state_; }
+    const std::optional<protocol::Bytes>& paging_state() const noexcept;
     /// Row-exact resume position: everything handed out so far (every row returned by next(),
     /// every page returned by next_page()) counts as consumed. Valid at any time, including
     /// after an error (it then re-requests what failed) or close(); finished once the stream
@@ -272,7 +272,6 @@ private:
     std::size_t row_ = 0;
     std::int64_t page_number_ = 0;
     std::int64_t total_rows_ = 0;
-    std::optional<protocol::Bytes> paging_state_;
     std::int64_t callback_errors_ = 0;
     std::exception_ptr last_callback_error_;
     std::int64_t skip_remaining_ = 0;  ///< rows of a resume point not yet dropped

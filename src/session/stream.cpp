@@ -361,10 +361,7 @@ struct StreamState : std::enable_shared_from_this<StreamState> {
 // ---------------------------------------------------------------- consumer side
 
 ResultStream::ResultStream(std::shared_ptr<detail::StreamState> state) noexcept : state_(std::move(state)) {
-    if (state_) {
-        paging_state_ = state_->config.start_state;
-        skip_remaining_ = std::max<std::int64_t>(0, state_->config.skip_rows);
-    }
+    if (state_) skip_remaining_ = std::max<std::int64_t>(0, state_->config.skip_rows);
 }
 
 ResultStream::ResultStream(ResultStream&& other) noexcept { *this = std::move(other); }
@@ -377,7 +374,6 @@ ResultStream& ResultStream::operator=(ResultStream&& other) noexcept {
         row_ = std::exchange(other.row_, 0);
         page_number_ = other.page_number_;
         total_rows_ = other.total_rows_;
-        paging_state_ = std::move(other.paging_state_);
         callback_errors_ = other.callback_errors_;
         last_callback_error_ = std::move(other.last_callback_error_);
         skip_remaining_ = other.skip_remaining_;
@@ -394,6 +390,12 @@ std::size_t ResultStream::buffered_pages() const {
     if (!state_) return 0;
     std::lock_guard lock(state_->mutex);
     return state_->buffer.size();
+}
+
+const std::optional<protocol::Bytes>& ResultStream::paging_state() const noexcept {
+    static const std::optional<protocol::Bytes> none;
+    if (position_) return position_->after;  // after the page last taken
+    return state_ ? state_->config.start_state : none;
 }
 
 ResumePoint ResultStream::resume_point() const {
@@ -419,7 +421,6 @@ ResumePoint ResultStream::resume_point() const {
 void ResultStream::deliver(const Page& page) {
     ++page_number_;
     total_rows_ += static_cast<std::int64_t>(page.size());
-    paging_state_ = page.paging_state();
     if (state_->config.page_callback) {
         try {
             state_->config.page_callback(page_number_, static_cast<std::int64_t>(page.size()), total_rows_);
