@@ -73,15 +73,7 @@ asio::awaitable<std::multiset<Key>> reference_keys(Session session) {
     co_return keys;
 }
 
-/// Waits (up to 2 s) until the session has no request in flight; returns the final count.
-asio::awaitable<std::size_t> settle(Session session) {
-    asio::steady_timer timer(co_await asio::this_coro::executor);
-    for (int i = 0; i < 200 && session.in_flight_requests() != 0; ++i) {
-        timer.expires_after(10ms);
-        co_await timer.async_wait(asio::use_awaitable);
-    }
-    co_return session.in_flight_requests();
-}
+using acass_test::wait_until_idle;
 
 }  // namespace
 
@@ -198,7 +190,7 @@ TEST_P(ScanSynthetic, EveryRowExactlyOnceWithinTheConcurrencyBound) {
         if (workers > 1) {
             EXPECT_GE(max_in_flight, 2u) << "the splits never overlapped";
         }
-        EXPECT_EQ(co_await settle(session), 0u);
+        EXPECT_EQ(co_await wait_until_idle(session), 0u);
         co_await session.shutdown();
         co_await cluster.shutdown();
     });
@@ -388,7 +380,7 @@ TEST(ScanTable, ServerErrorStopsEveryStream) {
         // Every stream has stopped: nothing more is delivered, and the requests abandoned by the
         // cancelled streams are answered (their stream ids free) shortly after.
         const std::int64_t calls_at_error = calls;
-        EXPECT_EQ(co_await settle(session), 0u);
+        EXPECT_EQ(co_await wait_until_idle(session), 0u);
         asio::steady_timer wait(ex, 100ms);
         co_await wait.async_wait(asio::use_awaitable);
         EXPECT_EQ(calls, calls_at_error);
@@ -424,7 +416,7 @@ TEST(ScanTable, HandlerExceptionStopsTheScan) {
         }
         EXPECT_TRUE(thrown);
         EXPECT_EQ(calls, 3);
-        EXPECT_EQ(co_await settle(session), 0u);
+        EXPECT_EQ(co_await wait_until_idle(session), 0u);
         co_await session.shutdown();
         co_await cluster.shutdown();
     });
@@ -474,7 +466,7 @@ TEST(ScanTable, CancellingTheCallerStopsTheStreams) {
         }
         EXPECT_TRUE(cancelled);
         EXPECT_LT(rows, kRows);
-        EXPECT_EQ(co_await settle(session), 0u);
+        EXPECT_EQ(co_await wait_until_idle(session), 0u);
         co_await session.shutdown();
         co_await cluster.shutdown();
     });

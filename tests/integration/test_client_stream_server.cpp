@@ -45,6 +45,7 @@ std::unique_ptr<srv::Cluster> start_server() {
     return acass_test::start_server(std::move(setup));
 }
 using acass_test::config_for;
+using acass_test::wait_until_idle;
 
 /// Checks one synthetic row and returns its (pk, ck).
 std::pair<std::int64_t, std::int32_t> check_row(const Row& row) {
@@ -612,18 +613,17 @@ TEST(StreamAgainstServerCleanup, TenThousandAbandonedStreamsLeaveNoRequestBehind
         }
         // Abandoned requests keep their stream ids until the late responses arrive; then none is left.
         const std::size_t left_at_end = session.in_flight_requests();
-        int waits = 0;
-        for (; waits < 500 && session.in_flight_requests() != 0; ++waits) {
-            asio::steady_timer t(ex, 10ms);
-            co_await t.async_wait(asio::use_awaitable);
-        }
+        const auto drain_start = std::chrono::steady_clock::now();
+        const std::size_t left = co_await wait_until_idle(session, 5s);
+        const auto drain_ms =
+            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - drain_start);
         std::printf("abandoned streams: rows read %lld, cancelled consumers %lld, peak in flight %zu, "
-                    "in flight when the last stream ended %zu, drained after %d x 10 ms\n",
+                    "in flight when the last stream ended %zu, drained after %lld ms\n",
                     static_cast<long long>(rows_read), static_cast<long long>(cancelled), peak_in_flight,
-                    left_at_end, waits);
+                    left_at_end, static_cast<long long>(drain_ms.count()));
         EXPECT_GT(peak_in_flight, 0u);  // the run did abandon requests in flight
         EXPECT_GT(cancelled, 0);
-        EXPECT_EQ(session.in_flight_requests(), 0u);
+        EXPECT_EQ(left, 0u);
         EXPECT_EQ(session.open_connections(), 1u);
         EXPECT_GT(rows_read, 0);
         // The connection still serves requests normally.
@@ -682,11 +682,8 @@ TEST(StreamAgainstServerBasics, MaxPagesCallbackArgumentsBreakAndException) {
             thrown = true;
         }
         EXPECT_TRUE(thrown);
-        for (int i = 0; i < 200 && session.in_flight_requests() != 0; ++i) {
-            asio::steady_timer t(ex, 5ms);
-            co_await t.async_wait(asio::use_awaitable);
-        }
-        EXPECT_EQ(session.in_flight_requests(), 0u);
+        const std::size_t left = co_await wait_until_idle(session, 1s);
+        EXPECT_EQ(left, 0u);
         ResultSet rs = co_await session.execute("SELECT * FROM synthetic.rows WHERE pk = ?", std::int64_t{4});
         EXPECT_EQ(rs.size(), 100u);
         co_await session.shutdown();
@@ -752,11 +749,8 @@ TEST(StreamAgainstServerBasics, CancellationAndCloseWhileAPageIsPending) {
             EXPECT_LT(std::chrono::steady_clock::now() - start, 300ms);  // not the 400 ms page delay
             co_await stream.close();  // idempotent
         }
-        for (int i = 0; i < 200 && session.in_flight_requests() != 0; ++i) {
-            asio::steady_timer t(ex, 5ms);
-            co_await t.async_wait(asio::use_awaitable);
-        }
-        EXPECT_EQ(session.in_flight_requests(), 0u);
+        const std::size_t left = co_await wait_until_idle(session, 1s);
+        EXPECT_EQ(left, 0u);
         co_await session.shutdown();
         co_await cluster.shutdown();
     });

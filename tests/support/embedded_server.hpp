@@ -5,6 +5,12 @@
 #include "server/net/cluster.hpp"
 
 #include <async_cassandra/config.hpp>
+#include <async_cassandra/session.hpp>
+
+#include <asio/awaitable.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
+#include <asio/use_awaitable.hpp>
 
 #include <gtest/gtest.h>
 
@@ -57,6 +63,20 @@ inline async_cassandra::ClusterConfig config_for(
     c.connection.compression = compression;
     c.request_timeout = std::chrono::seconds(10);
     return c;
+}
+
+/// Waits (up to `limit`) until `session` has no request in flight and returns the count left.
+/// Abandoned requests keep their stream ids until the server's late reply, so "back to zero"
+/// is only true a little after a stream or scan has been given up.
+inline asio::awaitable<std::size_t> wait_until_idle(async_cassandra::Session session,
+                                                    std::chrono::milliseconds limit = std::chrono::seconds(2)) {
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (session.in_flight_requests() != 0 && std::chrono::steady_clock::now() < deadline) {
+        timer.expires_after(std::chrono::milliseconds(5));
+        co_await timer.async_wait(asio::use_awaitable);
+    }
+    co_return session.in_flight_requests();
 }
 
 }  // namespace acass_test
