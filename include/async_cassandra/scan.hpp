@@ -19,6 +19,7 @@
 #include <async_cassandra/row.hpp>
 #include <async_cassandra/session.hpp>
 #include <async_cassandra/stream.hpp>
+#include <async_cassandra/text_codec.hpp>  // quote_cql_identifier
 
 #include <asio/awaitable.hpp>
 
@@ -95,9 +96,5 @@ asio::awaitable<ScanStats> scan_table(Session session, ScanConfig config, ScanPa
 /// for logs and tests. `partition_key` must not be empty (UsageError).
 std::string scan_statement(const std::string& table, const std::vector<std::string>& columns,
                            const std::vector<std::string>& partition_key);
-
-/// `name` as a CQL identifier: unchanged when it is lower-case alphanumerics/underscores not
-/// starting with a digit, otherwise in double quotes (inner quotes doubled).
-std::string quote_cql_identifier(const std::string& name);
 
 }  // namespace async_cassandra

@@ -30,6 +30,11 @@ std::optional<protocol::Bytes> from_json(const DataType& type, std::string_view 
 /// control characters; every other byte (UTF-8 included) as is. The escaping to_json uses.
 void append_json_string(std::string& out, std::string_view text);
 
+/// `name` as a CQL identifier: unchanged when CQL would read it back as is (a lower-case letter,
+/// then lower-case letters, digits and underscores), otherwise in double quotes with inner
+/// quotes doubled. The quoting to_cql_literal uses for UDT field names.
+std::string quote_cql_identifier(std::string_view name);
+
 /// Splits one JSON object ("{"a": 1, "b": [2, 3]}") into (key, raw JSON text of the value)
 /// pairs, in document order, keys unescaped. Throws UsageError for anything that is not a
 /// single well-formed JSON object.

@@ -206,6 +206,19 @@ Decimal ValueCodec<Decimal>::decode(const DataType& t, protocol::BytesView b) {
 
 // ---------------------------------------------------------------- to_cql_literal / to_json
 
+std::string quote_cql_identifier(std::string_view name) {
+    bool plain = !name.empty() && name[0] >= 'a' && name[0] <= 'z';
+    for (char c : name)
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) plain = false;
+    if (plain) return std::string(name);
+    std::string quoted = "\"";
+    for (char c : name) {
+        if (c == '"') quoted += '"';
+        quoted += c;
+    }
+    return quoted + '"';
+}
+
 void append_json_string(std::string& out, std::string_view s) {
     out += '"';
     for (char c : s) {
@@ -277,13 +290,6 @@ std::string hex_blob(protocol::BytesView b) {
         s += kHex[c & 0xF];
     }
     return s;
-}
-
-bool is_plain_identifier(std::string_view s) {
-    if (s.empty() || !(s[0] >= 'a' && s[0] <= 'z')) return false;
-    for (char c : s)
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return false;
-    return true;
 }
 
 void append_value(std::string& out, const DataType& t, std::optional<protocol::BytesView> raw, Style style, int depth);
@@ -384,15 +390,7 @@ void append_value(std::string& out, const DataType& t, std::optional<protocol::B
                 if (i) out += ", ";
                 const std::string_view name = i < t.field_names.size() ? std::string_view(t.field_names[i]) : "";
                 if (style == Style::json) append_json_string(out, name);
-                else if (is_plain_identifier(name)) out += name;
-                else {
-                    out += '"';
-                    for (char c : name) {
-                        if (c == '"') out += '"';
-                        out += c;
-                    }
-                    out += '"';
-                }
+                else out += quote_cql_identifier(name);
                 out += ": ";
                 append_value(out, param(t, i), in.empty() ? std::nullopt : detail::read_element(in), style, depth + 1);
             }

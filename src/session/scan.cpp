@@ -59,19 +59,6 @@ std::vector<TokenRange> split_token_ring(std::size_t n) {
     return ranges;
 }
 
-std::string quote_cql_identifier(const std::string& name) {
-    bool plain = !name.empty() && !(name[0] >= '0' && name[0] <= '9');
-    for (char c : name)
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) plain = false;
-    if (plain) return name;
-    std::string quoted = "\"";
-    for (char c : name) {
-        if (c == '"') quoted += '"';
-        quoted += c;
-    }
-    return quoted + '"';
-}
-
 std::string scan_statement(const std::string& table, const std::vector<std::string>& columns,
                            const std::vector<std::string>& partition_key) {
     if (partition_key.empty()) throw UsageError("scan_statement: the partition key is empty");

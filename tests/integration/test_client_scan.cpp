@@ -119,6 +119,7 @@ TEST(ScanStatement, QuotesWhatNeedsQuoting) {
     EXPECT_EQ(scan_statement("ks.t", {"Value", "x_1"}, {"My\"Key"}),
               "SELECT \"Value\", x_1 FROM ks.t WHERE token(\"My\"\"Key\") > ? AND token(\"My\"\"Key\") <= ?");
     EXPECT_EQ(quote_cql_identifier("1abc"), "\"1abc\"");
+    EXPECT_EQ(quote_cql_identifier("_x"), "\"_x\"");  // CQL identifiers start with a letter
     EXPECT_THROW(scan_statement("ks.t", {}, {}), UsageError);
 }
 
