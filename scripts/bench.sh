@@ -34,14 +34,8 @@ if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
 fi
 mkdir -p "$RESULTS_DIR"
 
-SERVER_PID=""
-stop_server() {
-  if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill -TERM "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-  fi
-  SERVER_PID=""
-}
+source "$ROOT/scripts/lib/server.sh"
+stop_server() { stop_acass_server; }
 trap stop_server EXIT
 
 log "bench_rows_decode"
@@ -54,19 +48,8 @@ if [[ ! -x "$BUILD_DIR/bin/bench_point_queries" ]]; then
 fi
 
 log "starting acass-server --synthetic $ROWS"
-# Created here, not by the background redirection, so that the polling below never races it.
-: >"$RESULTS_DIR/server.out"
-: >"$RESULTS_DIR/server.err"
-"$BUILD_DIR/bin/acass-server" --port 0 --synthetic "$ROWS" >"$RESULTS_DIR/server.out" 2>"$RESULTS_DIR/server.err" &
-SERVER_PID=$!
-PORT=""
-for _ in $(seq 1 200); do  # up to 20 s: the synthetic table is generated before listening
-  PORT="$(sed -n 's/^acass-server listening on [^:]*:\([0-9]*\).*/\1/p' "$RESULTS_DIR/server.out")"
-  [[ -n "$PORT" ]] && break
-  kill -0 "$SERVER_PID" 2>/dev/null || { cat "$RESULTS_DIR/server.err" >&2; exit 1; }
-  sleep 0.1
-done
-[[ -n "$PORT" ]] || { log "acass-server did not start"; exit 1; }
+start_acass_server "$BUILD_DIR/bin/acass-server" "$RESULTS_DIR/server.log" --synthetic "$ROWS"
+PORT="$ACASS_PORT"
 log "acass-server on port $PORT"
 
 common_args=(--port "$PORT" --rows "$ROWS" --requests "$REQUESTS" --requests-c1 "$REQUESTS_C1"

@@ -58,36 +58,19 @@ for tool in acass-server bench_streaming raw_socket_read; do
 done
 mkdir -p "$RESULTS_DIR"
 
-SERVER_PID=""
+source "$ROOT/scripts/lib/server.sh"
 PORT=""
-stop_server() {
-  if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill -TERM "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-  fi
-  SERVER_PID=""
-}
+stop_server() { stop_acass_server; }
 trap stop_server EXIT
 trap 'exit 130' INT   # turn signals into an exit, so that the EXIT trap stops the server
 trap 'exit 143' TERM
 
-# start_server ROWS [more acass-server flags]: sets SERVER_PID and PORT.
+# start_server ROWS [more acass-server flags]: sets PORT (the server's output: server.log).
 start_server() {
   local rows="$1"; shift
   stop_server
-  local out="$RESULTS_DIR/server.out"
-  : >"$out"
-  : >"$RESULTS_DIR/server.err"
-  "$BUILD_DIR/bin/acass-server" --port 0 --synthetic "$rows" "$@" >"$out" 2>"$RESULTS_DIR/server.err" &
-  SERVER_PID=$!
-  PORT=""
-  for _ in $(seq 1 300); do  # up to 30 s
-    PORT="$(sed -n 's/^acass-server listening on [^:]*:\([0-9]*\).*/\1/p' "$out")"
-    [[ -n "$PORT" ]] && break
-    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$RESULTS_DIR/server.err" >&2; exit 1; }
-    sleep 0.1
-  done
-  [[ -n "$PORT" ]] || { log "acass-server did not start"; exit 1; }
+  start_acass_server "$BUILD_DIR/bin/acass-server" "$RESULTS_DIR/server.log" --synthetic "$rows" "$@"
+  PORT="$ACASS_PORT"
   log "acass-server --synthetic $rows $* on port $PORT"
 }
 
