@@ -1,5 +1,7 @@
-// Cluster: the entry point. Holds the configuration and opens Sessions (each with its own pool
-// of connections: `connections_per_host` per contact point).
+// Cluster: the entry point. Holds the configuration, the known hosts and their connection pools
+// (`connections_per_host` per host, shared by the sessions that use the same keyspace), and
+// opens Sessions. Requests are routed by the load-balancing policy and retried by the retry
+// policy of ClusterConfig (see docs/cluster.md).
 //
 //   ac::Cluster cluster{io.get_executor(), ac::ClusterConfig{.contact_points = {"127.0.0.1"}}};
 //   ac::Session session = co_await cluster.connect("my_keyspace");
@@ -10,6 +12,7 @@
 #pragma once
 
 #include <async_cassandra/config.hpp>
+#include <async_cassandra/host.hpp>
 #include <async_cassandra/session.hpp>
 
 #include <asio/any_io_executor.hpp>
@@ -36,13 +39,17 @@ public:
     /// keyspace, AuthenticationError for bad credentials.
     asio::awaitable<Session> connect(std::optional<std::string> keyspace = std::nullopt);
 
-    /// Shuts down every session opened by this cluster. Idempotent.
+    /// Shuts down every session opened by this cluster (closes every pool: pending requests
+    /// fail with ConnectionClosed). Idempotent.
     asio::awaitable<void> shutdown();
 
     const ClusterConfig& config() const noexcept;
+    /// The hosts the cluster knows, with their current up/down state (a snapshot).
+    HostList hosts() const;
+
+    struct State;  ///< internal (src/cluster)
 
 private:
-    struct State;
     std::shared_ptr<State> state_;
 };
 

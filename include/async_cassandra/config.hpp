@@ -3,7 +3,10 @@
 #pragma once
 
 #include <async_cassandra/consistency.hpp>
+#include <async_cassandra/load_balancing.hpp>
 #include <async_cassandra/observability.hpp>
+#include <async_cassandra/retry_policy.hpp>
+#include <async_cassandra/speculative_execution.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -64,6 +67,13 @@ struct ConnectionConfig {
     std::string driver_version = "0.1.0";
 };
 
+/// How a lost connection (or a host marked down) is retried: exponential back-off from `base`
+/// doubling up to `max`; an UP event or a request that finds the pool empty retries at once.
+struct ReconnectionConfig {
+    std::chrono::milliseconds base{100};
+    std::chrono::milliseconds max{10000};
+};
+
 /// Settings of a Cluster: where to connect, how, and the defaults of its sessions' requests.
 struct ClusterConfig {
     /// Host names or addresses of nodes to connect to (all use `port`).
@@ -74,6 +84,18 @@ struct ClusterConfig {
     ConnectionConfig connection;
     /// Connections per host (>= 1).
     std::size_t connections_per_host = 1;
+    /// Reconnection and down-host probing back-off.
+    ReconnectionConfig reconnection;
+    /// The local data center for the default load-balancing policy; empty = the data center of
+    /// the first contact point that answers. Ignored when `load_balancing` is set.
+    std::string local_dc;
+    /// Query plans; null = default_load_balancing_policy({.local_dc = local_dc}) (token-aware
+    /// DC-aware round robin). See load_balancing.hpp.
+    std::shared_ptr<const LoadBalancingPolicy> load_balancing;
+    /// What is retried where; null = DefaultRetryPolicy. See retry_policy.hpp.
+    std::shared_ptr<const RequestRetryPolicy> retry_policy;
+    /// Speculative executions of idempotent requests; null = none (see speculative_execution.hpp).
+    std::shared_ptr<const SpeculativeExecutionPolicy> speculative_execution;
     /// Defaults of statements that do not set their own.
     Consistency default_consistency = Consistency::local_one;
     /// Serial consistency of conditional (IF ...) statements; nullopt = the server's (SERIAL).

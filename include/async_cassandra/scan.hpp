@@ -10,8 +10,9 @@
 //
 // Each split is one execute_stream of `SELECT cols FROM t WHERE token(pk) > ? AND token(pk) <= ?`
 // (a prepared statement bound with the split's bounds), so every split pages with the bounded
-// memory of a stream. The client has no token-aware routing: splits only spread the scan over
-// concurrent requests of the session's pool; they do not target the replicas owning the range.
+// memory of a stream. Each split's requests are marked idempotent (a failed page goes to another
+// node with the same paging state) and routed as the split's end token (StatementOptions::
+// routing_token), so token-aware routing sends them to a replica owning that end of the split.
 // The scan reads a live table without a snapshot: rows written during the scan may or may not
 // be seen, like any paged query.
 #pragma once

@@ -38,7 +38,9 @@ struct StatementOptions {
     std::optional<std::chrono::milliseconds> timeout;
     /// Wait forever (overrides `timeout` and the cluster default).
     bool no_timeout = false;
-    /// Safe to retry on another connection after a connection failure.
+    /// Executing it twice has the same effect as once. Only idempotent requests are retried
+    /// after they may have reached a node (timeouts, lost connections, overload) and only they
+    /// are speculated; a non-idempotent write is never sent twice (see retry_policy.hpp).
     bool idempotent = false;
     /// Client-side write timestamp, microseconds since the epoch.
     std::optional<std::int64_t> default_timestamp;
@@ -46,6 +48,9 @@ struct StatementOptions {
     std::optional<std::string> keyspace;
     /// Ask the server to trace the request (ResultSet::tracing_id()).
     bool tracing = false;
+    /// Route as if the partition key had this Murmur3 token (token-aware routing of requests
+    /// whose key the driver cannot compute, e.g. the ranges of a token-range scan).
+    std::optional<std::int64_t> routing_token;
 };
 
 /// One value of a simple statement, encoded at construction as its natural CQL type.

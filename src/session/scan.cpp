@@ -179,6 +179,8 @@ asio::awaitable<void> scan_worker(std::shared_ptr<ScanState> s, std::size_t self
         std::exception_ptr failure;
         try {
             BoundStatement bound = s->prepared.bind(range.start, range.end);
+            bound.set_idempotent();  // a read: safe to send to another replica
+            bound.options().routing_token = range.end;  // token-aware: a replica of this range
             StreamConfig config = s->stream;
             stream = co_await execute_stream(s->session, std::move(bound), config);
             for (;;) {

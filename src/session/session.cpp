@@ -1,5 +1,6 @@
 #include "session/session_impl.hpp"
 
+#include <async_cassandra/cluster.hpp>
 #include <async_cassandra/stream.hpp>
 
 // GCC 12 reports a false -Wmismatched-new-delete on Asio's awaitable frame allocator.
@@ -11,6 +12,13 @@
 #include <asio/use_awaitable.hpp>
 
 namespace async_cassandra {
+
+asio::awaitable<Session> Cluster::connect(std::optional<std::string> keyspace) {
+    auto core = state_->core;
+    auto impl = std::make_shared<detail::SessionImpl>(core, keyspace.value_or(""));
+    co_await impl->start();
+    co_return Session(impl);
+}
 
 void PreparedStatement::check_arity(std::size_t n) const {
     if (!data_) throw UsageError("bind() on an empty PreparedStatement");

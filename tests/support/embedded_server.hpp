@@ -37,6 +37,7 @@ struct ServerSetup {
     std::vector<int> protocol_versions = {4, 5};
     std::int64_t synthetic_rows = 0;  ///< rows of synthetic.rows (0 = no synthetic table)
     std::optional<std::pair<std::string, std::string>> credentials;  ///< PasswordAuthenticator user, password
+    int nodes = 1;  ///< nodes on 127.0.0.1..N (one port)
 };
 
 /// Starts a one-node server on 127.0.0.1 and a free port; it stops when the pointer dies.
@@ -46,6 +47,7 @@ inline std::unique_ptr<async_cassandra::server::net::Cluster> start_server(Serve
     options.protocol_versions = std::move(setup.protocol_versions);
     options.synthetic_rows = setup.synthetic_rows;
     options.credentials = std::move(setup.credentials);
+    options.nodes = setup.nodes;
     auto server = std::make_unique<async_cassandra::server::net::Cluster>(options);
     server->start();
     return server;
@@ -62,6 +64,17 @@ inline async_cassandra::ClusterConfig config_for(
     c.connection.protocol_version = version;
     c.connection.compression = compression;
     c.request_timeout = std::chrono::seconds(10);
+    return c;
+}
+
+/// config_for(server) with every node of `server` as a contact point and a quick reconnection
+/// back-off (tests of failover).
+inline async_cassandra::ClusterConfig config_for_all_nodes(const async_cassandra::server::net::Cluster& server) {
+    async_cassandra::ClusterConfig c = config_for(server);
+    c.contact_points.clear();
+    for (int node = 1; node <= server.node_count(); ++node) c.contact_points.push_back(server.address(node));
+    c.reconnection.base = std::chrono::milliseconds(20);
+    c.reconnection.max = std::chrono::milliseconds(200);
     return c;
 }
 

@@ -24,6 +24,8 @@ void add_connection_flags(CLI::App& app, ConnectionOptions& o) {
     const char* group = "Connection";
     app.add_option("--host", o.hosts, "Contact point (repeatable; default 127.0.0.1)")->group(group);
     app.add_option("--port", o.port, "CQL port of every host")->default_val(9042)->group(group);
+    app.add_option("--dc", o.dc, "Local data center: requests go to its nodes only (default: the first contact point's)")
+        ->group(group);
     app.add_option("-k,--keyspace", o.keyspace, "Keyspace to USE (and for unqualified table names)")
         ->group(group);
     auto* user = app.add_option("-u,--user", o.user, "User name (PasswordAuthenticator)")->group(group);
@@ -69,6 +71,7 @@ ac::ClusterConfig make_cluster_config(const ConnectionOptions& o) {
     ac::ClusterConfig config;
     config.contact_points = o.hosts.empty() ? std::vector<std::string>{"127.0.0.1"} : o.hosts;
     config.port = o.port;
+    config.local_dc = o.dc;
     if (o.protocol_version != 0) config.connection.protocol_version = o.protocol_version;
     if (!o.user.empty()) config.connection.auth = ac::PlainTextAuth{o.user, read_password(o.password_file)};
     if (o.tls || !o.tls_ca.empty() || !o.tls_cert.empty()) {

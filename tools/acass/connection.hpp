@@ -19,6 +19,7 @@ namespace acass_cli {
 
 struct ConnectionOptions {
     std::vector<std::string> hosts;
+    std::string dc;  ///< local data center ("" = the first contact point's)
     std::uint16_t port = 9042;
     std::string keyspace;
     std::string user;

@@ -1,0 +1,166 @@
+#include "session/request_builder.hpp"
+
+#include "protocol/murmur3.hpp"
+
+namespace async_cassandra::detail {
+
+namespace {
+std::vector<protocol::ValueView> value_views(const EncodedValues* ev) {
+    std::vector<protocol::ValueView> out;
+    if (!ev) return out;
+    out.reserve(ev->count);
+    protocol::ByteReader in(ev->bytes);
+    for (std::size_t i = 0; i < ev->count; ++i) out.push_back(in.read_value());
+    return out;
+}
+
+const StatementOptions& default_options() {
+    static const StatementOptions defaults;
+    return defaults;
+}
+}  // namespace
+
+RequestBuilder RequestBuilder::statement(StatementRef st, const ClusterConfig& config,
+                                         std::optional<protocol::Bytes> paging_state,
+                                         std::optional<std::int32_t> page_size) {
+    RequestBuilder b;
+    b.kind_ = paging_state ? RequestKind::page : st.prepared ? RequestKind::execute : RequestKind::query;
+    b.options_ = st.options;
+    b.idempotent_ = st.options->idempotent;
+    b.config_ = &config;
+    b.statement_ = st;
+    b.paging_state_ = std::move(paging_state);
+    b.page_size_ = page_size;
+    if (st.prepared) b.prepared_.push_back(st.prepared);
+    b.values_ = value_views(st.values);
+    return b;
+}
+
+RequestBuilder RequestBuilder::batch(const Batch& batch, const ClusterConfig& config) {
+    RequestBuilder b;
+    b.kind_ = RequestKind::batch;
+    b.options_ = &batch.options();
+    b.idempotent_ = batch.options().idempotent;
+    b.config_ = &config;
+    b.batch_ = &batch;
+    b.batch_values_.reserve(batch.size());
+    for (const auto& entry : batch.entries()) {
+        std::visit([&](const auto& s) { b.batch_values_.push_back(value_views(&s.values())); }, entry);
+        if (auto* bound = std::get_if<BoundStatement>(&entry)) b.prepared_.push_back(bound->prepared());
+    }
+    return b;
+}
+
+RequestBuilder RequestBuilder::prepare(const std::string& query) {
+    RequestBuilder b;
+    b.kind_ = RequestKind::prepare;
+    b.options_ = &default_options();
+    b.idempotent_ = true;
+    b.prepare_query_ = &query;
+    return b;
+}
+
+RequestBuilder RequestBuilder::internal_query(const std::string& query, const ClusterConfig& config) {
+    RequestBuilder b;
+    b.kind_ = RequestKind::query;
+    b.options_ = &default_options();
+    b.idempotent_ = true;
+    b.config_ = &config;
+    b.statement_.query = &query;
+    b.statement_.options = &default_options();
+    return b;
+}
+
+const protocol::Request& RequestBuilder::build(protocol::ProtocolVersion version) {
+    const bool v5 = version == protocol::ProtocolVersion::v5;
+    const StatementOptions& opts = *options_;
+    if (prepare_query_) {
+        protocol::PrepareRequest p;
+        p.query = *prepare_query_;
+        request_ = p;
+        return request_;
+    }
+    if (batch_) {
+        const Batch& batch = *batch_;
+        ids_.assign(batch.size(), {});
+        protocol::BatchRequest b;
+        b.type = static_cast<protocol::BatchType>(batch.kind());
+        b.consistency = opts.consistency.value_or(config_->default_consistency);
+        b.serial_consistency = opts.serial_consistency ? opts.serial_consistency : config_->default_serial_consistency;
+        b.default_timestamp = opts.default_timestamp;
+        if (v5 && opts.keyspace) b.keyspace = std::string_view(*opts.keyspace);
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+            protocol::BatchStatement bs;
+            if (auto* s = std::get_if<Statement>(&batch.entries()[i])) {
+                bs.query = s->query();
+            } else {
+                ids_[i] = std::get<BoundStatement>(batch.entries()[i]).prepared()->id_copy();
+                bs.is_prepared = true;
+                bs.id = ids_[i];
+            }
+            bs.values = batch_values_[i];
+            b.statements.push_back(std::move(bs));
+        }
+        request_ = std::move(b);
+        return request_;
+    }
+    protocol::QueryParameters p;
+    p.consistency = opts.consistency.value_or(config_->default_consistency);
+    p.values = values_;
+    const std::int32_t size = page_size_.value_or(opts.page_size.value_or(config_->default_page_size));
+    if (size > 0) p.page_size = size;
+    if (paging_state_) p.paging_state = protocol::BytesView(*paging_state_);
+    p.serial_consistency = opts.serial_consistency ? opts.serial_consistency : config_->default_serial_consistency;
+    p.default_timestamp = opts.default_timestamp;
+    if (v5 && opts.keyspace) p.keyspace = std::string_view(*opts.keyspace);
+    if (statement_.prepared) {
+        ids_.resize(1);
+        {
+            std::lock_guard lock(statement_.prepared->mutex);
+            ids_[0] = statement_.prepared->id;
+            metadata_id_ = statement_.prepared->result_metadata_id;
+        }
+        protocol::ExecuteRequest e;
+        e.id = ids_[0];
+        if (v5) e.result_metadata_id = metadata_id_;
+        e.params = std::move(p);
+        request_ = std::move(e);
+    } else {
+        protocol::QueryRequest q;
+        q.query = *statement_.query;
+        q.params = std::move(p);
+        request_ = std::move(q);
+    }
+    return request_;
+}
+
+RoutingInfo RequestBuilder::routing(std::string_view session_keyspace) const {
+    RoutingInfo r;
+    r.keyspace = session_keyspace;
+    if (options_->keyspace) r.keyspace = *options_->keyspace;
+    const auto& prepared = statement_.prepared;
+    if (prepared && prepared->bind_markers && !prepared->bind_markers->empty() &&
+        !(*prepared->bind_markers)[0].keyspace.empty())
+        r.keyspace = (*prepared->bind_markers)[0].keyspace;
+    if (options_->routing_token) {
+        r.token = *options_->routing_token;
+        return r;
+    }
+    if (!prepared || prepared->partition_key_indexes.empty()) return r;
+    if (prepared->bind_markers && !prepared->bind_markers->empty() && !(*prepared->bind_markers)[0].keyspace.empty())
+        r.keyspace = (*prepared->bind_markers)[0].keyspace;
+    std::vector<protocol::BytesView> components;
+    for (std::uint16_t index : prepared->partition_key_indexes) {
+        if (index >= values_.size() || values_[index].kind != protocol::ValueView::Kind::value) return r;
+        components.push_back(values_[index].bytes);
+    }
+    if (components.size() == 1) {
+        r.token = protocol::murmur3_token(components[0]);
+    } else {
+        const protocol::Bytes key = protocol::composite_routing_key(components);
+        r.token = protocol::murmur3_token(key);
+    }
+    return r;
+}
+
+}  // namespace async_cassandra::detail

@@ -1,0 +1,76 @@
+// The one request builder: turns a statement (simple or bound), a batch or a PREPARE into the
+// protocol request for one attempt — consistency, serial consistency, timestamp, keyspace (v5),
+// page size and paging state from the statement's options and the cluster's defaults. Built
+// again for every attempt, because the connection's protocol version and the prepared id (after
+// a re-prepare) may differ between attempts.
+#pragma once
+
+#include "protocol/messages.hpp"
+
+#include <async_cassandra/config.hpp>
+#include <async_cassandra/load_balancing.hpp>
+#include <async_cassandra/observability.hpp>
+#include <async_cassandra/statement.hpp>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace async_cassandra::detail {
+
+/// What one request sends: a simple or a bound statement, its values and options.
+struct StatementRef {
+    const std::string* query = nullptr;            ///< simple statement
+    std::shared_ptr<const PreparedData> prepared;  ///< bound statement
+    const EncodedValues* values = nullptr;
+    const StatementOptions* options = nullptr;
+};
+
+/// The request of one operation (see the file comment). The statement, batch or query text it
+/// was made from must outlive it.
+class RequestBuilder {
+public:
+    static RequestBuilder statement(StatementRef st, const ClusterConfig& config,
+                                    std::optional<protocol::Bytes> paging_state, std::optional<std::int32_t> page_size);
+    static RequestBuilder batch(const Batch& batch, const ClusterConfig& config);
+    static RequestBuilder prepare(const std::string& query);
+    /// USE, or any other internal query with default options.
+    static RequestBuilder internal_query(const std::string& query, const ClusterConfig& config);
+
+    /// The request for a connection speaking `version`; valid until the next build().
+    const protocol::Request& build(protocol::ProtocolVersion version);
+
+    RequestKind kind() const noexcept { return kind_; }
+    const StatementOptions& options() const noexcept { return *options_; }
+    /// Safe to send twice: the statement says so (PREPARE and internal queries always are).
+    bool idempotent() const noexcept { return idempotent_; }
+    /// The prepared statements this request executes (re-prepared on UNPREPARED).
+    const std::vector<std::shared_ptr<const PreparedData>>& prepared() const noexcept { return prepared_; }
+    /// Keyspace and partition-key token of the request, for token-aware routing.
+    RoutingInfo routing(std::string_view session_keyspace) const;
+
+private:
+    RequestBuilder() = default;
+
+    RequestKind kind_ = RequestKind::query;
+    const StatementOptions* options_ = nullptr;
+    StatementOptions own_options_;
+    bool idempotent_ = false;
+    const ClusterConfig* config_ = nullptr;
+    StatementRef statement_;
+    const Batch* batch_ = nullptr;
+    const std::string* prepare_query_ = nullptr;
+    std::optional<protocol::Bytes> paging_state_;
+    std::optional<std::int32_t> page_size_;
+    std::vector<std::shared_ptr<const PreparedData>> prepared_;
+
+    // Storage the built request's views point into.
+    std::vector<protocol::ValueView> values_;
+    std::vector<std::vector<protocol::ValueView>> batch_values_;
+    std::vector<protocol::Bytes> ids_;
+    protocol::Bytes metadata_id_;
+    protocol::Request request_;
+};
+
+}  // namespace async_cassandra::detail

@@ -1,0 +1,61 @@
+// The request executor: THE loop every request of a session goes through — execute, batch,
+// prepare, set_keyspace, every page of a stream and every range of a scan:
+//
+//   query plan (load-balancing policy) -> host -> pooled connection -> send -> classify the
+//   failure -> retry on the same host / next host (retry policy) / re-prepare on UNPREPARED
+//
+// Hosts that cannot be reached are skipped (nothing was sent); a failure after sending is put to
+// the retry policy, which never lets a non-idempotent request be sent twice. When the plan is
+// exhausted the caller gets NoHostAvailable listing every host tried with its error — or, when
+// exactly one host answered with an error, that error itself.
+#pragma once
+
+#include "cluster/cluster_core.hpp"
+#include "net/connection.hpp"
+#include "session/request_builder.hpp"
+
+#include <asio/awaitable.hpp>
+
+#include <memory>
+#include <string>
+
+namespace async_cassandra::detail {
+
+class RequestExecutor {
+public:
+    RequestExecutor(std::shared_ptr<cluster::ClusterCore> core, std::shared_ptr<cluster::KeyspacePools> pools)
+        : core_(std::move(core)), pools_(std::move(pools)) {}
+
+    /// A non-error reply and where it came from.
+    struct Answer {
+        net::Reply reply;
+        std::shared_ptr<net::Connection> connection;
+        std::shared_ptr<net::HostPool> pool;
+    };
+    /// Runs `request` to a non-error reply (see the file comment for errors).
+    asio::awaitable<Answer> execute(RequestBuilder& request, const RoutingInfo& routing);
+
+    /// Sends on `connection` once, telling the RequestObserver about it when `observed`.
+    asio::awaitable<net::Reply> send_once(const std::shared_ptr<net::Connection>& connection,
+                                          const protocol::Request& request, const StatementOptions& options,
+                                          RequestKind kind, bool observed = true);
+
+    /// Re-prepares `prepared` on `connection` (its id changes when the node forgot it).
+    asio::awaitable<void> reprepare(const std::shared_ptr<net::Connection>& connection, const PreparedData& prepared);
+
+    const std::shared_ptr<cluster::KeyspacePools>& pools() const noexcept { return pools_; }
+
+private:
+    struct Plan;
+    /// One execution: walks the shared plan until a host answers (throws PlanExhausted, the
+    /// error the policy rethrew, or RequestCancelled).
+    asio::awaitable<Answer> run_plan(RequestBuilder& request, std::shared_ptr<Plan> plan);
+    /// Speculative executions of an idempotent request: the first answer wins.
+    asio::awaitable<Answer> race(RequestBuilder& request, std::shared_ptr<Plan> plan);
+    std::optional<std::chrono::milliseconds> timeout_of(const StatementOptions& options) const;
+
+    std::shared_ptr<cluster::ClusterCore> core_;
+    std::shared_ptr<cluster::KeyspacePools> pools_;
+};
+
+}  // namespace async_cassandra::detail
