@@ -56,8 +56,14 @@ std::string what_of(const std::exception_ptr& error) {
 }
 }  // namespace
 
-HostList HostsView::replicas(std::string_view, std::int64_t) const {
-    return {};  // no token map yet: routing falls back to the child policy
+HostList HostsView::replicas(std::string_view keyspace, std::int64_t token) const {
+    HostList out;
+    if (!state_->token_map) return out;  // topology not known: routing falls back to the child
+    for (const std::string& endpoint : state_->token_map->replicas(keyspace, token)) {
+        auto it = state_->by_endpoint.find(endpoint);
+        if (it != state_->by_endpoint.end()) out.push_back(it->second);
+    }
+    return out;
 }
 
 // ---------------------------------------------------------------- KeyspacePools
@@ -142,7 +148,24 @@ ClusterCore::ClusterCore(asio::any_io_executor executor, ClusterConfig config)
     publish_hosts(std::move(seeds), config_.local_dc);
 }
 
-void ClusterCore::publish_hosts(HostList hosts, std::string default_datacenter) {
+void ClusterCore::apply_state(const ClusterState& state) {
+    if (state.metadata.hosts.empty()) return;  // nothing learnt yet: keep what we have
+    HostList hosts;
+    std::string dc = config_.local_dc;
+    {
+        std::lock_guard lock(mutex_);
+        if (dc.empty()) {
+            if (chosen_datacenter_.empty()) chosen_datacenter_ = state.metadata.hosts.front().datacenter;
+            dc = chosen_datacenter_;
+        }
+    }
+    for (const auto& h : state.metadata.hosts)
+        hosts.push_back(std::make_shared<Host>(h.address, h.port, h.datacenter, h.rack));
+    publish_hosts(std::move(hosts), std::move(dc), state.token_map);
+}
+
+void ClusterCore::publish_hosts(HostList hosts, std::string default_datacenter,
+                                std::shared_ptr<const TokenMap> token_map) {
     auto state = std::make_shared<HostsState>();
     auto old = this->hosts();
     for (auto& h : hosts) {
@@ -155,6 +178,7 @@ void ClusterCore::publish_hosts(HostList hosts, std::string default_datacenter) 
         if (state->by_endpoint.emplace(h->endpoint(), h).second) state->hosts.push_back(h);
     }
     state->default_datacenter = std::move(default_datacenter);
+    state->token_map = std::move(token_map);
     hosts_.store(std::move(state), std::memory_order_release);
 }
 

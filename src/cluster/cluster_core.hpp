@@ -9,6 +9,7 @@
 // Threading: every member may be called from any thread.
 #pragma once
 
+#include "cluster/cluster_state.hpp"
 #include "net/host_pool.hpp"
 #include "net/logging.hpp"
 
@@ -34,6 +35,8 @@ struct HostsState {
     HostList hosts;
     std::map<std::string, HostPtr, std::less<>> by_endpoint;
     std::string default_datacenter;
+    /// Replicas per keyspace and token; null until the topology is known.
+    std::shared_ptr<const TokenMap> token_map;
 };
 
 /// A ClusterView over one HostsState (what a query plan is computed from).
@@ -93,7 +96,12 @@ public:
     /// The current hosts (lock-free).
     std::shared_ptr<const HostsState> hosts() const noexcept { return hosts_.load(std::memory_order_acquire); }
     /// Replaces the host list (discovery); hosts keep their up/down state by endpoint.
-    void publish_hosts(HostList hosts, std::string default_datacenter);
+    void publish_hosts(HostList hosts, std::string default_datacenter,
+                       std::shared_ptr<const TokenMap> token_map = nullptr);
+    /// Publishes the hosts and token map of a topology snapshot. The default data center is
+    /// ClusterConfig::local_dc, else the one of the control connection's node (the contact point
+    /// that answered first; the first host of the metadata), chosen once.
+    void apply_state(const ClusterState& state);
 
     /// The shared pools of `keyspace` ("" = none).
     std::shared_ptr<KeyspacePools> pools(const std::string& keyspace);
@@ -124,6 +132,7 @@ private:
     std::atomic<bool> shut_down_{false};
     std::mutex mutex_;  ///< guards keyspaces_
     std::map<std::string, std::weak_ptr<KeyspacePools>> keyspaces_;
+    std::string chosen_datacenter_;  ///< guarded by mutex_
 };
 
 }  // namespace async_cassandra::cluster

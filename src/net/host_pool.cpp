@@ -7,6 +7,7 @@
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
+#include <asio/experimental/concurrent_channel.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/post.hpp>
 #include <asio/this_coro.hpp>
@@ -30,6 +31,11 @@ std::string what_of(const std::exception_ptr& error) {
     }
 }
 }  // namespace
+
+/// Closed (a broadcast to every waiter, present and future) when a connection attempt ends.
+struct HostPool::Latch : asio::experimental::concurrent_channel<void(asio::error_code, bool)> {
+    using concurrent_channel::concurrent_channel;
+};
 
 HostPool::HostPool(asio::any_io_executor executor, std::string address, std::uint16_t port,
                    std::shared_ptr<const PoolSettings> settings, Initializer initializer, Listener listener)
@@ -181,13 +187,47 @@ asio::awaitable<std::shared_ptr<Connection>> HostPool::acquire() {
         if (closed_) throw ConnectionClosed("connection pool to " + endpoint_ + " is closed");
     }
     auto self = shared_from_this();
-    auto c = co_await connect();
-    if (!install(c)) {
-        // Another attempt filled the pool meanwhile: use whatever is open.
-        if (auto other = pick()) co_return other;
-        throw ConnectionClosed("connection pool to " + endpoint_ + " is closed");
+    co_await connect_one();
+    if (auto c = pick()) co_return c;
+    throw ConnectionClosed("connection pool to " + endpoint_ + " is closed");
+}
+
+asio::awaitable<void> HostPool::connect_one() {
+    // One attempt at a time per pool: a request that finds the pool empty and the maintenance
+    // coroutine share the same attempt instead of opening two connections for one slot.
+    std::shared_ptr<Latch> attempt;
+    bool owner = false;
+    {
+        std::lock_guard lock(mutex_);
+        if (!connecting_) {
+            connecting_ = std::make_shared<Latch>(strand_, 0);
+            owner = true;
+        }
+        attempt = connecting_;
     }
-    co_return c;
+    if (!owner) {
+        co_await attempt->async_receive(use_tuple);  // completes when the attempt closes it
+        std::exception_ptr error;
+        {
+            std::lock_guard lock(mutex_);
+            error = last_error_;
+        }
+        if (error) std::rethrow_exception(error);
+        co_return;
+    }
+    std::exception_ptr error;
+    try {
+        install(co_await connect());
+    } catch (...) {
+        error = std::current_exception();
+    }
+    {
+        std::lock_guard lock(mutex_);
+        connecting_.reset();
+        last_error_ = error;
+    }
+    attempt->close();
+    if (error) std::rethrow_exception(error);
 }
 
 void HostPool::report_failure() {
@@ -251,7 +291,7 @@ asio::awaitable<void> HostPool::maintain() {
             woken_ = false;
             std::exception_ptr error;
             try {
-                install(co_await connect());
+                co_await connect_one();
             } catch (...) {
                 error = std::current_exception();
             }

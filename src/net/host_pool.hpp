@@ -84,6 +84,8 @@ private:
     asio::awaitable<std::shared_ptr<Connection>> connect();
     asio::awaitable<void> maintain();
     void start_maintenance();
+    /// Opens one connection into a free slot, or waits for the attempt already running.
+    asio::awaitable<void> connect_one();
     bool install(std::shared_ptr<Connection> connection);
     std::size_t dead_slots() const;
 
@@ -95,9 +97,12 @@ private:
     Initializer initializer_;
     Listener listener_;
 
-    mutable std::mutex mutex_;  ///< guards slots_ and closed_
+    mutable std::mutex mutex_;  ///< guards slots_, closed_, connecting_, last_error_
     std::vector<std::shared_ptr<Connection>> slots_;
     bool closed_ = false;
+    struct Latch;
+    std::shared_ptr<Latch> connecting_;  ///< the attempt in progress (closed when it ends)
+    std::exception_ptr last_error_;      ///< of the last attempt
     std::atomic<bool> maintaining_{false};
 
     // Strand only.

@@ -1,6 +1,6 @@
 #include "session/request_builder.hpp"
 
-#include "protocol/murmur3.hpp"
+#include "protocol/partitioner.hpp"
 
 namespace async_cassandra::detail {
 
@@ -146,20 +146,7 @@ RoutingInfo RequestBuilder::routing(std::string_view session_keyspace) const {
         r.token = *options_->routing_token;
         return r;
     }
-    if (!prepared || prepared->partition_key_indexes.empty()) return r;
-    if (prepared->bind_markers && !prepared->bind_markers->empty() && !(*prepared->bind_markers)[0].keyspace.empty())
-        r.keyspace = (*prepared->bind_markers)[0].keyspace;
-    std::vector<protocol::BytesView> components;
-    for (std::uint16_t index : prepared->partition_key_indexes) {
-        if (index >= values_.size() || values_[index].kind != protocol::ValueView::Kind::value) return r;
-        components.push_back(values_[index].bytes);
-    }
-    if (components.size() == 1) {
-        r.token = protocol::murmur3_token(components[0]);
-    } else {
-        const protocol::Bytes key = protocol::composite_routing_key(components);
-        r.token = protocol::murmur3_token(key);
-    }
+    if (prepared) r.token = protocol::routing_token(values_, prepared->partition_key_indexes);
     return r;
 }
 
