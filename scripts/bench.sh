@@ -9,7 +9,8 @@
 # build-release/), builds the gocql peer (GOPATH mode against Debian's gocql), then runs:
 #
 #   1 stream     SELECT * of the synthetic table, fetch 1,000 and 5,000: raw socket reader (the
-#                limit), our client (v5 as negotiated, and v4), gocql (write coalescing off, and
+#                limit), our client (v5 as negotiated, and v4; row by row, and page at a time),
+#                gocql (write coalescing off, and
 #                its default), Node.js cassandra-driver, DataStax Python driver; every client
 #                reads every column of every row; rows/s, CPU ns/row, peak RSS. Against the
 #                replay node too (acass-server --replay-pages) when the server has that mode.
@@ -155,6 +156,7 @@ stream_round() {  # stream_round NODE_LABEL ROUND ROWS
     run "${t[@]}" -- "$BIN/raw_socket_read" --port "$PORT" --fetch-size "$fetch" --protocol 4 --rows-expected "$rows"
     run "${t[@]}" -- "$BIN/bench_streaming" --port "$PORT" --fetch-size "$fetch" --rows-expected "$rows" --label default
     run "${t[@]}" -- "$BIN/bench_streaming" --port "$PORT" --fetch-size "$fetch" --rows-expected "$rows" --protocol 4 --label v4
+    run "${t[@]}" -- "$BIN/bench_streaming" --port "$PORT" --fetch-size "$fetch" --rows-expected "$rows" --api page --label page
     [[ "$node" == replay ]] && continue  # the peers are compared end to end only
     if ((have_go)); then
       run "${t[@]}" -- "$BIN/gocql_bench" -mode stream -port "$PORT" -fetch "$fetch" -rows-expected "$rows" -coalesce 0 -label best
