@@ -30,7 +30,8 @@
 # client of a table row sees the same background load; the report shows the best round and the
 # spread. The node runs on CPU 0 and the clients on CPU 1 (taskset) when the machine has 2+ CPUs.
 #
-# Knobs (environment): ROUNDS, STREAM_ROWS, POINT_REQUESTS, POINT_REQUESTS_C1, SKIP_BUILD=1,
+# Knobs (environment): ROUNDS, STREAM_ROWS, POINT_REQUESTS, POINT_REQUESTS_C1, SCAN_ROWS,
+# EXPORT_ROWS (smaller values keep a run on a loaded machine within its time), SKIP_BUILD=1,
 # BUILD_TYPE (Release), SKIP_PEERS=1, ONLY="stream point ..." (a subset of the scenarios), PIN=0, BUILD_DIR, RESULTS_DIR.
 BUILD_DIR="${BUILD_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/build-release}"
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
@@ -48,11 +49,11 @@ done
 if ((QUICK)); then
   ROUNDS="${ROUNDS:-1}"; STREAM_ROWS="${STREAM_ROWS:-300000}"
   POINT_REQUESTS="${POINT_REQUESTS:-3000}"; POINT_REQUESTS_C1="${POINT_REQUESTS_C1:-600}"
-  LAT_PAGES=40; SCAN_ROWS=1000000; EXPORT_ROWS=300000
+  LAT_PAGES=40; SCAN_ROWS="${SCAN_ROWS:-1000000}"; EXPORT_ROWS="${EXPORT_ROWS:-300000}"
 else
   ROUNDS="${ROUNDS:-3}"; STREAM_ROWS="${STREAM_ROWS:-2000000}"
   POINT_REQUESTS="${POINT_REQUESTS:-20000}"; POINT_REQUESTS_C1="${POINT_REQUESTS_C1:-5000}"
-  LAT_PAGES=200; SCAN_ROWS=10000000; EXPORT_ROWS=2000000
+  LAT_PAGES=200; SCAN_ROWS="${SCAN_ROWS:-10000000}"; EXPORT_ROWS="${EXPORT_ROWS:-2000000}"
 fi
 # The Node.js and Python drivers stream a quarter of the rows (they are 10-20x slower; rows/s and
 # CPU per row are the comparable figures, and they stay the same past the first pages).
