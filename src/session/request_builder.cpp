@@ -134,6 +134,23 @@ const protocol::Request& RequestBuilder::build(protocol::ProtocolVersion version
     return request_;
 }
 
+std::shared_ptr<RequestBuilder> RequestBuilder::detached() const {
+    std::shared_ptr<RequestBuilder> b(new RequestBuilder(*this));
+    b->own_options_ = *options_;
+    b->options_ = &b->own_options_;
+    b->statement_.options = &b->own_options_;
+    if (statement_.query) {
+        b->own_query_ = *statement_.query;
+        b->statement_.query = &b->own_query_;
+    }
+    if (statement_.values) {
+        b->own_values_ = *statement_.values;
+        b->statement_.values = &b->own_values_;
+        b->values_ = value_views(&b->own_values_);
+    }
+    return b;
+}
+
 RoutingInfo RequestBuilder::routing(std::string_view session_keyspace) const {
     RoutingInfo r;
     r.keyspace = session_keyspace;

@@ -47,6 +47,9 @@ public:
     bool idempotent() const noexcept { return idempotent_; }
     /// The prepared statements this request executes (re-prepared on UNPREPARED).
     const std::vector<std::shared_ptr<const PreparedData>>& prepared() const noexcept { return prepared_; }
+    /// A copy that owns its statement's text, values and options (for executions that may
+    /// outlive the caller's statement: speculative ones). Simple and bound statements only.
+    std::shared_ptr<RequestBuilder> detached() const;
     /// Keyspace and partition-key token of the request, for token-aware routing.
     RoutingInfo routing(std::string_view session_keyspace) const;
 
@@ -64,6 +67,8 @@ private:
     std::optional<protocol::Bytes> paging_state_;
     std::optional<std::int32_t> page_size_;
     std::vector<std::shared_ptr<const PreparedData>> prepared_;
+    std::string own_query_;           ///< detached copies only
+    EncodedValues own_values_;        ///< detached copies only
 
     // Storage the built request's views point into.
     std::vector<protocol::ValueView> values_;

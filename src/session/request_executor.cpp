@@ -149,7 +149,10 @@ asio::awaitable<RequestExecutor::Answer> RequestExecutor::execute(RequestBuilder
         }
     }
     const SpeculativeExecutionPolicy* speculation = core_->speculative_execution();
-    if (speculation && request.idempotent() && speculation->next_delay(2) && plan->hosts.size() > 1)
+    const bool single_statement = request.kind() == RequestKind::query || request.kind() == RequestKind::execute ||
+                                  request.kind() == RequestKind::page;
+    if (speculation && single_statement && request.idempotent() && speculation->next_delay(2) &&
+        plan->hosts.size() > 1)
         co_return co_await race(request, plan);
     bool exhausted = false;
     try {
@@ -250,7 +253,9 @@ asio::awaitable<RequestExecutor::Answer> RequestExecutor::race(RequestBuilder& r
     auto self = *this;  // the executions may outlive this frame (cancelled ones finish later)
 
     auto launch = [&] {
-        auto copy = std::make_shared<RequestBuilder>(request);
+        // The losers may run on after the caller's statement is gone: each execution owns a
+        // deep copy of the request; its cancellation signal lives until its handler ran.
+        std::shared_ptr<RequestBuilder> copy = request.detached();
         auto signal = std::make_shared<asio::cancellation_signal>();
         signals.push_back(signal);
         asio::co_spawn(
@@ -258,10 +263,10 @@ asio::awaitable<RequestExecutor::Answer> RequestExecutor::race(RequestBuilder& r
             [self, copy, plan]() mutable -> asio::awaitable<std::shared_ptr<Answer>> {
                 co_return std::make_shared<Answer>(co_await self.run_plan(*copy, plan));
             },
-            asio::bind_cancellation_slot(signal->slot(),
-                                         [results, copy](std::exception_ptr e, std::shared_ptr<Answer> answer) {
-                                             results->try_send(asio::error_code{}, Result{e, std::move(answer)});
-                                         }));
+            asio::bind_cancellation_slot(
+                signal->slot(), [results, copy, signal](std::exception_ptr e, std::shared_ptr<Answer> answer) {
+                    results->try_send(asio::error_code{}, Result{e, std::move(answer)});
+                }));
     };
     auto cancel_all = [&] {
         for (auto& s : signals) s->emit(asio::cancellation_type::terminal);
