@@ -3,6 +3,7 @@
 // reconnection when the control node dies, schema agreement.
 #include "cluster/control_connection.hpp"
 #include "net/connection.hpp"
+#include "protocol/murmur3.hpp"
 #include "support/embedded_server.hpp"
 #include "support/run_coroutine.hpp"
 
@@ -256,5 +257,94 @@ TEST(ControlConnection, ReconnectsToAnotherNodeWhenItsNodeDies) {
         CO_ASSERT_TRUE(co_await eventually([&] { return cc->state()->metadata.keyspace("after_failover") != nullptr; }));
         server->restart_node(1);
         CO_ASSERT_TRUE(co_await eventually([&] { return seen.contains("up " + ep(*server, 1)); }));
+    });
+}
+
+namespace {
+
+std::unique_ptr<srv::Cluster> start_datacenters(int datacenters, int nodes, int racks, int tokens_per_node) {
+    srv::ClusterOptions options;
+    options.port = 0;
+    options.datacenters = datacenters;
+    options.nodes = nodes;
+    options.racks = racks;
+    options.tokens_per_node = tokens_per_node;
+    auto server = std::make_unique<srv::Cluster>(options);
+    server->start();
+    return server;
+}
+
+}  // namespace
+
+TEST(ControlConnection, DiscoversTwoDatacentersWithRacks) {
+    auto server = start_datacenters(2, 3, 2, 1);
+    acass_test::run([&](asio::any_io_executor ex) -> asio::awaitable<void> {
+        auto cc = ControlConnection::create(ex, config_for(*server, {"127.0.0.5"}));  // a dc2 node
+        CloseAtExit guard{cc};
+        co_await cc->start();
+        ClusterStatePtr s = cc->state();
+        CO_ASSERT_TRUE(s->metadata.hosts.size() == 6u);
+        for (int node = 1; node <= 6; ++node) {
+            const HostInfo* h = s->metadata.host(ep(*server, node));
+            CO_ASSERT_TRUE(h != nullptr);
+            // Nodes 1..3 in dc1, 4..6 in dc2; the k-th node of a DC in rack ((k - 1) mod 2) + 1.
+            EXPECT_EQ(h->datacenter, node <= 3 ? "dc1" : "dc2") << h->endpoint();
+            const int k = (node - 1) % 3 + 1;
+            EXPECT_EQ(h->rack, "rack" + std::to_string((k - 1) % 2 + 1)) << h->endpoint();
+        }
+        EXPECT_EQ(s->metadata.hosts.front().endpoint(), ep(*server, 5));
+    });
+}
+
+// The token map and the node must agree on who replicates what: every single-partition write is
+// sent to each replica our token map names, and the node counts a request to a non-replica.
+TEST(ControlConnection, TokenMapAgreesWithTheNodesReplicaPlacement) {
+    auto server = start_datacenters(2, 3, 2, 4);
+    acass_test::run([&](asio::any_io_executor ex) -> asio::awaitable<void> {
+        co_await run_cql(*server, 1,
+                         "CREATE KEYSPACE nts WITH replication = {'class': 'NetworkTopologyStrategy', 'dc1': 2, 'dc2': 2}");
+        co_await run_cql(*server, 1, "CREATE TABLE nts.kv (k int PRIMARY KEY, v text)");
+        co_await run_cql(*server, 1,
+                         "CREATE KEYSPACE simple WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 3}");
+        co_await run_cql(*server, 1, "CREATE TABLE simple.kv (k int PRIMARY KEY, v text)");
+        auto cc = ControlConnection::create(ex, config_for(*server));
+        CloseAtExit guard{cc};
+        co_await cc->start();
+        ClusterStatePtr s = cc->state();
+        CO_ASSERT_TRUE(s->metadata.hosts.size() == 6u);
+        std::map<std::string, std::shared_ptr<net::Connection>> to;
+        for (int node = 1; node <= 6; ++node) {
+            const std::string address = server->address(node);
+            const ConnectionConfig config;
+            to[ep(*server, node)] = co_await net::Connection::open(ex, address, server->port(), config);
+        }
+        server->reset_stats();
+        std::size_t sent = 0;
+        for (const char* ks : {"nts", "simple"}) {
+            for (std::int32_t k = 0; k < 40; ++k) {
+                const protocol::Bytes key{static_cast<std::uint8_t>(k >> 24), static_cast<std::uint8_t>(k >> 16),
+                                          static_cast<std::uint8_t>(k >> 8), static_cast<std::uint8_t>(k)};
+                const auto replicas = s->token_map->replicas(ks, protocol::murmur3_token(key));
+                EXPECT_EQ(replicas.size(), std::string_view(ks) == "nts" ? 4u : 3u);
+                const std::string cql = "INSERT INTO " + std::string(ks) + ".kv (k, v) VALUES (" + std::to_string(k) + ", 'x')";
+                for (const std::string& replica : replicas) {
+                    protocol::QueryRequest q;
+                    q.query = cql;
+                    const protocol::Request request = q;
+                    net::Reply reply = co_await to.at(replica)->send(request, 5s);
+                    EXPECT_FALSE(std::holds_alternative<protocol::ErrorResponse>(reply.message));
+                    ++sent;
+                }
+            }
+        }
+        std::uint64_t replica_requests = 0;
+        for (int node = 1; node <= 6; ++node) {
+            const auto stats = server->stats(node);
+            EXPECT_EQ(stats.non_replica_requests, 0u) << "node " << node;
+            EXPECT_GT(stats.replica_requests, 0u) << "node " << node;
+            replica_requests += stats.replica_requests;
+        }
+        EXPECT_EQ(replica_requests, sent);
+        for (auto& [endpoint, c] : to) c->close();
     });
 }
