@@ -30,6 +30,12 @@ QUERY = "SELECT pk, ck, name, value, ts FROM synthetic.rows"
 POINT = "SELECT name FROM synthetic.rows WHERE pk = ? AND ck = ?"
 
 
+def cpu_seconds():
+    """CPU time of the whole process (every thread: the driver's I/O threads included)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def peak_rss_mb():
     with open("/proc/self/status") as f:
         for line in f:
@@ -175,13 +181,15 @@ def run_case(args):
     if name.startswith("stream/"):
         fn = {"stream/acc-rows": case_acc_rows, "stream/acc-columnar": case_acc_columnar,
               "stream/datastax": case_datastax}[name]
+        cpu_before = cpu_seconds()
         n, elapsed, checksum = fn(args.port, args.rows, args.fetch_size)
-        out = {"rows": n, "seconds": elapsed, "checksum": checksum}
+        out = {"rows": n, "seconds": elapsed, "checksum": checksum, "cpu": cpu_seconds() - cpu_before}
     else:
         fn = {"point/acc": case_acc_point, "point/datastax": case_datastax_point}[name]
+        cpu_before = cpu_seconds()
         n, elapsed, lat = fn(args.port, args.concurrency, args.point_seconds)
         lat.sort()
-        out = {"requests": n, "seconds": elapsed, "p50_ms": lat[len(lat) // 2] * 1000 if lat else 0,
+        out = {"cpu": cpu_seconds() - cpu_before, "requests": n, "seconds": elapsed, "p50_ms": lat[len(lat) // 2] * 1000 if lat else 0,
                "p99_ms": lat[int(len(lat) * 0.99)] * 1000 if lat else 0}
     out["peak_rss_mb"] = peak_rss_mb()
     print("RESULT " + json.dumps(out))
@@ -225,28 +233,32 @@ def main():
         for case in ("stream/datastax", "stream/acc-rows", "stream/acc-columnar"):
             stream[case] = child(args, case)
             r = stream[case]
-            print("%-22s %9d rows %7.2f s %10.0f rows/s  peak RSS %6.1f MB  checksum %d" % (
-                case, r["rows"], r["seconds"], r["rows"] / r["seconds"], r["peak_rss_mb"], r["checksum"]))
+            print("%-22s %9d rows %7.2f s %10.0f rows/s  CPU %6.0f ns/row  peak RSS %6.1f MB  checksum %d" % (
+                case, r["rows"], r["seconds"], r["rows"] / r["seconds"], r["cpu"] / r["rows"] * 1e9, r["peak_rss_mb"],
+                r["checksum"]))
             sys.stdout.flush()
         checks = {r["checksum"] for r in stream.values()}
         if len(checks) != 1:
             print("checksums differ: %s" % stream, file=sys.stderr)
             return 1
         base = stream["stream/datastax"]["rows"] / stream["stream/datastax"]["seconds"]
-        print("\n| streaming %d rows, every column read | rows/s | vs DataStax driver | peak RSS |" % args.rows)
-        print("|---|---:|---:|---:|")
+        base_cpu = stream["stream/datastax"]["cpu"] / stream["stream/datastax"]["rows"]
+        print("\n| streaming %d rows, every column read | rows/s | vs DataStax | CPU ns/row (all threads) "
+              "| vs DataStax | peak RSS |" % args.rows)
+        print("|---|---:|---:|---:|---:|---:|")
         for case, r in stream.items():
             rate = r["rows"] / r["seconds"]
-            print("| %s | %s | %.1fx | %.0f MB |" % (case.split("/")[1], format(int(rate), ","), rate / base,
-                                                     r["peak_rss_mb"]))
-        print("\n| point queries | in flight | requests/s | p50 | p99 | peak RSS |")
-        print("|---|---:|---:|---:|---:|---:|")
+            cpu = r["cpu"] / r["rows"]
+            print("| %s | %s | %.1fx | %.0f | %.1fx | %.0f MB |" % (
+                case.split("/")[1], format(int(rate), ","), rate / base, cpu * 1e9, base_cpu / cpu, r["peak_rss_mb"]))
+        print("\n| point queries | in flight | requests/s | p50 | p99 | CPU us/request | peak RSS |")
+        print("|---|---:|---:|---:|---:|---:|---:|")
         for concurrency in (1, 64, 1024):
             for case in ("point/datastax", "point/acc"):
                 r = child(args, case, concurrency=concurrency)
-                print("| %s | %d | %s | %.2f ms | %.2f ms | %.0f MB |" % (
+                print("| %s | %d | %s | %.2f ms | %.2f ms | %.1f | %.0f MB |" % (
                     case.split("/")[1], concurrency, format(int(r["requests"] / r["seconds"]), ","), r["p50_ms"],
-                    r["p99_ms"], r["peak_rss_mb"]))
+                    r["p99_ms"], r["cpu"] / max(r["requests"], 1) * 1e6, r["peak_rss_mb"]))
                 sys.stdout.flush()
     finally:
         server.terminate()

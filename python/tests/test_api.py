@@ -290,3 +290,36 @@ def test_task_waiting_on_execute_can_be_cancelled(server):
             assert (await session.execute("SELECT ck FROM synthetic.rows WHERE pk = 0 AND ck = 1")).one().ck == 1
             assert await wait_idle(session) == 0
     run(main())
+
+
+def test_tls_with_ssl_context_and_ssl_options(tmp_path):
+    import shutil
+    import ssl
+    import subprocess
+    if not shutil.which("openssl"):
+        pytest.skip("openssl not installed")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    srv = start_server("--synthetic", "100", "--tls", "%s,%s" % (cert, key))
+    try:
+        async def main():
+            ctx = ssl.create_default_context(cafile=str(cert))
+            async with AsyncCluster([srv.host], port=srv.port, ssl_context=ctx) as cluster:
+                session = await cluster.connect()
+                assert (await session.execute("SELECT COUNT(*) FROM synthetic.rows")).one()[0] == 100
+            async with AsyncCluster([srv.host], port=srv.port, ssl_options={"ca_certs": str(cert)}) as cluster:
+                session = await cluster.connect()
+                assert (await session.execute("SELECT ck FROM synthetic.rows WHERE pk = 0 AND ck = 3")).one().ck == 3
+            # a CA that did not sign the server's certificate: the handshake fails on every host
+            other_cert, other_key = tmp_path / "other.pem", tmp_path / "other-key.pem"
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
+                            "/CN=other", "-keyout", str(other_key), "-out", str(other_cert)],
+                           check=True, capture_output=True)
+            with pytest.raises(acc.NoHostAvailable):
+                await AsyncCluster([srv.host], port=srv.port, ssl_options={"ca_certs": str(other_cert)},
+                                   connect_timeout=2.0).connect()
+        run(main())
+    finally:
+        srv.stop()
