@@ -8,6 +8,7 @@ other tasks keep running while a page is converted and consumed.
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass
 from typing import Any, AsyncIterator, Callable, Dict, List, Optional
 
@@ -18,6 +19,8 @@ from .types import row_class
 CHUNK_ROWS = 512
 CHUNK_BYTES = 64 * 1024
 
+log = logging.getLogger("async_cassandra_cpp")
+
 
 @dataclass
 class StreamConfig:
@@ -25,7 +28,8 @@ class StreamConfig:
 
     fetch_size: rows per page request. max_pages: stop after this many pages (None = all).
     page_callback: ``f(page_number, total_rows_fetched)``, called on the event loop thread when a
-    page is handed to the iteration. timeout_seconds: longest wait for one page, retries included
+    page is handed to the iteration (an exception it raises is logged and counted in
+    ``stream.callback_errors``; the stream goes on). timeout_seconds: longest wait for one page, retries included
     (None = no limit per page; each request still has the cluster's request timeout).
     prefetch_pages: pages fetched ahead of the consumer (0 = on demand only).
     resume_from: a ``ResumePoint`` (``stream.resume_point()``) to continue a stream exactly there.
@@ -81,6 +85,8 @@ class AsyncStreamingResultSet:
         """Pages handed to the iteration so far (the first page is 1)."""
         self.total_rows_fetched = 0
         """Rows in the pages handed to the iteration so far."""
+        self.callback_errors = 0
+        """Exceptions raised by page_callback (logged on the "async_cassandra_cpp" logger)."""
 
     # ------------------------------------------------------------ context manager
 
@@ -157,7 +163,11 @@ class AsyncStreamingResultSet:
             self._row_class = row_class(names)
         callback = self._config.page_callback
         if callback is not None:
-            callback(self.page_number, self.total_rows_fetched)
+            try:
+                callback(self.page_number, self.total_rows_fetched)
+            except Exception:  # a progress report must not end the stream: counted and logged
+                self.callback_errors += 1
+                log.exception("page_callback raised (page %d)", self.page_number)
         return True
 
     def _convert_chunk(self) -> bool:

@@ -13,7 +13,9 @@ process (so peak RSS is per case):
   point/*    prepared SELECT of one row by (pk, ck), N requests in flight (1, 64, 1024), for
              --point-seconds seconds: requests/s and p50/p99 latency; acc (asyncio tasks) and
              datastax (execute_async with the same number in flight).
-Prints a Markdown table. Needs PYTHONPATH to contain build/python.
+CPU is the process's CPU time (all threads) during the timed part, per row or request: unlike
+rows/s it does not depend on how busy the (shared) machine is. Prints Markdown tables. Needs
+PYTHONPATH to contain build/python.
 """
 import argparse
 import asyncio
@@ -46,40 +48,41 @@ def peak_rss_mb():
 
 # ---------------------------------------------------------------- cases (run in a child process)
 
-def case_acc_rows(port, rows, fetch):
+def _acc_stream(port, fetch, consume):
+    """Streams QUERY with async_cassandra_cpp; consume(result) returns (rows, checksum)."""
     import async_cassandra_cpp as acc
 
     async def main():
         async with acc.AsyncCluster(["127.0.0.1"], port=port) as cluster:
             session = await cluster.connect()
-            n = checksum = 0
-            start = time.perf_counter()
+            cpu0, start = cpu_seconds(), time.perf_counter()
             async with await session.execute_stream(QUERY, stream_config=acc.StreamConfig(fetch_size=fetch)) as r:
-                async for row in r:
-                    pk, ck, name, value, ts = row.pk, row.ck, row.name, row.value, row.ts
-                    checksum += pk + ck + len(name) + int(value) + ts.second
-                    n += 1
-            return n, time.perf_counter() - start, checksum
+                n, checksum = await consume(r)
+            return n, time.perf_counter() - start, checksum, cpu_seconds() - cpu0
     return asyncio.run(main())
+
+
+def case_acc_rows(port, rows, fetch):
+    async def consume(result):
+        n = checksum = 0
+        async for row in result:
+            pk, ck, name, value, ts = row.pk, row.ck, row.name, row.value, row.ts
+            checksum += pk + ck + len(name) + int(value) + ts.second
+            n += 1
+        return n, checksum
+    return _acc_stream(port, fetch, consume)
 
 
 def case_acc_columnar(port, rows, fetch):
-    import numpy as np
-    import async_cassandra_cpp as acc
-
-    async def main():
-        async with acc.AsyncCluster(["127.0.0.1"], port=port) as cluster:
-            session = await cluster.connect()
-            n = checksum = 0
-            start = time.perf_counter()
-            async with await session.execute_stream(QUERY, stream_config=acc.StreamConfig(fetch_size=fetch)) as r:
-                async for page in r.pages(columnar=True):
-                    secs = (page["ts"].astype("int64") // 1000) % 60
-                    checksum += int(page["pk"].sum() + page["ck"].sum() + page["value"].astype("int64").sum()
-                                    + secs.sum()) + sum(map(len, page["name"]))
-                    n += len(page["pk"])
-            return n, time.perf_counter() - start, checksum
-    return asyncio.run(main())
+    async def consume(result):
+        n = checksum = 0
+        async for page in result.pages(columnar=True):
+            secs = (page["ts"].astype("int64") // 1000) % 60
+            checksum += int(page["pk"].sum() + page["ck"].sum() + page["value"].astype("int64").sum()
+                            + secs.sum()) + sum(map(len, page["name"]))
+            n += len(page["pk"])
+        return n, checksum
+    return _acc_stream(port, fetch, consume)
 
 
 def _datastax_session(port):
@@ -96,14 +99,14 @@ def case_datastax(port, rows, fetch):
     from cassandra.query import SimpleStatement
     cluster, session = _datastax_session(port)
     n = checksum = 0
-    start = time.perf_counter()
+    cpu0, start = cpu_seconds(), time.perf_counter()
     for row in session.execute(SimpleStatement(QUERY, fetch_size=fetch)):
         pk, ck, name, value, ts = row.pk, row.ck, row.name, row.value, row.ts
         checksum += pk + ck + len(name) + int(value) + ts.second
         n += 1
-    elapsed = time.perf_counter() - start
+    elapsed, cpu = time.perf_counter() - start, cpu_seconds() - cpu0
     cluster.shutdown()
-    return n, elapsed, checksum
+    return n, elapsed, checksum, cpu
 
 
 def case_acc_point(port, concurrency, seconds):
@@ -124,9 +127,9 @@ def case_acc_point(port, concurrency, seconds):
                     latencies.append(time.perf_counter() - t0)
                     assert row is not None
                     i += concurrency
-            start = time.perf_counter()
+            cpu0, start = cpu_seconds(), time.perf_counter()
             await asyncio.gather(*[worker(w) for w in range(concurrency)])
-            return len(latencies), time.perf_counter() - start, latencies
+            return len(latencies), time.perf_counter() - start, latencies, cpu_seconds() - cpu0
     return asyncio.run(main())
 
 
@@ -166,14 +169,14 @@ def case_datastax_point(port, concurrency, seconds):
         print("datastax error:", exc, file=sys.stderr)
         finish_one()
 
-    start = time.perf_counter()
+    cpu0, start = cpu_seconds(), time.perf_counter()
     state["running"] = concurrency
     for _ in range(concurrency):
         launch()
     done.wait(seconds + 60)
-    elapsed = time.perf_counter() - start
+    elapsed, cpu = time.perf_counter() - start, cpu_seconds() - cpu0
     cluster.shutdown()
-    return len(latencies), elapsed, latencies
+    return len(latencies), elapsed, latencies, cpu
 
 
 def run_case(args):
@@ -181,15 +184,13 @@ def run_case(args):
     if name.startswith("stream/"):
         fn = {"stream/acc-rows": case_acc_rows, "stream/acc-columnar": case_acc_columnar,
               "stream/datastax": case_datastax}[name]
-        cpu_before = cpu_seconds()
-        n, elapsed, checksum = fn(args.port, args.rows, args.fetch_size)
-        out = {"rows": n, "seconds": elapsed, "checksum": checksum, "cpu": cpu_seconds() - cpu_before}
+        n, elapsed, checksum, cpu = fn(args.port, args.rows, args.fetch_size)
+        out = {"rows": n, "seconds": elapsed, "checksum": checksum, "cpu": cpu}
     else:
         fn = {"point/acc": case_acc_point, "point/datastax": case_datastax_point}[name]
-        cpu_before = cpu_seconds()
-        n, elapsed, lat = fn(args.port, args.concurrency, args.point_seconds)
+        n, elapsed, lat, cpu = fn(args.port, args.concurrency, args.point_seconds)
         lat.sort()
-        out = {"cpu": cpu_seconds() - cpu_before, "requests": n, "seconds": elapsed, "p50_ms": lat[len(lat) // 2] * 1000 if lat else 0,
+        out = {"cpu": cpu, "requests": n, "seconds": elapsed, "p50_ms": lat[len(lat) // 2] * 1000 if lat else 0,
                "p99_ms": lat[int(len(lat) * 0.99)] * 1000 if lat else 0}
     out["peak_rss_mb"] = peak_rss_mb()
     print("RESULT " + json.dumps(out))

@@ -73,6 +73,15 @@ void server_fields(Fields& f, const ac::ServerError& e) {
     f.set("code", static_cast<long long>(e.code())).set("message", e.server_message());
 }
 
+/// The code, message and replica counts shared by the timeout and failure errors.
+template <class E>
+Fields& replica_fields(Fields& f, const E& e) {
+    server_fields(f, e);
+    return f.set("consistency", static_cast<long long>(e.consistency()))
+        .set("required_responses", static_cast<long long>(e.block_for()))
+        .set("received_responses", static_cast<long long>(e.received()));
+}
+
 }  // namespace
 
 bool init_errors(PyObject* helpers) {
@@ -96,42 +105,27 @@ PyObject* exception_to_python(const std::exception_ptr& error) {
             .set("alive_replicas", static_cast<long long>(e.alive()));
         return make("Unavailable", e.what(), f);
     } catch (const ac::ReadTimeout& e) {
-        server_fields(f, e);
-        f.set("consistency", static_cast<long long>(e.consistency()))
-            .set("required_responses", static_cast<long long>(e.block_for()))
-            .set("received_responses", static_cast<long long>(e.received()))
+        replica_fields(f, e)
             .set_bool("data_retrieved", e.data_present());
         return make("ReadTimeout", e.what(), f);
     } catch (const ac::WriteTimeout& e) {
-        server_fields(f, e);
-        f.set("consistency", static_cast<long long>(e.consistency()))
-            .set("required_responses", static_cast<long long>(e.block_for()))
-            .set("received_responses", static_cast<long long>(e.received()))
+        replica_fields(f, e)
             .set("write_type", e.write_type());
         return make("WriteTimeout", e.what(), f);
     } catch (const ac::ReadFailure& e) {
-        server_fields(f, e);
-        f.set("consistency", static_cast<long long>(e.consistency()))
-            .set("required_responses", static_cast<long long>(e.block_for()))
-            .set("received_responses", static_cast<long long>(e.received()))
+        replica_fields(f, e)
             .set("failures", static_cast<long long>(e.num_failures()))
             .set_bool("data_retrieved", e.data_present());
         if (!e.reasons().empty()) f.set("error_code_map", failure_map(e.reasons()));
         return make("ReadFailure", e.what(), f);
     } catch (const ac::WriteFailure& e) {
-        server_fields(f, e);
-        f.set("consistency", static_cast<long long>(e.consistency()))
-            .set("required_responses", static_cast<long long>(e.block_for()))
-            .set("received_responses", static_cast<long long>(e.received()))
+        replica_fields(f, e)
             .set("failures", static_cast<long long>(e.num_failures()))
             .set("write_type", e.write_type());
         if (!e.reasons().empty()) f.set("error_code_map", failure_map(e.reasons()));
         return make("WriteFailure", e.what(), f);
     } catch (const ac::CasWriteUnknown& e) {
-        server_fields(f, e);
-        f.set("consistency", static_cast<long long>(e.consistency()))
-            .set("required_responses", static_cast<long long>(e.block_for()))
-            .set("received_responses", static_cast<long long>(e.received()));
+        replica_fields(f, e);
         return make("CASWriteUnknown", e.what(), f);
     } catch (const ac::FunctionFailure& e) {
         server_fields(f, e);

@@ -102,6 +102,14 @@ def test_stream_rows_pages_counters_and_callback(server):
             assert n == ROWS
             assert calls == [(i, min(i * 3000, ROWS)) for i in range(1, 8)]
 
+            def failing_callback(page, total):
+                raise RuntimeError("progress bar broke")
+            async with await session.execute_stream(
+                    "SELECT ck FROM synthetic.rows", stream_config=StreamConfig(fetch_size=5000,
+                                                                                page_callback=failing_callback)) as r:
+                assert len([x async for x in r]) == ROWS
+                assert r.callback_errors == 4
+
             sizes = []
             async with await session.execute_stream("SELECT * FROM synthetic.rows",
                                                     stream_config=StreamConfig(fetch_size=5000)) as result:
