@@ -13,6 +13,7 @@
 
 #include <async_cassandra/config.hpp>
 #include <async_cassandra/host.hpp>
+#include <async_cassandra/metadata.hpp>
 #include <async_cassandra/session.hpp>
 
 #include <asio/any_io_executor.hpp>
@@ -33,8 +34,11 @@ public:
     Cluster(Cluster&&) noexcept;
     Cluster& operator=(Cluster&&) noexcept;
 
-    /// Opens a session: connects to every contact point (failures of some hosts are tolerated)
-    /// and, if `keyspace` is given, runs USE on every connection. Throws NoHostAvailable (with
+    /// Opens a session. The first connect() also starts the control connection, which discovers
+    /// every node of the cluster (with data center, rack and tokens) from the contact points and
+    /// follows topology, status and schema events. The session connects to every usable host
+    /// (failures of some hosts are tolerated) and, if `keyspace` is given, runs USE on every
+    /// connection. Throws NoHostAvailable (with
     /// each host's error) when no host accepted a connection, InvalidRequest for an unknown
     /// keyspace, AuthenticationError for bad credentials.
     asio::awaitable<Session> connect(std::optional<std::string> keyspace = std::nullopt);
@@ -44,8 +48,12 @@ public:
     asio::awaitable<void> shutdown();
 
     const ClusterConfig& config() const noexcept;
-    /// The hosts the cluster knows, with their current up/down state (a snapshot).
+    /// The hosts the cluster knows, with their current up/down state (a snapshot): the contact
+    /// points until the first connect() has discovered the cluster, then every node.
     HostList hosts() const;
+    /// Nodes and schema as the control connection last read them (an immutable snapshot; empty
+    /// before the first connect() or when the control connection could not start).
+    ClusterMetadata metadata() const;
 
     struct State;  ///< internal (src/cluster)
 

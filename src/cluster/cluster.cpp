@@ -31,4 +31,6 @@ asio::awaitable<void> Cluster::shutdown() {
 
 HostList Cluster::hosts() const { return state_->core->hosts()->hosts; }
 
+ClusterMetadata Cluster::metadata() const { return state_->core->metadata(); }
+
 }  // namespace async_cassandra

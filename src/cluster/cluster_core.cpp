@@ -7,6 +7,7 @@
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 #endif
 
+#include <asio/experimental/as_tuple.hpp>
 #include <asio/use_awaitable.hpp>
 
 #include <cctype>
@@ -93,6 +94,18 @@ std::shared_ptr<net::HostPool> KeyspacePools::find(const std::string& endpoint) 
     return it == pools_.end() ? nullptr : it->second;
 }
 
+void KeyspacePools::remove(const std::string& endpoint) {
+    std::shared_ptr<net::HostPool> pool;
+    {
+        std::lock_guard lock(mutex_);
+        auto it = pools_.find(endpoint);
+        if (it == pools_.end()) return;
+        pool = std::move(it->second);
+        pools_.erase(it);
+    }
+    pool->close();
+}
+
 std::vector<std::shared_ptr<net::HostPool>> KeyspacePools::all() const {
     std::lock_guard lock(mutex_);
     std::vector<std::shared_ptr<net::HostPool>> out;
@@ -162,6 +175,10 @@ void ClusterCore::apply_state(const ClusterState& state) {
     for (const auto& h : state.metadata.hosts)
         hosts.push_back(std::make_shared<Host>(h.address, h.port, h.datacenter, h.rack));
     publish_hosts(std::move(hosts), std::move(dc), state.token_map);
+}
+
+ClusterCore::~ClusterCore() {
+    if (control_) control_->close();
 }
 
 void ClusterCore::publish_hosts(HostList hosts, std::string default_datacenter,
@@ -238,8 +255,113 @@ void ClusterCore::host_up_event(const std::string& endpoint) {
     for (auto& pool : pools_of(endpoint)) pool->wake_now();
 }
 
+asio::awaitable<void> ClusterCore::start_topology() {
+    std::shared_ptr<Latch> ready;
+    bool owner = false;
+    {
+        std::lock_guard lock(mutex_);
+        if (topology_ == Topology::done) co_return;
+        if (!topology_ready_) topology_ready_ = std::make_shared<Latch>(executor_, 0);
+        ready = topology_ready_;
+        if (topology_ == Topology::idle) {
+            topology_ = Topology::starting;
+            owner = true;
+        }
+    }
+    if (!owner) {
+        co_await ready->async_receive(asio::experimental::as_tuple(asio::use_awaitable));  // completes once closed
+        co_return;
+    }
+    auto self = shared_from_this();
+    ControlConnectionConfig cc;
+    cc.contact_points = config_.contact_points;
+    cc.port = config_.port;
+    cc.connection = config_.connection;
+    cc.request_timeout = config_.request_timeout.value_or(std::chrono::milliseconds(10000));
+    cc.reconnect_base = config_.reconnection.base;
+    cc.reconnect_max = config_.reconnection.max;
+    cc.logger = logger_;
+    ControlConnectionCallbacks callbacks;
+    std::weak_ptr<ClusterCore> weak = self;
+    callbacks.on_state = [weak](const ClusterStatePtr& state) {
+        if (auto core = weak.lock(); core && state) core->apply_state(*state);
+    };
+    callbacks.on_host_status = [weak](const HostInfo& host, bool up) {
+        auto core = weak.lock();
+        if (!core) return;
+        if (up) core->host_up_event(host.endpoint());
+        else core->host_down_event(host.endpoint());
+    };
+    callbacks.on_host_removed = [weak](const HostInfo& host) {
+        if (auto core = weak.lock()) core->remove_host(host.endpoint());
+    };
+    auto control = ControlConnection::create(executor_, std::move(cc), std::move(callbacks));
+    std::exception_ptr error;
+    try {
+        co_await control->start();
+    } catch (...) {
+        error = std::current_exception();
+    }
+    if (error) {
+        control->close();
+        control = nullptr;
+        if (logger_.enabled(LogLevel::warn))
+            logger_.log(LogLevel::warn, "control connection failed (" + what_of(error) +
+                                            "); routing to the contact points only");
+    } else {
+        if (auto version = control->protocol_version()) {
+            int expected = 0;
+            pool_settings_->settled_version->compare_exchange_strong(expected, static_cast<int>(*version));
+        }
+        apply_state(*control->state());
+    }
+    {
+        std::lock_guard lock(mutex_);
+        control_ = control;
+        // A failed start is tried again by the next connect().
+        topology_ = control ? Topology::done : Topology::idle;
+        topology_ready_.reset();
+    }
+    ready->close();
+    if (control && is_shut_down()) control->close();
+}
+
+ClusterMetadata ClusterCore::metadata() const {
+    std::shared_ptr<ControlConnection> control;
+    {
+        std::lock_guard lock(mutex_);
+        control = control_;
+    }
+    if (!control) return {};
+    return control->state()->metadata;
+}
+
+asio::awaitable<bool> ClusterCore::wait_for_schema_agreement(std::chrono::milliseconds timeout) {
+    std::shared_ptr<ControlConnection> control;
+    {
+        std::lock_guard lock(mutex_);
+        control = control_;
+    }
+    if (!control) co_return false;
+    co_return co_await control->wait_for_schema_agreement(timeout);
+}
+
+void ClusterCore::remove_host(const std::string& endpoint) {
+    std::vector<std::shared_ptr<KeyspacePools>> sets;
+    {
+        std::lock_guard lock(mutex_);
+        for (auto& [ks, weak] : keyspaces_)
+            if (auto p = weak.lock()) sets.push_back(std::move(p));
+    }
+    for (auto& set : sets) set->remove(endpoint);
+}
+
 void ClusterCore::shutdown() {
     shut_down_.store(true, std::memory_order_release);
+    {
+        std::lock_guard lock(mutex_);
+        if (control_) control_->close();
+    }
     std::vector<std::shared_ptr<KeyspacePools>> sets;
     {
         std::lock_guard lock(mutex_);

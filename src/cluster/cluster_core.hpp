@@ -10,6 +10,7 @@
 #pragma once
 
 #include "cluster/cluster_state.hpp"
+#include "cluster/control_connection.hpp"
 #include "net/host_pool.hpp"
 #include "net/logging.hpp"
 
@@ -21,6 +22,7 @@
 
 #include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
+#include <asio/experimental/concurrent_channel.hpp>
 
 #include <atomic>
 #include <map>
@@ -63,6 +65,8 @@ public:
     std::shared_ptr<net::HostPool> pool(const Host& host);
     /// The pool of `host` if it exists.
     std::shared_ptr<net::HostPool> find(const std::string& endpoint) const;
+    /// Closes and forgets the pool of `endpoint` (the host left the cluster).
+    void remove(const std::string& endpoint);
     std::vector<std::shared_ptr<net::HostPool>> all() const;
     /// Sessions using these pools: the last one to detach closes them at once (its pending
     /// requests fail with ConnectionClosed), not only when the last reference goes.
@@ -82,6 +86,8 @@ private:
 class ClusterCore : public std::enable_shared_from_this<ClusterCore> {
 public:
     ClusterCore(asio::any_io_executor executor, ClusterConfig config);
+    /// Closes the control connection (its coroutines would otherwise keep the io_context busy).
+    ~ClusterCore();
 
     const asio::any_io_executor& executor() const noexcept { return executor_; }
     const ClusterConfig& config() const noexcept { return config_; }
@@ -115,7 +121,19 @@ public:
     void host_down_event(const std::string& endpoint);
     void host_up_event(const std::string& endpoint);
 
-    /// Closes every pool. Idempotent.
+    /// Starts the control connection on the first call (later calls wait for that one): from
+    /// then on the hosts, their data centers, the token map and the schema come from it. When it
+    /// cannot start, the contact points stay the hosts (logged) and the pools report the error.
+    asio::awaitable<void> start_topology();
+    /// The current metadata snapshot (empty before the first connect).
+    ClusterMetadata metadata() const;
+    /// After DDL: waits until every live node reports the same schema version (false: timeout,
+    /// or no control connection).
+    asio::awaitable<bool> wait_for_schema_agreement(std::chrono::milliseconds timeout);
+    /// A host left the cluster: close its pools.
+    void remove_host(const std::string& endpoint);
+
+    /// Closes every pool and the control connection. Idempotent.
     void shutdown();
     bool is_shut_down() const noexcept { return shut_down_.load(std::memory_order_acquire); }
 
@@ -130,9 +148,14 @@ private:
     std::shared_ptr<const net::PoolSettings> pool_settings_;
     std::atomic<std::shared_ptr<const HostsState>> hosts_;
     std::atomic<bool> shut_down_{false};
-    std::mutex mutex_;  ///< guards keyspaces_
+    mutable std::mutex mutex_;  ///< guards keyspaces_, the topology fields
     std::map<std::string, std::weak_ptr<KeyspacePools>> keyspaces_;
     std::string chosen_datacenter_;  ///< guarded by mutex_
+    using Latch = asio::experimental::concurrent_channel<void(asio::error_code, bool)>;
+    enum class Topology { idle, starting, done };
+    Topology topology_ = Topology::idle;            ///< guarded by mutex_
+    std::shared_ptr<Latch> topology_ready_;         ///< closed when start_topology finished
+    std::shared_ptr<ControlConnection> control_;    ///< guarded by mutex_
 };
 
 }  // namespace async_cassandra::cluster

@@ -34,7 +34,8 @@ std::string what_of(const std::exception_ptr& error) {
 
 /// Closed (a broadcast to every waiter, present and future) when a connection attempt ends.
 struct HostPool::Latch : asio::experimental::concurrent_channel<void(asio::error_code, bool)> {
-    using concurrent_channel::concurrent_channel;
+    using Channel = asio::experimental::concurrent_channel<void(asio::error_code, bool)>;
+    Latch(const asio::any_io_executor& executor, std::size_t capacity) : Channel(executor, capacity) {}
 };
 
 HostPool::HostPool(asio::any_io_executor executor, std::string address, std::uint16_t port,
@@ -200,7 +201,7 @@ asio::awaitable<void> HostPool::connect_one() {
     {
         std::lock_guard lock(mutex_);
         if (!connecting_) {
-            connecting_ = std::make_shared<Latch>(strand_, 0);
+            connecting_ = std::make_shared<Latch>(strand_.get_inner_executor(), 0);
             owner = true;
         }
         attempt = connecting_;

@@ -15,6 +15,7 @@ namespace async_cassandra {
 
 asio::awaitable<Session> Cluster::connect(std::optional<std::string> keyspace) {
     auto core = state_->core;
+    co_await core->start_topology();
     auto impl = std::make_shared<detail::SessionImpl>(core, keyspace.value_or(""));
     co_await impl->start();
     co_return Session(impl);

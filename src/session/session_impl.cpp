@@ -211,7 +211,12 @@ asio::awaitable<ResultSet> SessionImpl::execute_all(StatementRef st) {
         PageReply pr = co_await execute_one(st, paging, std::nullopt);
         rs.add_warnings(pr.warnings);
         if (pr.tracing_id) rs.set_tracing_id(*pr.tracing_id);
-        if (pr.schema_change) rs.set_schema_change(std::move(*pr.schema_change));
+        if (pr.schema_change) {
+            rs.set_schema_change(std::move(*pr.schema_change));
+            // DDL: the next statement may go to a node that has not seen the change yet.
+            co_await core_->wait_for_schema_agreement(
+                config().request_timeout.value_or(std::chrono::milliseconds(10000)));
+        }
         if (pr.keyspace_set) {
             rs.set_keyspace_set(*pr.keyspace_set);
             // USE through execute(): the session moves to that keyspace.

@@ -1,5 +1,6 @@
-// The cluster-aware request path against acass-server --nodes 3 (in-process, free port): requests
-// spread over every node, each rule of the default retry policy driven by the node's fault rules
+// The cluster-aware request path against acass-server --nodes 3 (in-process, free port): discovery
+// from one contact point, prepared single-partition requests only on replicas (token-aware) and
+// only in the local data center (DC-aware, 2 DCs x 3 nodes), requests spread over every node, each rule of the default retry policy driven by the node's fault rules
 // (counted on the nodes), hosts marked down and brought back, NoHostAvailable with each host's
 // cause, a 1,000,000-row stream and a parallel scan that lose a node midway and still see every
 // row exactly once, and several threads running the Cluster's io_context.
@@ -45,10 +46,18 @@ std::uint64_t total_queries(const srv::Cluster& server) {
     return n;
 }
 
+asio::awaitable<void> sleep_for(std::chrono::milliseconds d) {
+    asio::steady_timer timer(co_await asio::this_coro::executor, d);
+    co_await timer.async_wait(asio::use_awaitable);
+}
+
 asio::awaitable<void> create_schema(Session& session) {
     co_await session.execute(
         "CREATE KEYSPACE IF NOT EXISTS ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 3}");
     co_await session.execute("CREATE TABLE IF NOT EXISTS ks.kv (k int PRIMARY KEY, v text)");
+    // Let the control connection's refresh after the SCHEMA_CHANGE events (debounced) finish, so
+    // that the counts below are the test's requests only.
+    co_await sleep_for(std::chrono::milliseconds(600));
 }
 
 srv::FaultRule error_rule(ServerErrorCode code, std::string pattern, int node = 0) {
@@ -64,11 +73,6 @@ Statement insert_statement(int k, bool idempotent) {
     Statement st("INSERT INTO ks.kv (k, v) VALUES (" + std::to_string(k) + ", 'x')");
     st.set_idempotent(idempotent);
     return st;
-}
-
-asio::awaitable<void> sleep_for(std::chrono::milliseconds d) {
-    asio::steady_timer timer(co_await asio::this_coro::executor, d);
-    co_await timer.async_wait(asio::use_awaitable);
 }
 
 /// Waits (up to 5 s) until the cluster reports `endpoint` in state `up`.
@@ -103,6 +107,85 @@ TEST(ClusterRouting, RequestsSpreadOverEveryNode) {
         for (int i = 0; i < 30; ++i) co_await session.execute("SELECT key FROM system.local");
         for (int node = 1; node <= 3; ++node) EXPECT_EQ(server->stats(node).queries, 10u) << "node " << node;
         EXPECT_EQ(cluster.hosts().size(), 3u);
+    });
+}
+
+// ---------------------------------------------------------------- discovery and routing
+
+TEST(Discovery, OneContactPointFindsEveryNode) {
+    auto server = start_nodes(3);
+    run([&](auto ex) -> asio::awaitable<void> {
+        auto config = acass_test::config_for(*server);  // 127.0.0.1 only
+        Cluster cluster(ex, config);
+        Session session = co_await cluster.connect();
+        EXPECT_EQ(cluster.hosts().size(), 3u);
+        EXPECT_EQ(cluster.metadata().hosts.size(), 3u);
+        server->reset_stats();
+        for (int i = 0; i < 30; ++i) co_await session.execute("SELECT key FROM system.local");
+        for (int node = 1; node <= 3; ++node) EXPECT_GT(server->stats(node).queries, 0u) << "node " << node;
+    });
+}
+
+TEST(TokenAware, PreparedSinglePartitionRequestsLandOnlyOnReplicas) {
+    acass_test::ServerSetup setup;
+    setup.nodes = 3;
+    auto server = acass_test::start_server(std::move(setup));
+    run([&](auto ex) -> asio::awaitable<void> {
+        Cluster cluster(ex, acass_test::config_for(*server));
+        Session session = co_await cluster.connect();
+        co_await session.execute(
+            "CREATE KEYSPACE routed WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
+        co_await session.execute("CREATE TABLE routed.kv (k int PRIMARY KEY, v text)");
+        for (int i = 0; i < 200 && !cluster.metadata().keyspace("routed"); ++i) co_await sleep_for(10ms);
+        CO_ASSERT_TRUE(cluster.metadata().keyspace("routed"));
+        co_await sleep_for(600ms);  // the control connection's refresh after the DDL events
+        PreparedStatement insert = co_await session.prepare("INSERT INTO routed.kv (k, v) VALUES (?, ?)");
+        PreparedStatement select = co_await session.prepare("SELECT v FROM routed.kv WHERE k = ?");
+        server->reset_stats();
+        for (int k = 0; k < 150; ++k) {
+            co_await session.execute(insert.bind(k, "v"));
+            co_await session.execute(select.bind(k));
+        }
+        std::uint64_t replica = 0;
+        for (int node = 1; node <= 3; ++node) {
+            EXPECT_EQ(server->stats(node).non_replica_requests, 0u) << "node " << node;
+            EXPECT_GT(server->stats(node).replica_requests, 0u) << "node " << node;
+            replica += server->stats(node).replica_requests;
+        }
+        EXPECT_EQ(replica, 300u);
+    });
+}
+
+TEST(DcAware, RequestsStayInTheLocalDataCenter) {
+    auto server = [] {
+        srv::ClusterOptions options;
+        options.port = 0;
+        options.nodes = 3;
+        options.datacenters = 2;
+        auto s = std::make_unique<srv::Cluster>(options);
+        s->start();
+        return s;
+    }();
+    run([&](auto ex) -> asio::awaitable<void> {
+        auto config = acass_test::config_for(*server);
+        config.local_dc = "dc2";
+        Cluster cluster(ex, config);
+        Session session = co_await cluster.connect();
+        co_await session.execute(
+            "CREATE KEYSPACE nts WITH replication = {'class': 'NetworkTopologyStrategy', 'dc1': 2, 'dc2': 2}");
+        co_await session.execute("CREATE TABLE nts.kv (k int PRIMARY KEY, v text)");
+        for (int i = 0; i < 200 && !cluster.metadata().keyspace("nts"); ++i) co_await sleep_for(10ms);
+        CO_ASSERT_TRUE(cluster.metadata().keyspace("nts"));
+        co_await sleep_for(600ms);  // the control connection's refresh after the DDL events
+        PreparedStatement insert = co_await session.prepare("INSERT INTO nts.kv (k, v) VALUES (?, ?)");
+        server->reset_stats();
+        for (int k = 0; k < 120; ++k) co_await session.execute(insert.bind(k, "v"));
+        for (int i = 0; i < 30; ++i) co_await session.execute("SELECT key FROM system.local");
+        for (int node = 1; node <= 3; ++node) EXPECT_EQ(server->stats(node).queries, 0u) << "dc1 node " << node;
+        for (int node = 4; node <= 6; ++node) {
+            EXPECT_GT(server->stats(node).queries, 0u) << "dc2 node " << node;
+            EXPECT_EQ(server->stats(node).non_replica_requests, 0u) << "dc2 node " << node;
+        }
     });
 }
 
