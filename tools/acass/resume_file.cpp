@@ -70,6 +70,8 @@ std::optional<ResumeState> load_resume_state(const std::string& path) {
                 state.bytes = std::stoll(value), have_bytes = true;
             else if (key == "format")
                 state.format = value, have_format = true;
+            else if (key == "writer")
+                state.writer_state = value;
             else if (key == "query")
                 state.query = unescape(value), have_query = true;
         } catch (const std::exception&) {
@@ -89,6 +91,7 @@ void save_resume_state(const std::string& path, const ResumeState& state) {
          << "bytes " << state.bytes << '\n'
          << "format " << state.format << '\n'
          << "query " << escape(state.query) << '\n';
+    if (!state.writer_state.empty()) text << "writer " << state.writer_state << '\n';
     const std::string body = text.str();
     const std::string temp = path + ".tmp";
     FILE* f = std::fopen(temp.c_str(), "wb");

@@ -8,6 +8,7 @@
 //   bytes <output size after the last page>
 //   format <csv|jsonl|avro>
 //   query <statement, backslash-escaped>
+//   writer <RowWriter::resume_state()>          (Parquet only)
 #pragma once
 
 #include <async_cassandra/stream.hpp>
@@ -25,6 +26,7 @@ struct ResumeState {
     std::int64_t bytes = 0;
     std::string format;
     std::string query;
+    std::string writer_state;  ///< RowWriter::resume_state() (Parquet), empty for other formats
 };
 
 /// Reads `path`; std::nullopt when it does not exist or is empty. Throws FileError for an
