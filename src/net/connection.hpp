@@ -145,8 +145,8 @@ private:
     std::function<void(const protocol::EventResponse&)> event_handler_;
     std::function<void(std::exception_ptr)> close_handler_;
     Logger logger_;
-    bool handshake_done_ = false;
-    bool transport_ready_ = false;  ///< TCP (and TLS) up: a failure after it is the CQL handshake's  ///< the close of a connection that never opened is logged by open()
+    bool handshake_done_ = false;  ///< the close of a connection that never opened is logged by open()
+    bool transport_ready_ = false;  ///< TCP (and TLS) up: a failure after it is the CQL handshake's
     std::atomic<bool> open_{true};
     std::atomic<std::size_t> in_flight_{0};
     std::atomic<std::size_t> orphans_{0};
