@@ -153,8 +153,7 @@ asio::awaitable<void> SessionImpl::start() {
 
 PageReply SessionImpl::to_page_reply(net::Reply& reply, const PreparedData* prepared) {
     PageReply out;
-    out.warnings = reply.prefix.warnings;
-    out.tracing_id = reply.prefix.tracing_id;
+    out.info = net::response_info_of(reply.prefix);
     auto* result = std::get_if<protocol::ResultResponse>(&reply.message);
     if (!result)
         throw ProtocolError(ProtocolErrc::invalid_value,
@@ -166,7 +165,8 @@ PageReply SessionImpl::to_page_reply(net::Reply& reply, const PreparedData* prep
             known = prepared->result_columns;
         }
         std::optional<protocol::Bytes> new_id = rows->metadata.new_metadata_id;
-        out.page = Page::from_rows(reply.body, std::move(*rows), known);
+        out.page = Page::from_rows(reply.body, std::move(*rows), known,
+                                   out.info.empty() ? nullptr : std::make_shared<const ResponseInfo>(out.info));
         if (prepared && new_id) {
             // v5: the result metadata changed; later executions announce the new id.
             std::lock_guard lock(prepared->mutex);
@@ -209,8 +209,7 @@ asio::awaitable<ResultSet> SessionImpl::execute_all(StatementRef st) {
     std::optional<protocol::Bytes> paging;
     for (;;) {
         PageReply pr = co_await execute_one(st, paging, std::nullopt);
-        rs.add_warnings(pr.warnings);
-        if (pr.tracing_id) rs.set_tracing_id(*pr.tracing_id);
+        rs.add_response_info(pr.info);
         if (pr.schema_change) {
             rs.set_schema_change(std::move(*pr.schema_change));
             // DDL: the next statement may go to a node that has not seen the change yet.
@@ -234,8 +233,7 @@ asio::awaitable<ResultSet> SessionImpl::execute_batch(const Batch& batch) {
     RequestBuilder request = RequestBuilder::batch(batch, config());
     PageReply pr = co_await run(request, nullptr);
     ResultSet rs;
-    rs.add_warnings(pr.warnings);
-    if (pr.tracing_id) rs.set_tracing_id(*pr.tracing_id);
+    rs.add_response_info(pr.info);
     if (pr.page) rs.add_page(std::move(*pr.page));  // conditional batches return rows
     co_return rs;
 }
