@@ -1,4 +1,4 @@
-// bench_streaming: streaming benchmarks of issue 6 for our client, run by scripts/bench_streaming.sh
+// bench_streaming: streaming benchmarks (issues 6 and 16) for our client, run by scripts/bench.sh
 // against acass-server --synthetic N. One program, three uses:
 //
 //   throughput   SELECT * FROM synthetic.rows streamed with execute_stream, row by row, every cell
@@ -13,13 +13,19 @@
 //   bench_streaming --port P [--host H] [--fetch-size 5000] [--prefetch 1] [--rows-expected N]
 //                   [--max-rows N] [--protocol 4|5] [--work-ms 0] [--work timer|busy] [--yields N]
 //                   [--page-timeout-ms MS (0 = none; default: the library's)] [--label L]
+//                   [--ticker-ms MS] [--api row|page]
 //
+// --api page reads whole pages (next_page(), then Page::as<int64, int32, string_view, double,
+// Timestamp>() over the synthetic table's columns in order) instead of next() per row; --work and
+// --yields apply to the row API only.
 // --max-rows stops the stream after N rows (leaving early closes it); --yields N lets the event
 // loop run N times (co_await asio::post) at the start of every page, before the page's work and
 // rows. Prints one line:
 //   RESULT impl=cpp label=L fetch=F prefetch=P rows=R pages=N seconds=S cpu_s=C page_wait_s=W rps=..
 //          body_bytes=B mbps=.. peak_rss_mb=.. work=timer|busy|none work_ms=W work_pages=K
-//          mismatches=M checksum=C protocol=V
+//          mismatches=M checksum=C protocol=V ticks=T tick_p50_us=.. tick_p99_us=.. tick_max_us=..
+// protocol is the version the connection negotiated; the tick_* figures are the lag of a
+// --ticker-ms timer running on the same io_context as the stream (0 without --ticker-ms).
 // cpu_s is the process's CPU time (user + system) during the stream.
 // pages counts empty pages too (e.g. the last page of a table that fills its pages exactly).
 // page_wait_s is the time spent in the next() calls that had to take a new page (waiting for it,
@@ -34,14 +40,15 @@
 
 #include <async_cassandra/async_cassandra.hpp>
 
+#include "bench_common.hpp"
+
 #include <asio/co_spawn.hpp>
 #include <asio/io_context.hpp>
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 
-#include <sys/resource.h>
-
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -54,6 +61,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace ac = async_cassandra;
 using Clock = std::chrono::steady_clock;
@@ -75,13 +83,15 @@ struct Options {
     std::optional<std::int64_t> page_timeout_ms;  // nullopt = the library's default; 0 = none
     int yields = 0;  // event-loop passes (asio::post round trips) at the start of each page
     std::string label = "stream";
+    double ticker_ms = 0;  // > 0: a ticker on the same io_context records its lag (responsiveness)
+    bool by_page = false;  // --api page: next_page() + Page::as<...>() instead of next() per row
 };
 
 [[noreturn]] void usage(const char* why) {
     std::fprintf(stderr,
                  "bench_streaming: %s\nusage: bench_streaming --port P [--host H] [--fetch-size N] [--prefetch N]\n"
                  "       [--rows-expected N] [--max-rows N] [--protocol 4|5] [--work-ms W] [--work timer|busy]\n"
-                 "       [--label L]\n",
+                 "       [--label L] [--ticker-ms MS] [--api row|page]\n",
                  why);
     std::exit(2);
 }
@@ -107,28 +117,16 @@ Options parse(int argc, char** argv) {
         } else if (flag == "--page-timeout-ms") o.page_timeout_ms = std::stoll(value);
         else if (flag == "--yields") o.yields = std::stoi(value);
         else if (flag == "--label") o.label = value;
+        else if (flag == "--ticker-ms") o.ticker_ms = std::stod(value);
+        else if (flag == "--api") {
+            if (value == "page") o.by_page = true;
+            else if (value != "row") usage("--api must be row or page");
+        }
         else usage("unknown flag");
     }
     if (o.fetch_size <= 0) usage("--fetch-size must be > 0");
     if (o.work_ms <= 0) o.work = Work::none;
     return o;
-}
-
-/// Peak resident set in MB (VmHWM of /proc/self/status, in kB).
-double peak_rss_mb() {
-    std::ifstream status("/proc/self/status");
-    std::string line;
-    while (std::getline(status, line))
-        if (line.rfind("VmHWM:", 0) == 0) return std::strtod(line.c_str() + 6, nullptr) / 1024.0;
-    return 0;
-}
-
-/// CPU time (user + system) of this process so far, in seconds.
-double cpu_seconds() {
-    rusage usage{};
-    getrusage(RUSAGE_SELF, &usage);
-    auto to_s = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
-    return to_s(usage.ru_utime) + to_s(usage.ru_stime);
 }
 
 /// Adds up the RESULT body bytes of every request (runs on the I/O path: one relaxed add).
@@ -167,9 +165,40 @@ struct RowReader {
         const auto n = row.get<std::string_view>(name);
         const auto v = row.get<double>(value);
         const auto t = row.get<ac::Timestamp>(ts).milliseconds;
+        fold(k, c, n, v, t);
+    }
+
+    void fold(std::int64_t k, std::int32_t c, std::string_view n, double v, std::int64_t t) {
         checksum += static_cast<std::uint64_t>(k) * 31 + static_cast<std::uint64_t>(c) + n.size() +
                     static_cast<std::uint64_t>(n.empty() ? 0 : n.back()) + static_cast<std::uint64_t>(t);
         if (v != static_cast<double>(k) * 0.5 + c || t != 1700000000000 + k * 1000 + c) ++mismatches;
+    }
+};
+
+/// A periodic timer on the client's io_context that records how late each tick runs (actual minus
+/// scheduled time): the event loop's responsiveness while the stream is consumed on the same thread.
+/// Ticks are scheduled on a fixed grid, so one late tick does not shift the ones after it.
+struct Ticker {
+    std::vector<std::int64_t> lag_ns;
+    bool stop = false;
+
+    asio::awaitable<void> run(Clock::duration interval) {
+        asio::steady_timer timer(co_await asio::this_coro::executor);
+        auto due = Clock::now() + interval;
+        while (!stop) {
+            timer.expires_at(due);
+            co_await timer.async_wait(asio::use_awaitable);
+            const auto now = Clock::now();
+            lag_ns.push_back(std::chrono::duration_cast<std::chrono::nanoseconds>(now - due).count());
+            while (due <= now) due += interval;  // ticks missed while blocked are not queued up
+        }
+    }
+
+    double percentile_us(double q) {
+        if (lag_ns.empty()) return 0;
+        const auto k = static_cast<std::size_t>(q * static_cast<double>(lag_ns.size() - 1));
+        std::nth_element(lag_ns.begin(), lag_ns.begin() + static_cast<std::ptrdiff_t>(k), lag_ns.end());
+        return static_cast<double>(lag_ns[k]) / 1000.0;
     }
 };
 
@@ -188,6 +217,7 @@ asio::awaitable<int> run(Options options) {
     cluster_config.connection.protocol_version = options.protocol;
     cluster_config.connection.heartbeat_interval = std::nullopt;
     cluster_config.observer = body_bytes;
+    const auto negotiated = bench::record_negotiated_protocol(cluster_config);
     ac::Cluster cluster(executor, cluster_config);
     ac::Session session = co_await cluster.connect();
 
@@ -202,10 +232,20 @@ asio::awaitable<int> run(Options options) {
     config.page_callback = [&page_rows](std::int64_t, std::int64_t rows_in_page, std::int64_t) {
         page_rows = rows_in_page;
     };
-    ac::Statement statement("SELECT * FROM synthetic.rows");
+    // The page API's typed tuples take the columns in order, so that mode names them (the same
+    // columns and bytes as SELECT *, whose order is the server's).
+    ac::Statement statement(options.by_page ? "SELECT pk, ck, name, value, ts FROM synthetic.rows"
+                                            : "SELECT * FROM synthetic.rows");
     asio::steady_timer work_timer(executor);
     const auto work_duration =
         std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double, std::milli>(options.work_ms));
+
+    auto ticker = std::make_shared<Ticker>();
+    if (options.ticker_ms > 0) {
+        const auto interval =
+            std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double, std::milli>(options.ticker_ms));
+        asio::co_spawn(executor, ticker->run(interval), [ticker](std::exception_ptr) {});
+    }
 
     RowReader reader;
     std::int64_t rows = 0;
@@ -215,7 +255,7 @@ asio::awaitable<int> run(Options options) {
     // The clock starts before the first request: the first page's round trip is part of the run,
     // as it is for raw_socket_read and the Python driver.
     const auto start = Clock::now();
-    const double cpu_before = cpu_seconds();
+    const double cpu_before = bench::cpu_seconds();
     const std::uint64_t bytes_before = body_bytes->total();  // connection set-up is not streaming
     {
         ac::ResultStream stream = co_await session.execute_stream(statement, config);
@@ -223,7 +263,20 @@ asio::awaitable<int> run(Options options) {
         // the time it takes then (waiting for the network, or for the event loop to run the
         // fetcher) is added to page_wait: the rest of the run is the caller's own row work.
         std::int64_t left_in_page = 0;
-        for (;;) {
+        // --api page: whole pages with next_page(), rows decoded as typed tuples by Page::as
+        // (types checked once per page), the fastest way the API offers to read every cell.
+        while (options.by_page) {
+            const auto before = Clock::now();
+            std::optional<ac::Page> page = co_await stream.next_page();
+            page_wait += Clock::now() - before;
+            if (!page) break;
+            for (auto [k, c, n, v, ts] : page->as<std::int64_t, std::int32_t, std::string_view, double, ac::Timestamp>()) {
+                reader.fold(k, c, n, v, ts.milliseconds);
+                if (++rows == options.max_rows) break;
+            }
+            if (rows == options.max_rows) break;
+        }
+        while (!options.by_page) {
             const bool new_page = left_in_page == 0;
             const auto before = new_page ? Clock::now() : Clock::time_point();
             std::optional<ac::Row> row = co_await stream.next();
@@ -252,7 +305,11 @@ asio::awaitable<int> run(Options options) {
     }  // leaving the scope closes the stream (and cancels a prefetch in flight after --max-rows)
     const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
     const std::uint64_t streamed_bytes = body_bytes->total() - bytes_before;
-    const double cpu = cpu_seconds() - cpu_before;
+    const double cpu = bench::cpu_seconds() - cpu_before;
+    ticker->stop = true;
+    const std::size_t ticks = ticker->lag_ns.size();
+    const double tick_p50 = ticker->percentile_us(0.50), tick_p99 = ticker->percentile_us(0.99),
+                 tick_max = ticker->percentile_us(1.0);
 
     std::int64_t failures = reader.mismatches;
     if (options.rows_expected && rows != *options.rows_expected) {
@@ -263,15 +320,16 @@ asio::awaitable<int> run(Options options) {
     const char* work_name = options.work == Work::timer ? "timer" : options.work == Work::busy ? "busy" : "none";
     std::printf("RESULT impl=cpp label=%s fetch=%d prefetch=%zu rows=%lld pages=%lld seconds=%.3f cpu_s=%.3f page_wait_s=%.3f rps=%.0f "
                 "body_bytes=%llu mbps=%.1f peak_rss_mb=%.1f work=%s work_ms=%g work_pages=%lld mismatches=%lld checksum=%llu "
-                "protocol=%s\n",
+                "protocol=%s ticks=%zu tick_p50_us=%.1f tick_p99_us=%.1f tick_max_us=%.1f\n",
                 options.label.c_str(), static_cast<int>(options.fetch_size), options.prefetch,
                 static_cast<long long>(rows), static_cast<long long>(pages), seconds, cpu,
                 std::chrono::duration<double>(page_wait).count(),
                 static_cast<double>(rows) / seconds, static_cast<unsigned long long>(streamed_bytes),
-                static_cast<double>(streamed_bytes) / seconds / 1e6, peak_rss_mb(), work_name, options.work_ms,
+                static_cast<double>(streamed_bytes) / seconds / 1e6, bench::peak_rss_mb(), work_name, options.work_ms,
                 static_cast<long long>(work_done),
                 static_cast<long long>(reader.mismatches), static_cast<unsigned long long>(reader.checksum),
-                options.protocol ? std::to_string(*options.protocol).c_str() : "auto");
+                std::to_string(*negotiated).c_str(), ticks, tick_p50, tick_p99,
+                tick_max);
     std::fflush(stdout);
     co_await session.shutdown();
     co_await cluster.shutdown();
