@@ -74,6 +74,8 @@ def case_acc_rows(port, rows, fetch):
 
 
 def case_acc_columnar(port, rows, fetch):
+    import numpy  # noqa: F401  imported before the clock starts (the columnar pages import it on first use)
+
     async def consume(result):
         n = checksum = 0
         async for page in result.pages(columnar=True):
