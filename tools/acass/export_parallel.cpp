@@ -34,6 +34,7 @@
 
 #include <async_cassandra/scan.hpp>
 #include <async_cassandra/server_errors.hpp>
+#include <async_cassandra/text_codec.hpp>
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -148,17 +149,7 @@ void parse_simple_select(const std::string& query, std::string& table, std::vect
         item.erase(item.find_last_not_of(" \t\n") + 1);
         if (item == "*" && columns.empty() && list.find(',') == std::string::npos) return;
         if (item.empty() || item.find('(') != std::string::npos) throw bad();
-        if (item.size() >= 2 && item.front() == '"' && item.back() == '"') {
-            std::string name;
-            for (std::size_t i = 1; i + 1 < item.size(); ++i) {
-                name += item[i];
-                if (item[i] == '"') ++i;  // "" -> "
-            }
-            columns.push_back(name);
-        } else {
-            for (char& c : item) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-            columns.push_back(item);
-        }
+        columns.push_back(ac::unquote_cql_identifier(item));
     }
 }
 
