@@ -47,6 +47,12 @@ inline constexpr std::size_t max_token_splits = std::size_t{1} << 20;
 /// INT64_MAX), so the ranges cover every row. Throws UsageError unless 1 <= n <= max_token_splits.
 std::vector<TokenRange> split_token_ring(std::size_t n);
 
+/// About `n` contiguous ranges covering the ring in order, none straddling two owners: the
+/// ring's own ranges between consecutive `ring_tokens` (the nodes' tokens, any order; the range
+/// that wraps is split at INT64_MIN) are each cut into pieces in proportion to their size, at
+/// least one each. Without tokens, split_token_ring(n). Throws UsageError like split_token_ring.
+std::vector<TokenRange> split_token_ring_aligned(std::size_t n, std::vector<std::int64_t> ring_tokens);
+
 /// What scan_table reads and how.
 struct ScanConfig {
     /// The table as written in CQL: "ks.t", or "t" for the session's keyspace; quoted parts
@@ -60,6 +66,13 @@ struct ScanConfig {
     std::vector<std::string> partition_key;
     /// Number of token ranges (1 .. max_token_splits).
     std::size_t splits = 8;
+    /// The ranges to scan, in order (e.g. from split_token_ring_aligned); empty =
+    /// split_token_ring(splits). Split indexes given to the handlers index this list.
+    std::vector<TokenRange> ranges;
+    /// Where each split starts (parallel to the ranges; missing entries = from the start): the
+    /// `after` points a ScanResumableHandler was given by an earlier scan of the same ranges.
+    /// A finished point skips its split (no request, no handler call; counted in splits_done).
+    std::vector<ResumePoint> resume;
     /// Splits streamed at once (>= 1).
     std::size_t concurrency = 4;
     /// Paging, read-ahead, timeouts and retries of every split's stream. Its page_callback is
@@ -79,6 +92,11 @@ struct ScanStats {
 /// The page owns its buffer and may be kept. An exception it throws stops the scan (below).
 using ScanPageHandler = std::function<void(std::size_t split, const Page& page)>;
 
+/// Like ScanPageHandler, with the split's resume point after `page` (ResumePoint: row-exact,
+/// for ScanConfig::resume). Also called once when a split is finished, with an empty page and
+/// `after.finished` set; a split that stops early (error, cancellation) gets no such call.
+using ScanResumableHandler = std::function<void(std::size_t split, const Page& page, const ResumePoint& after)>;
+
 /// Scans the whole table: one stream per token range, at most `config.concurrency` running at
 /// once, splits started in index order. `on_page` runs on a strand of the caller's executor,
 /// never concurrently with itself; pages of different splits interleave, pages of one split come
@@ -92,6 +110,8 @@ using ScanPageHandler = std::function<void(std::size_t split, const Page& page)>
 ///
 /// `session` must stay usable until the scan completes. Completes on the caller's executor.
 asio::awaitable<ScanStats> scan_table(Session session, ScanConfig config, ScanPageHandler on_page);
+/// The same, with resume points (see ScanResumableHandler).
+asio::awaitable<ScanStats> scan_table(Session session, ScanConfig config, ScanResumableHandler on_page);
 
 /// The SELECT a scan sends for each split (two bigint markers: exclusive start, inclusive end),
 /// for logs and tests. `partition_key` must not be empty (UsageError).

@@ -59,6 +59,38 @@ std::vector<TokenRange> split_token_ring(std::size_t n) {
     return ranges;
 }
 
+std::vector<TokenRange> split_token_ring_aligned(std::size_t n, std::vector<std::int64_t> ring_tokens) {
+    std::vector<TokenRange> even = split_token_ring(n);  // validates n
+    std::sort(ring_tokens.begin(), ring_tokens.end());
+    ring_tokens.erase(std::unique(ring_tokens.begin(), ring_tokens.end()), ring_tokens.end());
+    // INT64_MIN is not a real key's token: a node token there bounds nothing.
+    if (!ring_tokens.empty() && ring_tokens.front() == std::numeric_limits<std::int64_t>::min())
+        ring_tokens.erase(ring_tokens.begin());
+    if (ring_tokens.empty()) return even;
+    // The owners' ranges, (INT64_MIN, t0], (t0, t1], ..., (tk, INT64_MAX]: the first and the last
+    // belong to the same node (the wrapping range split at INT64_MIN).
+    std::vector<std::int64_t> bounds{std::numeric_limits<std::int64_t>::min()};
+    bounds.insert(bounds.end(), ring_tokens.begin(), ring_tokens.end());
+    if (bounds.back() != std::numeric_limits<std::int64_t>::max()) bounds.push_back(std::numeric_limits<std::int64_t>::max());
+    const long double ring = 18446744073709551615.0L;
+    std::vector<TokenRange> ranges;
+    for (std::size_t i = 0; i + 1 < bounds.size(); ++i) {
+        const std::uint64_t size = static_cast<std::uint64_t>(bounds[i + 1]) - static_cast<std::uint64_t>(bounds[i]);
+        const auto pieces = std::max<std::uint64_t>(
+            1, static_cast<std::uint64_t>(static_cast<long double>(n) * static_cast<long double>(size) / ring + 0.5L));
+        const std::uint64_t base = size / pieces, extra = size % pieces;
+        std::uint64_t offset = static_cast<std::uint64_t>(bounds[i]);
+        for (std::uint64_t p = 0; p < pieces; ++p) {
+            TokenRange r;
+            r.start = static_cast<std::int64_t>(offset);
+            offset += base + (p < extra ? 1 : 0);
+            r.end = static_cast<std::int64_t>(offset);
+            ranges.push_back(r);
+        }
+    }
+    return ranges;
+}
+
 std::string scan_statement(const std::string& table, const std::vector<std::string>& columns,
                            const std::vector<std::string>& partition_key) {
     if (partition_key.empty()) throw UsageError("scan_statement: the partition key is empty");
@@ -133,13 +165,14 @@ using DoneChannel = asio::experimental::concurrent_channel<void(asio::error_code
 // Everything the workers share; touched only on `strand` (except `done`, a concurrent channel).
 struct ScanState {
     ScanState(asio::any_io_executor caller, Session s, PreparedStatement p, std::vector<TokenRange> r, StreamConfig c,
-              ScanPageHandler h, std::size_t workers)
+              ScanResumableHandler h, std::vector<ResumePoint> starts, std::size_t workers)
         : strand(asio::make_strand(caller)),
           session(std::move(s)),
           prepared(std::move(p)),
           ranges(std::move(r)),
           stream(std::move(c)),
           on_page(std::move(h)),
+          resume(std::move(starts)),
           signals(workers),
           running(workers, false),
           done(caller, 1) {}
@@ -149,7 +182,8 @@ struct ScanState {
     PreparedStatement prepared;
     std::vector<TokenRange> ranges;
     StreamConfig stream;
-    ScanPageHandler on_page;
+    ScanResumableHandler on_page;
+    std::vector<ResumePoint> resume;  ///< where each split starts (missing = from its start)
 
     std::size_t next_split = 0;
     std::size_t active = 0;  ///< workers not yet finished
@@ -175,6 +209,10 @@ asio::awaitable<void> scan_worker(std::shared_ptr<ScanState> s, std::size_t self
     while (!s->stopping && s->next_split < s->ranges.size()) {
         const std::size_t split = s->next_split++;
         const TokenRange range = s->ranges[split];
+        if (split < s->resume.size() && s->resume[split].finished) {  // done in an earlier scan
+            ++s->stats.splits_done;
+            continue;
+        }
         ResultStream stream;
         std::exception_ptr failure;
         try {
@@ -182,17 +220,21 @@ asio::awaitable<void> scan_worker(std::shared_ptr<ScanState> s, std::size_t self
             bound.set_idempotent();  // a read: safe to send to another replica
             bound.options().routing_token = range.end;  // token-aware: a replica of this range
             StreamConfig config = s->stream;
+            if (split < s->resume.size()) config = config.resume_from(s->resume[split]);
             stream = co_await execute_stream(s->session, std::move(bound), config);
             for (;;) {
                 std::optional<Page> page = co_await stream.next_page();
                 if (s->stopping) break;  // another split failed: deliver nothing more
                 if (!page) {
                     ++s->stats.splits_done;
+                    ResumePoint end;
+                    end.finished = true;
+                    s->on_page(split, Page{}, end);
                     break;
                 }
                 s->stats.rows += static_cast<std::int64_t>(page->size());
                 ++s->stats.pages;
-                s->on_page(split, *page);
+                s->on_page(split, *page, stream.resume_point());
             }
         } catch (...) {
             failure = std::current_exception();
@@ -213,12 +255,24 @@ asio::awaitable<void> scan_worker(std::shared_ptr<ScanState> s, std::size_t self
 }  // namespace
 
 asio::awaitable<ScanStats> scan_table(Session session, ScanConfig config, ScanPageHandler on_page) {
+    if (!on_page) throw UsageError("scan_table: no page handler");
+    // A named handler, not a temporary inside the co_await: GCC 12 mishandles temporaries of
+    // co_await expressions on the exception path.
+    ScanResumableHandler resumable = [h = std::move(on_page)](std::size_t split, const Page& page, const ResumePoint&) {
+        if (!page.empty()) h(split, page);
+    };
+    ScanStats stats = co_await scan_table(std::move(session), std::move(config), std::move(resumable));
+    co_return stats;
+}
+
+asio::awaitable<ScanStats> scan_table(Session session, ScanConfig config, ScanResumableHandler on_page) {
     if (config.table.empty()) throw UsageError("scan_table: no table");
     if (config.concurrency < 1) throw UsageError("scan_table: concurrency must be at least 1");
     if (!on_page) throw UsageError("scan_table: no page handler");
     if (config.stream.start_state || config.stream.skip_rows != 0 || config.stream.start_finished)
         throw UsageError("scan_table: the stream config must not carry a resume position");
-    std::vector<TokenRange> ranges = split_token_ring(config.splits);
+    std::vector<TokenRange> ranges = config.ranges.empty() ? split_token_ring(config.splits) : std::move(config.ranges);
+    if (config.resume.size() > ranges.size()) throw UsageError("scan_table: more resume points than ranges");
 
     std::vector<std::string> key = config.partition_key;
     if (key.empty()) {
@@ -230,7 +284,8 @@ asio::awaitable<ScanStats> scan_table(Session session, ScanConfig config, ScanPa
     const asio::any_io_executor caller = co_await asio::this_coro::executor;
     const std::size_t workers = std::min(config.concurrency, ranges.size());
     auto state = std::make_shared<ScanState>(caller, session, std::move(prepared), std::move(ranges),
-                                             std::move(config.stream), std::move(on_page), workers);
+                                             std::move(config.stream), std::move(on_page), std::move(config.resume),
+                                             workers);
     // Start the workers from the strand, so that `running`/`active` are only ever touched there.
     asio::post(state->strand, [state, workers] {
         for (std::size_t w = 0; w < workers; ++w) {

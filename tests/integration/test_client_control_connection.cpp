@@ -15,6 +15,8 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <future>
+#include <thread>
 #include <mutex>
 #include <set>
 
@@ -347,4 +349,57 @@ TEST(ControlConnection, TokenMapAgreesWithTheNodesReplicaPlacement) {
         EXPECT_EQ(replica_requests, sent);
         for (auto& [endpoint, c] : to) c->close();
     });
+}
+
+// The io_context run by several threads while other threads read the published state: the
+// strand serialises the control connection, readers only touch immutable snapshots.
+TEST(ControlConnection, SeveralThreadsRunTheIoContextWhileOthersReadTheState) {
+    auto server = start_nodes(3);
+    asio::io_context io;
+    auto work = asio::make_work_guard(io);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 3; ++i) threads.emplace_back([&io] { io.run(); });
+    Seen seen;
+    auto cc = ControlConnection::create(io.get_executor(), config_for(*server), record(seen));
+    std::atomic<bool> stop{false};
+    std::atomic<std::size_t> reads{0};
+    std::thread reader([&] {
+        while (!stop) {
+            ClusterStatePtr s = cc->state();
+            if (s->generation > 0 && (s->metadata.hosts.empty() || !s->token_map)) ADD_FAILURE() << "torn state";
+            (void)cc->endpoint();
+            ++reads;
+        }
+    });
+    std::promise<void> done;
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+            co_await cc->start();
+            server->remove_node(3);
+            CO_ASSERT_TRUE(co_await eventually([&] { return cc->state()->metadata.hosts.size() == 2; }));
+            server->add_node(3);
+            CO_ASSERT_TRUE(co_await eventually([&] { return cc->state()->metadata.hosts.size() == 3; }));
+            co_await run_cql(*server, 2, "CREATE KEYSPACE threads_ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
+            CO_ASSERT_TRUE(co_await eventually([&] { return cc->state()->metadata.keyspace("threads_ks") != nullptr; }));
+            server->stop_node(1);
+            CO_ASSERT_TRUE(co_await eventually([&] {
+                auto e = cc->endpoint();
+                return !e.empty() && e != ep(*server, 1);
+            }));
+            co_await cc->refresh();
+        },
+        [&](std::exception_ptr e) {
+            if (e) ADD_FAILURE() << "test coroutine threw";
+            done.set_value();
+        });
+    done.get_future().wait();
+    stop = true;
+    reader.join();
+    EXPECT_GT(reads.load(), 0u);
+    EXPECT_TRUE(seen.contains("removed " + ep(*server, 3)));
+    EXPECT_TRUE(seen.contains("down " + ep(*server, 1)));
+    cc->close();
+    work.reset();
+    for (auto& t : threads) t.join();
 }

@@ -113,6 +113,31 @@ TEST(SplitTokenRing, RejectsBadCounts) {
     EXPECT_THROW(split_token_ring(max_token_splits + 1), UsageError);
 }
 
+TEST(SplitTokenRingAligned, NoRangeStraddlesAnOwnerBoundary) {
+    const std::vector<std::int64_t> tokens{-6'000'000'000'000'000'000, 10, 3'000'000'000'000'000'000};
+    for (std::size_t n : {1u, 2u, 3u, 16u, 100u}) {
+        SCOPED_TRACE(n);
+        const auto ranges = split_token_ring_aligned(n, tokens);
+        ASSERT_GE(ranges.size(), std::size_t{4});  // the three nodes' ranges, the wrapping one in two parts
+        EXPECT_EQ(ranges.front().start, std::numeric_limits<std::int64_t>::min());
+        EXPECT_EQ(ranges.back().end, std::numeric_limits<std::int64_t>::max());
+        for (std::size_t i = 0; i < ranges.size(); ++i) {
+            if (i > 0) {
+                ASSERT_EQ(ranges[i].start, ranges[i - 1].end);
+            }
+            ASSERT_LT(ranges[i].start, ranges[i].end);
+            for (std::int64_t t : tokens)  // a node token only ever ends a range
+                EXPECT_FALSE(ranges[i].start < t && t < ranges[i].end) << i << " straddles " << t;
+        }
+        if (n >= 16) {
+            EXPECT_GE(ranges.size(), n - 3);
+            EXPECT_LE(ranges.size(), n + 4);
+        }
+    }
+    EXPECT_EQ(split_token_ring_aligned(5, {}), split_token_ring(5));
+    EXPECT_THROW(split_token_ring_aligned(0, tokens), UsageError);
+}
+
 TEST(ScanStatement, QuotesWhatNeedsQuoting) {
     EXPECT_EQ(scan_statement("ks.t", {}, {"a", "b"}),
               "SELECT * FROM ks.t WHERE token(a, b) > ? AND token(a, b) <= ?");
@@ -418,6 +443,56 @@ TEST(ScanTable, HandlerExceptionStopsTheScan) {
         EXPECT_TRUE(thrown);
         EXPECT_EQ(calls, 3);
         EXPECT_EQ(co_await wait_until_idle(session), 0u);
+        co_await session.shutdown();
+        co_await cluster.shutdown();
+    });
+}
+
+// Stop a scan at several points (a handler exception), then continue it from the resume points
+// the handler was given: every row exactly once over all the runs, and finished splits skipped.
+TEST(ScanTable, ResumePointsContinueEverySplitExactly) {
+    auto server = start_server();
+    run([&](auto ex) -> asio::awaitable<void> {
+        Cluster cluster(ex, config_for(*server));
+        Session session = co_await cluster.connect();
+        const std::multiset<Key> expected = co_await reference_keys(session);
+        ScanConfig config;
+        config.table = "synthetic.rows";
+        config.columns = {"pk", "ck"};
+        config.ranges = split_token_ring_aligned(12, {-100, 4'000'000'000'000'000'000});
+        config.concurrency = 3;
+        config.stream = small_pages();
+        config.stream.fetch_size = 333;  // pages end inside partitions
+        config.resume.assign(config.ranges.size(), ResumePoint{});
+        std::multiset<Key> seen;
+        struct Stop {};
+        int runs = 0, ends = 0;
+        for (bool done = false; !done && runs < 50; ++runs) {
+            int pages = 0;
+            try {
+                co_await scan_table(session, config, [&](std::size_t split, const Page& page, const ResumePoint& after) {
+                    if (page.empty()) {
+                        EXPECT_TRUE(after.finished);
+                        ++ends;
+                    }
+                    for (Row row : page) seen.emplace(row.get<std::int64_t>(0), row.get<std::int32_t>(1));
+                    config.resume[split] = after;
+                    if (!page.empty() && ++pages == 9) throw Stop{};
+                });
+                done = true;
+            } catch (const Stop&) {
+            }
+        }
+        EXPECT_GT(runs, 3);
+        EXPECT_EQ(seen, expected);
+        // A split whose last page already says "finished" is skipped by the next run: no end call.
+        EXPECT_GE(ends, 1);
+        EXPECT_LE(ends, static_cast<int>(config.ranges.size()));
+        for (const ResumePoint& p : config.resume) EXPECT_TRUE(p.finished);
+        // Every split finished: a scan from these points sends no row.
+        std::int64_t more = 0;
+        co_await scan_table(session, config, [&](std::size_t, const Page& page, const ResumePoint&) { more += page.size(); });
+        EXPECT_EQ(more, 0);
         co_await session.shutdown();
         co_await cluster.shutdown();
     });

@@ -5,11 +5,14 @@
 
 #include "export.hpp"
 
+#include "server_warnings.hpp"
 #include "count.hpp"
 #include "errors.hpp"
 #include "formats.hpp"
 #include "progress.hpp"
 #include "resume_file.hpp"
+
+#include <async_cassandra/scan.hpp>
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -45,6 +48,19 @@ void add_export_flags(CLI::App& app, ExportOptions& o) {
         ->check(CLI::Range(0, 64));
     app.add_option("--resume-file", o.resume_file,
                    "Record the position after each page here; an existing file continues the export");
+    auto* splits = app.add_option("--splits", o.splits,
+                                  "Export a whole table as N token ranges streamed in parallel (--table, or --query "
+                                  "SELECT cols FROM table); row order across ranges is not kept")
+                       ->check(CLI::Range(std::size_t{1}, ac::max_token_splits));
+    app.add_option("--concurrency", o.concurrency, "Token ranges streamed at once (with --splits)")
+        ->default_val(4)
+        ->check(CLI::Range(1, 1024))
+        ->needs(splits);
+    app.add_option("--fsync-interval", o.fsync_interval,
+                   "Seconds between fsyncs of the output and the resume file (with --splits; 0 = every save)")
+        ->default_val(5)
+        ->check(CLI::Range(0.0, 86400.0))
+        ->needs(splits);
     app.add_flag("--count", o.count, "Run SELECT COUNT(*) first, for a progress bar with an ETA");
     app.add_flag("-q,--quiet", o.quiet, "No progress line and no summary");
     app.add_option("--stop-after-pages", o.stop_after_pages,
@@ -81,10 +97,6 @@ WriterOptions writer_options(const ExportOptions& o) {
     return w;
 }
 
-namespace {
-
-// Makes an output continued from a resume file end exactly where the last recorded page ended:
-// anything after it (a page written when the process died before recording it) is cut off.
 void restore_output_size(const std::string& path, std::int64_t bytes) {
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0) throw_file_error(path, "find the output file to continue");
@@ -94,6 +106,8 @@ void restore_output_size(const std::string& path, std::int64_t bytes) {
                         "); it was modified");
     if (st.st_size > bytes && ::truncate(path.c_str(), bytes) != 0) throw_file_error(path, "truncate");
 }
+
+namespace {
 
 void print_summary(const ExportOptions& o, const Progress& progress, std::int64_t rows, std::int64_t pages,
                    std::int64_t bytes, std::int64_t resumed_rows, bool stopped) {
@@ -115,6 +129,7 @@ void print_summary(const ExportOptions& o, const Progress& progress, std::int64_
 }  // namespace
 
 asio::awaitable<int> run_export(CommandContext& context, const ExportOptions& o) {
+    if (o.splits > 0) co_return co_await run_parallel_export(context, o);
     if (o.query.empty() == o.table.empty()) throw CliUsageError("give exactly one of --query or --table");
     const Format format = format_for(o.format, o.out);
     WriterOptions writer_settings = writer_options(o);
@@ -185,6 +200,7 @@ asio::awaitable<int> run_export(CommandContext& context, const ExportOptions& o)
     if (resumed) config = config.resume_from(resumed->point);
     ac::BoundStatement bound = prepared.bind();
     ac::ResultStream stream = co_await ac::execute_stream(context.session, bound, config);
+    ServerWarnings warnings;  // to stderr, once per distinct text
 
     Progress progress(!o.quiet && Progress::stderr_is_tty(), total);
     std::int64_t rows = 0, pages = 0;
@@ -196,6 +212,7 @@ asio::awaitable<int> run_export(CommandContext& context, const ExportOptions& o)
         }
         std::optional<ac::Page> page = co_await stream.next_page();
         if (!page) break;
+        warnings.report(*page);
         writer->write_page(*page);
         writer->flush();
         rows += static_cast<std::int64_t>(page->size());

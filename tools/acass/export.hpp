@@ -23,6 +23,9 @@ struct ExportOptions {
     std::string row_group_size = "128MB";  ///< Parquet: bytes per row group
     std::int64_t row_group_rows = 0;       ///< Parquet: rows per row group (0 = by size only)
     std::string parquet_compression = "snappy";
+    std::size_t splits = 0;       ///< > 0: a parallel export of this many token ranges
+    std::size_t concurrency = 4;  ///< ranges streamed at once (with splits)
+    double fsync_interval = 5;    ///< seconds between fsyncs of the output and the resume file (splits)
     bool count = false;
     bool quiet = false;
     std::int64_t stop_after_pages = 0;  ///< testing hook: stop as if interrupted after N pages
@@ -37,5 +40,12 @@ WriterOptions writer_options(const ExportOptions& options);
 void add_export_flags(CLI::App& app, ExportOptions& options);
 
 asio::awaitable<int> run_export(CommandContext& context, const ExportOptions& options);
+/// --splits: token ranges of one table in parallel (export_parallel.cpp).
+asio::awaitable<int> run_parallel_export(CommandContext& context, const ExportOptions& options);
+
+/// Makes an output continued from a resume file end exactly where the recorded position is:
+/// anything after it (written when the process died before recording it) is cut off. Throws
+/// FileError when the file is missing or shorter.
+void restore_output_size(const std::string& path, std::int64_t bytes);
 
 }  // namespace acass_cli

@@ -51,6 +51,7 @@ void Progress::draw(std::int64_t rows, std::int64_t bytes, std::int64_t pages) {
     line += buf;
     if (bytes >= 0) line += format_megabytes(bytes) + "  ";
     line += std::to_string(pages) + " " + unit_;
+    if (!detail_.empty()) line += "  " + detail_;
     if (total_ && rate > 0 && rows < *total_) {
         const auto eta = static_cast<long long>(static_cast<double>(*total_ - rows) / rate);
         std::snprintf(buf, sizeof buf, "  ETA %lld:%02lld:%02lld", eta / 3600, eta / 60 % 60, eta % 60);

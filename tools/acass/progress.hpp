@@ -19,6 +19,8 @@ public:
 
     /// Current counters (absolute; bytes < 0: not shown). Cheap when nothing is drawn.
     void update(std::int64_t rows, std::int64_t bytes, std::int64_t pages);
+    /// Text shown after the counters (e.g. per-range state), from the next redraw on.
+    void set_detail(std::string detail) { detail_ = std::move(detail); }
     /// Clears the live line (before the summary or an error message).
     void finish();
     double seconds() const;
@@ -34,6 +36,7 @@ private:
     std::chrono::steady_clock::time_point last_draw_;
     std::string unit_;
     bool drawn_ = false;
+    std::string detail_;
 };
 
 /// "1.23 MB" style size.

@@ -2,16 +2,18 @@
 
 #include "errors.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cerrno>
+#include <filesystem>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
 
 namespace acass_cli {
 
-namespace {
-
-std::string escape(const std::string& s) {
+std::string escape_resume_text(const std::string& s) {
     std::string out;
     for (char c : s) {
         if (c == '\\')
@@ -26,7 +28,7 @@ std::string escape(const std::string& s) {
     return out;
 }
 
-std::string unescape(const std::string& s) {
+std::string unescape_resume_text(const std::string& s) {
     std::string out;
     for (std::size_t i = 0; i < s.size(); ++i) {
         if (s[i] == '\\' && i + 1 < s.size()) {
@@ -38,8 +40,6 @@ std::string unescape(const std::string& s) {
     }
     return out;
 }
-
-}  // namespace
 
 std::optional<ResumeState> load_resume_state(const std::string& path) {
     std::ifstream in(path);
@@ -73,7 +73,7 @@ std::optional<ResumeState> load_resume_state(const std::string& path) {
             else if (key == "writer")
                 state.writer_state = value;
             else if (key == "query")
-                state.query = unescape(value), have_query = true;
+                state.query = unescape_resume_text(value), have_query = true;
         } catch (const std::exception&) {
             throw FileError("resume file " + path + " is not valid: bad line '" + line + "'");
         }
@@ -90,15 +90,27 @@ void save_resume_state(const std::string& path, const ResumeState& state) {
          << "pages " << state.pages << '\n'
          << "bytes " << state.bytes << '\n'
          << "format " << state.format << '\n'
-         << "query " << escape(state.query) << '\n';
+         << "query " << escape_resume_text(state.query) << '\n';
     if (!state.writer_state.empty()) text << "writer " << state.writer_state << '\n';
-    const std::string body = text.str();
+    write_file_atomically(path, text.str());
+}
+
+void write_file_atomically(const std::string& path, const std::string& body, bool durable) {
     const std::string temp = path + ".tmp";
     FILE* f = std::fopen(temp.c_str(), "wb");
     if (!f) throw_file_error(temp, "write the resume file");
-    const bool written = std::fwrite(body.data(), 1, body.size(), f) == body.size();
+    bool written = std::fwrite(body.data(), 1, body.size(), f) == body.size();
+    if (durable) written = written && std::fflush(f) == 0 && ::fsync(fileno(f)) == 0;
     if (std::fclose(f) != 0 || !written) throw_file_error(temp, "write the resume file");
     if (std::rename(temp.c_str(), path.c_str()) != 0) throw_file_error(path, "replace the resume file");
+    if (durable) {  // the rename itself: fsync the directory
+        const std::string dir = std::filesystem::path(path).parent_path().string();
+        const int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY);
+        if (fd >= 0) {
+            ::fsync(fd);
+            ::close(fd);
+        }
+    }
 }
 
 }  // namespace acass_cli

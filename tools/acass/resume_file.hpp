@@ -36,4 +36,11 @@ std::optional<ResumeState> load_resume_state(const std::string& path);
 /// Writes `state` to `path` atomically. Throws FileError.
 void save_resume_state(const std::string& path, const ResumeState& state);
 
+/// Replaces `path` with `body` atomically (temporary file + rename); with `durable` the
+/// temporary file is fsync'ed before the rename and the directory after it. Throws FileError.
+void write_file_atomically(const std::string& path, const std::string& body, bool durable = false);
+/// One-line form of a text for resume files (backslash, CR and LF escaped), and back.
+std::string escape_resume_text(const std::string& text);
+std::string unescape_resume_text(const std::string& text);
+
 }  // namespace acass_cli
