@@ -348,11 +348,20 @@ TEST(ServerNet, TopologyAndStatusEventsOnNodeChanges) {
 TEST(ServerNet, EventsOnlyToRegisteredConnections) {
     net::ClusterOptions o;
     o.nodes = 2;
+    o.down_event_delay = std::chrono::milliseconds(0);  // the DOWN event goes out at once
     auto cluster = start_cluster(o);
     auto quiet = connect(*cluster, 1);
     quiet.startup(ProtocolVersion::v4);
+    auto listener = connect(*cluster, 1);
+    listener.startup(ProtocolVersion::v4);
+    listener.send(ProtocolVersion::v4, 1, p::RegisterRequest{{"STATUS_CHANGE"}});
+    ASSERT_TRUE(std::holds_alternative<p::ReadyResponse>(listener.read().response));
     cluster->stop_node(2);
-    // Nothing arrives; the next thing on the wire is the answer to our OPTIONS.
+    // The registered connection gets the event (so it has been sent by now) ...
+    auto event = listener.read();
+    EXPECT_EQ(event.header.stream, -1);
+    EXPECT_TRUE(std::holds_alternative<p::EventResponse>(event.response));
+    // ... and the other does not: the next thing on its wire is the answer to our OPTIONS.
     quiet.send(ProtocolVersion::v4, 9, p::OptionsRequest{});
     EXPECT_EQ(quiet.read().header.stream, 9);
 }
