@@ -56,8 +56,9 @@ asio::awaitable<net::Reply> RequestExecutor::send_once(const std::shared_ptr<net
     } catch (...) {
         error = std::current_exception();
     }
+    const std::string endpoint = connection->endpoint();  // RequestEvent::host is a view of it
     RequestEvent event;
-    event.host = connection->endpoint();
+    event.host = endpoint;
     event.kind = kind;
     event.latency = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start);
     if (error) {

@@ -124,7 +124,8 @@ TEST(ServerMain, DataCentersAndStatsCommand) {
     RawClient c("127.0.0.4", port);
     c.startup(ProtocolVersion::v4);
     c.send(ProtocolVersion::v4, 2, query("SELECT data_center, rack FROM system.local WHERE key = 'local'"));
-    const auto& rows = std::get<p::RowsResult>(as<p::ResultResponse>(c.read()));
+    const Received reply = c.read();  // named: `rows` views into it
+    const auto& rows = std::get<p::RowsResult>(as<p::ResultResponse>(reply));
     ASSERT_EQ(rows.row_count, 1);
     std::string cells(rows.rows_content.begin(), rows.rows_content.end());
     EXPECT_NE(cells.find("dc2"), std::string::npos);

@@ -24,6 +24,8 @@ struct Received {
     p::FrameHeader header;
     p::BodyPrefix prefix;
     p::Response response;
+    /// The decoded body: rows, strings and bytes in `response` and `prefix` are views into it.
+    std::shared_ptr<p::Bytes> body;
 };
 
 class RawClient {
@@ -85,6 +87,7 @@ public:
         if (!env) throw std::runtime_error("connection closed by the server");
         Received r;
         r.header = env->header;
+        r.body = env->body;
         p::ByteReader in(env->body_view());
         r.prefix = p::decode_body_prefix(in, env->header.flags, true);
         r.response = p::decode_response(env->header.opcode, in.rest(),
