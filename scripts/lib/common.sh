@@ -12,7 +12,7 @@ ACASS_PACKAGES=(
   libasio-dev libssl-dev liblz4-dev libsnappy-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libfmt-dev
   clang libclang-rt-14-dev
-  libavro-dev doxygen
+  libavro-dev doxygen zlib1g-dev libzstd-dev
   python3-cassandra
 )
 

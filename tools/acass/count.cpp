@@ -6,6 +6,7 @@
 #include "count.hpp"
 
 #include "errors.hpp"
+#include "output_file.hpp"
 #include "progress.hpp"
 
 #include <async_cassandra/scan.hpp>
@@ -126,7 +127,7 @@ asio::awaitable<int> parallel_count(CommandContext& context, const CountOptions&
                      static_cast<long long>(rows));
         co_return exit_interrupted;
     }
-    std::printf("%lld\n", static_cast<long long>(stats.rows));
+    print_stdout(std::to_string(stats.rows) + "\n");
     if (!o.quiet) {
         const double seconds = progress.seconds();
         std::fprintf(stderr,
@@ -147,7 +148,7 @@ asio::awaitable<int> run_count(CommandContext& context, const CountOptions& o) {
     if (o.server_side) {
         const std::int64_t n =
             co_await server_side_count(context.session, "SELECT COUNT(*) FROM " + table.cql());
-        std::printf("%lld\n", static_cast<long long>(n));
+        print_stdout(std::to_string(n) + "\n");
         co_return exit_ok;
     }
     // Preparing SELECT * checks that the table exists (InvalidRequest otherwise) and gives a
@@ -193,7 +194,7 @@ asio::awaitable<int> run_count(CommandContext& context, const CountOptions& o) {
                      static_cast<long long>(rows));
         co_return exit_interrupted;
     }
-    std::printf("%lld\n", static_cast<long long>(rows));
+    print_stdout(std::to_string(rows) + "\n");
     if (!o.quiet) {
         const double seconds = progress.seconds();
         std::fprintf(stderr,

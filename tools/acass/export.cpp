@@ -7,6 +7,7 @@
 
 #include "count.hpp"
 #include "errors.hpp"
+#include "file_guard.hpp"
 #include "formats.hpp"
 #include "progress.hpp"
 #include "resume_file.hpp"
@@ -26,6 +27,10 @@ void add_export_flags(CLI::App& app, ExportOptions& o) {
         app.add_option("--table", o.table, "Export a whole table: KEYSPACE.TABLE (or TABLE with --keyspace)");
     query->excludes(table);
     table->excludes(query);
+    app.add_option("--columns", o.columns, "With --table: export only these columns, e.g. id,name (CQL names)")
+        ->needs(table);
+    app.add_option("--where", o.where, "With --table: only rows matching this CQL condition, e.g. \"pk = 3\"")
+        ->needs(table);
     app.add_option("-o,--out", o.out, "Output file ('-' = standard output)")->required();
     app.add_option("-f,--format", o.format, "csv, jsonl or avro")
         ->default_val("csv")
@@ -38,6 +43,7 @@ void add_export_flags(CLI::App& app, ExportOptions& o) {
         ->check(CLI::Range(0, 64));
     app.add_option("--resume-file", o.resume_file,
                    "Record the position after each page here; an existing file continues the export");
+    add_csv_dialect_flags(app, o.csv);
     app.add_flag("--count", o.count, "Run SELECT COUNT(*) first, for a progress bar with an ETA");
     app.add_flag("-q,--quiet", o.quiet, "No progress line and no summary");
     app.add_option("--stop-after-pages", o.stop_after_pages,
@@ -58,6 +64,25 @@ void restore_output_size(const std::string& path, std::int64_t bytes) {
                         " bytes) than the resume file records (" + std::to_string(bytes) +
                         "); it was modified");
     if (st.st_size > bytes && ::truncate(path.c_str(), bytes) != 0) throw_file_error(path, "truncate");
+}
+
+// --columns "a, B ,\"Quoted\"" -> "a, B, \"Quoted\"": each name as CQL reads it (unquoted names are
+// case-insensitive, quoted ones keep their case), trimmed; an empty name is refused.
+std::string select_list(const std::string& columns) {
+    std::string out;
+    std::size_t start = 0;
+    for (;;) {
+        std::size_t comma = columns.find(',', start);
+        std::string name = columns.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+        const auto first = name.find_first_not_of(" \t");
+        const auto last = name.find_last_not_of(" \t");
+        name = first == std::string::npos ? "" : name.substr(first, last - first + 1);
+        if (name.empty()) throw CliUsageError("--columns '" + columns + "': an empty column name");
+        out += (out.empty() ? "" : ", ") + name;
+        if (comma == std::string::npos) break;
+        start = comma + 1;
+    }
+    return out;
 }
 
 void print_summary(const ExportOptions& o, const Progress& progress, std::int64_t rows, std::int64_t pages,
@@ -86,14 +111,20 @@ asio::awaitable<int> run_export(CommandContext& context, const ExportOptions& o)
     std::string record_name = "row";
     if (!o.table.empty()) {
         const TableName table = parse_table_name(o.table, context.connection.keyspace);
-        statement_text = "SELECT * FROM " + table.cql();
+        statement_text = "SELECT " + (o.columns.empty() ? std::string("*") : select_list(o.columns)) + " FROM " +
+                         table.cql() + (o.where.empty() ? "" : " WHERE " + o.where);
         record_name = table.table;
     }
     if (!o.resume_file.empty() && o.out == "-")
         throw CliUsageError("--resume-file needs --out FILE (not standard output)");
+    refuse_same_files({{"--out", o.out}, {"--resume-file", o.resume_file}});
 
+    std::optional<ResumeFile> resume_file;
     std::optional<ResumeState> resumed;
-    if (!o.resume_file.empty()) resumed = load_resume_state(o.resume_file);
+    if (!o.resume_file.empty()) {
+        resume_file.emplace(o.resume_file);  // locked until the export ends
+        resumed = load_resume_state(*resume_file);
+    }
     if (resumed) {
         if (resumed->query != statement_text || resumed->format != to_string(format))
             throw CliUsageError("resume file " + o.resume_file + " belongs to another export (" +
@@ -122,7 +153,7 @@ asio::awaitable<int> run_export(CommandContext& context, const ExportOptions& o)
         throw CliUsageError("export needs a statement that returns rows: " + statement_text);
 
     if (resumed) restore_output_size(o.out, resumed->bytes);
-    auto writer = open_writer(format, o.out, *columns, record_name, resumed.has_value());
+    auto writer = open_writer(format, o.out, *columns, record_name, resumed.has_value(), o.csv);
 
     ResumeState state;
     state.format = to_string(format);
@@ -130,10 +161,10 @@ asio::awaitable<int> run_export(CommandContext& context, const ExportOptions& o)
     if (resumed) state = *resumed;
     const std::int64_t resumed_rows = state.rows;
     auto record = [&](const ac::ResumePoint& point) {
-        if (o.resume_file.empty()) return;
+        if (!resume_file) return;
         state.point = point;
         state.bytes = writer->bytes();
-        save_resume_state(o.resume_file, state);
+        save_resume_state(*resume_file, state);
     };
     if (!resumed) {
         writer->flush();

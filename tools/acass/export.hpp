@@ -3,6 +3,7 @@
 #pragma once
 
 #include "connection.hpp"
+#include "csv.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -14,11 +15,14 @@ namespace acass_cli {
 struct ExportOptions {
     std::string query;
     std::string table;
+    std::string columns;  ///< with --table: the columns to export (comma-separated, CQL names)
+    std::string where;    ///< with --table: a WHERE condition
     std::string out;
     std::string format = "csv";
     std::int32_t fetch_size = 5000;
     std::size_t prefetch = 1;
     std::string resume_file;
+    CsvDialect csv;
     bool count = false;
     bool quiet = false;
     std::int64_t stop_after_pages = 0;  ///< testing hook: stop as if interrupted after N pages

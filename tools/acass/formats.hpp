@@ -2,6 +2,8 @@
 // at a time, so that memory stays at about one page whatever the size of the export.
 #pragma once
 
+#include "csv.hpp"
+
 #include <async_cassandra/row.hpp>
 
 #include <cstdint>
@@ -9,7 +11,14 @@
 #include <memory>
 #include <string>
 
+namespace CLI {
+class App;
+}
+
 namespace acass_cli {
+
+/// Adds --delimiter, --quote, --escape, --null-string and --header (CSV only) to `app`.
+void add_csv_dialect_flags(CLI::App& app, CsvDialect& dialect);
 
 enum class Format { csv, jsonl, avro };
 
@@ -37,11 +46,13 @@ public:
 };
 
 /// Opens `path` ("-" = standard output) for `format`. A fresh output (append = false) is
-/// truncated and starts with the header (CSV: column names; Avro: the container header); with
-/// `append` the file written by an earlier run is continued without a second header.
-/// Throws FileError, CliUsageError (Avro not compiled in).
+/// truncated and starts with the header (CSV: column names unless the dialect says no header;
+/// Avro: the container header); with `append` the file written by an earlier run is continued
+/// without a second header. CSV and JSON lines are compressed when the name ends in .gz or .zst
+/// (see OutputFile). Throws FileError, CliUsageError (Avro not compiled in, Avro with .gz/.zst).
 std::unique_ptr<RowWriter> open_writer(Format format, const std::string& path,
                                        const async_cassandra::Columns& columns,
-                                       const std::string& record_name, bool append);
+                                       const std::string& record_name, bool append,
+                                       const CsvDialect& dialect = {});
 
 }  // namespace acass_cli

@@ -2,16 +2,18 @@
 
 #include "errors.hpp"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstdio>
-#include <fstream>
+#include <cstring>
 #include <sstream>
 
 namespace acass_cli {
 
-namespace {
-
-std::string escape(const std::string& s) {
+std::string escape_line(const std::string& s) {
     std::string out;
     for (char c : s) {
         if (c == '\\')
@@ -26,7 +28,7 @@ std::string escape(const std::string& s) {
     return out;
 }
 
-std::string unescape(const std::string& s) {
+std::string unescape_line(const std::string& s) {
     std::string out;
     for (std::size_t i = 0; i < s.size(); ++i) {
         if (s[i] == '\\' && i + 1 < s.size()) {
@@ -39,14 +41,89 @@ std::string unescape(const std::string& s) {
     return out;
 }
 
+namespace {
+
+// Opens `path` and takes the exclusive lock without waiting; -1 with errno EWOULDBLOCK when
+// another process holds it.
+int open_locked(const std::string& path, int flags) {
+    const int fd = ::open(path.c_str(), flags | O_CLOEXEC, 0666);
+    if (fd < 0) return -1;
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        const int saved = errno;
+        ::close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
+}
+
 }  // namespace
 
-std::optional<ResumeState> load_resume_state(const std::string& path) {
-    std::ifstream in(path);
-    if (!in) {
-        if (errno == ENOENT) return std::nullopt;
-        throw_file_error(path, "read the resume file");
+ResumeFile::ResumeFile(std::string path) : path_(std::move(path)) {
+    fd_ = open_locked(path_, O_RDWR | O_CREAT);
+    if (fd_ < 0) {
+        if (errno == EWOULDBLOCK)
+            throw CliUsageError("resume file " + path_ +
+                                " is in use by another acass run (it holds the file's lock); wait for it to end "
+                                "or give another --resume-file");
+        throw_file_error(path_, "open the resume file");
     }
+}
+
+ResumeFile::~ResumeFile() {
+    if (fd_ >= 0) ::close(fd_);  // releases the lock
+}
+
+std::string ResumeFile::read() const {
+    std::string text;
+    char buf[4096];
+    for (off_t at = 0;;) {
+        const ssize_t n = ::pread(fd_, buf, sizeof buf, at);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            throw_file_error(path_, "read the resume file");
+        }
+        if (n == 0) break;
+        text.append(buf, static_cast<std::size_t>(n));
+        at += n;
+    }
+    return text;
+}
+
+void ResumeFile::replace(const std::string& text) {
+    const std::string temp = path_ + ".tmp";
+    const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    if (fd < 0) throw_file_error(temp, "write the resume file");
+    // Locked before it becomes `path_`: a run that opens the new file finds it locked too.
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        ::close(fd);
+        throw_file_error(temp, "lock the resume file");
+    }
+    std::string_view rest = text;
+    while (!rest.empty()) {
+        const ssize_t n = ::write(fd, rest.data(), rest.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            const int saved = errno;
+            ::close(fd);
+            errno = saved;
+            throw_file_error(temp, "write the resume file");
+        }
+        rest.remove_prefix(static_cast<std::size_t>(n));
+    }
+    if (::rename(temp.c_str(), path_.c_str()) != 0) {
+        const int saved = errno;
+        ::close(fd);
+        errno = saved;
+        throw_file_error(path_, "replace the resume file");
+    }
+    ::close(fd_);
+    fd_ = fd;
+}
+
+std::optional<ResumeState> load_resume_state(const ResumeFile& file) {
+    const std::string& path = file.path();
+    std::istringstream in(file.read());
     std::string first;
     if (!std::getline(in, first) || first.empty()) return std::nullopt;
     ResumeState state;
@@ -71,7 +148,7 @@ std::optional<ResumeState> load_resume_state(const std::string& path) {
             else if (key == "format")
                 state.format = value, have_format = true;
             else if (key == "query")
-                state.query = unescape(value), have_query = true;
+                state.query = unescape_line(value), have_query = true;
         } catch (const std::exception&) {
             throw FileError("resume file " + path + " is not valid: bad line '" + line + "'");
         }
@@ -81,21 +158,15 @@ std::optional<ResumeState> load_resume_state(const std::string& path) {
     return state;
 }
 
-void save_resume_state(const std::string& path, const ResumeState& state) {
+void save_resume_state(ResumeFile& file, const ResumeState& state) {
     std::ostringstream text;
     text << state.point.to_string() << '\n'
          << "rows " << state.rows << '\n'
          << "pages " << state.pages << '\n'
          << "bytes " << state.bytes << '\n'
          << "format " << state.format << '\n'
-         << "query " << escape(state.query) << '\n';
-    const std::string body = text.str();
-    const std::string temp = path + ".tmp";
-    FILE* f = std::fopen(temp.c_str(), "wb");
-    if (!f) throw_file_error(temp, "write the resume file");
-    const bool written = std::fwrite(body.data(), 1, body.size(), f) == body.size();
-    if (std::fclose(f) != 0 || !written) throw_file_error(temp, "write the resume file");
-    if (std::rename(temp.c_str(), path.c_str()) != 0) throw_file_error(path, "replace the resume file");
+         << "query " << escape_line(state.query) << '\n';
+    file.replace(text.str());
 }
 
 }  // namespace acass_cli
