@@ -15,9 +15,14 @@
 // the DataStax driver) is likewise one event-loop thread plus the submitting thread, and the
 // server shares the same (small) machine.
 //
-// Output: one line per level, "RESULT impl=cpp conc=C requests=N errors=E seconds=S rps=R
-// p50_us=P50 p99_us=P99 protocol=V", parsed by scripts/bench.sh; --markdown adds a table.
+// Output: one line per level, "RESULT impl=cpp config=tuned|default op=select|insert conc=C
+// requests=N errors=E seconds=S rps=R p50_us=P50 p99_us=P99 cpu_us_per_req=U protocol=V" (V: the
+// version the connection negotiated), parsed by scripts/bench.sh; --markdown adds a table.
+// --config default builds the ClusterConfig a user's program has (contact point and port only);
+// --op insert measures prepared INSERTs into bench.inserts (created if missing) instead.
 #include <async_cassandra/async_cassandra.hpp>
+
+#include "bench_common.hpp"
 
 #include <asio/co_spawn.hpp>
 #include <asio/io_context.hpp>
@@ -55,6 +60,13 @@ struct Options {
     std::optional<int> protocol;  // nullopt = negotiate
     std::size_t connections = 1;
     bool markdown = false;
+    // "tuned": one connection, heartbeats off, room for every request in flight (what this
+    // benchmark always did); "default": a ClusterConfig with the contact point and port only,
+    // as a user's program written from the README has it.
+    std::string config = "tuned";
+    // "select": the prepared point query; "insert": a prepared INSERT of one row per request
+    // into bench.inserts (created here), same key distribution.
+    std::string op = "select";
 };
 
 struct LevelResult {
@@ -71,7 +83,7 @@ struct LevelResult {
     std::fprintf(stderr,
                  "usage: %s [--host H] [--port P] [--rows ROWS] [--concurrency 1,64,1024]\n"
                  "          [--requests N] [--requests-c1 N] [--warmup N] [--protocol 4|5]\n"
-                 "          [--connections K] [--markdown]\n",
+                 "          [--connections K] [--config tuned|default] [--op select|insert] [--markdown]\n",
                  argv0);
     std::exit(2);
 }
@@ -102,9 +114,12 @@ Options parse(int argc, char** argv) {
         else if (a == "--protocol") o.protocol = std::stoi(next());
         else if (a == "--connections") o.connections = std::stoul(next());
         else if (a == "--markdown") o.markdown = true;
+        else if (a == "--config") o.config = next();
+        else if (a == "--op") o.op = next();
         else usage(argv[0]);
     }
     if (o.rows < 100 || o.levels.empty() || o.requests == 0) usage(argv[0]);
+    if ((o.config != "tuned" && o.config != "default") || (o.op != "select" && o.op != "insert")) usage(argv[0]);
     return o;
 }
 
@@ -119,6 +134,7 @@ struct Run {
     std::mt19937_64 rng{42};  // fixed seed: every run reads the same key sequence
     std::vector<std::int64_t> latencies_ns;
     std::string first_error;
+    bool insert = false;
 };
 
 asio::awaitable<void> worker(Run& run) {
@@ -130,12 +146,16 @@ asio::awaitable<void> worker(Run& run) {
         const std::int32_t ck = ck_dist(run.rng);
         // Binding is part of the measured request: a real caller binds per request too.
         const auto start = Clock::now();
-        ac::BoundStatement bound = run.prepared.bind(pk, ck);
+        ac::BoundStatement bound = run.insert
+                                       ? run.prepared.bind(pk, ck, std::string_view("bench-row-value"),
+                                                           static_cast<double>(pk) * 0.5 + ck,
+                                                           ac::Timestamp{1700000000000 + pk * 1000 + ck})
+                                       : run.prepared.bind(pk, ck);
         auto [error, result] = co_await run.session.try_execute(std::move(bound));
         const auto stop = Clock::now();
-        // A point query must return exactly its row; anything else counts as an error so a
-        // broken server or client cannot look fast.
-        if (error || result.size() != 1) {
+        // A point query must return exactly its row (an insert no row); anything else counts as
+        // an error so a broken server or client cannot look fast.
+        if (error || result.size() != (run.insert ? 0u : 1u)) {
             if (run.errors++ == 0) {
                 try {
                     if (error) std::rethrow_exception(error);
@@ -151,13 +171,14 @@ asio::awaitable<void> worker(Run& run) {
 
 /// Runs `total` requests with `concurrency` workers; returns when all have completed.
 asio::awaitable<LevelResult> run_level(ac::Session session, ac::PreparedStatement prepared, std::int64_t partitions,
-                                       std::size_t concurrency, std::size_t total) {
+                                       std::size_t concurrency, std::size_t total, bool insert) {
     auto ex = co_await asio::this_coro::executor;
     Run run;
     run.session = session;
     run.prepared = prepared;
     run.total = total;
     run.partitions = partitions;
+    run.insert = insert;
     run.latencies_ns.reserve(total);
 
     std::size_t done = 0;
@@ -204,38 +225,49 @@ asio::awaitable<LevelResult> run_level(ac::Session session, ac::PreparedStatemen
     co_return r;
 }
 
-/// The public API does not expose the negotiated version, so report what was asked for: "auto"
-/// means the client's default negotiation (it tries v5 first, then falls back to v4).
-std::string protocol_label(const Options& o) {
-    return o.protocol ? std::to_string(*o.protocol) : std::string("auto");
-}
-
 asio::awaitable<void> main_coro(Options o, int& exit_code) {
     auto ex = co_await asio::this_coro::executor;
     ac::ClusterConfig config;
     config.contact_points = {o.host};
     config.port = o.port;
-    config.connections_per_host = o.connections;
-    config.connection.protocol_version = o.protocol;
-    // 1024 in flight on one connection must not queue behind the stream-id limit.
-    config.connection.max_in_flight = std::max<std::size_t>(2048, *std::max_element(o.levels.begin(), o.levels.end()));
-    config.connection.heartbeat_interval = std::nullopt;
+    if (o.config == "tuned") {
+        config.connections_per_host = o.connections;
+        config.connection.protocol_version = o.protocol;
+        // 1024 in flight on one connection must not queue behind the stream-id limit.
+        config.connection.max_in_flight =
+            std::max<std::size_t>(2048, *std::max_element(o.levels.begin(), o.levels.end()));
+        config.connection.heartbeat_interval = std::nullopt;
+    } else if (o.protocol) {
+        config.connection.protocol_version = o.protocol;  // the one setting a comparison must pin
+    }
+    const auto negotiated = bench::record_negotiated_protocol(config);
     ac::Cluster cluster(ex, config);
     ac::Session session = co_await cluster.connect();
-    ac::PreparedStatement prepared = co_await session.prepare("SELECT * FROM synthetic.rows WHERE pk = ? AND ck = ?");
+    const bool insert = o.op == "insert";
+    if (insert) {
+        co_await session.execute(ac::Statement(
+            "CREATE KEYSPACE IF NOT EXISTS bench WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}"));
+        co_await session.execute(ac::Statement("CREATE TABLE IF NOT EXISTS bench.inserts (pk bigint, ck int, name text, "
+                                               "value double, ts timestamp, PRIMARY KEY (pk, ck))"));
+    }
+    ac::PreparedStatement prepared = co_await session.prepare(
+        insert ? "INSERT INTO bench.inserts (pk, ck, name, value, ts) VALUES (?, ?, ?, ?, ?)"
+               : "SELECT * FROM synthetic.rows WHERE pk = ? AND ck = ?");
     const std::int64_t partitions = o.rows / 100;  // full partitions only: every key exists
 
     // Warm-up: connection buffers, allocator, server caches; not reported.
-    if (o.warmup > 0) (void)co_await run_level(session, prepared, partitions, 64, o.warmup);
+    if (o.warmup > 0) (void)co_await run_level(session, prepared, partitions, 64, o.warmup, insert);
 
     std::vector<LevelResult> results;
     for (std::size_t c : o.levels) {
         const std::size_t n = (c == 1 && o.requests_c1 > 0) ? o.requests_c1 : o.requests;
-        LevelResult r = co_await run_level(session, prepared, partitions, c, n);
-        std::printf("RESULT impl=cpp conc=%zu requests=%zu errors=%zu seconds=%.3f rps=%.0f p50_us=%.1f p99_us=%.1f "
-                    "protocol=%s\n",
-                    r.concurrency, r.requests, r.errors, r.seconds, r.rps(), r.p50_us, r.p99_us,
-                    protocol_label(o).c_str());
+        const double cpu_before = bench::cpu_seconds();
+        LevelResult r = co_await run_level(session, prepared, partitions, c, n, insert);
+        const double cpu = bench::cpu_seconds() - cpu_before;
+        std::printf("RESULT impl=cpp config=%s op=%s conc=%zu requests=%zu errors=%zu seconds=%.3f rps=%.0f p50_us=%.1f "
+                    "p99_us=%.1f cpu_us_per_req=%.2f protocol=%d\n",
+                    o.config.c_str(), o.op.c_str(), r.concurrency, r.requests, r.errors, r.seconds, r.rps(), r.p50_us,
+                    r.p99_us, r.requests ? cpu * 1e6 / static_cast<double>(r.requests) : 0.0, *negotiated);
         std::fflush(stdout);
         if (r.errors > 0) exit_code = 1;
         results.push_back(r);

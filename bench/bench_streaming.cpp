@@ -1,4 +1,4 @@
-// bench_streaming: streaming benchmarks of issue 6 for our client, run by scripts/bench_streaming.sh
+// bench_streaming: streaming benchmarks (issues 6 and 16) for our client, run by scripts/bench.sh
 // against acass-server --synthetic N. One program, three uses:
 //
 //   throughput   SELECT * FROM synthetic.rows streamed with execute_stream, row by row, every cell
@@ -19,7 +19,9 @@
 // rows. Prints one line:
 //   RESULT impl=cpp label=L fetch=F prefetch=P rows=R pages=N seconds=S cpu_s=C page_wait_s=W rps=..
 //          body_bytes=B mbps=.. peak_rss_mb=.. work=timer|busy|none work_ms=W work_pages=K
-//          mismatches=M checksum=C protocol=V
+//          mismatches=M checksum=C protocol=V ticks=T tick_p50_us=.. tick_p99_us=.. tick_max_us=..
+// protocol is the version the connection negotiated; the tick_* figures are the lag of a
+// --ticker-ms timer running on the same io_context as the stream (0 without --ticker-ms).
 // cpu_s is the process's CPU time (user + system) during the stream.
 // pages counts empty pages too (e.g. the last page of a table that fills its pages exactly).
 // page_wait_s is the time spent in the next() calls that had to take a new page (waiting for it,
@@ -34,14 +36,15 @@
 
 #include <async_cassandra/async_cassandra.hpp>
 
+#include "bench_common.hpp"
+
 #include <asio/co_spawn.hpp>
 #include <asio/io_context.hpp>
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 
-#include <sys/resource.h>
-
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -54,6 +57,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace ac = async_cassandra;
 using Clock = std::chrono::steady_clock;
@@ -75,13 +79,14 @@ struct Options {
     std::optional<std::int64_t> page_timeout_ms;  // nullopt = the library's default; 0 = none
     int yields = 0;  // event-loop passes (asio::post round trips) at the start of each page
     std::string label = "stream";
+    double ticker_ms = 0;  // > 0: a ticker on the same io_context records its lag (responsiveness)
 };
 
 [[noreturn]] void usage(const char* why) {
     std::fprintf(stderr,
                  "bench_streaming: %s\nusage: bench_streaming --port P [--host H] [--fetch-size N] [--prefetch N]\n"
                  "       [--rows-expected N] [--max-rows N] [--protocol 4|5] [--work-ms W] [--work timer|busy]\n"
-                 "       [--label L]\n",
+                 "       [--label L] [--ticker-ms MS]\n",
                  why);
     std::exit(2);
 }
@@ -107,28 +112,12 @@ Options parse(int argc, char** argv) {
         } else if (flag == "--page-timeout-ms") o.page_timeout_ms = std::stoll(value);
         else if (flag == "--yields") o.yields = std::stoi(value);
         else if (flag == "--label") o.label = value;
+        else if (flag == "--ticker-ms") o.ticker_ms = std::stod(value);
         else usage("unknown flag");
     }
     if (o.fetch_size <= 0) usage("--fetch-size must be > 0");
     if (o.work_ms <= 0) o.work = Work::none;
     return o;
-}
-
-/// Peak resident set in MB (VmHWM of /proc/self/status, in kB).
-double peak_rss_mb() {
-    std::ifstream status("/proc/self/status");
-    std::string line;
-    while (std::getline(status, line))
-        if (line.rfind("VmHWM:", 0) == 0) return std::strtod(line.c_str() + 6, nullptr) / 1024.0;
-    return 0;
-}
-
-/// CPU time (user + system) of this process so far, in seconds.
-double cpu_seconds() {
-    rusage usage{};
-    getrusage(RUSAGE_SELF, &usage);
-    auto to_s = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
-    return to_s(usage.ru_utime) + to_s(usage.ru_stime);
 }
 
 /// Adds up the RESULT body bytes of every request (runs on the I/O path: one relaxed add).
@@ -173,6 +162,33 @@ struct RowReader {
     }
 };
 
+/// A periodic timer on the client's io_context that records how late each tick runs (actual minus
+/// scheduled time): the event loop's responsiveness while the stream is consumed on the same thread.
+/// Ticks are scheduled on a fixed grid, so one late tick does not shift the ones after it.
+struct Ticker {
+    std::vector<std::int64_t> lag_ns;
+    bool stop = false;
+
+    asio::awaitable<void> run(Clock::duration interval) {
+        asio::steady_timer timer(co_await asio::this_coro::executor);
+        auto due = Clock::now() + interval;
+        while (!stop) {
+            timer.expires_at(due);
+            co_await timer.async_wait(asio::use_awaitable);
+            const auto now = Clock::now();
+            lag_ns.push_back(std::chrono::duration_cast<std::chrono::nanoseconds>(now - due).count());
+            while (due <= now) due += interval;  // ticks missed while blocked are not queued up
+        }
+    }
+
+    double percentile_us(double q) {
+        if (lag_ns.empty()) return 0;
+        const auto k = static_cast<std::size_t>(q * static_cast<double>(lag_ns.size() - 1));
+        std::nth_element(lag_ns.begin(), lag_ns.begin() + static_cast<std::ptrdiff_t>(k), lag_ns.end());
+        return static_cast<double>(lag_ns[k]) / 1000.0;
+    }
+};
+
 void busy_wait(double ms) {
     const auto until = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double, std::milli>(ms));
     while (Clock::now() < until) {
@@ -188,6 +204,7 @@ asio::awaitable<int> run(Options options) {
     cluster_config.connection.protocol_version = options.protocol;
     cluster_config.connection.heartbeat_interval = std::nullopt;
     cluster_config.observer = body_bytes;
+    const auto negotiated = bench::record_negotiated_protocol(cluster_config);
     ac::Cluster cluster(executor, cluster_config);
     ac::Session session = co_await cluster.connect();
 
@@ -207,6 +224,13 @@ asio::awaitable<int> run(Options options) {
     const auto work_duration =
         std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double, std::milli>(options.work_ms));
 
+    auto ticker = std::make_shared<Ticker>();
+    if (options.ticker_ms > 0) {
+        const auto interval =
+            std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double, std::milli>(options.ticker_ms));
+        asio::co_spawn(executor, ticker->run(interval), [ticker](std::exception_ptr) {});
+    }
+
     RowReader reader;
     std::int64_t rows = 0;
     std::int64_t pages = 0;
@@ -215,7 +239,7 @@ asio::awaitable<int> run(Options options) {
     // The clock starts before the first request: the first page's round trip is part of the run,
     // as it is for raw_socket_read and the Python driver.
     const auto start = Clock::now();
-    const double cpu_before = cpu_seconds();
+    const double cpu_before = bench::cpu_seconds();
     const std::uint64_t bytes_before = body_bytes->total();  // connection set-up is not streaming
     {
         ac::ResultStream stream = co_await session.execute_stream(statement, config);
@@ -252,7 +276,11 @@ asio::awaitable<int> run(Options options) {
     }  // leaving the scope closes the stream (and cancels a prefetch in flight after --max-rows)
     const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
     const std::uint64_t streamed_bytes = body_bytes->total() - bytes_before;
-    const double cpu = cpu_seconds() - cpu_before;
+    const double cpu = bench::cpu_seconds() - cpu_before;
+    ticker->stop = true;
+    const std::size_t ticks = ticker->lag_ns.size();
+    const double tick_p50 = ticker->percentile_us(0.50), tick_p99 = ticker->percentile_us(0.99),
+                 tick_max = ticker->percentile_us(1.0);
 
     std::int64_t failures = reader.mismatches;
     if (options.rows_expected && rows != *options.rows_expected) {
@@ -263,15 +291,16 @@ asio::awaitable<int> run(Options options) {
     const char* work_name = options.work == Work::timer ? "timer" : options.work == Work::busy ? "busy" : "none";
     std::printf("RESULT impl=cpp label=%s fetch=%d prefetch=%zu rows=%lld pages=%lld seconds=%.3f cpu_s=%.3f page_wait_s=%.3f rps=%.0f "
                 "body_bytes=%llu mbps=%.1f peak_rss_mb=%.1f work=%s work_ms=%g work_pages=%lld mismatches=%lld checksum=%llu "
-                "protocol=%s\n",
+                "protocol=%s ticks=%zu tick_p50_us=%.1f tick_p99_us=%.1f tick_max_us=%.1f\n",
                 options.label.c_str(), static_cast<int>(options.fetch_size), options.prefetch,
                 static_cast<long long>(rows), static_cast<long long>(pages), seconds, cpu,
                 std::chrono::duration<double>(page_wait).count(),
                 static_cast<double>(rows) / seconds, static_cast<unsigned long long>(streamed_bytes),
-                static_cast<double>(streamed_bytes) / seconds / 1e6, peak_rss_mb(), work_name, options.work_ms,
+                static_cast<double>(streamed_bytes) / seconds / 1e6, bench::peak_rss_mb(), work_name, options.work_ms,
                 static_cast<long long>(work_done),
                 static_cast<long long>(reader.mismatches), static_cast<unsigned long long>(reader.checksum),
-                options.protocol ? std::to_string(*options.protocol).c_str() : "auto");
+                std::to_string(*negotiated).c_str(), ticks, tick_p50, tick_p99,
+                tick_max);
     std::fflush(stdout);
     co_await session.shutdown();
     co_await cluster.shutdown();

@@ -1,133 +1,299 @@
 #!/usr/bin/env bash
-# Builds (RelWithDebInfo, in build/) and runs the benchmarks:
-#   1. bench_rows_decode   - Google Benchmark, decoding a 5,000-row page (no I/O);
-#   2. bench_point_queries - single-row prepared SELECTs by key against one acass-server,
-#      concurrency 1, 64 and 1024, and in the same run the DataStax Python driver doing the same
-#      (bench/python/point_queries.py), so that the ratio is taken under the same machine load.
-# Results go to $RESULTS_DIR (default build/bench-results) and are printed at the end.
-# The streaming benchmarks (throughput vs raw socket and Python driver, latency hiding, memory)
-# are a separate script: scripts/bench_streaming.sh (docs/benchmarks.md).
+# The benchmark suite (issue 16): our client against the limits and against the peer drivers
+# users would otherwise pick, every scenario against the same acass-server in the same run.
 #
-# Knobs (environment): ROWS (synthetic table size, default 1000000), REQUESTS (per level, default
-# 20000), REQUESTS_C1 (at concurrency 1, default 5000), CONCURRENCY (default 1,64,1024), WARMUP
-# (default 2000), PROTOCOL (native protocol version both clients use: 5 (default), 4, or "auto" to
-# let each negotiate), ROUNDS (default 3: every level is run ROUNDS times and the table shows
-# the median of each figure), CLIENT_TIMEOUT (seconds per client run, default 900: a hung client
-# fails the script instead of stalling CI), SKIP_BUILD=1 (use the existing build), SKIP_PYTHON=1.
+#   scripts/bench.sh [--quick] [--no-docs]
+#
+# It installs what is missing (Debian packages through scripts/lib/common.sh, npm packages of
+# bench/node with `npm ci`), builds the Release binaries it needs in $BUILD_DIR (default
+# build-release/), builds the gocql peer (GOPATH mode against Debian's gocql), then runs:
+#
+#   1 stream     SELECT * of the synthetic table, fetch 1,000 and 5,000: raw socket reader (the
+#                limit), our client (v5 as negotiated, and v4), gocql (write coalescing off, and
+#                its default), Node.js cassandra-driver, DataStax Python driver; every client
+#                reads every column of every row; rows/s, CPU ns/row, peak RSS. Against the
+#                replay node too (acass-server --replay-pages) when the server has that mode.
+#   2 latency    every page delayed 5 ms by the node, 5 ms of caller work per page, prefetch 0/1/2
+#   3 ticker     lag of a 1 ms ticker on the client's event loop while it streams
+#   4 point      prepared point queries by key, concurrency 1/64/1024: our client with the default
+#                ClusterConfig and tuned, gocql (coalescing off, and default), Node.js, Python
+#   5 insert     prepared INSERTs at concurrency 256, same clients
+#   6 scan       parallel token-range scan (acass count --splits 8) at concurrency 1..8, --nodes 3
+#   7 export     acass export CSV / JSON lines / Avro
+#   8 limits     decode-only speed (bench_rows_decode: memcpy, page validation, typed decoding)
+#
+# Every client run is tagged and appended to $RESULTS_DIR/results.raw ("RESULT ..." lines);
+# bench/report.py turns that file into bench/results/<date>.json (with the machine's description)
+# and, unless --no-docs, regenerates the marked section of docs/benchmarks.md and its plots
+# (docs/img/bench_*.png). Clients are interleaved round by round (ROUNDS, default 3) so every
+# client of a table row sees the same background load; the report shows the best round and the
+# spread. The node runs on CPU 0 and the clients on CPU 1 (taskset) when the machine has 2+ CPUs.
+#
+# Knobs (environment): ROUNDS, STREAM_ROWS, POINT_REQUESTS, POINT_REQUESTS_C1, SKIP_BUILD=1,
+# BUILD_TYPE (Release), SKIP_PEERS=1, ONLY="stream point ..." (a subset of the scenarios), PIN=0, BUILD_DIR, RESULTS_DIR.
+BUILD_DIR="${BUILD_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/build-release}"
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
-ROWS="${ROWS:-1000000}"
-REQUESTS="${REQUESTS:-20000}"
-REQUESTS_C1="${REQUESTS_C1:-5000}"
-CONCURRENCY="${CONCURRENCY:-1,64,1024}"
-WARMUP="${WARMUP:-2000}"
-PROTOCOL="${PROTOCOL:-5}"
-ROUNDS="${ROUNDS:-3}"
-CLIENT_TIMEOUT="${CLIENT_TIMEOUT:-900}"
+QUICK=0
+UPDATE_DOCS=1
+for arg in "$@"; do
+  case "$arg" in
+    --quick) QUICK=1 ;;
+    --no-docs) UPDATE_DOCS=0 ;;
+    *) echo "usage: scripts/bench.sh [--quick] [--no-docs]" >&2; exit 2 ;;
+  esac
+done
+
+if ((QUICK)); then
+  ROUNDS="${ROUNDS:-1}"; STREAM_ROWS="${STREAM_ROWS:-300000}"
+  POINT_REQUESTS="${POINT_REQUESTS:-3000}"; POINT_REQUESTS_C1="${POINT_REQUESTS_C1:-600}"
+  LAT_PAGES=40; SCAN_ROWS=1000000; EXPORT_ROWS=300000
+else
+  ROUNDS="${ROUNDS:-3}"; STREAM_ROWS="${STREAM_ROWS:-2000000}"
+  POINT_REQUESTS="${POINT_REQUESTS:-20000}"; POINT_REQUESTS_C1="${POINT_REQUESTS_C1:-5000}"
+  LAT_PAGES=200; SCAN_ROWS=10000000; EXPORT_ROWS=2000000
+fi
+# The Node.js and Python drivers stream a quarter of the rows (they are 10-20x slower; rows/s and
+# CPU per row are the comparable figures, and they stay the same past the first pages).
+SLOW_PEER_ROWS=$((STREAM_ROWS / 4))
+POINT_ROWS=1000000
+INSERT_CONCURRENCY=256
+CLIENT_TIMEOUT="${CLIENT_TIMEOUT:-600}"
+BUILD_TYPE="${BUILD_TYPE:-Release}"
 RESULTS_DIR="${RESULTS_DIR:-$BUILD_DIR/bench-results}"
-# Debian's python3-cassandra only imports under the system interpreter, whatever is on PATH.
-PYTHON=/usr/bin/python3
+ONLY="${ONLY:-stream latency ticker point insert scan export profile limits}"
+PYTHON=/usr/bin/python3  # Debian's python3-cassandra and matplotlib import only under it
+BENCH_PACKAGES=(golang-go golang-github-gocql-gocql-dev python3-matplotlib python3-cassandra util-linux)
+TARGETS=(acass-server acass bench_streaming bench_point_queries raw_socket_read bench_rows_decode)
+
+wants() { [[ " $ONLY " == *" $1 "* ]]; }
 
 if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
-  install_packages
-  configure_and_build "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+  install_packages "${BENCH_PACKAGES[@]}"
+  log "configuring $BUILD_DIR ($BUILD_TYPE)"
+  cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE="$BUILD_TYPE" >/dev/null
+  log "building ${TARGETS[*]}"
+  cmake --build "$BUILD_DIR" -j "$JOBS" --target "${TARGETS[@]}"
 fi
+BIN="$BUILD_DIR/bin"
+for tool in "${TARGETS[@]}"; do
+  [[ -x "$BIN/$tool" ]] || { log "$BIN/$tool is missing (build first, or unset SKIP_BUILD)"; exit 1; }
+done
+
+have_go=0 have_node=0 have_python=0
+if [[ "${SKIP_PEERS:-0}" != 1 ]]; then
+  if command -v go >/dev/null && [[ -d /usr/share/gocode/src/github.com/gocql/gocql ]]; then
+    log "building the gocql peer (GOPATH mode, Debian's gocql)"
+    (cd "$ROOT/bench/go" && GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE="$BUILD_DIR/go-cache" \
+      go build -o "$BIN/gocql_bench" gocql_bench.go) && have_go=1
+  fi
+  if command -v npm >/dev/null; then
+    # npm ci only when the lockfile changed since the last install (it wipes node_modules).
+    lock="$ROOT/bench/node/package-lock.json" stamp="$ROOT/bench/node/node_modules/.installed-lock"
+    if ! cmp -s "$lock" "$stamp" 2>/dev/null; then
+      log "npm ci (bench/node)"
+      (cd "$ROOT/bench/node" && npm ci --no-audit --no-fund --loglevel=error) && cp "$lock" "$stamp"
+    fi
+    [[ -f "$stamp" ]] && have_node=1
+  fi
+  "$PYTHON" -c 'import cassandra' 2>/dev/null && have_python=1
+fi
+((have_go)) || log "gocql peer not available: skipped"
+((have_node)) || log "Node.js peer not available: skipped"
+((have_python)) || log "Python driver not available: skipped"
+
 mkdir -p "$RESULTS_DIR"
+LOAD_START="$(cut -d' ' -f1-3 /proc/loadavg)"
+RAW="$RESULTS_DIR/results.raw"
+: >"$RAW"
+: >"$RESULTS_DIR/clients.err"
+
+# CPU 0 for the node, CPU 1 for the client under test (they would otherwise fight for the same
+# core while the other stays busy with something else).
+SERVER_CPU="" CLIENT=()
+if [[ "${PIN:-1}" == 1 ]] && (($(nproc) >= 2)) && command -v taskset >/dev/null; then
+  SERVER_CPU=0 CLIENT=(taskset -c 1)
+fi
 
 source "$ROOT/scripts/lib/server.sh"
-stop_server() { stop_acass_server; }
-trap stop_server EXIT
+PORT=""
+trap stop_acass_server EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
-log "bench_rows_decode"
-"$BUILD_DIR/bin/bench_rows_decode" --benchmark_format=console | tee "$RESULTS_DIR/rows_decode.txt"
+# start_server ARGS...: acass-server on a free port, pinned; sets PORT.
+start_server() {
+  stop_acass_server
+  start_acass_server "$BIN/acass-server" "$RESULTS_DIR/server.log" "$@"
+  PORT="$ACASS_PORT"
+  [[ -n "$SERVER_CPU" ]] && taskset -apc "$SERVER_CPU" "$ACASS_SERVER_PID" >/dev/null
+  log "acass-server $* on port $PORT"
+}
 
-if [[ ! -x "$BUILD_DIR/bin/bench_point_queries" ]]; then
-  # Only built when the client library (src/net, src/session, src/cluster) exists.
-  log "bench_point_queries was not built (no client library?): stopping here"
-  exit 1
-fi
-
-log "starting acass-server --synthetic $ROWS"
-start_acass_server "$BUILD_DIR/bin/acass-server" "$RESULTS_DIR/server.log" --synthetic "$ROWS"
-PORT="$ACASS_PORT"
-log "acass-server on port $PORT"
-
-common_args=(--port "$PORT" --rows "$ROWS" --requests "$REQUESTS" --requests-c1 "$REQUESTS_C1"
-             --warmup "$WARMUP")
-# Forced by default so that both columns of the table are known to use the same version (the
-# C++ API does not report the negotiated one).
-if [[ "$PROTOCOL" != auto ]]; then common_args+=(--protocol "$PROTOCOL"); fi
-RAW="$RESULTS_DIR/point_queries.raw"
-: >"$RAW"
-: >"$RESULTS_DIR/python.err"
-have_python=0
-if [[ "${SKIP_PYTHON:-0}" != 1 ]] && "$PYTHON" -c 'import cassandra' 2>/dev/null; then
-  have_python=1
-else
-  log "skipping the Python driver (SKIP_PYTHON=1 or python3-cassandra not importable by $PYTHON)"
-fi
-# Levels are interleaved (cpp, python, next level...) rather than one client after the other,
-# so that both clients of a row of the table see the same background load on a shared machine.
-IFS=, read -r -a levels <<<"$CONCURRENCY"
-for round in $(seq 1 "$ROUNDS"); do
-for c in "${levels[@]}"; do
-  log "round $round/$ROUNDS, concurrency $c: bench_point_queries (async-cassandra-cpp)"
-  timeout "$CLIENT_TIMEOUT" "$BUILD_DIR/bin/bench_point_queries" "${common_args[@]}" --concurrency "$c" | tee -a "$RAW"
-  if ((have_python)); then
-    log "round $round/$ROUNDS, concurrency $c: point_queries.py (DataStax Python driver, execute_async)"
-    timeout "$CLIENT_TIMEOUT" "$PYTHON" "$ROOT/bench/python/point_queries.py" "${common_args[@]}" --concurrency "$c" \
-      2>>"$RESULTS_DIR/python.err" | tee -a "$RAW"
+# run TAGS -- COMMAND...: runs one client (pinned, time-limited); its RESULT lines get TAGS
+# ("scenario=stream round=2 ...") prepended and go to $RAW. A failing client fails the suite.
+run() {
+  local tags=()
+  while [[ "$1" != -- ]]; do tags+=("$1"); shift; done
+  shift
+  local out
+  if ! out="$(timeout "$CLIENT_TIMEOUT" "${CLIENT[@]}" "$@" 2>>"$RESULTS_DIR/clients.err")"; then
+    printf '%s\n' "$out" >&2
+    log "FAILED: $*"
+    tail -5 "$RESULTS_DIR/clients.err" >&2
+    exit 1
   fi
-done
-done
-[[ -s "$RESULTS_DIR/python.err" ]] && sort -u "$RESULTS_DIR/python.err" >&2
-stop_server
+  printf '%s\n' "$out" | sed -n "s/^RESULT /RESULT ${tags[*]} /p" | tee -a "$RAW"
+}
 
-# One markdown row per concurrency: both clients side by side, each figure the median over the
-# rounds (a shared machine makes single runs noisy), ratio = median cpp req/s / median python req/s.
-TABLE="$RESULTS_DIR/point_queries.md"
-awk '
-  function median(key,    m, i, j, t, a) {
-    m = cnt[key]
-    for (i = 1; i <= m; i++) a[i] = val[key, i] + 0
-    for (i = 2; i <= m; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
-    return (m % 2) ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2
-  }
-  function add(key, v) { val[key, ++cnt[key]] = v }
-  /^RESULT / {
-    delete f
-    for (i = 2; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
-    c = f["conc"]; impl = f["impl"]
-    if (!(c in seen)) { seen[c] = 1; order[++n] = c }
-    add(impl SUBSEP c SUBSEP "rps", f["rps"]); add(impl SUBSEP c SUBSEP "p50", f["p50_us"])
-    add(impl SUBSEP c SUBSEP "p99", f["p99_us"])
-    err[impl, c] += f["errors"]; req[impl, c] = f["requests"]; proto[impl] = f["protocol"]; rounds[impl, c]++
-  }
-  function has(impl, c) { return (impl SUBSEP c SUBSEP "rps") in cnt }
-  function cell(impl, c) {
-    if (!has(impl, c)) return "- | - | -"
-    return sprintf("%.0f | %.0f | %.0f", median(impl SUBSEP c SUBSEP "rps"), median(impl SUBSEP c SUBSEP "p50"),
-                   median(impl SUBSEP c SUBSEP "p99"))
-  }
-  END {
-    printf "| concurrency | requests x rounds | cpp req/s | cpp p50 (us) | cpp p99 (us) | python req/s | python p50 (us) | python p99 (us) | req/s ratio cpp/python |\n"
-    printf "|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
-    for (k = 1; k <= n; k++) {
-      c = order[k]
-      ratio = "-"
-      if (has("cpp", c) && has("python", c) && median("python" SUBSEP c SUBSEP "rps") > 0)
-        ratio = sprintf("%.1fx", median("cpp" SUBSEP c SUBSEP "rps") / median("python" SUBSEP c SUBSEP "rps"))
-      printf "| %s | %s x %s | %s | %s | %s |\n", c, req["cpp", c], rounds["cpp", c], cell("cpp", c), cell("python", c), ratio
-    }
-    printf "\nprotocol: cpp=%s, python=%s. errors (all rounds): ", proto["cpp"], proto["python"]
-    for (k = 1; k <= n; k++) printf "C=%s cpp=%d python=%d; ", order[k], err["cpp", order[k]], err["python", order[k]]
-    printf "\n"
-  }' "$RAW" >"$TABLE"
+# ---------------------------------------------------------------- 1. streaming (and limits)
+stream_round() {  # stream_round NODE_LABEL ROUND ROWS
+  local node="$1" round="$2" rows="$3" fetch
+  local t=(scenario=stream node="$node" round="$round")
+  for fetch in 1000 5000; do
+    run "${t[@]}" -- "$BIN/raw_socket_read" --port "$PORT" --fetch-size "$fetch" --protocol 5 --rows-expected "$rows"
+    run "${t[@]}" -- "$BIN/raw_socket_read" --port "$PORT" --fetch-size "$fetch" --protocol 4 --rows-expected "$rows"
+    run "${t[@]}" -- "$BIN/bench_streaming" --port "$PORT" --fetch-size "$fetch" --rows-expected "$rows" --label default
+    run "${t[@]}" -- "$BIN/bench_streaming" --port "$PORT" --fetch-size "$fetch" --rows-expected "$rows" --protocol 4 --label v4
+    [[ "$node" == replay ]] && continue  # the peers are compared end to end only
+    if ((have_go)); then
+      run "${t[@]}" -- "$BIN/gocql_bench" -mode stream -port "$PORT" -fetch "$fetch" -rows-expected "$rows" -coalesce 0 -label best
+      run "${t[@]}" -- "$BIN/gocql_bench" -mode stream -port "$PORT" -fetch "$fetch" -rows-expected "$rows" -coalesce 200us -config default -label default
+    fi
+    ((have_node)) && run "${t[@]}" -- node "$ROOT/bench/node/bench.js" --mode stream --port "$PORT" --fetch "$fetch" --max-rows "$SLOW_PEER_ROWS"
+    ((have_python)) && run "${t[@]}" -- "$PYTHON" "$ROOT/bench/python/stream_paging.py" --port "$PORT" --fetch-size "$fetch" --max-rows "$SLOW_PEER_ROWS"
+  done
+}
 
-log "results ($RESULTS_DIR)"
-{
-  echo "date: $(date -u '+%Y-%m-%d %H:%M UTC'); nproc: $(nproc); cpu: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"
-  echo "rows=$ROWS requests=$REQUESTS requests_c1=$REQUESTS_C1 warmup=$WARMUP protocol=$PROTOCOL"
-  echo
-  cat "$TABLE"
-} | tee "$RESULTS_DIR/summary.md"
+if wants stream; then
+  start_server --synthetic "$STREAM_ROWS"
+  for round in $(seq 1 "$ROUNDS"); do
+    log "stream: round $round/$ROUNDS, $STREAM_ROWS rows"
+    stream_round synthetic "$round" "$STREAM_ROWS"
+  done
+  # The replay node serves pre-encoded pages, so the client (not the node's encoder) is measured.
+  if "$BIN/acass-server" --help 2>&1 | grep -q -- --replay-pages; then
+    start_server --synthetic "$STREAM_ROWS" --replay-pages
+    for round in $(seq 1 "$ROUNDS"); do
+      log "stream against the replay node: round $round/$ROUNDS"
+      stream_round replay "$round" "$STREAM_ROWS"
+    done
+  else
+    log "acass-server has no --replay-pages yet: streaming measured against the ordinary node only"
+  fi
+fi
+
+# ---------------------------------------------------------------- 2. latency hiding, 3. ticker lag
+if wants latency; then
+  start_server --synthetic $((1000 * LAT_PAGES)) --fault delay_pages=5
+  run scenario=latency -- "$BIN/bench_streaming" --port "$PORT" --fetch-size 1000 --rows-expected $((1000 * LAT_PAGES)) --label network_only
+  for prefetch in 0 1 2; do
+    run scenario=latency -- "$BIN/bench_streaming" --port "$PORT" --fetch-size 1000 --rows-expected $((1000 * LAT_PAGES)) \
+      --prefetch "$prefetch" --work-ms 5 --work busy --label busy
+  done
+fi
+if wants ticker; then
+  start_server --synthetic "$STREAM_ROWS"
+  for round in $(seq 1 "$ROUNDS"); do
+    for fetch in 1000 5000; do
+      run scenario=ticker round="$round" -- "$BIN/bench_streaming" --port "$PORT" --fetch-size "$fetch" \
+        --rows-expected "$STREAM_ROWS" --ticker-ms 1 --label ticker
+    done
+  done
+fi
+
+# ---------------------------------------------------------------- 4. point queries, 5. inserts
+point_round() {  # point_round OP LEVELS ROUND
+  local op="$1" levels="$2" round="$3"
+  local t=(scenario="$op" round="$round")
+  local common=(--port "$PORT" --rows "$POINT_ROWS" --requests "$POINT_REQUESTS" --requests-c1 "$POINT_REQUESTS_C1" --warmup 1000)
+  run "${t[@]}" -- "$BIN/bench_point_queries" "${common[@]}" --concurrency "$levels" --op "$op" --config default
+  run "${t[@]}" -- "$BIN/bench_point_queries" "${common[@]}" --concurrency "$levels" --op "$op" --config tuned --protocol 4
+  if ((have_go)); then
+    local go=(-port "$PORT" -rows "$POINT_ROWS" -requests "$POINT_REQUESTS" -requests-c1 "$POINT_REQUESTS_C1" -warmup 1000 -mode "$op" -conc "$levels")
+    run "${t[@]}" -- "$BIN/gocql_bench" "${go[@]}" -coalesce 0 -config default
+    # gocql's default coalescing costs ~1 ms per round trip: fewer requests keep the run short.
+    run "${t[@]}" -- "$BIN/gocql_bench" "${go[@]}" -coalesce 200us -config default -requests-c1 $((POINT_REQUESTS_C1 / 5))
+  fi
+  local few=(--port "$PORT" --rows "$POINT_ROWS" --requests $((POINT_REQUESTS / 4)) --requests-c1 $((POINT_REQUESTS_C1 / 5)) --warmup 500)
+  ((have_node)) && run "${t[@]}" -- node "$ROOT/bench/node/bench.js" --mode "$op" --conc "$levels" "${few[@]}"
+  ((have_python)) && run "${t[@]}" -- "$PYTHON" "$ROOT/bench/python/point_queries.py" --op "$op" --concurrency "$levels" "${few[@]}"
+}
+if wants point || wants insert; then
+  start_server --synthetic "$POINT_ROWS"
+  for round in $(seq 1 "$ROUNDS"); do
+    if wants point; then log "point queries: round $round/$ROUNDS"; point_round select 1,64,1024 "$round"; fi
+    if wants insert; then log "inserts: round $round/$ROUNDS"; point_round insert "$INSERT_CONCURRENCY" "$round"; fi
+  done
+fi
+
+# ---------------------------------------------------------------- 6. parallel scan on 3 nodes
+# time_run TAGS -- COMMAND...: a command that prints no RESULT line; its wall and CPU time become one.
+time_run() {
+  local tags=()
+  while [[ "$1" != -- ]]; do tags+=("$1"); shift; done
+  shift
+  local start end cpu0 cpu1
+  cpu0="$(awk '{print $16 + $17}' /proc/$$/stat)"  # CPU ticks of the children waited for so far
+  start="$(date +%s.%N)"
+  if ! timeout "$CLIENT_TIMEOUT" "${CLIENT[@]}" "$@" >"$RESULTS_DIR/last.out" 2>>"$RESULTS_DIR/clients.err"; then
+    log "FAILED: $*"; tail -5 "$RESULTS_DIR/clients.err" >&2; exit 1
+  fi
+  end="$(date +%s.%N)"
+  cpu1="$(awk '{print $16 + $17}' /proc/$$/stat)"
+  awk -v tags="${tags[*]}" -v s="$start" -v e="$end" -v c0="$cpu0" -v c1="$cpu1" -v hz="$(getconf CLK_TCK)" \
+    'BEGIN { printf "RESULT %s seconds=%.3f cpu_s=%.2f\n", tags, e - s, (c1 - c0) / hz }' | tee -a "$RAW"
+}
+if wants scan; then
+  start_server --nodes 3 --synthetic "$SCAN_ROWS"
+  for round in $(seq 1 "$ROUNDS"); do
+    for c in 1 2 4 8; do
+      time_run scenario=scan round="$round" impl=cpp conc="$c" rows="$SCAN_ROWS" -- \
+        "$BIN/acass" count --port "$PORT" --table synthetic.rows --splits 8 --concurrency "$c" -q
+      [[ "$(cat "$RESULTS_DIR/last.out")" == "$SCAN_ROWS" ]] || { log "scan counted $(cat "$RESULTS_DIR/last.out") rows"; exit 1; }
+    done
+  done
+fi
+
+# ---------------------------------------------------------------- 7. export
+if wants export; then
+  start_server --synthetic "$EXPORT_ROWS"
+  out="$RESULTS_DIR/export.out"
+  for round in $(seq 1 "$ROUNDS"); do
+    run scenario=export round="$round" -- "$BIN/bench_streaming" --port "$PORT" --rows-expected "$EXPORT_ROWS" --label stream
+    for format in csv jsonl avro; do
+      time_run scenario=export round="$round" impl=cpp format="$format" rows="$EXPORT_ROWS" -- \
+        "$BIN/acass" export --port "$PORT" --table synthetic.rows --format "$format" --out "$out" -q
+    done
+    rm -f "$out"
+  done
+fi
+
+# ---------------------------------------------------------------- where the time goes
+# A CPU profile of our client streaming (v5, fetch 5,000), where perf works on this machine.
+PROFILE="$RESULTS_DIR/profile.txt"
+rm -f "$PROFILE"
+if wants profile && perf stat -e task-clock true >/dev/null 2>&1; then
+  start_server --synthetic "$STREAM_ROWS"
+  if "${CLIENT[@]}" perf record -q -e cpu-clock -F 4999 -o "$RESULTS_DIR/perf.data" -- "$BIN/bench_streaming" --port "$PORT" \
+       --fetch-size 5000 --rows-expected "$STREAM_ROWS" --label profile >/dev/null 2>>"$RESULTS_DIR/clients.err"; then
+    perf report -i "$RESULTS_DIR/perf.data" --stdio --no-children --sort dso,symbol --percent-limit 1 2>/dev/null >"$PROFILE" || true
+  fi
+fi
+stop_acass_server
+
+# ---------------------------------------------------------------- 8. decode-only limits
+if wants limits; then
+  "${CLIENT[@]}" "$BIN/bench_rows_decode" --benchmark_format=json --benchmark_out="$RESULTS_DIR/rows_decode.json" \
+    --benchmark_out_format=json --benchmark_repetitions=3 --benchmark_min_time=0.05 \
+    --benchmark_filter='BM_Memcpy|BM_PageValidateUnindexed|BM_PageOnlyAsTuple|BM_PageOnlyRowGet|BM_DecodeRowGet' >/dev/null 2>>"$RESULTS_DIR/clients.err"
+fi
+
+[[ -s "$RESULTS_DIR/clients.err" ]] && sort -u "$RESULTS_DIR/clients.err" | grep -v '^#' | head -20 >&2 || true
+
+report=("$PYTHON" "$ROOT/bench/report.py" --raw "$RAW" --out-dir "$ROOT/bench/results" --quick "$QUICK"
+        --rounds "$ROUNDS" --pinned "$([[ -n "$SERVER_CPU" ]] && echo 1 || echo 0)" --load-start "$LOAD_START")
+[[ -s "$PROFILE" ]] && report+=(--profile "$PROFILE")
+[[ -f "$RESULTS_DIR/rows_decode.json" ]] && report+=(--decode "$RESULTS_DIR/rows_decode.json")
+((UPDATE_DOCS)) && report+=(--doc "$ROOT/docs/benchmarks.md" --img-dir "$ROOT/docs/img")
+"${report[@]}"

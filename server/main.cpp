@@ -1,6 +1,7 @@
 // acass-server: an in-memory CQL node (or N of them) for tests, benchmarks and driver compatibility.
 //
-//   acass-server [--host 127.0.0.1] [--port 9042] [--nodes N] [--protocol-versions 4,5]
+//   acass-server [--host 127.0.0.1] [--port 9042] [--nodes N] [--datacenters D] [--racks R]
+//                [--protocol-versions 4,5]
 //                [--auth user:password] [--cluster-name NAME] [--synthetic ROWS]
 //                [--fault SPEC]... [--log-requests] [--control-stdin] [--tls CERT.pem,KEY.pem]
 //
@@ -13,7 +14,8 @@
 //
 // With --control-stdin, lines on stdin drive the cluster from a test script: "stop N",
 // "restart N", "remove N", "add N", "stats N", "quit". Each command answers one line on stdout
-// ("ok", "stats N requests=.. queries=.. connections=.. open=..", or "error: ...").
+// ("ok", "stats N requests=.. queries=.. connections=.. open=.. replica_requests=..
+// non_replica_requests=..", or "error: ...").
 #include "server/net/cluster.hpp"
 
 #include <CLI/CLI.hpp>
@@ -45,10 +47,13 @@ void control_loop(net::Cluster& cluster) {
             else if (cmd == "add") cluster.add_node(node);
             else if (cmd == "stats") {
                 auto s = cluster.stats(node);
-                std::printf("stats %d requests=%llu queries=%llu connections=%llu open=%llu\n", node,
-                            static_cast<unsigned long long>(s.requests), static_cast<unsigned long long>(s.queries),
+                std::printf("stats %d requests=%llu queries=%llu connections=%llu open=%llu replica_requests=%llu "
+                            "non_replica_requests=%llu\n",
+                            node, static_cast<unsigned long long>(s.requests), static_cast<unsigned long long>(s.queries),
                             static_cast<unsigned long long>(s.connections),
-                            static_cast<unsigned long long>(s.open_connections));
+                            static_cast<unsigned long long>(s.open_connections),
+                            static_cast<unsigned long long>(s.replica_requests),
+                            static_cast<unsigned long long>(s.non_replica_requests));
                 std::fflush(stdout);
                 continue;
             } else if (cmd.empty()) continue;
@@ -77,7 +82,13 @@ int main(int argc, char** argv) {
     app.add_option("--host", options.host, "IPv4 address of node 1 (node i gets the next addresses)");
     app.add_option("--port", port, "native protocol port shared by all nodes; 0 picks a free one")
         ->check(CLI::Range(0, 65535));
-    app.add_option("--nodes", options.nodes, "number of nodes (127.0.0.1 .. 127.0.0.N)")->check(CLI::Range(1, 250));
+    app.add_option("--nodes", options.nodes, "nodes per data center (127.0.0.1 .. 127.0.0.N for one data center)")
+        ->check(CLI::Range(1, 250));
+    app.add_option("--datacenters", options.datacenters,
+                   "data centers (1: datacenter1; D > 1: dc1..dcD), each with --nodes nodes; at most 250 nodes in all")
+        ->check(CLI::Range(1, 250));
+    app.add_option("--racks", options.racks, "racks per data center, rack1..rackR (node k of a DC is in rack (k-1)%R+1)")
+        ->check(CLI::Range(1, 250));
     app.add_option("--protocol-versions", versions, "comma-separated protocol versions to accept (4,5)");
     app.add_option("--auth", auth, "enable PasswordAuthenticator with user:password");
     app.add_option("--cluster-name", options.cluster_name, "cluster name reported by system.local");
@@ -132,7 +143,7 @@ int main(int argc, char** argv) {
         net::Cluster cluster(options);
         cluster.start();
         std::printf("acass-server listening on %s:%u (%d node%s%s)\n", options.host.c_str(),
-                    static_cast<unsigned>(cluster.port()), options.nodes, options.nodes == 1 ? "" : "s",
+                    static_cast<unsigned>(cluster.port()), cluster.node_count(), cluster.node_count() == 1 ? "" : "s",
                     tls.empty() ? "" : ", TLS");
         std::fflush(stdout);
 

@@ -14,6 +14,8 @@ Must run under /usr/bin/python3: Debian's python3-cassandra only imports there.
 Prints one "RESULT impl=python ..." line per level (parsed by scripts/bench.sh).
 """
 import argparse
+import datetime
+import resource
 import random
 import socket
 import sys
@@ -24,18 +26,21 @@ from cassandra.cluster import Cluster, ExecutionProfile, EXEC_PROFILE_DEFAULT
 from cassandra.policies import RoundRobinPolicy
 
 QUERY = "SELECT * FROM synthetic.rows WHERE pk = ? AND ck = ?"
+INSERT = "INSERT INTO bench.inserts (pk, ck, name, value, ts) VALUES (?, ?, ?, ?, ?)"
+EPOCH = datetime.datetime(1970, 1, 1)
 
 
 class Level:
     """One closed-loop run: `total` requests, `concurrency` of them in flight."""
 
-    def __init__(self, session, prepared, partitions, concurrency, total, rng):
+    def __init__(self, session, prepared, partitions, concurrency, total, rng, insert=False):
         self.session = session
         self.prepared = prepared
         self.partitions = partitions
         self.concurrency = concurrency
         self.total = total
         self.rng = rng
+        self.insert = insert
         self.lock = threading.Lock()  # callbacks may run on the event loop and the main thread
         self.issued = 0
         self.completed = 0
@@ -52,7 +57,12 @@ class Level:
             pk = self.rng.randrange(self.partitions)
             ck = self.rng.randrange(100)
         start = time.perf_counter()
-        future = self.session.execute_async(self.prepared, (pk, ck))
+        if self.insert:
+            values = (pk, ck, "bench-row-value", pk * 0.5 + ck,
+                      EPOCH + datetime.timedelta(milliseconds=1700000000000 + pk * 1000 + ck))
+        else:
+            values = (pk, ck)
+        future = self.session.execute_async(self.prepared, values)
         future.add_callbacks(self.on_success, self.on_error, callback_args=(start,), errback_args=(start,))
 
     def finish(self, start, error):
@@ -71,9 +81,10 @@ class Level:
             self.start_one()
 
     def on_success(self, rows, start):
-        # A point query must return exactly its row (see the C++ side).
-        n = len(rows) if isinstance(rows, list) else len(list(rows))
-        self.finish(start, None if n == 1 else "expected 1 row, got %d" % n)
+        # A point query must return exactly its row, an insert none (see the C++ side).
+        n = len(rows) if isinstance(rows, list) else len(list(rows or []))
+        expected = 0 if self.insert else 1
+        self.finish(start, None if n == expected else "expected %d row, got %d" % (expected, n))
 
     def on_error(self, exc, start):
         self.finish(start, repr(exc))
@@ -92,6 +103,11 @@ class Level:
         return seconds, pct(0.50), pct(0.99)
 
 
+def cpu_seconds():
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--host", default="127.0.0.1")
@@ -102,6 +118,8 @@ def main():
     ap.add_argument("--requests-c1", type=int, default=0, help="requests at concurrency 1 (0 = --requests)")
     ap.add_argument("--warmup", type=int, default=2_000)
     ap.add_argument("--protocol", type=int, default=None, help="force a protocol version (default: negotiate)")
+    ap.add_argument("--op", choices=("select", "insert"), default="select",
+                    help="point queries, or prepared INSERTs into bench.inserts (created here)")
     args = ap.parse_args()
 
     # Token awareness is pointless against one node; round robin keeps the driver's routing
@@ -116,7 +134,13 @@ def main():
         kwargs["protocol_version"] = args.protocol
     cluster = Cluster(**kwargs)
     session = cluster.connect()
-    prepared = session.prepare(QUERY)
+    insert = args.op == "insert"
+    if insert:
+        session.execute("CREATE KEYSPACE IF NOT EXISTS bench WITH replication = "
+                        "{'class': 'SimpleStrategy', 'replication_factor': 1}")
+        session.execute("CREATE TABLE IF NOT EXISTS bench.inserts (pk bigint, ck int, name text, value double, "
+                        "ts timestamp, PRIMARY KEY (pk, ck))")
+    prepared = session.prepare(INSERT if insert else QUERY)
     partitions = args.rows // 100  # full partitions only: every key exists
     rng = random.Random(42)
     version = cluster.protocol_version
@@ -125,19 +149,22 @@ def main():
         __import__("cassandra").__version__, version, conn_class), file=sys.stderr)
 
     if args.warmup > 0:
-        Level(session, prepared, partitions, 64, args.warmup, rng).run()
+        Level(session, prepared, partitions, 64, args.warmup, rng, insert).run()
 
     status = 0
     for c in [int(x) for x in args.concurrency.split(",")]:
         n = args.requests_c1 if c == 1 and args.requests_c1 > 0 else args.requests
-        level = Level(session, prepared, partitions, c, n, rng)
+        level = Level(session, prepared, partitions, c, n, rng, insert)
+        cpu_before = cpu_seconds()
         seconds, p50, p99 = level.run()
+        cpu = cpu_seconds() - cpu_before
         if level.first_error is not None:
             print("conc=%d: first error: %s" % (c, level.first_error), file=sys.stderr)
             status = 1
-        print("RESULT impl=python conc=%d requests=%d errors=%d seconds=%.3f rps=%.0f p50_us=%.1f p99_us=%.1f "
-              "protocol=%s" % (c, len(level.latencies), level.errors, seconds, len(level.latencies) / seconds,
-                               p50, p99, version), flush=True)
+        print("RESULT impl=python config=default op=%s conc=%d requests=%d errors=%d seconds=%.3f rps=%.0f p50_us=%.1f "
+              "p99_us=%.1f cpu_us_per_req=%.2f protocol=%s" % (
+                  args.op, c, len(level.latencies), level.errors, seconds, len(level.latencies) / seconds, p50, p99,
+                  cpu * 1e6 / max(1, len(level.latencies)), version), flush=True)
     cluster.shutdown()
     return status
 

@@ -12,7 +12,7 @@ stops after --max-rows rows (the driver does ~100-300k rows/s, so it gets fewer 
 our client; rows/s is the comparable figure).
 
 Must run under /usr/bin/python3: Debian's python3-cassandra only imports there.
-Prints one "RESULT impl=python ..." line (parsed by scripts/bench_streaming.sh).
+Prints one "RESULT impl=python ..." line (parsed by scripts/bench.sh).
 """
 import argparse
 import resource

@@ -7,6 +7,7 @@
 #include <async_cassandra/consistency.hpp>
 #include <async_cassandra/data_type.hpp>
 #include <async_cassandra/error.hpp>
+#include <async_cassandra/metadata.hpp>
 #include <async_cassandra/result.hpp>
 #include <async_cassandra/row.hpp>
 #include <async_cassandra/server_errors.hpp>

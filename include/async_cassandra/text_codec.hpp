@@ -20,11 +20,11 @@ namespace async_cassandra {
 /// gives std::nullopt. Top-level values whose literal is quoted (text, timestamp, date, time,
 /// inet, duration...) are also accepted unquoted. Throws UsageError naming the type and the
 /// offending text for malformed or out-of-range input.
-std::optional<protocol::Bytes> from_cql_literal(const DataType& type, std::string_view text);
+std::optional<std::vector<std::uint8_t>> from_cql_literal(const DataType& type, std::string_view text);
 
 /// Parses the JSON text of one value of `type` (what to_json(type, ...) produces) into its
 /// serialized bytes; JSON null gives std::nullopt. Throws UsageError as above.
-std::optional<protocol::Bytes> from_json(const DataType& type, std::string_view json);
+std::optional<std::vector<std::uint8_t>> from_json(const DataType& type, std::string_view json);
 
 /// Appends `text` as a JSON string literal: quotes, backslash escapes, \u00XX for the other
 /// control characters; every other byte (UTF-8 included) as is. The escaping to_json uses.

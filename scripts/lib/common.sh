@@ -12,7 +12,7 @@ ACASS_PACKAGES=(
   libasio-dev libssl-dev liblz4-dev libsnappy-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libfmt-dev
   clang libclang-rt-14-dev
-  libavro-dev doxygen zlib1g-dev libzstd-dev
+  libavro-dev doxygen openssl zlib1g-dev libzstd-dev zstd
   python3-cassandra
 )
 
@@ -29,15 +29,25 @@ install_packages() {
   if ! command -v node >/dev/null || ! command -v npm >/dev/null; then missing+=(nodejs npm); fi
   if ((${#missing[@]})); then
     log "installing Debian packages: ${missing[*]}"
-    local sudo=""
-    if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    # As root (CI, a fresh container) apt-get runs directly: a minimal Debian 12 has no sudo.
+    local sudo=()
+    if [[ $(id -u) -ne 0 ]]; then
+      if ! command -v sudo >/dev/null; then
+        log "missing packages (${missing[*]}) and not root, without sudo: install them as root first"
+        return 1
+      fi
+      sudo=(sudo)
+    fi
+    "${sudo[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   fi
 }
 
 # ccache lives next to the build trees so that CI on the same machine reuses it.
-export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/async-cassandra-ccache}"
+# Without $HOME (some CI runners, `env -i`) the cache goes beside the checkout instead.
+if [[ -n "${HOME:-}" ]]; then acass_cache_home="$HOME/.cache"; else acass_cache_home="$ROOT/.cache"; fi
+export CCACHE_DIR="${CCACHE_DIR:-$acass_cache_home/async-cassandra-ccache}"
+[[ -n "${HOME:-}" ]] || export npm_config_cache="${npm_config_cache:-$acass_cache_home/npm}"
 export CCACHE_MAXSIZE="${CCACHE_MAXSIZE:-5G}"
 # Paths relative to the checkout, so that a fresh clone elsewhere (CI) still hits the cache.
 export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$ROOT}"

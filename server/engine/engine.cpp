@@ -1802,6 +1802,17 @@ ExecutionResult run_write_locked(Engine::Impl& impl, const cql::Statement& st, c
     return void_result();
 }
 
+/// NetworkTopologyStrategy with a bare replication_factor: Cassandra 4.0+ turns it into that
+/// factor for every data center of the cluster (explicit data centers keep theirs).
+void expand_replication_factor(Engine::Impl& impl, std::map<std::string, std::string>& replication) {
+    auto cls = replication.find("class");
+    auto rf = replication.find("replication_factor");
+    if (cls == replication.end() || rf == replication.end() || !cls->second.ends_with("NetworkTopologyStrategy")) return;
+    std::string factor = rf->second;
+    replication.erase(rf);
+    for (const auto& n : impl.cluster_view().nodes) replication.try_emplace(n.data_center, factor);
+}
+
 ExecutionResult run_statement(Engine::Impl& impl, const cql::ParsedStatement& ps, const std::string& ks,
                               const RunOptions& opt, ConnectionState& state) {
     const protocol::QueryParameters& params = *opt.params;
@@ -1816,8 +1827,10 @@ ExecutionResult run_statement(Engine::Impl& impl, const cql::ParsedStatement& ps
                                        nullptr, std::nullopt};
             },
             [&](const cql::CreateKeyspaceStmt& s) {
+                cql::CreateKeyspaceStmt spec = s;
+                expand_replication_factor(impl, spec.replication);  // asks the topology: before the lock
                 std::unique_lock lk(impl.mutex);
-                return create_keyspace(impl, s);
+                return create_keyspace(impl, spec);
             },
             [&](const cql::DropKeyspaceStmt& s) {
                 std::unique_lock lk(impl.mutex);
@@ -1876,6 +1889,8 @@ ExecutionResult run_statement(Engine::Impl& impl, const cql::ParsedStatement& ps
                 return alter_table_add(impl, s, ks);
             },
             [&](const cql::AlterKeyspaceStmt& s) {
+                cql::CreateKeyspaceStmt expanded = s.spec;
+                expand_replication_factor(impl, expanded.replication);
                 std::unique_lock lk(impl.mutex);
                 if (is_system_keyspace(s.spec.name))
                     throw CqlError{ServerErrorCode::unauthorized, s.spec.name + " keyspace is not user-modifiable.", {}, {}, {}};
@@ -1883,7 +1898,7 @@ ExecutionResult run_statement(Engine::Impl& impl, const cql::ParsedStatement& ps
                 if (k == impl.keyspaces.end()) throw_invalid("Keyspace '" + s.spec.name + "' does not exist");
                 // Validate through the CREATE path on a scratch engine state, then copy the settings.
                 Engine::Impl scratch;
-                cql::CreateKeyspaceStmt spec = s.spec;
+                cql::CreateKeyspaceStmt spec = expanded;
                 if (spec.replication.empty()) spec.replication = k->second.replication;
                 create_keyspace(scratch, spec);
                 k->second.replication = scratch.keyspaces.at(spec.name).replication;
@@ -1912,7 +1927,118 @@ ExecutionResult unprepared(BytesView id) {
     return ExecutionResult{protocol::Response{std::move(e)}, nullptr, std::nullopt};
 }
 
+std::shared_ptr<const PreparedEntry> find_prepared(const Engine::Impl& impl, int node_id, BytesView id) {
+    std::lock_guard lk(impl.prepared_mutex);
+    auto n = impl.prepared.find(node_id);
+    if (n == impl.prepared.end()) return nullptr;
+    auto it = n->second.find(Bytes(id.begin(), id.end()));
+    return it == n->second.end() ? nullptr : it->second;
+}
+
+/// (keyspace, token) of the one partition `st` touches; nullopt when it is not exactly one.
+/// Throws like the statement's execution would for bad input (the caller maps that to nullopt).
+using PartitionOf = std::optional<std::pair<std::string, std::int64_t>>;
+
+PartitionOf single_partition(Engine::Impl& impl, const cql::Statement& st, const std::string& ks,
+                             std::span<const ValueView> bound) {
+    auto of_keys = [&](const cql::QualifiedName& table, const std::vector<std::vector<Bytes>>& keys) -> PartitionOf {
+        if (keys.size() != 1) return std::nullopt;
+        return std::make_pair(keyspace_of(table, ks), partition_pos(keys[0]).token);
+    };
+    return std::visit(
+        Overloaded{
+            [&](const cql::SelectStmt& s) -> PartitionOf {
+                auto schema = find_table(impl, s.table, ks)->schema;
+                SelectPlan plan = plan_select(s, schema, bound);
+                if (!plan.partition_keys) return std::nullopt;
+                return of_keys(s.table, *plan.partition_keys);
+            },
+            [&](const cql::InsertStmt& s) -> PartitionOf {
+                const TableSchema& schema = *find_table(impl, s.table, ks)->schema;
+                std::vector<Bytes> key(schema.pk.size());
+                std::size_t given = 0;
+                for (std::size_t i = 0; i < s.columns.size() && i < s.values.size(); ++i) {
+                    const ColumnDef& c = column_of(schema, s.columns[i]);
+                    if (c.kind != ColumnKind::partition_key) continue;
+                    key[static_cast<std::size_t>(c.position)] = eval_required(s.values[i], c, bound);
+                    ++given;
+                }
+                if (given != schema.pk.size()) return std::nullopt;
+                return of_keys(s.table, {key});
+            },
+            [&](const cql::UpdateStmt& s) -> PartitionOf {
+                const TableSchema& schema = *find_table(impl, s.table, ks)->schema;
+                return of_keys(s.table, cartesian(write_keys(schema, s.where, bound, true).pk));
+            },
+            [&](const cql::DeleteStmt& s) -> PartitionOf {
+                const TableSchema& schema = *find_table(impl, s.table, ks)->schema;
+                return of_keys(s.table, cartesian(write_keys(schema, s.where, bound, true).pk));
+            },
+            [&](const std::shared_ptr<cql::BatchStmt>& b) -> PartitionOf {
+                PartitionOf common;
+                for (const auto& sub : b->statements) {
+                    auto p = single_partition(impl, sub, ks, bound);
+                    if (!p || (common && *common != *p)) return std::nullopt;
+                    common = std::move(p);
+                }
+                return common;
+            },
+            [&](const auto&) -> PartitionOf { return std::nullopt; },
+        },
+        st);
+}
+
+PartitionOf single_partition(Engine::Impl& impl, const cql::ParsedStatement& ps, const std::string& ks,
+                             const std::vector<ValueView>& values, const std::vector<std::string_view>& names) {
+    BindAnalysis a = analyze(impl, ps, ks);
+    auto bound = bind_values(a, values, names);
+    return single_partition(impl, ps.statement, ks, bound);
+}
+
 }  // namespace
+
+std::optional<PartitionRoute> Engine::route(const protocol::Request& request, const ConnectionState& state) {
+    Impl& impl = *impl_;
+    try {
+        // Statements are resolved before the lock, as execute() does.
+        PartitionOf partition;
+        if (const auto* q = std::get_if<protocol::QueryRequest>(&request)) {
+            auto ps = impl.parse(q->query);
+            std::shared_lock lk(impl.mutex);
+            partition = single_partition(impl, *ps, default_keyspace(state, q->params.keyspace), q->params.values,
+                                         q->params.value_names);
+        } else if (const auto* e = std::get_if<protocol::ExecuteRequest>(&request)) {
+            auto entry = find_prepared(impl, state.node_id, e->id);
+            if (!entry) return std::nullopt;
+            std::shared_lock lk(impl.mutex);
+            partition = single_partition(impl, *entry->parsed, entry->keyspace, e->params.values, e->params.value_names);
+        } else if (const auto* b = std::get_if<protocol::BatchRequest>(&request)) {
+            std::vector<std::pair<std::shared_ptr<const cql::ParsedStatement>, std::string>> items;
+            for (const auto& s : b->statements) {
+                if (!s.is_prepared) {
+                    items.emplace_back(impl.parse(s.query), default_keyspace(state, b->keyspace));
+                    continue;
+                }
+                auto entry = find_prepared(impl, state.node_id, s.id);
+                if (!entry) return std::nullopt;
+                items.emplace_back(entry->parsed, entry->keyspace);
+            }
+            std::shared_lock lk(impl.mutex);
+            for (std::size_t i = 0; i < items.size(); ++i) {
+                auto p = single_partition(impl, *items[i].first, items[i].second, b->statements[i].values, {});
+                if (!p || (partition && *partition != *p)) return std::nullopt;
+                partition = std::move(p);
+            }
+        }
+        if (!partition) return std::nullopt;
+        std::shared_lock lk(impl.mutex);
+        auto ks = impl.keyspaces.find(partition->first);
+        if (ks == impl.keyspaces.end()) return std::nullopt;
+        return PartitionRoute{partition->first, ks->second.replication, partition->second};
+    } catch (const std::exception&) {
+        return std::nullopt;  // the request itself will fail; it has no partition to count
+    }
+}
 
 ExecutionResult Engine::execute(const protocol::Request& request, ConnectionState& state) {
     Impl& impl = *impl_;
@@ -1954,15 +2080,7 @@ ExecutionResult Engine::execute(const protocol::Request& request, ConnectionStat
                                            std::nullopt};
                 },
                 [&](const protocol::ExecuteRequest& e) {
-                    std::shared_ptr<const PreparedEntry> entry;
-                    {
-                        std::lock_guard lk(impl.prepared_mutex);
-                        auto n = impl.prepared.find(state.node_id);
-                        if (n != impl.prepared.end()) {
-                            auto it = n->second.find(Bytes(e.id.begin(), e.id.end()));
-                            if (it != n->second.end()) entry = it->second;
-                        }
-                    }
+                    auto entry = find_prepared(impl, state.node_id, e.id);
                     if (!entry) return unprepared(e.id);
                     RunOptions opt;
                     opt.params = &e.params;
@@ -1981,15 +2099,7 @@ ExecutionResult Engine::execute(const protocol::Request& request, ConnectionStat
                     std::string ks = default_keyspace(state, b.keyspace);
                     for (const auto& s : b.statements) {
                         if (s.is_prepared) {
-                            std::shared_ptr<const PreparedEntry> entry;
-                            {
-                                std::lock_guard lk(impl.prepared_mutex);
-                                auto n = impl.prepared.find(state.node_id);
-                                if (n != impl.prepared.end()) {
-                                    auto it = n->second.find(Bytes(s.id.begin(), s.id.end()));
-                                    if (it != n->second.end()) entry = it->second;
-                                }
-                            }
+                            auto entry = find_prepared(impl, state.node_id, s.id);
                             if (!entry) return unprepared(s.id);
                             items.push_back({entry->parsed, entry->keyspace, &s.values});
                         } else {

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -55,6 +56,13 @@ struct ExecutionResult {
     std::optional<protocol::SchemaChange> schema_event;
 };
 
+/// The single partition a request reads or writes (replica accounting of the front end).
+struct PartitionRoute {
+    std::string keyspace;
+    std::map<std::string, std::string> replication;  ///< the keyspace's replication options
+    std::int64_t token = 0;
+};
+
 class Engine {
 public:
     explicit Engine(EngineConfig config);
@@ -69,6 +77,12 @@ public:
     /// Never throws for bad input: errors become ErrorResponse (SyntaxError, Invalid, Unprepared...).
     /// Thread-safe: connections of several nodes may call concurrently.
     ExecutionResult execute(const protocol::Request& request, ConnectionState& state);
+
+    /// The partition a QUERY/EXECUTE/BATCH request touches when it touches exactly one (a SELECT,
+    /// INSERT, UPDATE or DELETE with the whole partition key given by `=`, or a batch whose
+    /// statements all write the same partition); empty for anything else, including requests
+    /// that would fail. Does not execute anything.
+    std::optional<PartitionRoute> route(const protocol::Request& request, const ConnectionState& state);
 
     /// Query text of a prepared id known to `node_id` (fault injection matches on it).
     std::optional<std::string> prepared_query(int node_id, protocol::BytesView id) const;

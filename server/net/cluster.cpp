@@ -57,7 +57,10 @@ p::Bytes address_bytes(const asio::ip::address& a) {
 }  // namespace
 
 Cluster::Impl::Impl(ClusterOptions o) : options(std::move(o)), engine(engine_config(options)) {
-    if (options.nodes < 1 || options.nodes > 250) throw UsageError("--nodes must be between 1 and 250");
+    if (options.nodes < 1 || options.datacenters < 1 || options.racks < 1)
+        throw UsageError("--nodes, --datacenters and --racks must be at least 1");
+    if (options.nodes * options.datacenters > 250)
+        throw UsageError("at most 250 nodes in all (--nodes per data center times --datacenters)");
     if (options.protocol_versions.empty()) throw UsageError("no protocol version enabled");
     for (int v : options.protocol_versions)
         if (v != 4 && v != 5) throw UsageError("unsupported protocol version " + std::to_string(v) + " (4 or 5)");
@@ -71,7 +74,9 @@ Cluster::Impl::Impl(ClusterOptions o) : options(std::move(o)), engine(engine_con
     asio::error_code ec;
     auto base = asio::ip::make_address_v4(options.host, ec);
     if (ec) throw UsageError("--host must be an IPv4 address: " + options.host);
-    const int n = options.nodes;
+    const int per_dc = options.nodes;
+    const int dcs = options.datacenters;
+    const int n = per_dc * dcs;
     const int per_node = std::max(1, options.tokens_per_node);
     const std::uint64_t total = static_cast<std::uint64_t>(n) * static_cast<std::uint64_t>(per_node);
     const std::uint64_t step = ~std::uint64_t{0} / total;
@@ -82,15 +87,29 @@ Cluster::Impl::Impl(ClusterOptions o) : options(std::move(o)), engine(engine_con
         std::snprintf(id, sizeof id, "%08x-0000-4000-8000-%012x", 0xacac0000u + static_cast<unsigned>(i),
                       static_cast<unsigned>(i));
         node->host_id = id;
-        // Evenly spaced tokens, interleaved between nodes so that every node owns an equal share.
+        const int dc = (i - 1) / per_dc;       // 0-based data center
+        const int in_dc = (i - 1) % per_dc;    // 0-based position within it
+        node->data_center = dcs == 1 ? "datacenter1" : "dc" + std::to_string(dc + 1);
+        node->rack = "rack" + std::to_string(in_dc % options.racks + 1);
+        // Evenly spaced tokens. The ring interleaves the nodes of one data center (each owns an
+        // equal share of it) and the data centers (each one's tokens cover the whole ring, offset
+        // by one step from the previous one's), as operators allocate multi-DC tokens.
         for (int k = 0; k < per_node; ++k) {
-            std::uint64_t index = static_cast<std::uint64_t>(k) * static_cast<std::uint64_t>(n) +
-                                  static_cast<std::uint64_t>(i - 1);
+            std::uint64_t index = (static_cast<std::uint64_t>(k) * static_cast<std::uint64_t>(per_dc) +
+                                   static_cast<std::uint64_t>(in_dc)) * static_cast<std::uint64_t>(dcs) +
+                                  static_cast<std::uint64_t>(dc);
             std::uint64_t u = (std::uint64_t{1} << 63) + step * (index + 1);  // INT64_MIN + ...
             node->tokens.push_back(static_cast<std::int64_t>(u));
         }
         nodes.push_back(std::move(node));
     }
+    update_placement();
+}
+
+void Cluster::Impl::count_route(Node& n, const PartitionRoute& route) {
+    auto replicas = placement->replicas(route.replication, route.token, n.id);
+    bool replica = std::find(replicas.begin(), replicas.end(), n.id) != replicas.end();
+    (replica ? n.replica_requests : n.non_replica_requests).fetch_add(1, std::memory_order_relaxed);
 }
 
 bool Cluster::Impl::version_enabled(int v) const {
@@ -171,6 +190,8 @@ ClusterView Cluster::Impl::view() const {
         info.address = n->address.to_string();
         info.native_port = port;
         info.host_id = n->host_id;
+        info.data_center = n->data_center;
+        info.rack = n->rack;
         info.tokens = n->tokens;
         info.up = n->listening;
         v.nodes.push_back(std::move(info));
@@ -256,8 +277,11 @@ void Cluster::restart_node(int id) {
         if (n.listening) return;
         impl.engine.forget_prepared(id);
         if (!n.member) {
-            std::lock_guard lock(impl.view_mutex);
-            n.member = true;
+            {
+                std::lock_guard lock(impl.view_mutex);
+                n.member = true;
+            }
+            impl.update_placement();
         }
         impl.open_listener(n, impl.port);
         impl.broadcast(p::StatusChangeEvent{"UP", address_bytes(n.address), impl.port}, event_mask::status, id);
@@ -274,6 +298,7 @@ void Cluster::remove_node(int id) {
             std::lock_guard lock(impl.view_mutex);
             n.member = false;
         }
+        impl.update_placement();
         impl.broadcast(p::TopologyChangeEvent{"REMOVED_NODE", address_bytes(n.address), impl.port},
                        event_mask::topology, id);
     });
@@ -289,6 +314,7 @@ void Cluster::add_node(int id) {
             std::lock_guard lock(impl.view_mutex);
             n.member = true;
         }
+        impl.update_placement();
         impl.open_listener(n, impl.port);
         impl.broadcast(p::TopologyChangeEvent{"NEW_NODE", address_bytes(n.address), impl.port},
                        event_mask::topology, id);
@@ -302,6 +328,8 @@ NodeStats Cluster::stats(int id) const {
     s.queries = n.queries.load(std::memory_order_relaxed);
     s.connections = n.accepted.load(std::memory_order_relaxed);
     s.open_connections = n.open.load(std::memory_order_relaxed);
+    s.replica_requests = n.replica_requests.load(std::memory_order_relaxed);
+    s.non_replica_requests = n.non_replica_requests.load(std::memory_order_relaxed);
     return s;
 }
 
@@ -310,6 +338,8 @@ void Cluster::reset_stats() {
         n->requests = 0;
         n->queries = 0;
         n->accepted = 0;
+        n->replica_requests = 0;
+        n->non_replica_requests = 0;
     }
 }
 

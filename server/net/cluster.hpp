@@ -25,7 +25,14 @@ struct ClusterOptions {
     std::string host = "127.0.0.1";
     /// Shared by all nodes; 0 picks a free one (see Cluster::port()).
     std::uint16_t port = 9042;
+    /// Nodes per data center (the cluster has datacenters * nodes nodes, numbered DC by DC:
+    /// nodes 1..N in the first data center, N+1..2N in the second, ...).
     int nodes = 1;
+    /// Data centers: one is named "datacenter1" (Cassandra's default); several are "dc1", "dc2", ...
+    int datacenters = 1;
+    /// Racks per data center, "rack1".."rackR"; the k-th node of a data center is in rack
+    /// ((k - 1) mod R) + 1.
+    int racks = 1;
     /// Protocol versions accepted (subset of {4, 5}).
     std::vector<int> protocol_versions{4, 5};
     /// When set, PasswordAuthenticator with this single user.
@@ -58,6 +65,10 @@ struct NodeStats {
     std::uint64_t queries = 0;      ///< QUERY/PREPARE/EXECUTE/BATCH
     std::uint64_t connections = 0;  ///< connections accepted since start
     std::uint64_t open_connections = 0;
+    /// Single-partition QUERY/EXECUTE/BATCH requests (see Engine::route) whose partition this
+    /// node replicates under its keyspace's replication, and those it does not.
+    std::uint64_t replica_requests = 0;
+    std::uint64_t non_replica_requests = 0;
 };
 
 class Cluster {
@@ -73,6 +84,7 @@ public:
     void stop();
 
     std::uint16_t port() const noexcept;
+    /// Every node of every data center (datacenters * nodes).
     int node_count() const noexcept;
     /// "127.0.0.<id>" for node `id` (1-based).
     std::string address(int node) const;

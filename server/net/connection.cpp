@@ -500,6 +500,9 @@ void Connection::handle_query(const p::FrameHeader& header, const p::Request& re
     auto& impl = node_.cluster;
     const std::int16_t stream = header.stream;
     node_.queries.fetch_add(1, std::memory_order_relaxed);
+    // Before any fault: a request answered with an injected error was still sent to this node.
+    if (header.opcode != p::Opcode::prepare)
+        if (auto route = impl.engine.route(req, state_)) impl.count_route(node_, *route);
 
     FaultDecision fault;
     if (!impl.faults.empty()) fault = impl.faults.decide(node_.id, query_text(req));

@@ -3,6 +3,7 @@
 // thread, so none of it locks (counters are atomics because tests read them from other threads).
 #pragma once
 
+#include "server/engine/replica_placement.hpp"
 #include "server/net/cluster.hpp"
 #include "protocol/frame_codec.hpp"
 
@@ -33,6 +34,8 @@ struct Node {
     int id = 1;
     asio::ip::address address;
     std::string host_id;
+    std::string data_center;
+    std::string rack;
     std::vector<std::int64_t> tokens;
     std::shared_ptr<asio::ip::tcp::acceptor> acceptor;  ///< shared with its accept loop
     bool listening = false;  ///< guarded by Impl::view_mutex for writes, read on the I/O thread
@@ -42,6 +45,8 @@ struct Node {
     std::atomic<std::uint64_t> queries{0};
     std::atomic<std::uint64_t> accepted{0};
     std::atomic<std::uint64_t> open{0};
+    std::atomic<std::uint64_t> replica_requests{0};
+    std::atomic<std::uint64_t> non_replica_requests{0};
 
     Node(Cluster::Impl& c, int node_id) : cluster(c), id(node_id) {}
 };
@@ -73,6 +78,12 @@ struct Cluster::Impl {
     /// Pushes `event` to the connections registered for `mask`; `skip_node` (if > 0) is left out.
     void broadcast(const protocol::EventResponse& event, unsigned mask, int skip_node);
     ClusterView view() const;
+    /// Replica placement over the current members; replaced (on the I/O thread) when a node
+    /// leaves or joins the ring.
+    std::shared_ptr<const ReplicaPlacement> placement;
+    void update_placement() { placement = std::make_shared<const ReplicaPlacement>(view()); }
+    /// Counts a single-partition request on node `n` as a replica or non-replica request.
+    void count_route(Node& n, const PartitionRoute& route);
     /// Runs `f` on the I/O thread and waits for it.
     template <class F>
     void run_on_io(F&& f);

@@ -565,19 +565,37 @@ std::size_t parse_sequence(const DataType& t, Cursor& c, char close, F&& element
     return count;
 }
 
-void parse_cql_collection(const DataType& t, Cursor& c, ByteWriter& out, int depth) {
+void parse_json(const DataType& t, Cursor& c, ByteWriter& out, int depth);
+std::string read_json_key(Cursor& c, const DataType& t);
+void encode_json_key(const DataType& kt, const std::string& key, ByteWriter& out, int depth);
+
+/// What differs between the CQL literal and the JSON text of a collection, tuple or UDT. The
+/// structure is the same, so one parser (parse_collection) reads both.
+struct CollectionSyntax {
+    /// Parses one nested value: parse_cql or parse_json.
+    void (*element)(const DataType& t, Cursor& c, ByteWriter& out, int depth);
+    /// CQL writes sets in braces ({1, 2}); JSON has only arrays. Brackets are accepted for both.
+    bool sets_in_braces;
+    /// CQL writes tuples as (a, b), JSON as [a, b].
+    char tuple_open, tuple_close;
+    /// Reads a map key and the ':' after it, and writes the key's bytes.
+    void (*map_key)(const DataType& map, Cursor& c, ByteWriter& out, int depth);
+    /// Reads a UDT field name and the ':' after it.
+    std::string (*field_name)(Cursor& c, const DataType& udt);
+};
+
+void parse_collection(const DataType& t, Cursor& c, ByteWriter& out, int depth, const CollectionSyntax& syntax) {
     c.skip_space();
     const std::size_t at = out.reserve_i32();
     switch (t.kind) {
         case TypeKind::list:
         case TypeKind::set: {
             const DataType& et = param(t, 0);
-            // CQL writes sets in braces; brackets are accepted for both.
             char close = ']';
-            if (t.kind == TypeKind::set && c.eat('{')) close = '}';
+            if (syntax.sets_in_braces && t.kind == TypeKind::set && c.eat('{')) close = '}';
             else c.expect('[', t);
             const std::size_t count_at = out.reserve_i32();
-            const std::size_t n = parse_sequence(t, c, close, [&] { parse_cql(et, c, out, depth + 1); });
+            const std::size_t n = parse_sequence(t, c, close, [&] { syntax.element(et, c, out, depth + 1); });
             if (n > 0x7FFFFFFF) c.fail(t, "too many elements");
             out.patch_i32(count_at, static_cast<std::int32_t>(n));
             break;
@@ -589,7 +607,7 @@ void parse_cql_collection(const DataType& t, Cursor& c, ByteWriter& out, int dep
             ByteWriter tw(tmp);
             const std::size_t n = parse_sequence(t, c, ']', [&] {
                 tmp.clear();
-                parse_cql(et, c, tw, depth + 1);
+                syntax.element(et, c, tw, depth + 1);
                 append_vector_element(t, et, tmp, 0, out, c.text());
             });
             if (t.vector_dimension < 0 || n != static_cast<std::size_t>(t.vector_dimension))
@@ -597,25 +615,23 @@ void parse_cql_collection(const DataType& t, Cursor& c, ByteWriter& out, int dep
             break;
         }
         case TypeKind::map: {
-            const DataType& kt = param(t, 0);
             const DataType& vt = param(t, 1);
             c.expect('{', t);
             const std::size_t count_at = out.reserve_i32();
             const std::size_t n = parse_sequence(t, c, '}', [&] {
-                parse_cql(kt, c, out, depth + 1);
-                c.expect(':', t);
-                parse_cql(vt, c, out, depth + 1);
+                syntax.map_key(t, c, out, depth);
+                syntax.element(vt, c, out, depth + 1);
             });
             if (n > 0x7FFFFFFF) c.fail(t, "too many entries");
             out.patch_i32(count_at, static_cast<std::int32_t>(n));
             break;
         }
         case TypeKind::tuple: {
-            c.expect('(', t);
+            c.expect(syntax.tuple_open, t);
             std::size_t i = 0;
-            parse_sequence(t, c, ')', [&] {
+            parse_sequence(t, c, syntax.tuple_close, [&] {
                 if (i >= t.params.size()) c.fail(t, "more than " + std::to_string(t.params.size()) + " elements");
-                parse_cql(param(t, i), c, out, depth + 1);
+                syntax.element(param(t, i), c, out, depth + 1);
                 ++i;
             });
             if (i != t.params.size())
@@ -628,12 +644,11 @@ void parse_cql_collection(const DataType& t, Cursor& c, ByteWriter& out, int dep
             std::vector<std::optional<Bytes>> fields(t.params.size());
             std::vector<bool> seen(t.params.size());
             parse_sequence(t, c, '}', [&] {
-                const std::string name = read_cql_identifier(c, t);
+                const std::string name = syntax.field_name(c, t);
                 const std::size_t i = udt_field_index(t, name, seen, c);
-                c.expect(':', t);
                 Bytes tmp;
                 ByteWriter tw(tmp);
-                parse_cql(param(t, i), c, tw, depth + 1);
+                syntax.element(param(t, i), c, tw, depth + 1);
                 fields[i] = std::move(tmp);
             });
             for (auto& f : fields) {
@@ -647,6 +662,37 @@ void parse_cql_collection(const DataType& t, Cursor& c, ByteWriter& out, int dep
     detail::finish_value(out, at);
 }
 
+const CollectionSyntax kCqlSyntax{
+    .element = parse_cql,
+    .sets_in_braces = true,
+    .tuple_open = '(',
+    .tuple_close = ')',
+    .map_key =
+        [](const DataType& map, Cursor& c, ByteWriter& out, int depth) {
+            parse_cql(param(map, 0), c, out, depth + 1);
+            c.expect(':', map);
+        },
+    .field_name =
+        [](Cursor& c, const DataType& udt) {
+            std::string name = read_cql_identifier(c, udt);
+            c.expect(':', udt);
+            return name;
+        },
+};
+
+const CollectionSyntax kJsonSyntax{
+    .element = parse_json,
+    .sets_in_braces = false,
+    .tuple_open = '[',
+    .tuple_close = ']',
+    .map_key =
+        [](const DataType& map, Cursor& c, ByteWriter& out, int depth) {
+            const std::string key = read_json_key(c, map);
+            encode_json_key(param(map, 0), key, out, depth);
+        },
+    .field_name = read_json_key,  // the ':' comes with the key
+};
+
 void parse_cql(const DataType& t, Cursor& c, ByteWriter& out, int depth) {
     if (depth > kMaxDepth) c.fail(t, "nested too deeply");
     if (c.eat_word("null", kCqlDelimiters)) {
@@ -655,7 +701,7 @@ void parse_cql(const DataType& t, Cursor& c, ByteWriter& out, int depth) {
     }
     c.skip_space();
     if (!is_scalar(t.kind)) {
-        parse_cql_collection(t, c, out, depth);
+        parse_collection(t, c, out, depth, kCqlSyntax);
         return;
     }
     if (c.peek() == '\'' || c.starts_with("$$")) {
@@ -787,82 +833,6 @@ std::string read_json_key(Cursor& c, const DataType& t) {
     return key;
 }
 
-void parse_json_collection(const DataType& t, Cursor& c, ByteWriter& out, int depth) {
-    const std::size_t at = out.reserve_i32();
-    switch (t.kind) {
-        case TypeKind::list:
-        case TypeKind::set: {
-            const DataType& et = param(t, 0);
-            c.expect('[', t);
-            const std::size_t count_at = out.reserve_i32();
-            const std::size_t n = parse_sequence(t, c, ']', [&] { parse_json(et, c, out, depth + 1); });
-            if (n > 0x7FFFFFFF) c.fail(t, "too many elements");
-            out.patch_i32(count_at, static_cast<std::int32_t>(n));
-            break;
-        }
-        case TypeKind::vector: {
-            const DataType& et = param(t, 0);
-            c.expect('[', t);
-            Bytes tmp;
-            ByteWriter tw(tmp);
-            const std::size_t n = parse_sequence(t, c, ']', [&] {
-                tmp.clear();
-                parse_json(et, c, tw, depth + 1);
-                append_vector_element(t, et, tmp, 0, out, c.text());
-            });
-            if (t.vector_dimension < 0 || n != static_cast<std::size_t>(t.vector_dimension))
-                c.fail(t, std::to_string(n) + " elements where the type has " + std::to_string(t.vector_dimension));
-            break;
-        }
-        case TypeKind::tuple: {
-            c.expect('[', t);
-            std::size_t i = 0;
-            parse_sequence(t, c, ']', [&] {
-                if (i >= t.params.size()) c.fail(t, "more than " + std::to_string(t.params.size()) + " elements");
-                parse_json(param(t, i), c, out, depth + 1);
-                ++i;
-            });
-            if (i != t.params.size())
-                c.fail(t, std::to_string(i) + " elements where the tuple has " + std::to_string(t.params.size()));
-            break;
-        }
-        case TypeKind::map: {
-            const DataType& kt = param(t, 0);
-            const DataType& vt = param(t, 1);
-            c.expect('{', t);
-            const std::size_t count_at = out.reserve_i32();
-            const std::size_t n = parse_sequence(t, c, '}', [&] {
-                const std::string key = read_json_key(c, t);
-                encode_json_key(kt, key, out, depth);
-                parse_json(vt, c, out, depth + 1);
-            });
-            if (n > 0x7FFFFFFF) c.fail(t, "too many entries");
-            out.patch_i32(count_at, static_cast<std::int32_t>(n));
-            break;
-        }
-        case TypeKind::udt: {
-            c.expect('{', t);
-            std::vector<std::optional<Bytes>> fields(t.params.size());
-            std::vector<bool> seen(t.params.size());
-            parse_sequence(t, c, '}', [&] {
-                const std::string name = read_json_key(c, t);
-                const std::size_t i = udt_field_index(t, name, seen, c);
-                Bytes tmp;
-                ByteWriter tw(tmp);
-                parse_json(param(t, i), c, tw, depth + 1);
-                fields[i] = std::move(tmp);
-            });
-            for (auto& f : fields) {
-                if (f) out.write_raw(*f);
-                else out.write_null_bytes();
-            }
-            break;
-        }
-        default: c.fail(t, "not a collection type");
-    }
-    detail::finish_value(out, at);
-}
-
 void parse_json(const DataType& t, Cursor& c, ByteWriter& out, int depth) {
     if (depth > kMaxDepth) c.fail(t, "nested too deeply");
     c.skip_space();
@@ -871,7 +841,7 @@ void parse_json(const DataType& t, Cursor& c, ByteWriter& out, int depth) {
         return;
     }
     if (!is_scalar(t.kind)) {
-        parse_json_collection(t, c, out, depth);
+        parse_collection(t, c, out, depth, kJsonSyntax);
         return;
     }
     if (c.peek() == '"') {

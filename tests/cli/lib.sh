@@ -16,7 +16,7 @@ cleanup() {
       wait "$pid" 2>/dev/null || true
     fi
   done
-  [[ -n "${KEEP_WORK:-}" ]] || rm -rf "$work"
+  [[ -n "${KEEP_WORK:-}" ]] || rm -rf "$work"  # KEEP_WORK=1 keeps the files of a failed run
 }
 trap cleanup EXIT
 trap 'exit 130' INT   # turn signals into an exit, so that the EXIT trap stops the server

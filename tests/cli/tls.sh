@@ -2,13 +2,13 @@
 # TLS flags: --tls-ca trusts the server's self-signed certificate; without it the handshake fails
 # (exit 3). Mutual TLS: a node started with --tls-client-ca accepts --tls-cert/--tls-key signed by
 # that CA and refuses a client without a certificate (exit 3); a missing certificate file is a
-# local file error (exit 8). Skipped (exit 0 with a note) without openssl.
+# local file error (exit 8). Fails without the openssl CLI (scripts/test.sh installs it).
 #   tls.sh ACASS_SERVER ACASS
 server="$1" acass="$2"
 source "$(dirname "$0")/lib.sh"
 if ! command -v openssl >/dev/null; then
-  echo "openssl not installed: TLS test skipped"
-  exit 0
+  echo "FAIL: the openssl CLI is needed (package openssl; scripts/test.sh installs it)" >&2
+  exit 1
 fi
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
   -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null

@@ -28,7 +28,7 @@ fi
 [[ -s "$WORK/api/html/index.html" ]] || failed+=("html/index.html missing")
 
 echo "== (b) relative links"
-docs=("$ROOT/README.md" "$ROOT"/docs/*.md)
+docs=("$ROOT/README.md" "$ROOT"/docs/*.md "$ROOT/tools/README.md" "$ROOT/examples/README.md" "$ROOT/server/net/README.md")
 python3 "$HERE/check_links.py" "${docs[@]}" || failed+=("broken links")
 
 echo "== (c) README quick start"

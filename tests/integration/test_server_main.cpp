@@ -25,12 +25,14 @@ class ServerProcess {
 public:
     explicit ServerProcess(std::vector<std::string> args) {
         args.insert(args.begin(), kServer);
-        int fds[2];
-        if (pipe(fds) != 0) throw std::runtime_error("pipe");
+        int fds[2], in[2];
+        if (pipe(fds) != 0 || pipe(in) != 0) throw std::runtime_error("pipe");
         posix_spawn_file_actions_t actions;
         posix_spawn_file_actions_init(&actions);
         posix_spawn_file_actions_adddup2(&actions, fds[1], 1);
         posix_spawn_file_actions_addclose(&actions, fds[0]);
+        posix_spawn_file_actions_adddup2(&actions, in[0], 0);
+        posix_spawn_file_actions_addclose(&actions, in[1]);
         std::vector<char*> argv;
         for (auto& a : args) argv.push_back(a.data());
         argv.push_back(nullptr);
@@ -38,7 +40,9 @@ public:
             throw std::runtime_error("cannot start " + kServer);
         posix_spawn_file_actions_destroy(&actions);
         close(fds[1]);
+        close(in[0]);
         out_ = fdopen(fds[0], "r");
+        in_ = fdopen(in[1], "w");
     }
     ~ServerProcess() {
         if (pid_ > 0) {
@@ -46,6 +50,13 @@ public:
             waitpid(pid_, nullptr, 0);
         }
         if (out_) fclose(out_);
+        if (in_) fclose(in_);
+    }
+    /// With --control-stdin: sends one command line and returns the answer line.
+    std::string command(const std::string& line) {
+        std::fputs((line + "\n").c_str(), in_);
+        std::fflush(in_);
+        return read_line();
     }
     /// First stdout line ("" at EOF).
     std::string read_line() {
@@ -68,6 +79,7 @@ public:
 private:
     pid_t pid_ = -1;
     FILE* out_ = nullptr;
+    FILE* in_ = nullptr;
 };
 
 std::uint16_t parse_ready(const std::string& line, int nodes) {
@@ -105,6 +117,32 @@ TEST(ServerMain, AuthAndFaultFlags) {
     EXPECT_EQ(server.stop(SIGTERM), 0);
 }
 
+TEST(ServerMain, DataCentersAndStatsCommand) {
+    ServerProcess server({"--port", "0", "--nodes", "2", "--datacenters", "2", "--racks", "2", "--control-stdin"});
+    std::uint16_t port = parse_ready(server.read_line(), 4);
+    ASSERT_NE(port, 0);
+    RawClient c("127.0.0.4", port);
+    c.startup(ProtocolVersion::v4);
+    c.send(ProtocolVersion::v4, 2, query("SELECT data_center, rack FROM system.local WHERE key = 'local'"));
+    const auto& rows = std::get<p::RowsResult>(as<p::ResultResponse>(c.read()));
+    ASSERT_EQ(rows.row_count, 1);
+    std::string cells(rows.rows_content.begin(), rows.rows_content.end());
+    EXPECT_NE(cells.find("dc2"), std::string::npos);
+    EXPECT_NE(cells.find("rack2"), std::string::npos);
+
+    std::regex stats(R"(^stats 4 requests=(\d+) queries=(\d+) connections=1 open=1 replica_requests=(\d+) )"
+                     R"(non_replica_requests=(\d+)\s*$)");
+    std::smatch m;
+    std::string line = server.command("stats 4");
+    ASSERT_TRUE(std::regex_match(line, m, stats)) << line;
+    EXPECT_EQ(m[2], "1");
+    EXPECT_EQ(m[3], "1");  // system.local WHERE key = ...: LocalStrategy, the node itself
+    EXPECT_EQ(m[4], "0");
+    EXPECT_EQ(server.command("stats 9").rfind("error: ", 0), 0u);
+    EXPECT_EQ(server.command("quit"), "");
+    EXPECT_EQ(server.wait_exit(), 0);
+}
+
 TEST(ServerMain, BadFlagsFail) {
     {
         ServerProcess server({"--nodes", "0"});
@@ -113,6 +151,11 @@ TEST(ServerMain, BadFlagsFail) {
     }
     {
         ServerProcess server({"--port", "0", "--protocol-versions", "3"});
+        EXPECT_EQ(server.read_line(), "");
+        EXPECT_NE(server.wait_exit(), 0);
+    }
+    {
+        ServerProcess server({"--port", "0", "--nodes", "126", "--datacenters", "2"});
         EXPECT_EQ(server.read_line(), "");
         EXPECT_NE(server.wait_exit(), 0);
     }

@@ -32,9 +32,16 @@ void add_export_flags(CLI::App& app, ExportOptions& o) {
     app.add_option("--where", o.where, "With --table: only rows matching this CQL condition, e.g. \"pk = 3\"")
         ->needs(table);
     app.add_option("-o,--out", o.out, "Output file ('-' = standard output)")->required();
-    app.add_option("-f,--format", o.format, "csv, jsonl or avro")
-        ->default_val("csv")
-        ->check(CLI::IsMember({"csv", "jsonl", "json", "avro"}));
+    app.add_option("-f,--format", o.format, "csv, jsonl, avro or parquet (default: by the --out extension, else csv)")
+        ->check(CLI::IsMember({"csv", "jsonl", "json", "avro", "parquet"}));
+    app.add_option("--row-group-size", o.row_group_size, "Parquet: bytes buffered per row group (e.g. 64MB)")
+        ->default_val("128MB");
+    app.add_option("--row-group-rows", o.row_group_rows, "Parquet: also end a row group after N rows (0 = size only)")
+        ->default_val(0)
+        ->check(CLI::NonNegativeNumber);
+    app.add_option("--parquet-compression", o.parquet_compression, "Parquet page compression: snappy or none")
+        ->default_val("snappy")
+        ->check(CLI::IsMember({"snappy", "none"}));
     app.add_option("--fetch-size", o.fetch_size, "Rows per page")
         ->default_val(5000)
         ->check(CLI::Range(1, 1 << 30));
@@ -50,6 +57,34 @@ void add_export_flags(CLI::App& app, ExportOptions& o) {
                    "Testing hook: stop after N pages as if interrupted (exit 130, resume file valid)")
         ->check(CLI::PositiveNumber)
         ->group("Testing");
+}
+
+std::int64_t parse_byte_size(const std::string& text, const std::string& option) {
+    std::size_t used = 0;
+    double number = 0;
+    try {
+        number = std::stod(text, &used);
+    } catch (const std::exception&) {
+        throw CliUsageError(option + ": not a size: '" + text + "'");
+    }
+    std::string unit = text.substr(used);
+    for (char& c : unit) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    double scale = 1;
+    if (unit == "K" || unit == "KB" || unit == "KIB") scale = 1024.0;
+    else if (unit == "M" || unit == "MB" || unit == "MIB") scale = 1024.0 * 1024;
+    else if (unit == "G" || unit == "GB" || unit == "GIB") scale = 1024.0 * 1024 * 1024;
+    else if (!unit.empty() && unit != "B") throw CliUsageError(option + ": unknown unit in '" + text + "'");
+    const double bytes = number * scale;
+    if (!(bytes >= 1) || bytes > 1e15) throw CliUsageError(option + ": out of range: '" + text + "'");
+    return static_cast<std::int64_t>(bytes);
+}
+
+WriterOptions writer_options(const ExportOptions& o) {
+    WriterOptions w;
+    w.parquet.row_group_bytes = parse_byte_size(o.row_group_size, "--row-group-size");
+    w.parquet.row_group_rows = o.row_group_rows;
+    w.parquet.compression = parse_parquet_compression(o.parquet_compression);
+    return w;
 }
 
 namespace {
@@ -106,7 +141,8 @@ void print_summary(const ExportOptions& o, const Progress& progress, std::int64_
 
 asio::awaitable<int> run_export(CommandContext& context, const ExportOptions& o) {
     if (o.query.empty() == o.table.empty()) throw CliUsageError("give exactly one of --query or --table");
-    const Format format = parse_format(o.format);
+    const Format format = format_for(o.format, o.out);
+    WriterOptions writer_settings = writer_options(o);
     std::string statement_text = o.query;
     std::string record_name = "row";
     if (!o.table.empty()) {
@@ -153,7 +189,9 @@ asio::awaitable<int> run_export(CommandContext& context, const ExportOptions& o)
         throw CliUsageError("export needs a statement that returns rows: " + statement_text);
 
     if (resumed) restore_output_size(o.out, resumed->bytes);
-    auto writer = open_writer(format, o.out, *columns, record_name, resumed.has_value(), o.csv);
+    if (resumed) writer_settings.resume_state = resumed->writer_state;
+    writer_settings.csv = o.csv;
+    auto writer = open_writer(format, o.out, *columns, record_name, resumed.has_value(), writer_settings);
 
     ResumeState state;
     state.format = to_string(format);
@@ -161,9 +199,11 @@ asio::awaitable<int> run_export(CommandContext& context, const ExportOptions& o)
     if (resumed) state = *resumed;
     const std::int64_t resumed_rows = state.rows;
     auto record = [&](const ac::ResumePoint& point) {
-        if (!resume_file) return;
+        // Parquet: only at a row group boundary (the rows after it are fetched again).
+        if (!resume_file || !writer->all_committed()) return;
         state.point = point;
-        state.bytes = writer->bytes();
+        state.bytes = writer->committed_bytes();
+        state.writer_state = writer->resume_state();
         save_resume_state(*resume_file, state);
     };
     if (!resumed) {
@@ -197,7 +237,8 @@ asio::awaitable<int> run_export(CommandContext& context, const ExportOptions& o)
         record(stream.resume_point());
         progress.update(rows, writer->bytes() - (resumed ? resumed->bytes : 0), pages);
     }
-    if (!stopped) record(stream.resume_point());  // finished: a rerun exports nothing
+    writer->commit();  // Parquet: the buffered rows as a last row group, so that a rerun keeps them
+    record(stream.resume_point());  // when finished, a rerun exports nothing
     co_await stream.close();
     writer->close();
     progress.finish();

@@ -55,7 +55,18 @@ Format parse_format(const std::string& name) {
     if (name == "csv") return Format::csv;
     if (name == "jsonl" || name == "json") return Format::jsonl;
     if (name == "avro") return Format::avro;
-    throw CliUsageError("--format: unknown format '" + name + "' (csv, jsonl or avro)");
+    if (name == "parquet") return Format::parquet;
+    throw CliUsageError("--format: unknown format '" + name + "' (csv, jsonl, avro or parquet)");
+}
+
+Format format_for(const std::string& format_option, const std::string& path) {
+    if (!format_option.empty()) return parse_format(format_option);
+    std::string name = path;  // x.jsonl.gz is JSON lines, compressed
+    for (const char* compressed : {".gz", ".zst"})
+        if (name.ends_with(compressed)) name.resize(name.size() - std::string_view(compressed).size());
+    for (const char* ext : {".parquet", ".jsonl", ".json", ".avro"})
+        if (name.ends_with(ext)) return parse_format(ext + 1);
+    return Format::csv;
 }
 
 const char* to_string(Format format) {
@@ -66,6 +77,8 @@ const char* to_string(Format format) {
             return "jsonl";
         case Format::avro:
             return "avro";
+        case Format::parquet:
+            return "parquet";
     }
     return "?";
 }
@@ -155,6 +168,24 @@ private:
 };
 #endif
 
+class ParquetRowWriter : public RowWriter {
+public:
+    ParquetRowWriter(const std::string& path, const ac::Columns& columns, const WriterOptions& options, bool append)
+        : writer_(path, columns, options.parquet,
+                  append ? std::optional<std::string>(options.resume_state) : std::nullopt) {}
+    void write_page(const ac::Page& page) override { writer_.write_page(page); }
+    void flush() override {}  // row groups are written whole, when full (or by commit)
+    void close() override { writer_.close(); }
+    std::int64_t bytes() const override { return writer_.committed_bytes() + writer_.buffered_bytes(); }
+    bool all_committed() const override { return writer_.buffered_bytes() == 0; }
+    void commit() override { writer_.flush_row_group(); }
+    std::int64_t committed_bytes() const override { return writer_.committed_bytes(); }
+    std::string resume_state() const override { return writer_.resume_state(); }
+
+private:
+    ParquetWriter writer_;
+};
+
 }  // namespace
 
 void append_json_row(std::string& out, const ac::Row& row) {
@@ -170,8 +201,15 @@ void append_json_row(std::string& out, const ac::Row& row) {
 }
 
 std::unique_ptr<RowWriter> open_writer(Format format, const std::string& path, const ac::Columns& columns,
-                                       const std::string& record_name, bool append, const CsvDialect& dialect) {
-    if (format != Format::avro) return std::make_unique<TextWriter>(format, path, columns, append, dialect);
+                                       const std::string& record_name, bool append, const WriterOptions& options) {
+    if (format == Format::parquet) {
+        if (path == "-") throw CliUsageError("--format parquet needs a file (--out FILE), not standard output");
+        if (compression_for(path) != Compression::none)
+            throw CliUsageError("--format parquet: " + path +
+                                ": Parquet files compress their pages themselves; drop the .gz/.zst");
+        return std::make_unique<ParquetRowWriter>(path, columns, options, append);
+    }
+    if (format != Format::avro) return std::make_unique<TextWriter>(format, path, columns, append, options.csv);
 #ifdef ACASS_HAVE_AVRO
     if (path == "-") throw CliUsageError("--format avro needs a file (--out FILE), not standard output");
     if (compression_for(path) != Compression::none)

@@ -6,6 +6,8 @@
 
 #include <async_cassandra/row.hpp>
 
+#include "parquet_writer.hpp"
+
 #include <cstdint>
 #include <cstdio>
 #include <memory>
@@ -20,10 +22,13 @@ namespace acass_cli {
 /// Adds --delimiter, --quote, --escape, --null-string and --header (CSV only) to `app`.
 void add_csv_dialect_flags(CLI::App& app, CsvDialect& dialect);
 
-enum class Format { csv, jsonl, avro };
+enum class Format { csv, jsonl, avro, parquet };
 
-/// "csv", "jsonl" ("json" is accepted as jsonl), "avro". Throws CliUsageError otherwise.
+/// "csv", "jsonl" ("json" is accepted as jsonl), "avro", "parquet". Throws CliUsageError otherwise.
 Format parse_format(const std::string& name);
+/// The format named by --format, or when that is empty the one of the output file's extension
+/// (".parquet", ".jsonl"/".json", ".avro"; anything else: csv).
+Format format_for(const std::string& format_option, const std::string& path);
 const char* to_string(Format format);
 /// Whether this build has the Avro writer (libavro-dev found at configure time).
 bool avro_available();
@@ -43,6 +48,26 @@ public:
     virtual void close() = 0;
     /// Size of the output so far, in bytes (after flush(): the file's size).
     virtual std::int64_t bytes() const = 0;
+
+    // Resume support. Text and Avro outputs are durable after every flushed page; Parquet only
+    // after a row group, so a resume point may only be recorded when all_committed().
+    /// Whether every row written so far is in the file for good (a resumed run keeps it).
+    virtual bool all_committed() const { return true; }
+    /// Makes every row written so far committed (Parquet: writes a row group now).
+    virtual void commit() { flush(); }
+    /// Size of the output a resumed run keeps (the file is cut there).
+    virtual std::int64_t committed_bytes() const { return bytes(); }
+    /// What a resumed run needs besides the file (Parquet: the row groups for the footer); one
+    /// line of text, empty for the other formats.
+    virtual std::string resume_state() const { return {}; }
+};
+
+/// Settings of open_writer beyond the format.
+struct WriterOptions {
+    CsvDialect csv;
+    ParquetOptions parquet;
+    /// RowWriter::resume_state() of the run being continued (with append).
+    std::string resume_state;
 };
 
 /// Opens `path` ("-" = standard output) for `format`. A fresh output (append = false) is
@@ -53,6 +78,6 @@ public:
 std::unique_ptr<RowWriter> open_writer(Format format, const std::string& path,
                                        const async_cassandra::Columns& columns,
                                        const std::string& record_name, bool append,
-                                       const CsvDialect& dialect = {});
+                                       const WriterOptions& options = {});
 
 }  // namespace acass_cli

@@ -147,6 +147,8 @@ std::optional<ResumeState> load_resume_state(const ResumeFile& file) {
                 state.bytes = std::stoll(value), have_bytes = true;
             else if (key == "format")
                 state.format = value, have_format = true;
+            else if (key == "writer")
+                state.writer_state = value;
             else if (key == "query")
                 state.query = unescape_line(value), have_query = true;
         } catch (const std::exception&) {
@@ -166,6 +168,7 @@ void save_resume_state(ResumeFile& file, const ResumeState& state) {
          << "bytes " << state.bytes << '\n'
          << "format " << state.format << '\n'
          << "query " << escape_line(state.query) << '\n';
+    if (!state.writer_state.empty()) text << "writer " << state.writer_state << '\n';
     file.replace(text.str());
 }
 

@@ -11,6 +11,7 @@
 //   bytes <output size after the last page>
 //   format <csv|jsonl|avro>
 //   query <statement, backslash-escaped>
+//   writer <RowWriter::resume_state()>          (Parquet only)
 #pragma once
 
 #include <async_cassandra/stream.hpp>
@@ -28,6 +29,7 @@ struct ResumeState {
     std::int64_t bytes = 0;
     std::string format;
     std::string query;
+    std::string writer_state;  ///< RowWriter::resume_state() (Parquet), empty for other formats
 };
 
 class ResumeFile {

@@ -1,0 +1,206 @@
+// Reads a Parquet file written by acass with two independent readers — hyparquet (pure
+// JavaScript) and parquet-wasm (Apache arrow-rs compiled to WebAssembly, decoded to Arrow with
+// apache-arrow) — and compares every value with the same rows exported as JSON lines (the
+// driver's JSON of the source rows). Rows are compared as multisets (parallel exports have no
+// order across token ranges).
+//
+//   node check.mjs [--min-row-groups N] FILE.parquet EXPECTED.jsonl [FILE2.parquet EXPECTED2.jsonl ...]
+// Exit 0 when both readers agree with every value of every file; prints "N passed, 0 failed".
+import { readFileSync } from 'node:fs'
+import { parquetMetadata, parquetReadObjects } from 'hyparquet'
+import * as wasm from 'parquet-wasm/node'
+import { tableFromIPC } from 'apache-arrow'
+
+const args = process.argv.slice(2)
+let minRowGroups = 0
+if (args[0] === '--min-row-groups') { minRowGroups = Number(args[1]); args.splice(0, 2) }
+if (args.length === 0 || args.length % 2) {
+  console.error('usage: node check.mjs [--min-row-groups N] FILE.parquet EXPECTED.jsonl [...]')
+  process.exit(2)
+}
+let failures = 0
+const fail = (msg) => { if (failures++ < 20) console.error(msg) }
+let compared = 0
+
+// ---- the expected rows: each value kept as its raw JSON text (no precision lost)
+function splitJsonObject(line) {
+  const out = []
+  let i = 0
+  const ws = () => { while (/\s/.test(line[i])) i++ }
+  const str = () => {
+    const start = i++
+    while (line[i] !== '"') { if (line[i] === '\\') i++; i++ }
+    i++
+    return line.slice(start, i)
+  }
+  const value = () => {
+    ws()
+    const start = i
+    if (line[i] === '"') { str(); return line.slice(start, i) }
+    if (line[i] === '{' || line[i] === '[') {
+      let depth = 0
+      do {
+        if (line[i] === '"') { str(); continue }
+        if (line[i] === '{' || line[i] === '[') depth++
+        if (line[i] === '}' || line[i] === ']') depth--
+        i++
+      } while (depth > 0)
+      return line.slice(start, i)
+    }
+    while (i < line.length && !/[,}\s]/.test(line[i])) i++
+    return line.slice(start, i)
+  }
+  ws(); i++ // {
+  for (;;) {
+    ws()
+    if (line[i] === '}') break
+    const key = JSON.parse(str())
+    ws(); i++ // :
+    out.push([key, value()])
+    ws()
+    if (line[i] === ',') i++
+  }
+  return out
+}
+// ---- canonical text of a value, per CQL type
+const hex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')
+const uuidText = (v) => {
+  if (typeof v === 'string') return v.toLowerCase()
+  const h = hex(v)
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`
+}
+const unquote = (raw) => (raw.startsWith('"') ? JSON.parse(raw) : raw)
+const floatText = (x, single) => {
+  const n = single ? Math.fround(x) : x
+  return Object.is(n, -0) ? '-0' : String(n)
+}
+const pad = (n, w) => String(n).padStart(w, '0')
+const timeText = (nanos) => {
+  let n = BigInt(nanos)
+  const ns = n % 1000000000n; n /= 1000000000n
+  const s = n % 60n; n /= 60n
+  const m = n % 60n; const h = n / 60n
+  return `${pad(h, 2)}:${pad(m, 2)}:${pad(s, 2)}.${pad(ns, 9)}`
+}
+const DAY_MS = 86400000
+function dateText(v) {
+  let ms
+  if (v instanceof Date) ms = v.getTime()
+  else if (typeof v === 'number' && Math.abs(v) < 1e9) ms = v * DAY_MS  // days
+  else ms = Number(v)
+  const d = new Date(ms)
+  const y = d.getUTCFullYear()
+  const year = y >= 0 && y <= 9999 ? pad(y, 4) : (y < 0 ? '-' : '+') + String(Math.abs(y))
+  return `${year}-${pad(d.getUTCMonth() + 1, 2)}-${pad(d.getUTCDate(), 2)}`
+}
+function timestampMillis(v) {
+  if (v instanceof Date) return v.getTime()
+  return Number(v)
+}
+const normalizedJson = (text) => JSON.stringify(JSON.parse(text))
+
+// The canonical text of a value read back (`kind`: the CQL type, or 'json' for the types
+// written as JSON text).
+function canonActual(kind, v) {
+  if (v === null || v === undefined) return 'null'
+  switch (kind) {
+    case 'int': case 'smallint': case 'tinyint': return String(Number(v))
+    case 'bigint': case 'counter': return String(BigInt(v))
+    case 'varint': case 'decimal': case 'boolean': return String(v)
+    case 'float': return floatText(Number(v), true)
+    case 'double': return floatText(Number(v), false)
+    case 'text': case 'ascii': case 'varchar': case 'inet': case 'duration':
+      return typeof v === 'string' ? v : new TextDecoder().decode(v)
+    case 'blob': case 'custom': return '0x' + hex(v)
+    case 'uuid': case 'timeuuid': return uuidText(v)
+    case 'timestamp': return String(timestampMillis(v))
+    case 'date': return dateText(v)
+    case 'time': return timeText(v)
+    default: // JSON text (exact) or JSON parsed by the reader (structural)
+      if (typeof v === 'string') return v
+      return JSON.stringify(v, (k, x) => (typeof x === 'bigint' ? Number(x) : x))
+  }
+}
+// The canonical text of an expected value (raw JSON text from the JSON lines export).
+function canonExpected(kind, raw, structural) {
+  if (raw === 'null') return 'null'
+  switch (kind) {
+    case 'int': case 'smallint': case 'tinyint': case 'bigint': case 'counter': case 'varint': case 'decimal': case 'boolean':
+      return raw
+    case 'float': return floatText(Number(unquote(raw)), true)
+    case 'double': return floatText(Number(unquote(raw)), false)
+    case 'timestamp': return String(Date.parse(unquote(raw)))
+    case 'text': case 'ascii': case 'varchar': case 'inet': case 'duration': case 'blob': case 'custom':
+    case 'uuid': case 'timeuuid': case 'date': case 'time':
+      return unquote(raw)
+    default:
+      return structural ? normalizedJson(raw) : raw
+  }
+}
+const kindOf = (cql) => (/^[a-z]+$/.test(cql) ? cql : 'json')
+
+for (let a = 0; a < args.length; a += 2) {
+const file = args[a]
+const expectedFile = args[a + 1]
+const expectedLines = readFileSync(expectedFile, 'utf8').split('\n').filter((l) => l.trim() !== '')
+const expected = expectedLines.map(splitJsonObject)
+
+// ---- the file
+const buffer = readFileSync(file)
+const arrayBuffer = buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength)
+const metadata = parquetMetadata(arrayBuffer)
+const cqlTypes = {}
+for (const { key, value } of metadata.key_value_metadata ?? []) {
+  if (key.startsWith('acass.cql_type.')) cqlTypes[key.slice('acass.cql_type.'.length)] = value
+}
+const columns = metadata.schema.slice(1).map((e) => e.name)
+if (metadata.row_groups.length < minRowGroups) fail(`${metadata.row_groups.length} row groups, expected at least ${minRowGroups}`)
+for (const c of columns) if (!cqlTypes[c]) fail(`column ${c}: no acass.cql_type metadata`)
+// Statistics: null_count of every chunk must match the data (checked below per reader).
+const nullCounts = columns.map((_, ci) => metadata.row_groups.reduce((n, g) => n + Number(g.columns[ci].meta_data.statistics?.null_count ?? NaN), 0))
+
+const hyRows = await parquetReadObjects({ file: arrayBuffer, utf8: false })
+const wasmTable = tableFromIPC(wasm.readParquet(new Uint8Array(buffer)).intoIPCStream())
+const wasmRows = []
+for (let r = 0; r < wasmTable.numRows; r++) {
+  const row = {}
+  for (const c of columns) row[c] = wasmTable.getChild(c).get(r)
+  wasmRows.push(row)
+}
+
+function check(readerName, rows) {
+  if (rows.length !== expected.length) fail(`${readerName}: ${rows.length} rows, expected ${expected.length}`)
+  const kinds = columns.map((c) => kindOf(cqlTypes[c]))
+  // JSON columns: hyparquet parses JSON-annotated text, arrow-rs keeps it.
+  const structural = columns.map((c) => {
+    const sample = rows.find((r) => r[c] !== null && r[c] !== undefined)
+    return sample !== undefined && typeof sample[c] !== 'string'
+  })
+  const nulls = columns.map(() => 0)
+  const actualCanon = rows.map((row) => JSON.stringify(columns.map((c, ci) => {
+    if (row[c] === null || row[c] === undefined) nulls[ci]++
+    return canonActual(kinds[ci], row[c])
+  })))
+  const expectedCanon = expected.map((fields) => {
+    const map = Object.fromEntries(fields)
+    return JSON.stringify(columns.map((c, ci) => (map[c] === undefined ? 'missing' : canonExpected(kinds[ci], map[c], structural[ci]))))
+  })
+  actualCanon.sort(); expectedCanon.sort()
+  let mismatches = 0
+  for (let i = 0; i < Math.max(actualCanon.length, expectedCanon.length); i++) {
+    if (actualCanon[i] !== expectedCanon[i] && mismatches++ < 3)
+      fail(`${readerName}: row mismatch\n  read:     ${actualCanon[i]}\n  expected: ${expectedCanon[i]}`)
+  }
+  if (mismatches) fail(`${readerName}: ${mismatches} rows differ`)
+  columns.forEach((c, ci) => {
+    if (nulls[ci] !== nullCounts[ci]) fail(`${readerName}: column ${c} has ${nulls[ci]} nulls, statistics say ${nullCounts[ci]}`)
+  })
+  return rows.length * columns.length
+}
+
+compared += check('hyparquet', hyRows)
+compared += check('parquet-wasm', wasmRows)
+console.log(`${file}: ${expected.length} rows x ${columns.length} columns, ${metadata.row_groups.length} row groups`)
+}
+console.log(failures === 0 ? `${compared} passed, 0 failed` : `0 passed, ${failures} failed`)
+process.exit(failures === 0 ? 0 : 1)

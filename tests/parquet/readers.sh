@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Parquet files of `acass export` read by two independent readers (hyparquet, parquet-wasm via
+# check.mjs): a table with every CQL type, nulls, edge values and collections, exported with
+# small row groups (several row groups and pages), Snappy and uncompressed, single stream and
+# --splits; every value must equal the JSON lines export of the same table.
+#   readers.sh ACASS_SERVER ACASS NODE
+server="$1" acass="$2" node="$3"
+here="$(cd "$(dirname "$0")" && pwd)"
+source "$here/../cli/lib.sh"
+start_server
+
+cql "CREATE KEYSPACE pq WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}"
+cql "CREATE TYPE pq.address (street text, \"Zip Code\" int)"
+cql "CREATE TABLE pq.every (id int, a ascii, bi bigint, bl blob, bo boolean, d date, de decimal, db double,
+  du duration, f float, ip inet, i int, si smallint, t text, tm time, ts timestamp, tu timeuuid, ti tinyint,
+  u uuid, vc varchar, vi varint, l list<text>, s set<int>, m map<text, int>, mi map<int, text>,
+  tp tuple<int, text>, ad frozen<address>, nested list<frozen<map<text, list<int>>>>, PRIMARY KEY (id))"
+cols="id, a, bi, bl, bo, d, de, db, du, f, ip, i, si, t, tm, ts, tu, ti, u, vc, vi, l, s, m, mi, tp, ad, nested"
+cql "INSERT INTO pq.every ($cols) VALUES (1, 'plain', 9223372036854775807, 0xcafe, true, '2024-02-29', 123.456,
+  3.141592653589793, 1y2mo3d4h5m6s7ms8us9ns, 1.5, '192.168.0.1', 2147483647, 32767,
+  'comma, \"quote\" and ''apostrophe''', '13:14:15.123456789', '2024-01-02T03:04:05.678Z',
+  50554d6e-29bb-11e5-b345-feff819cdc9f, -128, 123e4567-e89b-12d3-a456-426614174000, 'line one
+line two', -123456789012345678901234567890, ['x', 'y, z'], {3, 1, 2}, {'k1': 1, 'k,2': 2}, {5: 'five'},
+  (7, 'seven'), {street: 'Main St', \"Zip Code\": 12345}, [{'k': [1, 2], 'e': []}])"
+cql "INSERT INTO pq.every ($cols) VALUES (2, '', -9223372036854775808, 0x, false, '1970-01-01', -0.001,
+  -1.0E-300, -3d, -0.0, '::1', -2147483648, -32768, '', '00:00:00', '1969-12-31T23:59:59.999Z',
+  00000000-0000-1000-8000-000000000000, 127, ffffffff-ffff-ffff-ffff-ffffffffffff, 'tab	and \\ backslash', 0,
+  [], {}, {}, {}, (null, ''), {street: '', \"Zip Code\": null}, [])"
+cql "INSERT INTO pq.every (id) VALUES (3)"   # every other column NULL
+cql "INSERT INTO pq.every (id, t, db, f, l, d, ts) VALUES (4, '\"', NaN, Infinity, ['', '\"', 'a''b'], '-0100-03-01', '1900-01-01T00:00:00.001Z')"
+cql "INSERT INTO pq.every (id, t, vc, db, f) VALUES (5, 'ünïcödé ✓', 'null', -Infinity, 3.4028235E38)"
+# Enough rows for several row groups and pages, with nulls in between.
+for i in $(seq 10 129); do
+  if (( i % 3 == 0 )); then
+    printf '{"id": %d, "bi": %d, "t": "row %d", "d": "2001-01-%02d", "tm": "01:02:03.%d"}\n' $i $((i * 1000003)) $i $((i % 28 + 1)) $i
+  else
+    printf '{"id": %d, "i": %d, "db": %d.25, "bo": %s, "u": "%08x-0000-4000-8000-000000000000", "l": ["%d"]}\n' \
+      $i $((i * -7)) $i "$( (( i % 2 == 0 )) && echo true || echo false)" $i $i
+  fi
+done > "$work/rows.jsonl"
+"$acass" load --port "$port" --table pq.every --in "$work/rows.jsonl" --format jsonl -q
+
+"$acass" export --port "$port" --table pq.every --out "$work/every.jsonl" -q
+"$acass" export --port "$port" --table pq.every --out "$work/every.parquet" --fetch-size 7 --row-group-rows 40 -q
+"$node" "$here/check.mjs" --min-row-groups 3 "$work/every.parquet" "$work/every.jsonl"
+"$acass" export --port "$port" --table pq.every --out "$work/plain.parquet" --parquet-compression none -q
+"$node" "$here/check.mjs" "$work/plain.parquet" "$work/every.jsonl"
+echo "parquet readers OK"

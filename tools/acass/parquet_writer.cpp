@@ -1,0 +1,684 @@
+// Parquet writer (see parquet_writer.hpp for the mapping and the resume contract).
+//
+// Layout written: "PAR1", then per row group one column chunk per column (data pages only:
+// PageHeader + [4-byte length + RLE definition levels + PLAIN values], the body compressed
+// whole), then the FileMetaData footer, its 4-byte little-endian length and "PAR1".
+// Each column fills an open page (levels and values as plain bytes); at page_bytes the page is
+// encoded, compressed and appended to the column's chunk buffer; at row_group_bytes (or rows)
+// every chunk is written out and its ColumnChunk metadata serialized for the footer.
+#include "parquet_writer.hpp"
+
+#include "errors.hpp"
+#include "parquet_thrift.hpp"
+
+#include <async_cassandra/codec.hpp>
+#include <async_cassandra/values.hpp>
+
+#include <snappy.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <bit>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <sstream>
+#include <stdexcept>
+
+namespace acass_cli {
+
+namespace ac = async_cassandra;
+
+namespace {
+
+static_assert(std::endian::native == std::endian::little, "PLAIN encoding is written from memory");
+
+// parquet.thrift enums used here.
+enum PhysicalType : std::int32_t { BOOLEAN = 0, INT32 = 1, INT64 = 2, FLOAT = 4, DOUBLE = 5, BYTE_ARRAY = 6, FIXED_LEN_BYTE_ARRAY = 7 };
+enum ConvertedType : std::int32_t { UTF8 = 0, DATE = 6, TIMESTAMP_MILLIS = 9, INT_8 = 15, INT_16 = 16, INT_32 = 17, INT_64 = 18, JSON = 19, NO_CONVERTED = -1 };
+enum LogicalTypeId : std::int16_t { L_NONE = 0, L_STRING = 1, L_DATE = 6, L_TIME = 7, L_TIMESTAMP = 8, L_INTEGER = 10, L_JSON = 12, L_UUID = 14 };
+constexpr std::int32_t kEncodingPlain = 0, kEncodingRle = 3;
+constexpr std::int32_t kOptional = 1;
+constexpr std::int32_t kDataPage = 0;
+
+// How a CQL value becomes a Parquet value.
+enum class Conversion { boolean, i8, i16, i32, i64, f32, f64, bytes, timestamp, date, time, uuid, inet, varint, decimal, duration, json };
+
+// Statistics longer than this are left out (a reader may not want a 1 MB blob in the footer).
+constexpr std::size_t kMaxStatisticsBytes = 256;
+
+std::string hex(std::string_view bytes) {
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(bytes.size() * 2);
+    for (unsigned char c : bytes) {
+        out += digits[c >> 4];
+        out += digits[c & 15];
+    }
+    return out;
+}
+
+std::string unhex(std::string_view text) {
+    auto nibble = [](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        throw std::invalid_argument("bad hex digit");
+    };
+    if (text.size() % 2) throw std::invalid_argument("odd hex length");
+    std::string out;
+    out.reserve(text.size() / 2);
+    for (std::size_t i = 0; i < text.size(); i += 2)
+        out += static_cast<char>(nibble(text[i]) << 4 | nibble(text[i + 1]));
+    return out;
+}
+
+template <class T>
+void put_le(std::string& out, T v) {
+    char b[sizeof(T)];
+    std::memcpy(b, &v, sizeof(T));
+    out.append(b, sizeof(T));
+}
+
+}  // namespace
+
+ParquetOptions::Compression parse_parquet_compression(const std::string& name) {
+    if (name == "snappy") return ParquetOptions::Compression::snappy;
+    if (name == "none" || name == "uncompressed") return ParquetOptions::Compression::none;
+    throw CliUsageError("unknown Parquet compression '" + name + "' (snappy or none)");
+}
+
+struct ParquetWriter::Column {
+    std::string name;
+    std::string cql_type;
+    Conversion conversion = Conversion::bytes;
+    PhysicalType physical = BYTE_ARRAY;
+    ConvertedType converted = NO_CONVERTED;
+    LogicalTypeId logical = L_NONE;
+    std::int8_t int_bits = 0;
+    std::string note;  ///< why the column is text, for the key/value metadata
+
+    // The open page.
+    std::vector<std::uint8_t> levels;  ///< definition level per value (0 = null, 1 = present)
+    std::string values;                ///< PLAIN bytes (booleans: one byte each, packed at the cut)
+    std::int64_t page_values = 0;
+
+    // The column chunk of the row group being built.
+    std::string chunk;  ///< page headers and (compressed) page bodies
+    std::int64_t chunk_values = 0;
+    std::int64_t chunk_uncompressed = 0;
+    std::int64_t nulls = 0, nans = 0;
+    bool has_min_max = false;
+    std::int64_t imin = 0, imax = 0;
+    double dmin = 0, dmax = 0;
+    std::string smin, smax;
+
+    std::string text;  ///< scratch for text conversions
+
+    void reset_chunk() {
+        chunk.clear();
+        chunk_values = chunk_uncompressed = nulls = nans = 0;
+        has_min_max = false;
+        smin.clear();
+        smax.clear();
+    }
+
+    void see_int(std::int64_t v) {
+        if (!has_min_max) imin = imax = v, has_min_max = true;
+        else if (v < imin) imin = v;
+        else if (v > imax) imax = v;
+    }
+    void see_double(double v) {
+        if (std::isnan(v)) {
+            ++nans;
+            return;
+        }
+        if (!has_min_max) dmin = dmax = v, has_min_max = true;
+        else if (v < dmin) dmin = v;
+        else if (v > dmax) dmax = v;
+    }
+    void see_bytes(std::string_view v) {
+        auto less = [](std::string_view a, std::string_view b) {  // unsigned byte-wise
+            return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
+                return static_cast<unsigned char>(x) < static_cast<unsigned char>(y);
+            });
+        };
+        if (!has_min_max) {
+            smin = smax = v;
+            has_min_max = true;
+        } else if (less(v, smin)) {
+            smin = v;
+        } else if (less(smax, v)) {
+            smax = v;
+        }
+    }
+
+    void append_null() {
+        levels.push_back(0);
+        ++nulls;
+        ++page_values;
+    }
+    void append_byte_array(std::string_view v) {
+        levels.push_back(1);
+        put_le(values, static_cast<std::uint32_t>(v.size()));
+        values += v;
+        see_bytes(v);
+        ++page_values;
+    }
+
+    void append(const ac::Row& row, std::size_t index) {
+        const std::optional<ac::protocol::BytesView> raw = row.raw(index);
+        if (!raw) return append_null();
+        const std::uint8_t* p = raw->data();
+        const std::size_t n = raw->size();
+        auto expect = [&](std::size_t size) {
+            if (n == size) return true;
+            if (n == 0) return false;  // CQL "empty" value of a fixed-size type: null
+            throw std::runtime_error("column " + name + ": a " + cql_type + " value of " + std::to_string(n) +
+                                     " bytes");
+        };
+        switch (conversion) {
+            case Conversion::boolean:
+                if (!expect(1)) return append_null();
+                levels.push_back(1);
+                values += static_cast<char>(p[0] != 0);
+                see_int(p[0] != 0);
+                break;
+            case Conversion::i8:
+                if (!expect(1)) return append_null();
+                levels.push_back(1);
+                put_le(values, static_cast<std::int32_t>(static_cast<std::int8_t>(p[0])));
+                see_int(static_cast<std::int8_t>(p[0]));
+                break;
+            case Conversion::i16:
+                if (!expect(2)) return append_null();
+                levels.push_back(1);
+                put_le(values, static_cast<std::int32_t>(ac::detail::load_be<std::int16_t>(p)));
+                see_int(ac::detail::load_be<std::int16_t>(p));
+                break;
+            case Conversion::i32:
+                if (!expect(4)) return append_null();
+                levels.push_back(1);
+                put_le(values, ac::detail::load_be<std::int32_t>(p));
+                see_int(ac::detail::load_be<std::int32_t>(p));
+                break;
+            case Conversion::date: {
+                if (!expect(4)) return append_null();
+                const auto days = ac::Date::from_wire(ac::detail::load_be<std::uint32_t>(p)).days_since_epoch;
+                levels.push_back(1);
+                put_le(values, days);
+                see_int(days);
+                break;
+            }
+            case Conversion::i64:
+            case Conversion::timestamp:
+            case Conversion::time:
+                if (!expect(8)) return append_null();
+                levels.push_back(1);
+                put_le(values, ac::detail::load_be<std::int64_t>(p));
+                see_int(ac::detail::load_be<std::int64_t>(p));
+                break;
+            case Conversion::f32: {
+                if (!expect(4)) return append_null();
+                const auto v = std::bit_cast<float>(ac::detail::load_be<std::uint32_t>(p));
+                levels.push_back(1);
+                put_le(values, v);
+                see_double(v);
+                break;
+            }
+            case Conversion::f64: {
+                if (!expect(8)) return append_null();
+                const auto v = std::bit_cast<double>(ac::detail::load_be<std::uint64_t>(p));
+                levels.push_back(1);
+                put_le(values, v);
+                see_double(v);
+                break;
+            }
+            case Conversion::uuid: {
+                if (!expect(16)) return append_null();
+                const std::string_view v(reinterpret_cast<const char*>(p), 16);
+                levels.push_back(1);
+                values += v;
+                see_bytes(v);
+                break;
+            }
+            case Conversion::bytes:
+                append_byte_array(std::string_view(reinterpret_cast<const char*>(p), n));
+                return;
+            case Conversion::inet:
+                if (n == 0) return append_null();
+                return append_byte_array(row.get<ac::Inet>(index).to_string());
+            case Conversion::varint:
+                if (n == 0) return append_null();
+                return append_byte_array(row.get<ac::Varint>(index).to_string());
+            case Conversion::decimal:
+                if (n == 0) return append_null();
+                return append_byte_array(row.get<ac::Decimal>(index).to_string());
+            case Conversion::duration:
+                if (n == 0) return append_null();
+                return append_byte_array(row.get<ac::Duration>(index).to_string());
+            case Conversion::json:
+                if (n == 0) return append_null();
+                text = row.to_json(index);
+                return append_byte_array(text);
+        }
+        ++page_values;
+    }
+
+    std::size_t open_page_bytes() const { return levels.size() / 8 + values.size(); }
+
+    // Encodes the open page into the chunk.
+    void cut_page(ParquetOptions::Compression compression) {
+        if (page_values == 0) return;
+        std::string body;
+        // Definition levels (max level 1, bit width 1): RLE runs, after a 4-byte length.
+        std::string rle;
+        for (std::size_t i = 0; i < levels.size();) {
+            std::size_t j = i;
+            while (j < levels.size() && levels[j] == levels[i]) ++j;
+            std::uint64_t header = static_cast<std::uint64_t>(j - i) << 1;
+            while (header >= 0x80) {
+                rle += static_cast<char>((header & 0x7F) | 0x80);
+                header >>= 7;
+            }
+            rle += static_cast<char>(header);
+            rle += static_cast<char>(levels[i]);
+            i = j;
+        }
+        put_le(body, static_cast<std::uint32_t>(rle.size()));
+        body += rle;
+        if (physical == BOOLEAN) {  // PLAIN booleans: bit-packed, least significant bit first
+            std::string bits((values.size() + 7) / 8, '\0');
+            for (std::size_t i = 0; i < values.size(); ++i)
+                if (values[i]) bits[i / 8] = static_cast<char>(bits[i / 8] | (1 << (i % 8)));
+            body += bits;
+        } else {
+            body += values;
+        }
+        std::string compressed;
+        const std::string* stored = &body;
+        if (compression == ParquetOptions::Compression::snappy) {
+            snappy::Compress(body.data(), body.size(), &compressed);
+            stored = &compressed;
+        }
+        if (body.size() > static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max()))
+            throw std::runtime_error("column " + name + ": a page over 2 GB (one value too large?)");
+        parquet::ThriftWriter header;
+        header.field_i32(1, kDataPage);
+        header.field_i32(2, static_cast<std::int32_t>(body.size()));
+        header.field_i32(3, static_cast<std::int32_t>(stored->size()));
+        header.begin_struct_field(5);  // DataPageHeader
+        header.field_i32(1, static_cast<std::int32_t>(page_values));
+        header.field_i32(2, kEncodingPlain);
+        header.field_i32(3, kEncodingRle);
+        header.field_i32(4, kEncodingRle);
+        header.end_struct();
+        header.end_struct();
+        chunk += header.bytes();
+        chunk += *stored;
+        chunk_uncompressed += static_cast<std::int64_t>(header.bytes().size() + body.size());
+        chunk_values += page_values;
+        levels.clear();
+        values.clear();
+        page_values = 0;
+    }
+
+    // min/max as Parquet statistics bytes (PLAIN, byte arrays without their length).
+    std::pair<std::string, std::string> min_max() const {
+        std::string lo, hi;
+        switch (physical) {
+            case BOOLEAN:
+                lo += static_cast<char>(imin);
+                hi += static_cast<char>(imax);
+                break;
+            case INT32:
+                put_le(lo, static_cast<std::int32_t>(imin));
+                put_le(hi, static_cast<std::int32_t>(imax));
+                break;
+            case INT64:
+                put_le(lo, imin);
+                put_le(hi, imax);
+                break;
+            case FLOAT:  // zeros: -0.0 as the min, +0.0 as the max (parquet.thrift ColumnOrder)
+                put_le(lo, dmin == 0 ? -0.0f : static_cast<float>(dmin));
+                put_le(hi, dmax == 0 ? 0.0f : static_cast<float>(dmax));
+                break;
+            case DOUBLE:
+                put_le(lo, dmin == 0 ? -0.0 : dmin);
+                put_le(hi, dmax == 0 ? 0.0 : dmax);
+                break;
+            default:
+                lo = smin;
+                hi = smax;
+        }
+        return {lo, hi};
+    }
+
+    // Serializes the ColumnChunk of this column, whose pages start at `offset` in the file.
+    std::string column_chunk(std::int64_t offset, ParquetOptions::Compression compression) const {
+        parquet::ThriftWriter w;
+        w.field_i64(2, offset);
+        w.begin_struct_field(3);  // ColumnMetaData
+        w.field_i32(1, physical);
+        w.begin_list_field(2, parquet::ThriftWriter::kI32, 2);
+        w.list_i32(kEncodingPlain);
+        w.list_i32(kEncodingRle);
+        w.begin_list_field(3, parquet::ThriftWriter::kBinary, 1);
+        w.list_binary(name);
+        w.field_i32(4, compression == ParquetOptions::Compression::snappy ? 1 : 0);
+        w.field_i64(5, chunk_values);
+        w.field_i64(6, chunk_uncompressed);
+        w.field_i64(7, static_cast<std::int64_t>(chunk.size()));
+        w.field_i64(9, offset);
+        w.begin_struct_field(12);  // Statistics
+        w.field_i64(3, nulls);
+        if (has_min_max) {
+            auto [lo, hi] = min_max();
+            if (lo.size() <= kMaxStatisticsBytes && hi.size() <= kMaxStatisticsBytes) {
+                w.field_binary(5, hi);
+                w.field_binary(6, lo);
+                w.field_bool(7, true);
+                w.field_bool(8, true);
+            }
+        }
+        if (physical == FLOAT || physical == DOUBLE) w.field_i64(9, nans);
+        w.end_struct();
+        w.end_struct();
+        w.end_struct();
+        return w.take();
+    }
+
+    // Serializes this column's SchemaElement.
+    void schema_element(parquet::ThriftWriter& w) const {
+        w.begin_list_struct();
+        w.field_i32(1, physical);
+        if (physical == FIXED_LEN_BYTE_ARRAY) w.field_i32(2, 16);
+        w.field_i32(3, kOptional);
+        w.field_binary(4, name);
+        if (converted != NO_CONVERTED) w.field_i32(6, converted);
+        if (logical != L_NONE) {
+            w.begin_struct_field(10);  // LogicalType (a union: one field)
+            switch (logical) {
+                case L_INTEGER:
+                    w.begin_struct_field(L_INTEGER);
+                    w.field_i8(1, int_bits);
+                    w.field_bool(2, true);
+                    w.end_struct();
+                    break;
+                case L_TIMESTAMP:
+                case L_TIME:
+                    w.begin_struct_field(logical);
+                    w.field_bool(1, logical == L_TIMESTAMP);  // timestamps are UTC; a time of day is not
+                    w.begin_struct_field(2);                  // TimeUnit
+                    w.field_empty_struct(logical == L_TIMESTAMP ? 1 : 3);  // MILLIS : NANOS
+                    w.end_struct();
+                    w.end_struct();
+                    break;
+                default:
+                    w.field_empty_struct(logical);
+            }
+            w.end_struct();
+        }
+        w.end_struct();
+    }
+};
+
+namespace {
+
+std::unique_ptr<ParquetWriter::Column> plan_column(const ac::Column& source) {
+    auto c = std::make_unique<ParquetWriter::Column>();
+    c->name = source.name;
+    c->cql_type = source.type->cql_name();
+    auto integer = [&](Conversion conversion, PhysicalType physical, std::int8_t bits, ConvertedType converted) {
+        c->conversion = conversion;
+        c->physical = physical;
+        c->int_bits = bits;
+        c->converted = converted;
+        c->logical = L_INTEGER;
+    };
+    auto text = [&](Conversion conversion, std::string note) {
+        c->conversion = conversion;
+        c->physical = BYTE_ARRAY;
+        c->converted = UTF8;
+        c->logical = L_STRING;
+        c->note = std::move(note);
+    };
+    using K = ac::TypeKind;
+    switch (source.type->kind) {
+        case K::boolean:
+            c->conversion = Conversion::boolean;
+            c->physical = BOOLEAN;
+            break;
+        case K::tinyint:
+            integer(Conversion::i8, INT32, 8, INT_8);
+            break;
+        case K::smallint:
+            integer(Conversion::i16, INT32, 16, INT_16);
+            break;
+        case K::int_:
+            integer(Conversion::i32, INT32, 32, INT_32);
+            break;
+        case K::bigint:
+        case K::counter:
+            integer(Conversion::i64, INT64, 64, INT_64);
+            break;
+        case K::float_:
+            c->conversion = Conversion::f32;
+            c->physical = FLOAT;
+            break;
+        case K::double_:
+            c->conversion = Conversion::f64;
+            c->physical = DOUBLE;
+            break;
+        case K::ascii:
+        case K::varchar:
+            text(Conversion::bytes, "");
+            break;
+        case K::blob:
+        case K::custom:
+            c->conversion = Conversion::bytes;
+            c->physical = BYTE_ARRAY;
+            break;
+        case K::timestamp:
+            c->conversion = Conversion::timestamp;
+            c->physical = INT64;
+            c->converted = TIMESTAMP_MILLIS;
+            c->logical = L_TIMESTAMP;
+            break;
+        case K::date:
+            c->conversion = Conversion::date;
+            c->physical = INT32;
+            c->converted = DATE;
+            c->logical = L_DATE;
+            break;
+        case K::time:
+            c->conversion = Conversion::time;
+            c->physical = INT64;
+            c->logical = L_TIME;
+            break;
+        case K::uuid:
+        case K::timeuuid:
+            c->conversion = Conversion::uuid;
+            c->physical = FIXED_LEN_BYTE_ARRAY;
+            c->logical = L_UUID;
+            break;
+        case K::inet:
+            text(Conversion::inet, "inet as address text");
+            break;
+        case K::varint:
+            text(Conversion::varint, "varint as decimal digits");
+            break;
+        case K::decimal:
+            text(Conversion::decimal, "decimal as text (each value keeps its own scale)");
+            break;
+        case K::duration:
+            text(Conversion::duration, "duration as a CQL duration literal (months, days, nanoseconds)");
+            break;
+        default:  // list, set, map, tuple, udt, vector
+            c->conversion = Conversion::json;
+            c->physical = BYTE_ARRAY;
+            c->converted = JSON;
+            c->logical = L_JSON;
+            c->note = "JSON text of the CQL value (as in JSON lines exports)";
+    }
+    return c;
+}
+
+void add_key_value(std::string& list, std::size_t& count, std::string_view key, std::string_view value) {
+    parquet::ThriftWriter w;
+    w.field_binary(1, key);
+    w.field_binary(2, value);
+    w.end_struct();
+    list += w.bytes();
+    ++count;
+}
+
+}  // namespace
+
+ParquetWriter::ParquetWriter(std::string path, const ac::Columns& columns, ParquetOptions options,
+                             const std::optional<std::string>& resume_state)
+    : path_(std::move(path)), options_(options) {
+    if (columns.empty()) throw CliUsageError("Parquet needs at least one column");
+    for (const ac::Column& source : columns) {
+        columns_.push_back(plan_column(source));
+        const Column& c = *columns_.back();
+        add_key_value(key_value_metadata_, key_value_count_, "acass.cql_type." + c.name, c.cql_type);
+        if (!c.note.empty()) add_key_value(key_value_metadata_, key_value_count_, "acass.note." + c.name, c.note);
+    }
+    if (!resume_state) {
+        file_ = std::fopen(path_.c_str(), "wb");
+        if (!file_) throw_file_error(path_, "open the output file");
+        write_bytes("PAR1");
+        committed_bytes_ = 4;
+        return;
+    }
+    // "acass-parquet-1 <committed bytes> <committed rows> <row group hex>,<row group hex>..."
+    std::istringstream in(*resume_state);
+    std::string magic, groups;
+    in >> magic >> committed_bytes_ >> committed_rows_ >> groups;
+    if (magic != "acass-parquet-1" || !in || committed_bytes_ < 4)
+        throw FileError("resume state of " + path_ + " is not a Parquet writer state");
+    try {
+        for (std::size_t start = 0; start < groups.size();) {
+            std::size_t comma = groups.find(',', start);
+            if (comma == std::string::npos) comma = groups.size();
+            if (groups.substr(start, comma - start) != "-") row_groups_.push_back(unhex(groups.substr(start, comma - start)));
+            start = comma + 1;
+        }
+    } catch (const std::invalid_argument&) {
+        throw FileError("resume state of " + path_ + " has a malformed row group");
+    }
+    file_ = std::fopen(path_.c_str(), "r+b");
+    if (!file_) throw_file_error(path_, "open the output file to continue");
+    struct stat st {};
+    if (::fstat(fileno(file_), &st) != 0) throw_file_error(path_, "stat");
+    if (st.st_size < committed_bytes_)
+        throw FileError("output file " + path_ + " is shorter (" + std::to_string(st.st_size) +
+                        " bytes) than the resume file records (" + std::to_string(committed_bytes_) +
+                        "); it was modified");
+    // Cut off a row group (or footer) written after the last recorded one.
+    if (::ftruncate(fileno(file_), committed_bytes_) != 0) throw_file_error(path_, "truncate");
+    if (std::fseek(file_, 0, SEEK_END) != 0) throw_file_error(path_, "seek");
+}
+
+ParquetWriter::~ParquetWriter() {
+    if (file_) std::fclose(file_);
+}
+
+void ParquetWriter::write_bytes(const std::string& bytes) {
+    if (!bytes.empty() && std::fwrite(bytes.data(), 1, bytes.size(), file_) != bytes.size())
+        throw_file_error(path_, "write");
+}
+
+std::int64_t ParquetWriter::buffered_bytes() const noexcept {
+    std::int64_t total = 0;
+    for (const auto& c : columns_) total += static_cast<std::int64_t>(c->chunk.size() + c->open_page_bytes());
+    return total;
+}
+
+void ParquetWriter::write_page(const ac::Page& page) {
+    const std::size_t n = std::min(columns_.size(), page.columns().size());
+    if (page.columns().size() != columns_.size())
+        throw std::runtime_error("a page with " + std::to_string(page.columns().size()) + " columns in a Parquet file of " +
+                                 std::to_string(columns_.size()));
+    for (std::size_t i = 0; i < n; ++i) {
+        Column& c = *columns_[i];
+        for (const ac::Row row : page) c.append(row, i);
+        if (c.open_page_bytes() >= options_.page_bytes) c.cut_page(options_.compression);
+    }
+    buffered_rows_ += static_cast<std::int64_t>(page.size());
+    if ((options_.row_group_rows > 0 && buffered_rows_ >= options_.row_group_rows) ||
+        buffered_bytes() >= options_.row_group_bytes)
+        flush_row_group();
+}
+
+void ParquetWriter::flush_row_group() {
+    if (buffered_rows_ > 0) {
+        const std::int64_t group_offset = committed_bytes_;
+        std::int64_t offset = group_offset, uncompressed = 0;
+        parquet::ThriftWriter group;
+        group.begin_list_field(1, parquet::ThriftWriter::kStruct, columns_.size());
+        for (auto& column : columns_) {
+            Column& c = *column;
+            c.cut_page(options_.compression);
+            write_bytes(c.chunk);
+            group.raw(c.column_chunk(offset, options_.compression));  // a whole ColumnChunk struct
+            offset += static_cast<std::int64_t>(c.chunk.size());
+            uncompressed += c.chunk_uncompressed;
+            c.reset_chunk();
+        }
+        group.field_i64(2, uncompressed);
+        group.field_i64(3, buffered_rows_);
+        group.field_i64(5, group_offset);
+        group.field_i64(6, offset - group_offset);
+        group.field_i16(7, static_cast<std::int16_t>(row_groups_.size()));
+        group.end_struct();
+        std::string serialized = group.take();
+        row_groups_.push_back(std::move(serialized));
+        committed_bytes_ = offset;
+        committed_rows_ += buffered_rows_;
+        buffered_rows_ = 0;
+    }
+    if (std::fflush(file_) != 0) throw_file_error(path_, "write");
+}
+
+void ParquetWriter::close() {
+    if (!file_) return;
+    flush_row_group();
+    parquet::ThriftWriter meta;
+    meta.field_i32(1, 2);  // version
+    meta.begin_list_field(2, parquet::ThriftWriter::kStruct, columns_.size() + 1);
+    meta.begin_list_struct();  // the root: a group of every column
+    meta.field_binary(4, "schema");
+    meta.field_i32(5, static_cast<std::int32_t>(columns_.size()));
+    meta.end_struct();
+    for (const auto& c : columns_) c->schema_element(meta);
+    meta.field_i64(3, committed_rows_);
+    meta.begin_list_field(4, parquet::ThriftWriter::kStruct, row_groups_.size());
+    for (const std::string& g : row_groups_) meta.raw(g);
+    meta.begin_list_field(5, parquet::ThriftWriter::kStruct, key_value_count_);
+    meta.raw(key_value_metadata_);
+    meta.field_binary(6, "acass (async-cassandra-cpp)");
+    meta.begin_list_field(7, parquet::ThriftWriter::kStruct, columns_.size());  // ColumnOrder per leaf
+    for (std::size_t i = 0; i < columns_.size(); ++i) {
+        meta.begin_list_struct();
+        meta.field_empty_struct(1);  // TYPE_ORDER
+        meta.end_struct();
+    }
+    meta.end_struct();
+    std::string footer = meta.take();
+    put_le(footer, static_cast<std::uint32_t>(footer.size()));
+    footer += "PAR1";
+    write_bytes(footer);
+    std::FILE* f = file_;
+    file_ = nullptr;
+    if (std::fclose(f) != 0) throw_file_error(path_, "close");
+}
+
+std::string ParquetWriter::resume_state() const {
+    std::string text = "acass-parquet-1 " + std::to_string(committed_bytes_) + " " + std::to_string(committed_rows_) + " ";
+    if (row_groups_.empty()) text += "-";
+    for (std::size_t i = 0; i < row_groups_.size(); ++i) text += (i ? "," : "") + hex(row_groups_[i]);
+    return text;
+}
+
+}  // namespace acass_cli

@@ -1,0 +1,97 @@
+// Apache Parquet files from result pages (`acass export --format parquet`). No C++ Parquet
+// library is packaged for Debian 12, so this is a small writer of the format itself
+// (parquet-format's parquet.thrift): a flat schema of OPTIONAL columns, data pages v1 with PLAIN
+// values and RLE definition levels, Snappy or no compression, chunk statistics
+// (min_value/max_value/null_count), row groups cut by size or row count, and the Thrift
+// compact footer. Memory: the row group being built (its pages, compressed as they fill).
+//
+// Type mapping (lossless; the CQL type of every column is kept in the key/value metadata as
+// "acass.cql_type.<column>", and columns written as text carry "acass.note.<column>"):
+//   boolean -> BOOLEAN                      tinyint, smallint, int -> INT32 INTEGER(8|16|32, signed)
+//   bigint, counter -> INT64 INTEGER(64)    float -> FLOAT, double -> DOUBLE
+//   text, ascii -> BYTE_ARRAY STRING        blob, custom -> BYTE_ARRAY
+//   timestamp -> INT64 TIMESTAMP(MILLIS, UTC)   date -> INT32 DATE
+//   time -> INT64 TIME(NANOS, not UTC)      uuid, timeuuid -> FIXED_LEN_BYTE_ARRAY(16) UUID
+//   inet -> STRING (address text)           varint -> STRING (decimal digits)
+//   decimal -> STRING (BigDecimal text: the scale of each value is kept; Parquet's DECIMAL has
+//              one scale per column, which a streamed CQL column does not promise)
+//   duration -> STRING (CQL duration literal, e.g. "1mo2d3ns": months/days/nanoseconds exact)
+//   list, set, map, tuple, UDT, vector -> BYTE_ARRAY JSON (the value's JSON text, as in JSON lines)
+// A CQL "empty" value of a fixed-size type (zero bytes, possible in Cassandra) is written as null.
+//
+// Resume: a file is complete up to committed_bytes() (the end of the last row group written)
+// and resume_state() holds what the footer needs about those row groups; a writer opened with
+// that state truncates the file there and continues with the next row group.
+#pragma once
+
+#include <async_cassandra/row.hpp>
+
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace acass_cli {
+
+struct ParquetOptions {
+    enum class Compression { none, snappy };
+    Compression compression = Compression::snappy;
+    /// A row group is written when its buffered pages reach this many bytes (compressed pages
+    /// plus the open page of every column).
+    std::int64_t row_group_bytes = 128 * 1024 * 1024;
+    /// ... or when it holds this many rows (0 = no row limit).
+    std::int64_t row_group_rows = 0;
+    /// Target size of one data page before compression.
+    std::size_t page_bytes = 1024 * 1024;
+};
+
+/// "none"/"uncompressed" or "snappy"; throws CliUsageError otherwise.
+ParquetOptions::Compression parse_parquet_compression(const std::string& name);
+
+class ParquetWriter {
+public:
+    /// Creates `path` (truncating it), or with `resume_state` (from resume_state() of an earlier
+    /// run) continues it: the file is cut to the committed size recorded there. Throws FileError.
+    ParquetWriter(std::string path, const async_cassandra::Columns& columns, ParquetOptions options,
+                  const std::optional<std::string>& resume_state = std::nullopt);
+    ~ParquetWriter();
+    ParquetWriter(const ParquetWriter&) = delete;
+    ParquetWriter& operator=(const ParquetWriter&) = delete;
+
+    /// Buffers the rows; writes a row group whenever the buffer reaches the configured size
+    /// (only between pages, so a committed file always ends after a whole page).
+    void write_page(const async_cassandra::Page& page);
+    /// Writes the buffered rows as a row group (nothing when empty) and flushes the file.
+    void flush_row_group();
+    /// Writes the buffered rows and the footer, and closes the file. Throws FileError.
+    void close();
+
+    /// Size of the file up to the end of the last row group written.
+    std::int64_t committed_bytes() const noexcept { return committed_bytes_; }
+    /// Rows in the row groups written.
+    std::int64_t committed_rows() const noexcept { return committed_rows_; }
+    /// Bytes held for the row group being built.
+    std::int64_t buffered_bytes() const noexcept;
+    /// Text that lets a later run continue the file after the last row group (one line, ASCII).
+    std::string resume_state() const;
+
+    struct Column;  ///< one column's buffers and statistics (parquet_writer.cpp)
+
+private:
+    void write_bytes(const std::string& bytes);
+
+    std::string path_;
+    ParquetOptions options_;
+    std::FILE* file_ = nullptr;
+    std::vector<std::unique_ptr<Column>> columns_;
+    std::vector<std::string> row_groups_;  ///< serialized RowGroup structs, in file order
+    std::int64_t committed_bytes_ = 0;
+    std::int64_t committed_rows_ = 0;
+    std::int64_t buffered_rows_ = 0;
+    std::string key_value_metadata_;  ///< serialized list elements (KeyValue structs)
+    std::size_t key_value_count_ = 0;
+};
+
+}  // namespace acass_cli

@@ -1,0 +1,265 @@
+// Tests of ParquetWriter without a server: the Thrift compact encoding byte by byte, the file
+// layout (magic, footer length), row groups cut by rows and by bytes, and resume (a writer
+// reopened from resume_state() cuts off what came after the last row group and continues).
+// The files are left in the scratch directory with the expected rows as JSON lines, for the
+// independent readers (tests/parquet/check.mjs, ctest parquet.writer_files).
+// Usage: acass_parquet_writer_test DIR   (exit status 0 when every check passes)
+#include "formats.hpp"
+#include "parquet_thrift.hpp"
+#include "parquet_writer.hpp"
+
+#include <async_cassandra/codec.hpp>
+#include <async_cassandra/row.hpp>
+
+#include "protocol/messages.hpp"
+
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ac = async_cassandra;
+using ac::DataType;
+using ac::TypeKind;
+using ac::protocol::Bytes;
+using acass_cli::ParquetOptions;
+using acass_cli::ParquetWriter;
+
+namespace {
+
+int g_checks = 0;
+int g_failures = 0;
+
+#define CHECK(cond)                                                                       \
+    do {                                                                                  \
+        ++g_checks;                                                                       \
+        if (!(cond)) {                                                                    \
+            ++g_failures;                                                                 \
+            std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+        }                                                                                 \
+    } while (0)
+
+std::string read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+std::vector<ac::protocol::ColumnSpec> columns() {
+    return {
+        {"ks", "t", "id", DataType::simple(TypeKind::int_)},
+        {"ks", "t", "name", DataType::simple(TypeKind::varchar)},
+        {"ks", "t", "big", DataType::simple(TypeKind::bigint)},
+        {"ks", "t", "flag", DataType::simple(TypeKind::boolean)},
+        {"ks", "t", "ratio", DataType::simple(TypeKind::double_)},
+        {"ks", "t", "tags", DataType::list_of(DataType::simple(TypeKind::varchar))},
+    };
+}
+
+// Rows first..first+count-1; every 7th row has nulls in every column but id.
+ac::Page make_page(int first, int count) {
+    const auto cols = columns();
+    auto body = std::make_shared<Bytes>();
+    ac::protocol::ByteWriter w(*body);
+    for (int i = first; i < first + count; ++i) {
+        ac::encode_value(w, *cols[0].type, std::int32_t{i});
+        if (i % 7 == 0) {
+            for (int c = 1; c < 6; ++c) w.write_null_bytes();
+            continue;
+        }
+        ac::encode_value(w, *cols[1].type, "name " + std::to_string(i) + std::string(i % 5, 'x'));
+        ac::encode_value(w, *cols[2].type, static_cast<std::int64_t>(i) * std::int64_t{1000000007} - std::int64_t{5000000000});
+        ac::encode_value(w, *cols[3].type, i % 2 == 0);
+        ac::encode_value(w, *cols[4].type, i / 4.0);
+        ac::encode_value(w, *cols[5].type, std::vector<std::string>{"t" + std::to_string(i % 3), "u"});
+    }
+    ac::protocol::RowsResult result;
+    result.metadata.column_count = static_cast<std::int32_t>(cols.size());
+    result.metadata.columns = cols;
+    result.row_count = count;
+    result.rows_content = ac::protocol::BytesView(*body);
+    return ac::Page::from_rows(body, std::move(result));
+}
+
+void append_expected(std::string& jsonl, const ac::Page& page) {
+    for (const ac::Row row : page) acass_cli::append_json_row(jsonl, row);
+}
+
+void write_text(const std::string& path, const std::string& text) {
+    std::ofstream(path, std::ios::binary) << text;
+}
+
+// Footer checks: "PAR1" at both ends, the footer length inside the file.
+void check_layout(const std::string& path) {
+    const std::string bytes = read_file(path);
+    CHECK(bytes.size() > 12);
+    CHECK(bytes.compare(0, 4, "PAR1") == 0);
+    CHECK(bytes.compare(bytes.size() - 4, 4, "PAR1") == 0);
+    std::uint32_t footer = 0;
+    std::memcpy(&footer, bytes.data() + bytes.size() - 8, 4);
+    CHECK(footer > 0 && footer <= bytes.size() - 12);
+}
+
+void test_thrift_encoding(const std::string&) {
+    acass_cli::parquet::ThriftWriter w;
+    w.field_i32(1, 3);          // delta 1, type i32 (5): 0x15, zigzag(3) = 6
+    w.field_i64(3, -1);         // delta 2, type i64 (6): 0x26, zigzag(-1) = 1
+    w.field_binary(20, "ab");   // delta 17 > 15: type byte 0x08, zigzag(20) = 40, len 2
+    w.field_bool(21, true);     // delta 1, true (1): 0x11
+    w.begin_struct_field(22);   // 0x1c, nested ids restart at 0
+    w.field_i32(1, 300);        // 0x15, zigzag(300) = 600 = 0xd8 0x04
+    w.end_struct();             // 0x00
+    w.begin_list_field(23, acass_cli::parquet::ThriftWriter::kI32, 16);  // 0x19, 0xf5, 16
+    w.end_struct();
+    const std::string want("\x15\x06\x26\x01\x08\x28\x02" "ab" "\x11\x1c\x15\xd8\x04\x00\x19\xf5\x10\x00", 19);
+    CHECK(w.bytes() == want);
+}
+
+// Row groups by row count, several pages per column, then a clean close.
+void test_row_groups_by_rows(const std::string& dir) {
+    ParquetOptions options;
+    options.row_group_rows = 100;
+    options.page_bytes = 512;  // several pages per chunk
+    std::string expected;
+    {
+        ParquetWriter writer(dir + "/groups.parquet", *ac::Columns::from_specs(columns()), options);
+        for (int first = 0; first < 350; first += 50) {
+            const ac::Page page = make_page(first, 50);
+            append_expected(expected, page);
+            writer.write_page(page);
+            // A row group is written only between pages, once 100 rows are buffered.
+            CHECK(writer.committed_rows() == (first + 50) / 100 * 100);
+        }
+        CHECK(writer.buffered_bytes() > 0);
+        writer.close();
+        CHECK(writer.committed_rows() == 350);
+    }
+    write_text(dir + "/groups.jsonl", expected);
+    check_layout(dir + "/groups.parquet");
+}
+
+// Row groups by size: the buffer never grows much beyond the limit.
+void test_row_groups_by_bytes(const std::string& dir) {
+    ParquetOptions options;
+    options.row_group_bytes = 4096;
+    options.page_bytes = 1024;
+    options.compression = ParquetOptions::Compression::none;
+    std::string expected;
+    ParquetWriter writer(dir + "/bysize.parquet", *ac::Columns::from_specs(columns()), options);
+    std::int64_t peak = 0;
+    for (int first = 0; first < 2000; first += 20) {
+        const ac::Page page = make_page(first, 20);
+        append_expected(expected, page);
+        writer.write_page(page);
+        peak = std::max(peak, writer.buffered_bytes());
+    }
+    writer.close();
+    CHECK(peak < 4096);  // after each page: flushed once over the limit
+    CHECK(writer.committed_rows() == 2000);
+    write_text(dir + "/bysize.jsonl", expected);
+    check_layout(dir + "/bysize.parquet");
+}
+
+// A crash after two row groups and some buffered rows: the resumed writer cuts the file after
+// the second row group, and the rows written again after it are not duplicated.
+void test_resume(const std::string& dir) {
+    const std::string path = dir + "/resumed.parquet";
+    ParquetOptions options;
+    options.row_group_rows = 60;
+    std::string expected;
+    std::string state;
+    std::int64_t committed = 0;
+    {
+        ParquetWriter writer(path, *ac::Columns::from_specs(columns()), options);
+        for (int first = 0; first < 120; first += 30) {
+            const ac::Page page = make_page(first, 30);
+            append_expected(expected, page);
+            writer.write_page(page);
+        }
+        CHECK(writer.committed_rows() == 120);
+        state = writer.resume_state();
+        committed = writer.committed_bytes();
+        writer.write_page(make_page(120, 30));  // buffered, then "killed": never committed
+        writer.flush_row_group();               // ...or even written, but not recorded
+    }
+    CHECK(static_cast<std::int64_t>(std::filesystem::file_size(path)) > committed);
+    {
+        ParquetWriter writer(path, *ac::Columns::from_specs(columns()), options, state);
+        CHECK(static_cast<std::int64_t>(std::filesystem::file_size(path)) == committed);
+        CHECK(writer.committed_rows() == 120);
+        for (int first = 120; first < 200; first += 40) {
+            const ac::Page page = make_page(first, 40);
+            append_expected(expected, page);
+            writer.write_page(page);
+        }
+        writer.close();
+        CHECK(writer.committed_rows() == 200);
+    }
+    write_text(dir + "/resumed.jsonl", expected);
+    check_layout(path);
+    // A state that does not match the file is refused.
+    bool refused = false;
+    try {
+        std::filesystem::resize_file(path, 10);
+        ParquetWriter again(path, *ac::Columns::from_specs(columns()), options, state);
+    } catch (const std::exception&) {
+        refused = true;
+    }
+    CHECK(refused);
+    std::filesystem::remove(path);
+    std::filesystem::remove(dir + "/resumed.jsonl");
+    // Rewrite the checked copy (the file above was damaged on purpose).
+    {
+        ParquetWriter writer(path, *ac::Columns::from_specs(columns()), options, std::nullopt);
+        std::string again;
+        for (int first = 0; first < 200; first += 40) {
+            const ac::Page page = make_page(first, 40);
+            append_expected(again, page);
+            writer.write_page(page);
+        }
+        writer.close();
+        write_text(dir + "/resumed.jsonl", again);
+    }
+}
+
+// An empty export is still a valid file (schema, no row group).
+void test_empty(const std::string& dir) {
+    ParquetWriter writer(dir + "/empty.parquet", *ac::Columns::from_specs(columns()), ParquetOptions{});
+    writer.close();
+    write_text(dir + "/empty.jsonl", "");
+    check_layout(dir + "/empty.parquet");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const std::string dir =
+        argc > 1 ? argv[1] : (std::filesystem::temp_directory_path() / "acass_parquet_writer_test").string();
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    const std::pair<const char*, void (*)(const std::string&)> tests[] = {
+        {"thrift_encoding", test_thrift_encoding},
+        {"row_groups_by_rows", test_row_groups_by_rows},
+        {"row_groups_by_bytes", test_row_groups_by_bytes},
+        {"resume", test_resume},
+        {"empty", test_empty},
+    };
+    int failed_tests = 0;
+    for (const auto& [name, fn] : tests) {
+        const int before = g_failures;
+        try {
+            fn(dir);
+        } catch (const std::exception& e) {
+            ++g_failures;
+            std::fprintf(stderr, "%s threw: %s\n", name, e.what());
+        }
+        const bool ok = g_failures == before;
+        failed_tests += ok ? 0 : 1;
+        std::printf("[%s] %s\n", ok ? "  OK  " : "FAILED", name);
+    }
+    std::printf("%zu tests, %d checks, %d failed checks\n", std::size(tests), g_checks, g_failures);
+    return failed_tests == 0 ? 0 : 1;
+}
