@@ -137,6 +137,7 @@ STREAM_CLIENTS = [
     ("raw socket, v4 (limit)", dict(impl="raw", protocol=4)),
     ("async-cassandra-cpp, default (v5)", dict(impl="cpp", label="default")),
     ("async-cassandra-cpp, v4", dict(impl="cpp", label="v4")),
+    ("async-cassandra-cpp, page at a time (v5)", dict(impl="cpp", label="page")),
     ("gocql, coalescing off", dict(impl="gocql", label="best")),
     ("gocql, default (coalescing 200 us)", dict(impl="gocql", label="default")),
     ("Node.js cassandra-driver", dict(impl="node")),
