@@ -295,7 +295,9 @@ fi
 [[ -s "$RESULTS_DIR/clients.err" ]] && sort -u "$RESULTS_DIR/clients.err" | grep -v '^#' | head -20 >&2 || true
 
 report=("$PYTHON" "$ROOT/bench/report.py" --raw "$RAW" --out-dir "$ROOT/bench/results" --quick "$QUICK"
-        --rounds "$ROUNDS" --pinned "$([[ -n "$SERVER_CPU" ]] && echo 1 || echo 0)" --load-start "$LOAD_START")
+        --rounds "$ROUNDS" --build-type "$BUILD_TYPE"
+        --sizes "STREAM_ROWS=$STREAM_ROWS POINT_REQUESTS=$POINT_REQUESTS POINT_REQUESTS_C1=$POINT_REQUESTS_C1 SCAN_ROWS=$SCAN_ROWS EXPORT_ROWS=$EXPORT_ROWS"
+        --pinned "$([[ -n "$SERVER_CPU" ]] && echo 1 || echo 0)" --load-start "$LOAD_START")
 [[ -s "$PROFILE" ]] && report+=(--profile "$PROFILE")
 [[ -f "$RESULTS_DIR/rows_decode.json" ]] && report+=(--decode "$RESULTS_DIR/rows_decode.json")
 ((UPDATE_DOCS)) && report+=(--doc "$ROOT/docs/benchmarks.md" --img-dir "$ROOT/docs/img")

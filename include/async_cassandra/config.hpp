@@ -2,6 +2,7 @@
 // initializers, e.g. ClusterConfig{.contact_points = {"127.0.0.1"}, .port = 9042}.
 #pragma once
 
+#include <async_cassandra/auth.hpp>
 #include <async_cassandra/consistency.hpp>
 #include <async_cassandra/observability.hpp>
 
@@ -45,8 +46,11 @@ struct ConnectionConfig {
     std::optional<int> protocol_version;
     /// Compression to ask for (see CompressionAlgorithm).
     CompressionAlgorithm compression = CompressionAlgorithm::none;
-    /// Credentials for servers that require authentication; nullopt = none.
+    /// Credentials for servers that require authentication; nullopt = none. SASL PLAIN
+    /// (PlainTextAuthProvider), used unless auth_provider is set.
     std::optional<PlainTextAuth> auth;
+    /// Any other SASL exchange (auth.hpp): takes precedence over `auth`.
+    std::shared_ptr<AuthProvider> auth_provider;
     /// TLS; nullopt = plain TCP.
     std::optional<TlsConfig> tls;
     /// TCP connect + handshake limit.

@@ -19,6 +19,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -54,6 +55,8 @@ struct RequestEvent {
     std::size_t request_bytes = 0;
     /// Size of the response envelope, header + decompressed body; 0 without a response.
     std::size_t response_bytes = 0;
+    /// Warnings the server sent with the response (WARNING flag), e.g. tombstones read.
+    std::span<const std::string> warnings;
 };
 
 /// Receives one RequestEvent per request the session sends: each page of a paged execute(),

@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <iterator>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -106,6 +107,10 @@ public:
     const std::vector<std::string>& warnings() const noexcept { return warnings_; }
     /// Tracing session id, when tracing was requested.
     const std::optional<std::array<std::uint8_t, 16>>& tracing_id() const noexcept { return tracing_id_; }
+    /// Custom payload entries of every page (a later page's value wins for a repeated key).
+    const std::map<std::string, std::optional<std::vector<std::uint8_t>>>& custom_payload() const noexcept {
+        return custom_payload_;
+    }
 
     // Building (used by the session).
     void add_page(Page page) { pages_.push_back(std::move(page)); }
@@ -113,6 +118,12 @@ public:
     void set_schema_change(SchemaChangeInfo c) { schema_change_ = std::move(c); }
     void add_warnings(const std::vector<std::string>& w) { warnings_.insert(warnings_.end(), w.begin(), w.end()); }
     void set_tracing_id(std::array<std::uint8_t, 16> id) { tracing_id_ = id; }
+    /// Warnings, tracing id and custom payload of one response.
+    void add_response_info(const ResponseInfo& info) {
+        add_warnings(info.warnings);
+        if (info.tracing_id) tracing_id_ = info.tracing_id;
+        for (const auto& [key, value] : info.custom_payload) custom_payload_[key] = value;
+    }
 
 private:
     std::vector<Page> pages_;
@@ -120,6 +131,7 @@ private:
     std::optional<SchemaChangeInfo> schema_change_;
     std::vector<std::string> warnings_;
     std::optional<std::array<std::uint8_t, 16>> tracing_id_;
+    std::map<std::string, std::optional<std::vector<std::uint8_t>>> custom_payload_;
 };
 
 }  // namespace async_cassandra

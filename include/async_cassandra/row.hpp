@@ -21,6 +21,7 @@
 #include <async_cassandra/codec.hpp>
 #include <async_cassandra/data_type.hpp>
 #include <async_cassandra/error.hpp>
+#include <async_cassandra/response_info.hpp>
 
 #include <array>
 #include <cstddef>
@@ -92,6 +93,8 @@ struct PageState {
     std::size_t column_count = 0;
     std::vector<std::uint32_t> row_offsets;  ///< start of each row, relative to base
     std::optional<protocol::Bytes> paging_state;
+    /// Warnings, tracing id and custom payload of the response this page came in (null: none).
+    std::shared_ptr<const ResponseInfo> info;
     /// Set when every cell of every fixed-size column has exactly its type's size (no null or
     /// empty one): the cells before a column then only vary through the variable-size columns,
     /// and `jumps` / `var_gaps` locate a cell with one length load per variable-size column
@@ -230,8 +233,10 @@ public:
     /// was sent without metadata (skip_metadata), `known_columns` supplies them (UsageError when
     /// missing or of the wrong count). When the metadata equals `known_columns`, that object is
     /// shared instead of building a new one.
+    /// `info`: what the server said with the response (warnings, tracing id, custom payload).
     static Page from_rows(std::shared_ptr<const protocol::Bytes> body, protocol::RowsResult result,
-                          std::shared_ptr<const Columns> known_columns = nullptr);
+                          std::shared_ptr<const Columns> known_columns = nullptr,
+                          std::shared_ptr<const ResponseInfo> info = nullptr);
 
     std::size_t size() const noexcept { return state_ ? state_->row_count : 0; }
     bool empty() const noexcept { return size() == 0; }
@@ -250,6 +255,14 @@ public:
     /// Opaque paging state to send with the next request; nullopt on the last page.
     const std::optional<protocol::Bytes>& paging_state() const noexcept;
     bool has_more_pages() const noexcept { return paging_state().has_value(); }
+
+    /// What the server said with this page's response: warnings (e.g. tombstones read), the
+    /// tracing id, the custom payload. Empty when it said nothing.
+    const ResponseInfo& response_info() const noexcept;
+    const std::vector<std::string>& warnings() const noexcept { return response_info().warnings; }
+    const std::optional<std::array<std::uint8_t, 16>>& tracing_id() const noexcept {
+        return response_info().tracing_id;
+    }
 
     class iterator {
     public:

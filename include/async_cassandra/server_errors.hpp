@@ -9,6 +9,7 @@
 
 #include <async_cassandra/consistency.hpp>
 #include <async_cassandra/error.hpp>
+#include <async_cassandra/response_info.hpp>
 
 #include <cstdint>
 #include <exception>
@@ -30,10 +31,16 @@ public:
     ServerErrorCode code() const noexcept { return code_; }
     /// The message as the server sent it.
     const std::string& server_message() const noexcept { return message_; }
+    /// Warnings, tracing id and custom payload the server sent with the ERROR.
+    const ResponseInfo& response_info() const noexcept { return info_; }
+    const std::vector<std::string>& warnings() const noexcept { return info_.warnings; }
+    const std::optional<std::array<std::uint8_t, 16>>& tracing_id() const noexcept { return info_.tracing_id; }
+    void set_response_info(ResponseInfo info) { info_ = std::move(info); }
 
 private:
     ServerErrorCode code_;
     std::string message_;
+    ResponseInfo info_;
 };
 
 /// 0x0000: the node failed unexpectedly.
@@ -103,7 +110,8 @@ public:
     std::int32_t block_for() const noexcept { return block_for_; }
     /// SIMPLE, BATCH, UNLOGGED_BATCH, COUNTER, BATCH_LOG, CAS, VIEW, CDC.
     const std::string& write_type() const noexcept { return write_type_; }
-    /// v5, write_type CAS only: contentions during the Paxos phase.
+    /// v5, CAS writes: contentions during the Paxos phase. Cassandra 4.0-5.0 also send it with
+    /// write_type SIMPLE when the Paxos commit phase timed out; 0 when the server sent none.
     std::int16_t contentions() const noexcept { return contentions_; }
 
 private:
@@ -285,10 +293,39 @@ public:
     using Error::Error;
 };
 
-/// The connection a request was sent on closed (or broke) before its response arrived.
+/// The connection a request was sent on closed (or broke) before its response arrived. Retry
+/// policies treat it as connection loss (safe to retry an idempotent request elsewhere).
+/// `cause()` is what broke it when that was not the peer closing the socket, e.g. a
+/// ProtocolError (bad segment checksum, impossible length, a response on a stream id without a
+/// request): the byte stream was lost, not just one response.
 class ConnectionClosed : public Error {
 public:
-    using Error::Error;
+    explicit ConnectionClosed(const std::string& what, std::exception_ptr cause = nullptr)
+        : Error(what), cause_(std::move(cause)) {}
+    const std::exception_ptr& cause() const noexcept { return cause_; }
+
+private:
+    std::exception_ptr cause_;
+};
+
+/// One response's body could not be decoded although its envelope was intact: only that
+/// request fails; the connection and the other requests on it carry on. The request may have
+/// been executed by the server.
+class ResponseDecodeError : public ProtocolError {
+public:
+    ResponseDecodeError(ProtocolErrc code, std::uint8_t opcode, std::string opcode_name, const std::string& reason)
+        : ProtocolError(code, "cannot decode " + opcode_name + " response: " + reason), opcode_(opcode),
+          opcode_name_(std::move(opcode_name)), reason_(reason) {}
+    /// Opcode of the response (native_protocol_v4.spec 2.4), e.g. 0x08 RESULT, 0x00 ERROR.
+    std::uint8_t opcode() const noexcept { return opcode_; }
+    const std::string& opcode_name() const noexcept { return opcode_name_; }
+    /// Why decoding failed (the ProtocolError's message).
+    const std::string& reason() const noexcept { return reason_; }
+
+private:
+    std::uint8_t opcode_;
+    std::string opcode_name_;
+    std::string reason_;
 };
 
 /// Invalid configuration (bad contact point, impossible pool size, unsupported option).

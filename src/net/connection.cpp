@@ -74,6 +74,14 @@ asio::ssl::context make_client_tls_context(const TlsConfig& config) {
 }
 }  // namespace
 
+ResponseInfo response_info_of(const protocol::BodyPrefix& prefix) {
+    ResponseInfo info;
+    info.warnings = prefix.warnings;
+    info.tracing_id = prefix.tracing_id;
+    info.custom_payload.insert(prefix.custom_payload.begin(), prefix.custom_payload.end());
+    return info;
+}
+
 struct Connection::Tls {
     Tls(asio::ip::tcp::socket& socket, const TlsConfig& config, const std::string& host)
         : context(make_client_tls_context(config)), stream(socket, context) {
@@ -147,6 +155,12 @@ asio::awaitable<std::shared_ptr<Connection>> Connection::open(Executor executor,
         } catch (const ProtocolError&) {
             version_refused = true;
             error = std::current_exception();
+        } catch (const ConnectionClosed&) {
+            // A server that does not know the version may close the socket instead of answering
+            // (or answer bytes we cannot frame): after the TCP (and TLS) connection was up, that
+            // is a refusal of the version, not a dead node.
+            version_refused = conn->transport_ready_;
+            error = std::current_exception();
         } catch (...) {
             error = std::current_exception();
         }
@@ -209,6 +223,7 @@ asio::awaitable<void> Connection::start() {
         }
     }
 
+    transport_ready_ = true;
     asio::co_spawn(strand_, reader_loop(), asio::detached);
     asio::co_spawn(strand_, writer_loop(), asio::detached);
 
@@ -250,20 +265,7 @@ asio::awaitable<void> Connection::start() {
 
     if (auto* e = response_as<protocol::ErrorResponse>(ready)) throw_server_error(*e);
     if (auto* auth = response_as<protocol::AuthenticateResponse>(ready)) {
-        if (!config_.auth)
-            throw CredentialsRequired("server " + endpoint() + " requires authentication (" + auth->authenticator +
-                                     ") but no credentials are configured");
-        protocol::Bytes token;
-        token.push_back(0);
-        token.insert(token.end(), config_.auth->username.begin(), config_.auth->username.end());
-        token.push_back(0);
-        token.insert(token.end(), config_.auth->password.begin(), config_.auth->password.end());
-        // (named, not a temporary: GCC 12 mishandles non-trivial temporaries in co_await operands)
-        const protocol::Request auth_response = protocol::AuthResponseRequest{std::move(token)};
-        Reply answer = co_await send_on_strand(auth_response, step_timeout, 0);
-        if (auto* e = response_as<protocol::ErrorResponse>(answer)) throw_server_error(*e);
-        if (!response_as<protocol::AuthSuccessResponse>(answer))
-            throw AuthenticationError("unexpected answer to SASL PLAIN credentials");
+        co_await authenticate(auth->authenticator, step_timeout);
     } else if (!response_as<protocol::ReadyResponse>(ready)) {
         throw ProtocolError(ProtocolErrc::invalid_value, "STARTUP was not answered with READY or AUTHENTICATE");
     }
@@ -277,6 +279,38 @@ asio::awaitable<void> Connection::start() {
                                              ? std::string("none")
                                              : std::string(protocol::to_string(compression))) +
                                         (tls_ ? ", TLS" : ""));
+}
+
+asio::awaitable<void> Connection::authenticate(std::string server_class,
+                                               std::optional<std::chrono::milliseconds> step_timeout) {
+    std::shared_ptr<AuthProvider> provider = config_.auth_provider;
+    if (!provider && config_.auth)
+        provider = std::make_shared<PlainTextAuthProvider>(config_.auth->username, config_.auth->password);
+    if (!provider)
+        throw CredentialsRequired("server " + endpoint() + " requires authentication (" + server_class +
+                                  ") but no credentials are configured");
+    std::unique_ptr<Authenticator> authenticator = provider->new_authenticator(endpoint(), server_class);
+    if (!authenticator) throw ConfigurationError("the auth provider gave no authenticator for " + server_class);
+    std::optional<AuthToken> token = authenticator->initial_response();
+    // v4 4.1.2 / 4.2.7: AUTH_RESPONSE, answered by AUTH_CHALLENGE (another round) or AUTH_SUCCESS.
+    // Bounded so that a server challenging forever cannot hold the handshake.
+    for (int round = 1; round <= kMaxSaslRounds; ++round) {
+        // (named, not a temporary: GCC 12 mishandles non-trivial temporaries in co_await operands)
+        const protocol::Request auth_response = protocol::AuthResponseRequest{std::move(token)};
+        Reply answer = co_await send_on_strand(auth_response, step_timeout, 0);
+        if (auto* e = response_as<protocol::ErrorResponse>(answer)) throw_server_error(*e);
+        if (auto* success = response_as<protocol::AuthSuccessResponse>(answer)) {
+            authenticator->on_success(success->token);
+            co_return;
+        }
+        auto* challenge = response_as<protocol::AuthChallengeResponse>(answer);
+        if (!challenge)
+            throw AuthenticationError(std::string("unexpected ") + protocol::to_string(answer.header.opcode) +
+                                      " during SASL authentication with " + server_class);
+        token = authenticator->evaluate_challenge(challenge->token);
+    }
+    throw AuthenticationError("SASL authentication with " + endpoint() + " did not finish within " +
+                              std::to_string(kMaxSaslRounds) + " rounds");
 }
 
 asio::awaitable<Reply> Connection::send(const protocol::Request& request,
@@ -385,8 +419,12 @@ asio::awaitable<void> Connection::reader_loop() {
                 if (!env) break;
                 dispatch(std::move(*env));
             }
-        } catch (...) {
-            close_with(std::current_exception());
+        } catch (const std::exception& e) {
+            // The byte stream itself is lost (bad checksum, impossible length, a response on a
+            // stream id without a request): no later response can be trusted. Pending requests
+            // fail as on a dropped connection, so that retry policies move them elsewhere.
+            close_with(std::make_exception_ptr(
+                ConnectionClosed("connection to " + endpoint() + " lost: " + e.what(), std::current_exception())));
             break;
         }
     }
@@ -406,12 +444,17 @@ void Connection::dispatch(Envelope env) {
                        ? static_cast<protocol::ProtocolVersion>(env.header.version)
                        : version_;
     if (env.header.stream < 0) {
-        if (opcode == protocol::Opcode::event && event_handler_) {
-            protocol::ByteReader in(*env.body);
-            protocol::decode_body_prefix(in, env.header.flags, true);
-            auto msg = protocol::decode_response(opcode, in.rest(), version);
-            if (auto* ev = std::get_if<protocol::EventResponse>(&msg)) event_handler_(*ev);
+        if (opcode != protocol::Opcode::event || !event_handler_) return;
+        std::optional<Reply> msg;
+        try {
+            msg = decode_body(env, version);
+        } catch (const std::exception& e) {
+            // One bad EVENT body loses one event, not the connection.
+            if (logger_.enabled(LogLevel::warn))
+                logger_.log(LogLevel::warn, "undecodable EVENT from " + endpoint() + " ignored: " + e.what());
+            return;
         }
+        if (auto* ev = std::get_if<protocol::EventResponse>(&msg->message)) event_handler_(*ev);
         return;
     }
     auto done = table_.complete(env.header.stream);
@@ -422,26 +465,44 @@ void Connection::dispatch(Envelope env) {
     if (done.outcome == Outcome::delivered) {
         Waiter* w = *done.pending;
         try {
-            Reply r;
-            r.header = env.header;
-            protocol::ByteReader in(*env.body);
-            r.prefix = protocol::decode_body_prefix(in, env.header.flags, true);
-            r.message = protocol::decode_response(opcode, in.rest(), version);
-            r.response_bytes = protocol::kFrameHeaderSize + env.body->size();
-            r.body = std::move(env.body);
-            w->reply = std::move(r);
-            w->timer.cancel();
-        } catch (...) {
-            w->error = std::current_exception();
-            w->timer.cancel();
-            throw;  // a malformed response closes the connection
+            w->reply = decode_body(env, version);
+        } catch (const ProtocolError& e) {
+            // The envelope was intact: only this response is bad. Fail its request, keep the
+            // connection and every other request on it.
+            w->error = std::make_exception_ptr(ResponseDecodeError(e.code(), static_cast<std::uint8_t>(opcode),
+                                                                   protocol::to_string(opcode), e.what()));
+        } catch (const std::exception& e) {
+            w->error = std::make_exception_ptr(ResponseDecodeError(ProtocolErrc::invalid_value,
+                                                                   static_cast<std::uint8_t>(opcode),
+                                                                   protocol::to_string(opcode), e.what()));
         }
+        w->timer.cancel();
     }
     if (done.outcome == Outcome::orphan && logger_.enabled(LogLevel::debug))
         logger_.log(LogLevel::debug, "late response on orphaned stream " + std::to_string(env.header.stream) +
                                          " from " + endpoint() + " dropped; stream id reusable");
     update_counters();
     notify_id_waiter();
+}
+
+Reply Connection::decode_body(Envelope& env, protocol::ProtocolVersion version) {
+    Reply r;
+    r.header = env.header;
+    protocol::ByteReader in(*env.body);
+    r.prefix = protocol::decode_body_prefix(in, env.header.flags, true);
+    std::size_t ignored = 0;
+    r.message = protocol::decode_response(env.header.opcode, in.rest(), version, &ignored);
+    r.response_bytes = protocol::kFrameHeaderSize + env.body->size();
+    if (ignored > 0 && logger_.enabled(LogLevel::debug))
+        logger_.log(LogLevel::debug, "ignored " + std::to_string(ignored) + " trailing bytes after the " +
+                                         protocol::to_string(env.header.opcode) + " body on stream " +
+                                         std::to_string(env.header.stream) + " from " + endpoint());
+    if (!r.prefix.warnings.empty() && logger_.enabled(LogLevel::warn))
+        for (const auto& warning : r.prefix.warnings)
+            logger_.log(LogLevel::warn, "server warning from " + endpoint() + ": " + warning);
+    if (auto* e = std::get_if<protocol::ErrorResponse>(&r.message)) e->info = response_info_of(r.prefix);
+    r.body = std::move(env.body);
+    return r;
 }
 
 void Connection::notify_id_waiter() {

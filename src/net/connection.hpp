@@ -35,6 +35,9 @@
 
 namespace async_cassandra::net {
 
+/// The prefix of a response body as the public ResponseInfo.
+ResponseInfo response_info_of(const protocol::BodyPrefix& prefix);
+
 /// A decoded response. `body` owns the bytes that views in `message` (rows) point into.
 struct Reply {
     protocol::FrameHeader header;
@@ -112,6 +115,10 @@ private:
     asio::awaitable<void> writer_loop();
     asio::awaitable<void> heartbeat_loop();
     void dispatch(Envelope envelope);
+    /// Body prefix + message of a response envelope. Throws ProtocolError for a bad body.
+    Reply decode_body(Envelope& envelope, protocol::ProtocolVersion version);
+    asio::awaitable<void> authenticate(std::string server_class, std::optional<std::chrono::milliseconds> step_timeout);
+    static constexpr int kMaxSaslRounds = 32;
     /// `requested`: closed by close() (logged at info), not by a failure (logged at warn).
     void close_with(std::exception_ptr reason, bool requested = false);
     void notify_id_waiter();
@@ -139,6 +146,7 @@ private:
     std::function<void(std::exception_ptr)> close_handler_;
     Logger logger_;
     bool handshake_done_ = false;  ///< the close of a connection that never opened is logged by open()
+    bool transport_ready_ = false;  ///< TCP (and TLS) up: a failure after it is the CQL handshake's
     std::atomic<bool> open_{true};
     std::atomic<std::size_t> in_flight_{0};
     std::atomic<std::size_t> orphans_{0};

@@ -62,37 +62,46 @@ std::exception_ptr make_server_error(const protocol::ErrorResponse& e) {
     }
 }
 
+namespace {
+// Attaches what the server said with the ERROR (warnings, tracing id, payload), then throws.
+template <class E>
+[[noreturn]] void raise(E error, const protocol::ErrorResponse& e) {
+    if (!e.info.empty()) error.set_response_info(e.info);
+    throw error;
+}
+}  // namespace
+
 void throw_server_error(const protocol::ErrorResponse& e) {
     const std::string& m = e.message;
     switch (e.code) {
-        case ServerErrorCode::server_error: throw ServerInternalError(m);
-        case ServerErrorCode::protocol_error: throw ProtocolErrorFromServer(m);
-        case ServerErrorCode::bad_credentials: throw AuthenticationError(m);
-        case ServerErrorCode::unavailable: throw Unavailable(m, e.consistency, e.required, e.alive);
-        case ServerErrorCode::overloaded: throw Overloaded(m);
-        case ServerErrorCode::is_bootstrapping: throw IsBootstrapping(m);
-        case ServerErrorCode::truncate_error: throw TruncateError(m);
+        case ServerErrorCode::server_error: raise(ServerInternalError(m), e);
+        case ServerErrorCode::protocol_error: raise(ProtocolErrorFromServer(m), e);
+        case ServerErrorCode::bad_credentials: raise(AuthenticationError(m), e);
+        case ServerErrorCode::unavailable: raise(Unavailable(m, e.consistency, e.required, e.alive), e);
+        case ServerErrorCode::overloaded: raise(Overloaded(m), e);
+        case ServerErrorCode::is_bootstrapping: raise(IsBootstrapping(m), e);
+        case ServerErrorCode::truncate_error: raise(TruncateError(m), e);
         case ServerErrorCode::write_timeout:
-            throw WriteTimeout(m, e.consistency, e.received, e.block_for, e.write_type, e.contentions);
+            raise(WriteTimeout(m, e.consistency, e.received, e.block_for, e.write_type, e.contentions), e);
         case ServerErrorCode::read_timeout:
-            throw ReadTimeout(m, e.consistency, e.received, e.block_for, e.data_present);
+            raise(ReadTimeout(m, e.consistency, e.received, e.block_for, e.data_present), e);
         case ServerErrorCode::read_failure:
-            throw ReadFailure(m, e.consistency, e.received, e.block_for, e.num_failures, reasons_of(e),
-                              e.data_present);
-        case ServerErrorCode::function_failure: throw FunctionFailure(m, e.keyspace, e.function, e.arg_types);
+            raise(ReadFailure(m, e.consistency, e.received, e.block_for, e.num_failures, reasons_of(e), e.data_present),
+                  e);
+        case ServerErrorCode::function_failure: raise(FunctionFailure(m, e.keyspace, e.function, e.arg_types), e);
         case ServerErrorCode::write_failure:
-            throw WriteFailure(m, e.consistency, e.received, e.block_for, e.num_failures, reasons_of(e),
-                               e.write_type);
-        case ServerErrorCode::cdc_write_failure: throw CdcWriteFailure(m);
-        case ServerErrorCode::cas_write_unknown: throw CasWriteUnknown(m, e.consistency, e.received, e.block_for);
-        case ServerErrorCode::syntax_error: throw SyntaxError(m);
-        case ServerErrorCode::unauthorized: throw Unauthorized(m);
-        case ServerErrorCode::invalid: throw InvalidRequest(m);
-        case ServerErrorCode::config_error: throw ConfigError(m);
-        case ServerErrorCode::already_exists: throw AlreadyExists(m, e.keyspace, e.table);
-        case ServerErrorCode::unprepared: throw Unprepared(m, e.unprepared_id);
+            raise(WriteFailure(m, e.consistency, e.received, e.block_for, e.num_failures, reasons_of(e), e.write_type),
+                  e);
+        case ServerErrorCode::cdc_write_failure: raise(CdcWriteFailure(m), e);
+        case ServerErrorCode::cas_write_unknown: raise(CasWriteUnknown(m, e.consistency, e.received, e.block_for), e);
+        case ServerErrorCode::syntax_error: raise(SyntaxError(m), e);
+        case ServerErrorCode::unauthorized: raise(Unauthorized(m), e);
+        case ServerErrorCode::invalid: raise(InvalidRequest(m), e);
+        case ServerErrorCode::config_error: raise(ConfigError(m), e);
+        case ServerErrorCode::already_exists: raise(AlreadyExists(m, e.keyspace, e.table), e);
+        case ServerErrorCode::unprepared: raise(Unprepared(m, e.unprepared_id), e);
     }
-    throw ServerError(e.code, m);
+    raise(ServerError(e.code, m), e);
 }
 
 }  // namespace async_cassandra::net

@@ -110,7 +110,9 @@ Envelope FrameDecoder::finish(const FrameHeader& header, std::shared_ptr<Bytes> 
     if (env.header.flags & frame_flags::compression) {
         // v5 envelopes: the flag is deprecated and ignored (v5 spec 2.4.1.2); compression, if
         // any, happened at the segment level.
-        if (env.header.version <= 4 && !segments_) {
+        // An empty body flagged as compressed holds nothing to decompress (servers flag even an
+        // empty READY once compression is negotiated).
+        if (env.header.version <= 4 && !segments_ && !env.body->empty()) {
             if (compression_ == Compression::none)
                 throw ProtocolError(ProtocolErrc::compression, "compressed frame but no compression was negotiated");
             auto plain = std::make_shared<Bytes>();

@@ -14,6 +14,7 @@
 #include <async_cassandra/consistency.hpp>
 #include <async_cassandra/data_type.hpp>
 #include <async_cassandra/error.hpp>
+#include <async_cassandra/response_info.hpp>
 
 #include <array>
 #include <map>
@@ -148,7 +149,7 @@ struct ErrorResponse {
     std::int32_t received = 0;                    ///< timeouts, failures
     std::int32_t block_for = 0;                   ///< timeouts, failures
     std::string write_type;                       ///< write_timeout, write_failure
-    std::int16_t contentions = 0;                 ///< v5 write_timeout with write_type "CAS" only
+    std::int16_t contentions = 0;                 ///< v5 write_timeout of a CAS write (any write_type)
     bool data_present = false;                    ///< read_timeout, read_failure
     std::int32_t num_failures = 0;                ///< v4 read/write failure; v5: set to reason_map size on decode
     std::vector<std::pair<Bytes, std::uint16_t>> reason_map;  ///< v5 failures: endpoint (4/16 bytes) -> code
@@ -157,6 +158,9 @@ struct ErrorResponse {
     std::string function;                         ///< function_failure
     std::vector<std::string> arg_types;           ///< function_failure
     Bytes unprepared_id;                          ///< unprepared
+    /// Not part of the message: the client connection copies the body prefix (warnings,
+    /// tracing id, custom payload) here so that the thrown ServerError carries it.
+    ResponseInfo info;
 };
 struct ReadyResponse {};
 struct AuthenticateResponse {
@@ -262,15 +266,17 @@ void encode_response(ByteWriter& out, const Response& response, ProtocolVersion 
 ///   announce a field we cannot skip), result kind, event type, schema change target, batch type,
 ///   BATCH names flag 0x40, Rows with rows but zero columns, a partition key index not naming a
 ///   bind marker, has_more_pages with a null paging state;
-/// - trailing_bytes: bytes after a complete message, except after a Rows result (v4 4.2 asks
-///   clients to ignore extra content; rows_content stops at the last cell) and after an ERROR
-///   with a code we do not know (kept as code + message; its extra body is skipped);
+/// - trailing bytes after a complete response are NOT an error (section 1 of both specs: clients
+///   ignore what they do not know; servers add fields that way): their count is stored in
+///   `*ignored_bytes` when given, so that the connection can log it. decode_request stays strict
+///   (trailing_bytes), as a server should;
 /// - unknown_opcode: a response opcode given to decode_request or vice versa;
 /// - unsupported_version: a ProtocolVersion other than v4/v5.
 /// Rows: rows_content is checked to hold exactly row_count * column_count [bytes] cells, each
 /// of length -1 (null) or 0..remaining; other negative lengths are rejected, so the row layer
 /// may rely on that without re-checking.
-Response decode_response(Opcode opcode, BytesView body, ProtocolVersion version);
+Response decode_response(Opcode opcode, BytesView body, ProtocolVersion version,
+                         std::size_t* ignored_bytes = nullptr);
 
 /// Reads the flagged prefix (tracing id, warnings, custom payload) from the front of a body and
 /// advances `in` past it.

@@ -202,8 +202,12 @@ ErrorResponse read_error(ByteReader& in, bool v5) {
             e.received = in.read_i32();
             e.block_for = in.read_i32();
             e.write_type = std::string(in.read_string());
-            // v5 8: <contentions> follows only for CAS writes; v4 never sends it.
-            if (v5 && e.write_type == "CAS") e.contentions = in.read_i16();
+            // v5 8 documents <contentions> for writeType CAS, but Cassandra 4.0-5.0 write it
+            // whenever the exception is a CasWriteTimeoutException (ErrorMessage's encoder,
+            // v5 only), and StorageProxy wraps the Paxos commit timeout (writeType SIMPLE) in
+            // one: read it whenever the two bytes are there. v4 never carries it; extra bytes
+            // there are ignored like any trailing bytes.
+            if (v5 && in.remaining() >= 2) e.contentions = in.read_i16();
             break;
         case ServerErrorCode::read_timeout:
             e.consistency = read_consistency(in);
@@ -276,7 +280,9 @@ void write_error(ByteWriter& out, const ErrorResponse& e, bool v5) {
             out.write_i32(e.received);
             out.write_i32(e.block_for);
             out.write_string(e.write_type);
-            if (v5 && e.write_type == "CAS") out.write_i16(e.contentions);
+            // Like Cassandra's encoder: the count goes with CAS timeouts (whatever the phase's
+            // writeType); a non-CAS timeout has none to tell.
+            if (v5 && (e.write_type == "CAS" || e.contentions != 0)) out.write_i16(e.contentions);
             break;
         case ServerErrorCode::read_timeout:
             write_consistency(out, e.consistency);
@@ -323,8 +329,7 @@ void write_error(ByteWriter& out, const ErrorResponse& e, bool v5) {
 
 enum ResultKind : std::int32_t { kVoid = 1, kRows = 2, kSetKeyspace = 3, kPrepared = 4, kSchemaChange = 5 };
 
-// Returns true when the message had to end exactly at the end of the body.
-ResultResponse read_result(ByteReader& in, bool v5, ProtocolVersion version, bool& strict_end) {
+ResultResponse read_result(ByteReader& in, bool v5, ProtocolVersion version) {
     const std::int32_t kind = in.read_i32();
     switch (kind) {
         case kVoid: return VoidResult{};
@@ -339,9 +344,6 @@ ResultResponse read_result(ByteReader& in, bool v5, ProtocolVersion version, boo
             // does it), a mismatch only takes the slow path.
             const auto cols = static_cast<std::size_t>(r.metadata.column_count);
             const auto rows = static_cast<std::size_t>(r.row_count);
-            // 4.2: extra content after a message is to be discarded; Rows is the only kind we
-            // treat that way, so that a page never fails on a server's additions.
-            strict_end = false;
             if (rows == 0) return r;  // nothing to delimit; no index for an empty page
             // Every cell takes at least 4 bytes: bound the column count (which no_metadata leaves
             // unchecked) by the bytes left before allocating anything per column.
@@ -372,9 +374,6 @@ ResultResponse read_result(ByteReader& in, bool v5, ProtocolVersion version, boo
             index->sizes_ok = walk.sizes_ok;
             if (rows > 0) r.walk = std::move(index);
             r.rows_content = in.take(size);
-            // 4.2: extra content after a message is to be discarded; Rows is the only kind we
-            // treat that way, so that a page never fails on a server's additions.
-            strict_end = false;
             return r;
         }
         case kSetKeyspace: return SetKeyspaceResult{std::string(in.read_string())};
@@ -540,17 +539,16 @@ void encode_response(ByteWriter& out, const Response& response, ProtocolVersion 
         response);
 }
 
-Response decode_response(Opcode opcode, BytesView body, ProtocolVersion version) {
+Response decode_response(Opcode opcode, BytesView body, ProtocolVersion version, std::size_t* ignored_bytes) {
     const bool v5 = is_v5(version);
     ByteReader in(body);
-    bool strict_end = true;
     Response result;
     switch (opcode) {
         case Opcode::error: result = read_error(in, v5); break;
         case Opcode::ready: result = ReadyResponse{}; break;
         case Opcode::authenticate: result = AuthenticateResponse{std::string(in.read_string())}; break;
         case Opcode::supported: result = SupportedResponse{in.read_string_multimap()}; break;
-        case Opcode::result: result = read_result(in, v5, version, strict_end); break;
+        case Opcode::result: result = read_result(in, v5, version); break;
         case Opcode::event: result = read_event(in); break;
         case Opcode::auth_challenge: result = AuthChallengeResponse{read_optional_bytes(in)}; break;
         case Opcode::auth_success: result = AuthSuccessResponse{read_optional_bytes(in)}; break;
@@ -558,7 +556,9 @@ Response decode_response(Opcode opcode, BytesView body, ProtocolVersion version)
             throw ProtocolError(ProtocolErrc::unknown_opcode,
                                 std::string(to_string(opcode)) + " is not a response opcode");
     }
-    if (strict_end) in.expect_end(to_string(opcode));
+    // Section 1 of both specs: a client must expect a body to carry more than the fields it knows
+    // (that is how servers add fields) and ignore the rest.
+    if (ignored_bytes) *ignored_bytes = in.remaining();
     return result;
 }
 

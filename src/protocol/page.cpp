@@ -345,6 +345,11 @@ const std::optional<protocol::Bytes>& Page::paging_state() const noexcept {
     return state_ ? state_->paging_state : no_paging_state();
 }
 
+const ResponseInfo& Page::response_info() const noexcept {
+    static const ResponseInfo nothing;
+    return state_ && state_->info ? *state_->info : nothing;
+}
+
 Row Page::at(std::size_t i) const {
     if (i >= size()) throw UsageError("row index " + std::to_string(i) + " out of range (" + std::to_string(size()) + " rows)");
     return Row(state_.get(), i);
@@ -364,8 +369,9 @@ bool same_columns(const Columns& known, const std::vector<protocol::ColumnSpec>&
 }  // namespace
 
 Page Page::from_rows(std::shared_ptr<const protocol::Bytes> body, protocol::RowsResult result,
-                     std::shared_ptr<const Columns> known_columns) {
+                     std::shared_ptr<const Columns> known_columns, std::shared_ptr<const ResponseInfo> info) {
     auto state = std::make_shared<detail::PageState>();
+    state->info = std::move(info);
     const protocol::BytesView content = result.rows_content;
     if (!content.empty()) {
         const bool inside = body && content.data() >= body->data() &&

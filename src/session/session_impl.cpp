@@ -406,6 +406,7 @@ asio::awaitable<net::Reply> SessionImpl::send(std::shared_ptr<net::Connection> c
     }
     event.request_bytes = reply->request_bytes;
     event.response_bytes = reply->response_bytes;
+    event.warnings = reply->prefix.warnings;
     if (auto* e = std::get_if<protocol::ErrorResponse>(&reply->message)) {
         event.error_type = error_type_of(e->code);
     } else {
@@ -439,8 +440,7 @@ asio::awaitable<void> SessionImpl::reprepare(std::shared_ptr<net::Connection> co
 
 PageReply SessionImpl::to_page_reply(net::Reply& reply, const PreparedData* prepared) {
     PageReply out;
-    out.warnings = reply.prefix.warnings;
-    out.tracing_id = reply.prefix.tracing_id;
+    out.info = net::response_info_of(reply.prefix);
     auto* result = std::get_if<protocol::ResultResponse>(&reply.message);
     if (!result)
         throw ProtocolError(ProtocolErrc::invalid_value,
@@ -452,7 +452,8 @@ PageReply SessionImpl::to_page_reply(net::Reply& reply, const PreparedData* prep
             known = prepared->result_columns;
         }
         std::optional<protocol::Bytes> new_id = rows->metadata.new_metadata_id;
-        out.page = Page::from_rows(reply.body, std::move(*rows), known);
+        out.page = Page::from_rows(reply.body, std::move(*rows), known,
+                                   out.info.empty() ? nullptr : std::make_shared<const ResponseInfo>(out.info));
         if (prepared && new_id) {
             // v5: the result metadata changed; later executions announce the new id.
             std::lock_guard lock(prepared->mutex);
@@ -546,8 +547,7 @@ asio::awaitable<ResultSet> SessionImpl::execute_all(StatementRef st) {
     std::optional<protocol::Bytes> paging;
     for (;;) {
         PageReply pr = co_await execute_one(st, paging, std::nullopt);
-        rs.add_warnings(pr.warnings);
-        if (pr.tracing_id) rs.set_tracing_id(*pr.tracing_id);
+        rs.add_response_info(pr.info);
         if (pr.schema_change) rs.set_schema_change(std::move(*pr.schema_change));
         if (pr.keyspace_set) {
             rs.set_keyspace_set(*pr.keyspace_set);
@@ -607,8 +607,7 @@ asio::awaitable<ResultSet> SessionImpl::execute_batch(const Batch& batch) {
         }
         PageReply pr = to_page_reply(reply, nullptr);
         ResultSet rs;
-        rs.add_warnings(pr.warnings);
-        if (pr.tracing_id) rs.set_tracing_id(*pr.tracing_id);
+        rs.add_response_info(pr.info);
         if (pr.page) rs.add_page(std::move(*pr.page));  // conditional batches return rows
         co_return rs;
     }

@@ -33,8 +33,7 @@ struct PageReply {
     std::optional<Page> page;  ///< set for a Rows result
     std::optional<std::string> keyspace_set;
     std::optional<SchemaChangeInfo> schema_change;
-    std::vector<std::string> warnings;
-    std::optional<std::array<std::uint8_t, 16>> tracing_id;
+    ResponseInfo info;  ///< warnings, tracing id, custom payload (also on `page`)
 };
 
 class SessionImpl : public std::enable_shared_from_this<SessionImpl> {

@@ -31,6 +31,9 @@ struct Action {
     std::optional<protocol::Response> response;   ///< sent on the request's stream
     std::chrono::milliseconds delay{0};            ///< before sending
     std::optional<protocol::Bytes> raw;            ///< bytes sent instead of a response (unframed)
+    /// One whole envelope (header + body) written by the test: sent as is in v4, in one
+    /// self-contained segment once v5 framing is on.
+    std::optional<protocol::Bytes> raw_envelope;
     bool close = false;                            ///< close the connection instead of answering
     bool drop = false;                             ///< never answer
     std::shared_ptr<protocol::Bytes> storage;      ///< keeps bytes viewed by `response` alive
@@ -215,6 +218,12 @@ private:
             }
             if (action.raw) {
                 out_.insert(out_.end(), action.raw->begin(), action.raw->end());
+                signal_.cancel();
+                return;
+            }
+            if (action.raw_envelope) {
+                if (framed_) protocol::encode_segment(out_, *action.raw_envelope, true, compression_ == protocol::Compression::lz4);
+                else out_.insert(out_.end(), action.raw_envelope->begin(), action.raw_envelope->end());
                 signal_.cancel();
                 return;
             }

@@ -302,7 +302,10 @@ TEST(Connection, ConnectionLossFailsAllPending) {
     });
 }
 
-TEST(Connection, MalformedFrameClosesWithProtocolError) {
+// A broken envelope loses the byte stream: pending requests fail as on a dropped connection
+// (ConnectionClosed, which retry policies treat as connection loss), with the ProtocolError as
+// the cause.
+TEST(Connection, MalformedFrameClosesAsConnectionLossWithProtocolErrorCause) {
     FakeServer server([](const RequestInfo& info) {
         Action a;
         // A response header with an unknown opcode 0x77.
@@ -316,8 +319,12 @@ TEST(Connection, MalformedFrameClosesWithProtocolError) {
         try {
             auto q = query("SELECT 1");
             co_await conn->send(q, 5s);
-        } catch (const ProtocolError&) {
-            protocol_error = true;
+        } catch (const ConnectionClosed& e) {
+            try {
+                if (e.cause()) std::rethrow_exception(e.cause());
+            } catch (const ProtocolError& cause) {
+                protocol_error = cause.code() == ProtocolErrc::unknown_opcode;
+            }
         }
         EXPECT_TRUE(protocol_error);
         EXPECT_FALSE(conn->is_open());
