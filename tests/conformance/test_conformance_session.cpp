@@ -259,3 +259,43 @@ TEST(SessionV5, MetadataChangedMidStream) {
     });
     EXPECT_EQ(ids_seen, (std::vector<std::string>{"m1", "m1", "m2"}));
 }
+
+// Must show: `acass` prints a server warning to stderr once per distinct text, and the data on
+// stdout stays clean. Pages 1 and 2 carry the same tombstone warning, page 3 another one.
+TEST(AcassCli, WarningsGoToStderrOncePerText) {
+    const std::string other = "Aggregation query used without partition key";
+    FakeServer server([&](const RequestInfo& info) {
+        Action a;
+        if (!std::holds_alternative<protocol::QueryRequest>(info.request)) return a;
+        const auto state = paging_state_of(info);
+        const std::string warning = state == "p2" ? other : kTombstones;
+        Bytes body = Golden().u16(1).str(warning).build();
+        Bytes rows = !state ? rows_body({"a"}, "p1") : state == "p1" ? rows_body({"b"}, "p2") : rows_body({"c"}, std::nullopt);
+        body.insert(body.end(), rows.begin(), rows.end());
+        a.raw_envelope = envelope(info, 0x08, 0x08, body);
+        return a;
+    });
+    const std::string dir = ::testing::TempDir();
+    const std::string out = dir + "/acass_warnings.out", err = dir + "/acass_warnings.err";
+    const std::string cmd = std::string(ACASS_BINARY_DIR) + "/bin/acass query --port " + std::to_string(server.port()) +
+                            " -f csv --fetch-size 1 \"SELECT v FROM ks.t\" >" + out + " 2>" + err;
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+    auto slurp = [](const std::string& path) {
+        std::string s;
+        if (FILE* f = std::fopen(path.c_str(), "r")) {
+            char buf[4096];
+            for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) s.append(buf, n);
+            std::fclose(f);
+        }
+        return s;
+    };
+    EXPECT_EQ(slurp(out), "v\na\nb\nc\n");
+    const std::string errors = slurp(err);
+    auto count = [&](const std::string& needle) {
+        std::size_t n = 0;
+        for (std::size_t at = errors.find(needle); at != std::string::npos; at = errors.find(needle, at + 1)) ++n;
+        return n;
+    };
+    EXPECT_EQ(count(kTombstones), 1u) << errors;
+    EXPECT_EQ(count(other), 1u) << errors;
+}

@@ -5,6 +5,7 @@
 
 #include "count.hpp"
 
+#include "server_warnings.hpp"
 #include "errors.hpp"
 #include "progress.hpp"
 
@@ -173,6 +174,7 @@ asio::awaitable<int> run_count(CommandContext& context, const CountOptions& o) {
     config.prefetch_pages = o.prefetch;
     ac::Statement statement(select);
     ac::ResultStream stream = co_await ac::execute_stream(context.session, statement, config);
+    ServerWarnings warnings;  // to stderr, once per distinct text
     std::int64_t rows = 0, pages = 0;
     bool stopped = false;
     for (;;) {
@@ -182,6 +184,7 @@ asio::awaitable<int> run_count(CommandContext& context, const CountOptions& o) {
         }
         std::optional<ac::Page> page = co_await stream.next_page();
         if (!page) break;
+        warnings.report(*page);
         rows += static_cast<std::int64_t>(page->size());
         ++pages;
         progress.update(rows, -1, pages);

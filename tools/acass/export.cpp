@@ -5,6 +5,7 @@
 
 #include "export.hpp"
 
+#include "server_warnings.hpp"
 #include "count.hpp"
 #include "errors.hpp"
 #include "formats.hpp"
@@ -185,6 +186,7 @@ asio::awaitable<int> run_export(CommandContext& context, const ExportOptions& o)
     if (resumed) config = config.resume_from(resumed->point);
     ac::BoundStatement bound = prepared.bind();
     ac::ResultStream stream = co_await ac::execute_stream(context.session, bound, config);
+    ServerWarnings warnings;  // to stderr, once per distinct text
 
     Progress progress(!o.quiet && Progress::stderr_is_tty(), total);
     std::int64_t rows = 0, pages = 0;
@@ -196,6 +198,7 @@ asio::awaitable<int> run_export(CommandContext& context, const ExportOptions& o)
         }
         std::optional<ac::Page> page = co_await stream.next_page();
         if (!page) break;
+        warnings.report(*page);
         writer->write_page(*page);
         writer->flush();
         rows += static_cast<std::int64_t>(page->size());

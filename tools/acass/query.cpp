@@ -5,6 +5,7 @@
 
 #include "query.hpp"
 
+#include "server_warnings.hpp"
 #include "csv.hpp"
 #include "errors.hpp"
 #include "formats.hpp"
@@ -135,6 +136,7 @@ asio::awaitable<int> run_query(CommandContext& context, const QueryOptions& o) {
     config.fetch_size = o.fetch_size;
     ac::Statement statement(o.cql);
     ac::ResultStream stream = co_await ac::execute_stream(context.session, statement, config);
+    ServerWarnings warnings;  // to stderr, once per distinct text
 
     std::optional<TablePrinter> table;
     std::string buffer;
@@ -148,6 +150,7 @@ asio::awaitable<int> run_query(CommandContext& context, const QueryOptions& o) {
         }
         std::optional<ac::Page> page = co_await stream.next_page();
         if (!page) break;
+        warnings.report(*page);
         buffer.clear();
         if (o.format == "table" && !table) table.emplace(page->columns(), o.table_block);
         if (o.format == "csv" && !header_written) {
