@@ -21,7 +21,7 @@ if [[ "${SKIP_SANITIZERS:-0}" != 1 ]]; then
   # -O1 -g1: what the sanitizers recommend, and much faster to compile than -O2 -g on 2 cores.
   configure_and_build "$ROOT/build-asan" -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1" \
     -DASYNC_CASSANDRA_SANITIZE=address,undefined -DASYNC_CASSANDRA_BUILD_BENCH=OFF
-  (cd "$ROOT/build-asan" && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j "$JOBS" -L "unit|integration" --timeout 900)
+  (cd "$ROOT/build-asan" && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j "$JOBS" -L "unit|integration|conformance" --timeout 900)
 
   stage "TSan build: client concurrency tests"
   tsan_targets=(test_client_connection test_client_stream_ids test_client_stream_pager)
