@@ -137,6 +137,7 @@ STREAM_CLIENTS = [
     ("raw socket, v4 (limit)", dict(impl="raw", protocol=4)),
     ("async-cassandra-cpp, default (v5)", dict(impl="cpp", label="default")),
     ("async-cassandra-cpp, v4", dict(impl="cpp", label="v4")),
+    ("async-cassandra-cpp, page at a time (v5)", dict(impl="cpp", label="page")),
     ("gocql, coalescing off", dict(impl="gocql", label="best")),
     ("gocql, default (coalescing 200 us)", dict(impl="gocql", label="default")),
     ("Node.js cassandra-driver", dict(impl="node")),
@@ -351,7 +352,8 @@ def markdown(data, img_rel):
     m = meta["machine"]
     L = [BEGIN, ""]
     L.append(f"Run of {meta['date']} ({'`--quick`' if meta.get('quick') else 'full run'}, {meta.get('rounds', '?')} rounds, "
-             f"commit `{m.get('commit', '-')}`), written by `scripts/bench.sh` from `bench/results/{meta['file']}`.")
+             f"commit `{m.get('commit', '-')}`, {meta.get('build_type') or '?'} build), written by `scripts/bench.sh` from "
+             f"`bench/results/{meta['file']}`." + (f" Sizes: `{meta['sizes']}`." if meta.get("sizes") else ""))
     L.append("")
     L.append(f"**Machine:** {m['cpu']}, {m['nproc']} CPUs, {m['memory_gib']} GiB, {m['os']}, Linux {m['kernel']}, {m['compiler']}. "
              f"Node pinned to CPU 0, clients to CPU 1 (`taskset`): {'yes' if meta.get('pinned') else 'no'}. "
@@ -587,6 +589,8 @@ def main():
     ap.add_argument("--rounds", type=int)
     ap.add_argument("--pinned", type=int, default=0)
     ap.add_argument("--load-start", default="")
+    ap.add_argument("--sizes", default="")
+    ap.add_argument("--build-type", default="")
     args = ap.parse_args()
 
     if args.from_json:
@@ -599,7 +603,7 @@ def main():
         now = datetime.datetime.now(datetime.timezone.utc)
         name = now.strftime("%Y-%m-%d") + ("-quick" if args.quick else "") + ".json"
         data = {"meta": {"date": now.strftime("%Y-%m-%d %H:%M UTC"), "file": name, "quick": bool(args.quick),
-                         "rounds": args.rounds, "pinned": bool(args.pinned), "load_start": args.load_start.split(),
+                         "rounds": args.rounds, "sizes": args.sizes, "build_type": args.build_type, "pinned": bool(args.pinned), "load_start": args.load_start.split(),
                          "machine": machine()},
                 "summary": summarize(runs, decode, profile), "runs": runs}
         os.makedirs(args.out_dir, exist_ok=True)

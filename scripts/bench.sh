@@ -9,7 +9,8 @@
 # build-release/), builds the gocql peer (GOPATH mode against Debian's gocql), then runs:
 #
 #   1 stream     SELECT * of the synthetic table, fetch 1,000 and 5,000: raw socket reader (the
-#                limit), our client (v5 as negotiated, and v4), gocql (write coalescing off, and
+#                limit), our client (v5 as negotiated, and v4; row by row, and page at a time),
+#                gocql (write coalescing off, and
 #                its default), Node.js cassandra-driver, DataStax Python driver; every client
 #                reads every column of every row; rows/s, CPU ns/row, peak RSS. Against the
 #                replay node too (acass-server --replay-pages) when the server has that mode.
@@ -29,7 +30,8 @@
 # client of a table row sees the same background load; the report shows the best round and the
 # spread. The node runs on CPU 0 and the clients on CPU 1 (taskset) when the machine has 2+ CPUs.
 #
-# Knobs (environment): ROUNDS, STREAM_ROWS, POINT_REQUESTS, POINT_REQUESTS_C1, SKIP_BUILD=1,
+# Knobs (environment): ROUNDS, STREAM_ROWS, POINT_REQUESTS, POINT_REQUESTS_C1, SCAN_ROWS,
+# EXPORT_ROWS (smaller values keep a run on a loaded machine within its time), SKIP_BUILD=1,
 # BUILD_TYPE (Release), SKIP_PEERS=1, ONLY="stream point ..." (a subset of the scenarios), PIN=0, BUILD_DIR, RESULTS_DIR.
 BUILD_DIR="${BUILD_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/build-release}"
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
@@ -47,11 +49,11 @@ done
 if ((QUICK)); then
   ROUNDS="${ROUNDS:-1}"; STREAM_ROWS="${STREAM_ROWS:-300000}"
   POINT_REQUESTS="${POINT_REQUESTS:-3000}"; POINT_REQUESTS_C1="${POINT_REQUESTS_C1:-600}"
-  LAT_PAGES=40; SCAN_ROWS=1000000; EXPORT_ROWS=300000
+  LAT_PAGES=40; SCAN_ROWS="${SCAN_ROWS:-1000000}"; EXPORT_ROWS="${EXPORT_ROWS:-300000}"
 else
   ROUNDS="${ROUNDS:-3}"; STREAM_ROWS="${STREAM_ROWS:-2000000}"
   POINT_REQUESTS="${POINT_REQUESTS:-20000}"; POINT_REQUESTS_C1="${POINT_REQUESTS_C1:-5000}"
-  LAT_PAGES=200; SCAN_ROWS=10000000; EXPORT_ROWS=2000000
+  LAT_PAGES=200; SCAN_ROWS="${SCAN_ROWS:-10000000}"; EXPORT_ROWS="${EXPORT_ROWS:-2000000}"
 fi
 # The Node.js and Python drivers stream a quarter of the rows (they are 10-20x slower; rows/s and
 # CPU per row are the comparable figures, and they stay the same past the first pages).
@@ -155,6 +157,7 @@ stream_round() {  # stream_round NODE_LABEL ROUND ROWS
     run "${t[@]}" -- "$BIN/raw_socket_read" --port "$PORT" --fetch-size "$fetch" --protocol 4 --rows-expected "$rows"
     run "${t[@]}" -- "$BIN/bench_streaming" --port "$PORT" --fetch-size "$fetch" --rows-expected "$rows" --label default
     run "${t[@]}" -- "$BIN/bench_streaming" --port "$PORT" --fetch-size "$fetch" --rows-expected "$rows" --protocol 4 --label v4
+    run "${t[@]}" -- "$BIN/bench_streaming" --port "$PORT" --fetch-size "$fetch" --rows-expected "$rows" --api page --label page
     [[ "$node" == replay ]] && continue  # the peers are compared end to end only
     if ((have_go)); then
       run "${t[@]}" -- "$BIN/gocql_bench" -mode stream -port "$PORT" -fetch "$fetch" -rows-expected "$rows" -coalesce 0 -label best
@@ -292,7 +295,9 @@ fi
 [[ -s "$RESULTS_DIR/clients.err" ]] && sort -u "$RESULTS_DIR/clients.err" | grep -v '^#' | head -20 >&2 || true
 
 report=("$PYTHON" "$ROOT/bench/report.py" --raw "$RAW" --out-dir "$ROOT/bench/results" --quick "$QUICK"
-        --rounds "$ROUNDS" --pinned "$([[ -n "$SERVER_CPU" ]] && echo 1 || echo 0)" --load-start "$LOAD_START")
+        --rounds "$ROUNDS" --build-type "$BUILD_TYPE"
+        --sizes "STREAM_ROWS=$STREAM_ROWS POINT_REQUESTS=$POINT_REQUESTS POINT_REQUESTS_C1=$POINT_REQUESTS_C1 SCAN_ROWS=$SCAN_ROWS EXPORT_ROWS=$EXPORT_ROWS"
+        --pinned "$([[ -n "$SERVER_CPU" ]] && echo 1 || echo 0)" --load-start "$LOAD_START")
 [[ -s "$PROFILE" ]] && report+=(--profile "$PROFILE")
 [[ -f "$RESULTS_DIR/rows_decode.json" ]] && report+=(--decode "$RESULTS_DIR/rows_decode.json")
 ((UPDATE_DOCS)) && report+=(--doc "$ROOT/docs/benchmarks.md" --img-dir "$ROOT/docs/img")

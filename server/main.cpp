@@ -1,7 +1,7 @@
 // acass-server: an in-memory CQL node (or N of them) for tests, benchmarks and driver compatibility.
 //
 //   acass-server [--host 127.0.0.1] [--port 9042] [--nodes N] [--datacenters D] [--racks R]
-//                [--protocol-versions 4,5]
+//                [--protocol-versions 4,5] [--emulate cassandra-3.11|cassandra-4.1|cassandra-5.0|scylla]
 //                [--auth user:password] [--cluster-name NAME] [--synthetic ROWS]
 //                [--fault SPEC]... [--log-requests] [--control-stdin] [--tls CERT.pem,KEY.pem]
 //
@@ -90,6 +90,9 @@ int main(int argc, char** argv) {
     app.add_option("--racks", options.racks, "racks per data center, rack1..rackR (node k of a DC is in rack (k-1)%R+1)")
         ->check(CLI::Range(1, 250));
     app.add_option("--protocol-versions", versions, "comma-separated protocol versions to accept (4,5)");
+    app.add_option("--emulate", options.emulate,
+                   "imitate a real server: cassandra-3.11 (v4 only), cassandra-4.1, cassandra-5.0 or scylla (v4 "
+                   "only): release_version, SUPPORTED, version refusals, warnings");
     app.add_option("--auth", auth, "enable PasswordAuthenticator with user:password");
     app.add_option("--cluster-name", options.cluster_name, "cluster name reported by system.local");
     app.add_option("--synthetic", options.synthetic_rows, "rows of the generated table synthetic.rows");

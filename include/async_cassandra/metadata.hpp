@@ -82,8 +82,8 @@ struct TableMetadata {
     std::vector<ColumnMetadata> partition_key;
     /// Clustering columns in clustering order.
     std::vector<ColumnMetadata> clustering_key;
-    /// Every column: partition key, then clustering key, then the others by name (CQL's
-    /// `SELECT *` order).
+    /// Every column: partition key, then clustering key, then the static columns and then the
+    /// regular ones, each by name (CQL's `SELECT *` order).
     std::vector<ColumnMetadata> columns;
 
     /// The column called `name` (as stored: case-sensitive), or null.

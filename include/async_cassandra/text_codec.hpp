@@ -35,6 +35,16 @@ void append_json_string(std::string& out, std::string_view text);
 /// quotes doubled. The quoting to_cql_literal uses for UDT field names.
 std::string quote_cql_identifier(std::string_view name);
 
+/// The name CQL stores for an identifier as written in a statement: a "quoted" name keeps its
+/// case (a doubled quote inside stands for one quote); an unquoted one is folded to lower case.
+/// unquote_cql_identifier(quote_cql_identifier(n)) == n for every stored name n.
+std::string unquote_cql_identifier(std::string_view spelled);
+
+/// A table name as written in CQL, "ks.table" or "table": the keyspace and the table, each
+/// unquoted as above; the separating dot is the first one outside double quotes. Without a dot
+/// the keyspace is empty.
+std::pair<std::string, std::string> split_qualified_name(std::string_view spelled);
+
 /// Splits one JSON object ("{"a": 1, "b": [2, 3]}") into (key, raw JSON text of the value)
 /// pairs, in document order, keys unescaped. Throws UsageError for anything that is not a
 /// single well-formed JSON object.

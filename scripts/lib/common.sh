@@ -13,7 +13,7 @@ ACASS_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libfmt-dev
   clang libclang-rt-14-dev
   libavro-dev doxygen openssl
-  python3-cassandra
+  python3-cassandra python3-dev pybind11-dev python3-pytest python3-numpy
 )
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

@@ -1,6 +1,8 @@
 // Statement execution: binding, SELECT planning and scanning, writes, DDL, prepared statements.
 #include "server/engine/engine_internal.hpp"
 
+#include <set>
+
 #include "protocol/murmur3.hpp"
 
 #include <openssl/evp.h>
@@ -267,11 +269,11 @@ ExecutionResult error_result(ServerErrorCode code, std::string message) {
     protocol::ErrorResponse e;
     e.code = code;
     e.message = std::move(message);
-    return ExecutionResult{protocol::Response{std::move(e)}, nullptr, std::nullopt};
+    return ExecutionResult{protocol::Response{std::move(e)}, nullptr, std::nullopt, {}};
 }
 
 ExecutionResult void_result() {
-    return ExecutionResult{protocol::Response{protocol::ResultResponse{protocol::VoidResult{}}}, nullptr, std::nullopt};
+    return ExecutionResult{protocol::Response{protocol::ResultResponse{protocol::VoidResult{}}}, nullptr, std::nullopt, {}};
 }
 
 DataTypePtr bigint_type() {
@@ -1162,7 +1164,7 @@ ExecutionResult applied_result(const TableSchema& s, bool applied, const Partiti
     rows.metadata.column_count = static_cast<std::int32_t>(rows.metadata.columns.size());
     rows.row_count = 1;
     rows.rows_content = BytesView(*storage);
-    return ExecutionResult{protocol::Response{protocol::ResultResponse{std::move(rows)}}, storage, std::nullopt};
+    return ExecutionResult{protocol::Response{protocol::ResultResponse{std::move(rows)}}, storage, std::nullopt, {}};
 }
 
 void set_cell(std::vector<Cell>& cells, std::size_t slot, Cell value) {
@@ -1432,7 +1434,7 @@ ExecutionResult schema_change(Engine::Impl& impl, std::string change, std::strin
                               std::string name) {
     impl.bump_schema_version();
     protocol::SchemaChange sc{std::move(change), std::move(target), std::move(ks), std::move(name), {}};
-    return ExecutionResult{protocol::Response{protocol::ResultResponse{sc}}, nullptr, sc};
+    return ExecutionResult{protocol::Response{protocol::ResultResponse{sc}}, nullptr, sc, {}};
 }
 
 cql::UdtLookup udt_lookup(const Engine::Impl& impl) {
@@ -1749,7 +1751,13 @@ ExecutionResult run_select(Engine::Impl& impl, const cql::SelectStmt& st, const 
     else rows.metadata.no_metadata = true;
     rows.row_count = page.row_count;
     rows.rows_content = BytesView(*storage);
-    return ExecutionResult{protocol::Response{protocol::ResultResponse{std::move(rows)}}, storage, std::nullopt};
+    ExecutionResult result{protocol::Response{protocol::ResultResponse{std::move(rows)}}, storage, std::nullopt, {}};
+    // SelectStatement: an aggregate without any partition key (or token) restriction.
+    const bool whole_ring = plan.token_lo == std::numeric_limits<std::int64_t>::min() &&
+                            plan.token_hi == std::numeric_limits<std::int64_t>::max() && !plan.empty_range;
+    if (plan.count && impl.config.cassandra_warnings && !plan.partition_keys && whole_ring)
+        result.warnings.emplace_back("Aggregation query used without partition key");
+    return result;
 }
 
 ExecutionResult run_write_locked(Engine::Impl& impl, const cql::Statement& st, const cql::ParsedStatement& ps,
@@ -1824,7 +1832,7 @@ ExecutionResult run_statement(Engine::Impl& impl, const cql::ParsedStatement& ps
                 if (!impl.keyspaces.count(s.keyspace)) throw_invalid("Keyspace '" + s.keyspace + "' does not exist");
                 state.keyspace = s.keyspace;
                 return ExecutionResult{protocol::Response{protocol::ResultResponse{protocol::SetKeyspaceResult{s.keyspace}}},
-                                       nullptr, std::nullopt};
+                                       nullptr, std::nullopt, {}};
             },
             [&](const cql::CreateKeyspaceStmt& s) {
                 cql::CreateKeyspaceStmt spec = s;
@@ -1924,7 +1932,7 @@ ExecutionResult unprepared(BytesView id) {
                 "host (maybe the host has been restarted?) or you have prepared too many queries and it has been "
                 "evicted from the internal cache)";
     e.unprepared_id.assign(id.begin(), id.end());
-    return ExecutionResult{protocol::Response{std::move(e)}, nullptr, std::nullopt};
+    return ExecutionResult{protocol::Response{std::move(e)}, nullptr, std::nullopt, {}};
 }
 
 std::shared_ptr<const PreparedEntry> find_prepared(const Engine::Impl& impl, int node_id, BytesView id) {
@@ -1997,6 +2005,50 @@ PartitionOf single_partition(Engine::Impl& impl, const cql::ParsedStatement& ps,
 
 }  // namespace
 
+/// Cassandra's batch size warning (BatchStatement.verifyBatchSize, batch_size_warn_threshold
+/// 5 KiB): only for batches over several partitions. The size is the batch's bound values plus the
+/// text of its unprepared statements, an approximation of Cassandra's mutation data size.
+struct BatchItem {
+    const cql::Statement* statement;
+    std::string keyspace;
+    std::span<const ValueView> bound;
+};
+
+void warn_batch_size(Engine::Impl& impl, const std::vector<BatchItem>& items, std::size_t size,
+                     std::vector<std::string>& warnings) {
+    constexpr std::size_t kWarnThreshold = 5 * 1024;
+    if (!impl.config.cassandra_warnings || size <= kWarnThreshold) return;
+    std::set<std::int64_t> partitions;
+    std::set<std::string> tables;
+    std::shared_lock lk(impl.mutex);
+    for (const auto& item : items) {
+        const cql::QualifiedName* table = nullptr;
+        if (const auto* i = std::get_if<cql::InsertStmt>(item.statement)) table = &i->table;
+        else if (const auto* u = std::get_if<cql::UpdateStmt>(item.statement)) table = &u->table;
+        else if (const auto* d = std::get_if<cql::DeleteStmt>(item.statement)) table = &d->table;
+        if (table) tables.insert(keyspace_of(*table, item.keyspace) + "." + table->name);
+        try {
+            auto p = single_partition(impl, *item.statement, item.keyspace, item.bound);
+            if (p) partitions.insert(p->second);
+            else partitions.insert(std::numeric_limits<std::int64_t>::min() + static_cast<std::int64_t>(partitions.size()));
+        } catch (const std::exception&) {
+        }
+    }
+    if (partitions.size() <= 1) return;
+    std::string names = "[";
+    for (const auto& t : tables) names += (names.size() > 1 ? ", " : "") + t;
+    names += "]";
+    warnings.push_back("Batch for " + names + " is of size " + std::to_string(size) +
+                       ", exceeding specified threshold of " + std::to_string(kWarnThreshold) + " by " +
+                       std::to_string(size - kWarnThreshold) + ".");
+}
+
+std::size_t values_size(std::span<const ValueView> values) {
+    std::size_t n = 0;
+    for (const auto& v : values) n += v.bytes.size();
+    return n;
+}
+
 std::optional<PartitionRoute> Engine::route(const protocol::Request& request, const ConnectionState& state) {
     Impl& impl = *impl_;
     try {
@@ -2049,7 +2101,20 @@ ExecutionResult Engine::execute(const protocol::Request& request, ConnectionStat
                     auto ps = impl.parse(q.query);
                     RunOptions opt;
                     opt.params = &q.params;
-                    return run_statement(impl, *ps, default_keyspace(state, q.params.keyspace), opt, state);
+                    std::string ks = default_keyspace(state, q.params.keyspace);
+                    auto r = run_statement(impl, *ps, ks, opt, state);
+                    const auto* batch = std::get_if<std::shared_ptr<cql::BatchStmt>>(&ps->statement);
+                    if (batch && !std::holds_alternative<protocol::ErrorResponse>(r.response)) {
+                        std::vector<ValueView> bound;
+                        {
+                            std::shared_lock lk(impl.mutex);
+                            bound = bind_values(analyze(impl, *ps, ks), q.params.values, q.params.value_names);
+                        }
+                        std::vector<BatchItem> items;
+                        for (const auto& sub : (*batch)->statements) items.push_back({&sub, ks, bound});
+                        warn_batch_size(impl, items, values_size(q.params.values) + q.query.size(), r.warnings);
+                    }
+                    return r;
                 },
                 [&](const protocol::PrepareRequest& p) {
                     auto ps = std::make_shared<cql::ParsedStatement>(cql::parse_cql(p.query));
@@ -2077,7 +2142,7 @@ ExecutionResult Engine::execute(const protocol::Request& request, ConnectionStat
                             PreparedEntry{std::string(p.query), ks, ps});
                     }
                     return ExecutionResult{protocol::Response{protocol::ResultResponse{std::move(result)}}, nullptr,
-                                           std::nullopt};
+                                           std::nullopt, {}};
                 },
                 [&](const protocol::ExecuteRequest& e) {
                     auto entry = find_prepared(impl, state.node_id, e.id);
@@ -2133,8 +2198,16 @@ ExecutionResult Engine::execute(const protocol::Request& request, ConnectionStat
                         undo.log.rollback();
                         throw;
                     }
-                    if (r) return std::move(*r);
-                    return void_result();
+                    ExecutionResult result = r ? std::move(*r) : void_result();
+                    lk.unlock();
+                    std::vector<BatchItem> batch_items;
+                    std::size_t size = 0;
+                    for (std::size_t i = 0; i < items.size(); ++i) {
+                        batch_items.push_back({&items[i].ps->statement, items[i].ks, bound[i]});
+                        size += values_size(*items[i].values) + (b.statements[i].is_prepared ? 0 : b.statements[i].query.size());
+                    }
+                    warn_batch_size(impl, batch_items, size, result.warnings);
+                    return result;
                 },
                 [&](const auto&) {
                     return error_result(ServerErrorCode::protocol_error, "The engine only executes QUERY, PREPARE, EXECUTE and BATCH");
@@ -2148,7 +2221,7 @@ ExecutionResult Engine::execute(const protocol::Request& request, ConnectionStat
         r.keyspace = e.keyspace;
         r.table = e.table;
         r.unprepared_id = e.unprepared_id;
-        return ExecutionResult{protocol::Response{std::move(r)}, nullptr, std::nullopt};
+        return ExecutionResult{protocol::Response{std::move(r)}, nullptr, std::nullopt, {}};
     } catch (const ProtocolError& e) {
         return error_result(ServerErrorCode::invalid, e.what());
     } catch (const std::exception& e) {

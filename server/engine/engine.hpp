@@ -38,6 +38,12 @@ struct EngineConfig {
     /// Rows of the generated table synthetic.rows (0 = no such table); formulas and memory layout
     /// are described at the top of server/engine/synthetic.cpp.
     std::int64_t synthetic_rows = 0;
+    /// system.peers_v2 exists (Cassandra 4.0+; not in 3.11 nor ScyllaDB, where drivers get
+    /// "unconfigured table peers_v2" and fall back to system.peers).
+    bool peers_v2 = true;
+    /// Cassandra's client warnings: "Aggregation query used without partition key"
+    /// (SelectStatement) and the batch size warning over batch_size_warn_threshold (5 KiB).
+    bool cassandra_warnings = true;
 };
 
 /// Per-connection state the engine reads and updates (USE changes the keyspace).
@@ -54,6 +60,8 @@ struct ExecutionResult {
     /// Set when the statement changed the schema: the front end pushes it as an EVENT to
     /// connections registered for SCHEMA_CHANGE.
     std::optional<protocol::SchemaChange> schema_event;
+    /// Client warnings to send with the response (WARNING flag).
+    std::vector<std::string> warnings;
 };
 
 /// The single partition a request reads or writes (replica accounting of the front end).

@@ -117,7 +117,8 @@ void add_system_keyspaces(Engine::Impl& impl) {
               {{"peer", "inet"}, {"data_center", "text"}, {"host_id", "uuid"}, {"preferred_ip", "inet"}, {"rack", "text"},
                {"release_version", "text"}, {"rpc_address", "inet"}, {"schema_version", "uuid"}, {"tokens", "set<text>"}},
               {"peer"}, {}, Generated::peers);
-    add_table(system, "peers_v2",
+    if (impl.config.peers_v2)
+        add_table(system, "peers_v2",
               {{"peer", "inet"}, {"peer_port", "int"}, {"data_center", "text"}, {"host_id", "uuid"},
                {"native_address", "inet"}, {"native_port", "int"}, {"preferred_ip", "inet"}, {"preferred_port", "int"},
                {"rack", "text"}, {"release_version", "text"}, {"schema_version", "uuid"}, {"tokens", "set<text>"}},

@@ -19,6 +19,9 @@ EngineConfig engine_config(const ClusterOptions& o) {
     EngineConfig c;
     c.cluster_name = o.cluster_name;
     c.synthetic_rows = o.synthetic_rows;
+    auto emulation = Emulation::parse(o.emulate);
+    c.peers_v2 = emulation.has_peers_v2();
+    c.cassandra_warnings = emulation.cassandra_warnings();
     return c;
 }
 
@@ -64,8 +67,15 @@ Cluster::Impl::Impl(ClusterOptions o) : options(std::move(o)), engine(engine_con
     if (options.protocol_versions.empty()) throw UsageError("no protocol version enabled");
     for (int v : options.protocol_versions)
         if (v != 4 && v != 5) throw UsageError("unsupported protocol version " + std::to_string(v) + " (4 or 5)");
-    min_version = *std::min_element(options.protocol_versions.begin(), options.protocol_versions.end());
-    max_version = *std::max_element(options.protocol_versions.begin(), options.protocol_versions.end());
+    emulation = Emulation::parse(options.emulate);
+    for (int v : emulation.protocol_versions())
+        if (std::find(options.protocol_versions.begin(), options.protocol_versions.end(), v) !=
+            options.protocol_versions.end())
+            versions.push_back(v);
+    if (versions.empty())
+        throw UsageError("--protocol-versions: none of them is spoken by the emulated " + options.emulate);
+    min_version = versions.front();
+    max_version = versions.back();
     for (auto& rule : options.faults) faults.add(rule);
     if (options.tls_cert_file.empty() != options.tls_key_file.empty())
         throw UsageError("TLS needs both a certificate and a private key file");
@@ -113,8 +123,7 @@ void Cluster::Impl::count_route(Node& n, const PartitionRoute& route) {
 }
 
 bool Cluster::Impl::version_enabled(int v) const {
-    return std::find(options.protocol_versions.begin(), options.protocol_versions.end(), v) !=
-           options.protocol_versions.end();
+    return std::find(versions.begin(), versions.end(), v) != versions.end();
 }
 
 Node& Cluster::Impl::node(int id) {
@@ -182,6 +191,7 @@ void Cluster::Impl::broadcast(const p::EventResponse& event, unsigned mask, int 
 ClusterView Cluster::Impl::view() const {
     ClusterView v;
     v.cluster_name = options.cluster_name;
+    v.release_version = emulation.release_version();
     std::lock_guard lock(view_mutex);
     for (const auto& n : nodes) {
         if (!n->member) continue;

@@ -33,8 +33,12 @@ struct ClusterOptions {
     /// Racks per data center, "rack1".."rackR"; the k-th node of a data center is in rack
     /// ((k - 1) mod R) + 1.
     int racks = 1;
-    /// Protocol versions accepted (subset of {4, 5}).
+    /// Protocol versions accepted (subset of {4, 5}); with `emulate`, further limited to the
+    /// versions of the emulated server.
     std::vector<int> protocol_versions{4, 5};
+    /// Server to imitate: "" (native: Cassandra 4.1-like, with Cassandra 3.0's refusal wording),
+    /// "cassandra-3.11", "cassandra-4.1", "cassandra-5.0" or "scylla" (server/net/emulation.hpp).
+    std::string emulate;
     /// When set, PasswordAuthenticator with this single user.
     std::optional<std::pair<std::string, std::string>> credentials;
     std::string cluster_name = "Test Cluster";

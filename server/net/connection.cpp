@@ -61,6 +61,38 @@ p::ErrorResponse injected_error(ServerErrorCode code, const p::Request& req) {
     return e;
 }
 
+/// WRITE_TIMEOUT / CAS_WRITE_UNKNOWN of a lightweight transaction, byte by byte as Cassandra
+/// 4.0-5.0 encode them (ErrorMessage.java): our own codec writes the contention count only for
+/// writeType CAS, but Cassandra writes it for every CAS write timeout, the SIMPLE commit one too.
+p::Bytes lwt_error_body(LwtShape shape, const p::Request& req, p::ProtocolVersion version) {
+    const bool v5 = version >= p::ProtocolVersion::v5;
+    Consistency serial = Consistency::serial;
+    if (auto* q = std::get_if<p::QueryRequest>(&req); q && q->params.serial_consistency) serial = *q->params.serial_consistency;
+    if (auto* e = std::get_if<p::ExecuteRequest>(&req); e && e->params.serial_consistency) serial = *e->params.serial_consistency;
+    if (auto* b = std::get_if<p::BatchRequest>(&req); b && b->serial_consistency) serial = *b->serial_consistency;
+    p::Bytes body;
+    p::ByteWriter w(body);
+    if (shape == LwtShape::cas_unknown && v5) {
+        w.write_i32(static_cast<std::int32_t>(ServerErrorCode::cas_write_unknown));
+        w.write_string("CAS operation result is unknown - proposal accepted by 1 but not a quorum.");
+        w.write_u16(static_cast<std::uint16_t>(serial));
+        w.write_i32(1);  // received
+        w.write_i32(2);  // block_for
+        return body;
+    }
+    const bool commit = shape == LwtShape::commit_timeout;
+    const Consistency cl = commit ? consistency_of(req) : serial;
+    w.write_i32(static_cast<std::int32_t>(ServerErrorCode::write_timeout));
+    w.write_string(commit ? "Operation timed out - received only 0 responses."
+                          : "Operation timed out - received only 1 responses.");
+    w.write_u16(static_cast<std::uint16_t>(cl));
+    w.write_i32(commit ? 0 : 1);  // received
+    w.write_i32(commit ? 1 : 2);  // block_for
+    w.write_string(commit ? "SIMPLE" : "CAS");
+    if (v5) w.write_u16(1);       // contentions: 1 contended Paxos round
+    return body;
+}
+
 bool is_rows(const p::Response& r) {
     auto* result = std::get_if<p::ResultResponse>(&r);
     return result && std::holds_alternative<p::RowsResult>(*result);
@@ -146,11 +178,14 @@ p::FrameHeader Connection::response_header(std::int16_t stream, const p::Respons
     return h;
 }
 
-void Connection::send(std::int16_t stream, const p::Response& response) {
+void Connection::send(std::int16_t stream, const p::Response& response, const std::vector<std::string>& warnings) {
     // The body is encoded straight into the output (or the encoder's segment buffer): no copy.
-    p::Bytes& buf = encoder_.begin_envelope(pending_, response_header(stream, response));
+    p::FrameHeader header = response_header(stream, response);
+    if (!warnings.empty()) header.flags |= p::frame_flags::warning;
+    p::Bytes& buf = encoder_.begin_envelope(pending_, header);
     try {
         p::ByteWriter w(buf);
+        if (!warnings.empty()) p::encode_body_prefix(w, p::BodyPrefix{{}, warnings, {}}, header.flags, true);
         p::encode_response(w, response, state_.version);
         encoder_.end_envelope();
     } catch (const std::exception& e) {
@@ -159,6 +194,21 @@ void Connection::send(std::int16_t stream, const p::Response& response) {
         send_error(stream, ServerErrorCode::server_error, std::string("Cannot encode the response: ") + e.what());
         return;
     }
+    notify();
+}
+
+void Connection::send_body(std::int16_t stream, p::Opcode opcode, p::BytesView body,
+                           const std::vector<std::string>& warnings) {
+    p::FrameHeader header;
+    header.version = static_cast<std::uint8_t>(state_.version);
+    header.is_response = true;
+    header.stream = stream;
+    header.opcode = opcode;
+    p::Bytes full;
+    p::ByteWriter w(full);
+    if (!warnings.empty()) header.flags = p::encode_body_prefix(w, p::BodyPrefix{{}, warnings, {}}, p::frame_flags::warning, true);
+    w.write_raw(body);
+    encoder_.encode(pending_, header, full);
     notify();
 }
 
@@ -296,33 +346,30 @@ bool Connection::sniff_version(p::BytesView first) {
     node_.requests.fetch_add(1, std::memory_order_relaxed);
     if (node_.cluster.options.log_requests)
         std::cerr << "node " << node_.id << " stream " << stream << " refused protocol version " << version << '\n';
-    send_version_error(version, stream);
+    send_version_error(version, first[1], stream);
     return false;
 }
 
-void Connection::send_version_error(int asked, std::int16_t stream) {
+void Connection::send_version_error(int asked, std::uint8_t flags, std::int16_t stream) {
     auto& impl = node_.cluster;
-    // Answer in a version the client can read: its own if it is an older one (the ERROR body is
-    // the same in every version), otherwise the highest we speak (PROTOCOL-NOTES.md).
-    int reply = asked < impl.min_version && asked >= 1 ? asked : impl.max_version;
-    std::string message = "Invalid or unsupported protocol version (" + std::to_string(asked) +
-                          "); the lowest supported version is " + std::to_string(impl.min_version) +
-                          " and the greatest is " + std::to_string(impl.max_version);
+    // The frame each emulated server sends (server/net/emulation.hpp), built byte by byte: its
+    // version byte may be one our codec does not speak.
+    auto refusal = impl.emulation.refusal(asked, flags, stream, impl.versions);
     p::Bytes body;
     p::ByteWriter bw(body);
     bw.write_i32(static_cast<std::int32_t>(ServerErrorCode::protocol_error));
-    bw.write_string(message);
+    bw.write_string(refusal.message);
     p::Bytes out;
     p::ByteWriter w(out);
-    w.write_u8(static_cast<std::uint8_t>(0x80 | reply));
+    w.write_u8(static_cast<std::uint8_t>(0x80 | refusal.version));
     w.write_u8(0);
-    if (reply <= 2) w.write_i8(static_cast<std::int8_t>(stream));
-    else w.write_i16(stream);
+    if (refusal.version <= 2) w.write_i8(static_cast<std::int8_t>(refusal.stream));
+    else w.write_i16(refusal.stream);
     w.write_u8(static_cast<std::uint8_t>(p::Opcode::error));
     w.write_u32(static_cast<std::uint32_t>(body.size()));
     w.write_raw(p::BytesView(body));
     send_raw(out);
-    // Cassandra closes the connection after this answer; the drivers open a new one.
+    // Cassandra and ScyllaDB close the connection after this answer; the drivers open a new one.
     close_after_flush();
 }
 
@@ -352,7 +399,7 @@ void Connection::handle(const p::Envelope& envelope) {
         return;
     }
     if (!impl.version_enabled(h.version) && !started_) {
-        send_version_error(h.version, h.stream);
+        send_version_error(h.version, h.flags, h.stream);
         return;
     }
     auto version = static_cast<p::ProtocolVersion>(h.version);
@@ -384,13 +431,7 @@ void Connection::handle(const p::Envelope& envelope) {
 
     switch (h.opcode) {
         case p::Opcode::options: {
-            p::SupportedResponse s;
-            s.options["CQL_VERSION"] = {"3.4.6"};
-            s.options["COMPRESSION"] = {"lz4", "snappy"};
-            for (int v = impl.min_version; v <= impl.max_version; ++v)
-                if (impl.version_enabled(v))
-                    s.options["PROTOCOL_VERSIONS"].push_back(std::to_string(v) + "/v" + std::to_string(v));
-            send(h.stream, p::Response{std::move(s)});
+            send(h.stream, p::Response{impl.emulation.supported(impl.versions)});
             return;
         }
         case p::Opcode::startup:
@@ -508,7 +549,11 @@ void Connection::handle_query(const p::FrameHeader& header, const p::Request& re
     if (!impl.faults.empty()) fault = impl.faults.decide(node_.id, query_text(req));
     if (fault.action == FaultKind::stall) return;
     if (fault.action == FaultKind::error) {
-        send(stream, p::Response{injected_error(fault.error_code, req)});
+        if (fault.lwt != LwtShape::none) {
+            send_body(stream, p::Opcode::error, lwt_error_body(fault.lwt, req, state_.version), fault.warnings);
+            return;
+        }
+        send(stream, p::Response{injected_error(fault.error_code, req)}, fault.warnings);
         return;
     }
 
@@ -523,6 +568,8 @@ void Connection::handle_query(const p::FrameHeader& header, const p::Request& re
         result.response = std::move(err);
     }
     if (result.schema_event) impl.broadcast(p::EventResponse{*result.schema_event}, event_mask::schema, 0);
+    auto& warnings = result.warnings;
+    warnings.insert(warnings.end(), fault.warnings.begin(), fault.warnings.end());
 
     const bool rows = is_rows(result.response);
     if (rows && fault.page_rule >= 0 && !impl.faults.allow_page(fault.page_rule)) {
@@ -542,7 +589,7 @@ void Connection::handle_query(const p::FrameHeader& header, const p::Request& re
         switch (*fault.action) {
             case FaultKind::wrong_stream: {
                 std::int16_t other = stream >= 32767 ? 0 : static_cast<std::int16_t>(stream + 1);
-                send(other, result.response);
+                send(other, result.response, warnings);
                 return;
             }
             case FaultKind::corrupt_frame: {
@@ -564,14 +611,16 @@ void Connection::handle_query(const p::FrameHeader& header, const p::Request& re
         }
     }
     if (delay.count() > 0) {
+        p::FrameHeader header = response_header(stream, result.response);
         p::Bytes body;
         p::ByteWriter w(body);
+        if (!warnings.empty())
+            header.flags = p::encode_body_prefix(w, p::BodyPrefix{{}, warnings, {}}, p::frame_flags::warning, true);
         p::encode_response(w, result.response, state_.version);
-        asio::co_spawn(socket_.get_executor(), deliver_later(response_header(stream, result.response), std::move(body), delay),
-                       asio::detached);
+        asio::co_spawn(socket_.get_executor(), deliver_later(header, std::move(body), delay), asio::detached);
         return;
     }
-    send(stream, result.response);
+    send(stream, result.response, warnings);
 }
 
 }  // namespace async_cassandra::server::net

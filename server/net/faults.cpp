@@ -14,7 +14,19 @@ std::int64_t to_int(std::string_view key, std::string_view v) {
     return out;
 }
 
-ServerErrorCode parse_error_name(std::string_view v) {
+ServerErrorCode parse_error_name(std::string_view v, LwtShape& lwt) {
+    if (v == "lwt_commit_timeout") {
+        lwt = LwtShape::commit_timeout;
+        return ServerErrorCode::write_timeout;
+    }
+    if (v == "cas_write_timeout") {
+        lwt = LwtShape::cas_timeout;
+        return ServerErrorCode::write_timeout;
+    }
+    if (v == "cas_write_unknown") {
+        lwt = LwtShape::cas_unknown;
+        return ServerErrorCode::cas_write_unknown;
+    }
     if (v == "overloaded") return ServerErrorCode::overloaded;
     if (v == "read_timeout") return ServerErrorCode::read_timeout;
     if (v == "write_timeout") return ServerErrorCode::write_timeout;
@@ -23,7 +35,8 @@ ServerErrorCode parse_error_name(std::string_view v) {
     if (v == "server_error") return ServerErrorCode::server_error;
     if (v == "truncate_error") return ServerErrorCode::truncate_error;
     throw UsageError("fault: unknown error '" + std::string(v) +
-                     "' (overloaded, read_timeout, write_timeout, unavailable, is_bootstrapping, server_error)");
+                     "' (overloaded, read_timeout, write_timeout, unavailable, is_bootstrapping, server_error, "
+                     "truncate_error, lwt_commit_timeout, cas_write_timeout, cas_write_unknown)");
 }
 
 }  // namespace
@@ -49,9 +62,11 @@ FaultRule parse_fault(std::string_view spec) {
             else if (key == "stall") rule.kind = FaultKind::stall;
             else if (key == "corrupt_frame") rule.kind = FaultKind::corrupt_frame;
             else if (key == "wrong_stream") rule.kind = FaultKind::wrong_stream;
+            else if (key == "warn") rule.kind = FaultKind::warn;
             else throw UsageError("fault: unknown kind '" + std::string(key) + "'");
             if (!value.empty()) {
-                if (rule.kind == FaultKind::error) rule.error_code = parse_error_name(value);
+                if (rule.kind == FaultKind::error) rule.error_code = parse_error_name(value, rule.lwt);
+                else if (rule.kind == FaultKind::warn) rule.warning = std::string(value);
                 else if (rule.kind == FaultKind::drop_after_pages) rule.pages = to_int(key, value);
                 else rule.delay = std::chrono::milliseconds(to_int(key, value));
             }
@@ -72,6 +87,7 @@ FaultRule parse_fault(std::string_view spec) {
         } else throw UsageError("fault: unknown key '" + std::string(key) + "'");
     }
     if (first) throw UsageError("fault: empty specification");
+    if (rule.kind == FaultKind::warn && rule.warning.empty()) throw UsageError("fault: warn needs a text (warn=TEXT)");
     return rule;
 }
 
@@ -114,12 +130,17 @@ FaultDecision FaultInjector::decide(int node, std::string_view query) {
             case FaultKind::drop_after_pages:
                 if (d.page_rule < 0) d.page_rule = static_cast<int>(i);
                 break;
+            case FaultKind::warn:
+                ++e.hits;
+                d.warnings.push_back(r.warning);
+                break;
             default:
                 // One request-level action per request: the first rule wins.
                 if (!d.action) {
                     ++e.hits;
                     d.action = r.kind;
                     d.error_code = r.error_code;
+                    d.lwt = r.lwt;
                 }
                 break;
         }

@@ -26,6 +26,20 @@ enum class FaultKind : std::uint8_t {
     stall,            ///< never answer (the connection stays open)
     corrupt_frame,    ///< send the response with a corrupted header (v4) or checksum (v5)
     wrong_stream,     ///< send the response on another stream id
+    warn,             ///< add `warning` to the response's warnings (WARNING flag), like a tombstone warning
+};
+
+/// How an injected WRITE_TIMEOUT / CAS_WRITE_UNKNOWN is shaped for lightweight transactions, as
+/// Cassandra 4.0-5.0 encode them (transport/messages/ErrorMessage.java).
+enum class LwtShape : std::uint8_t {
+    none,
+    /// Paxos commit timeout: writeType SIMPLE, and on v5 the 2-byte contention count after it
+    /// (StorageProxy wraps it in a CasWriteTimeoutException, whose encoder always adds the count).
+    commit_timeout,
+    /// Paxos prepare/propose timeout: writeType CAS, contention count on v5; consistency SERIAL.
+    cas_timeout,
+    /// v5: CAS_WRITE_UNKNOWN (0x1700) <cl><received><blockfor>; v4 clients get WRITE_TIMEOUT CAS.
+    cas_unknown,
 };
 
 struct FaultRule {
@@ -36,6 +50,8 @@ struct FaultRule {
     int node = 0;  ///< 1-based node id, 0 = every node
     std::chrono::milliseconds delay{5};
     ServerErrorCode error_code = ServerErrorCode::overloaded;
+    LwtShape lwt = LwtShape::none;  ///< error: the LWT shapes (error=lwt_commit_timeout, ...)
+    std::string warning;            ///< warn: the warning text
     std::int64_t pages = 1;  ///< drop_after_pages
     /// Fire only on the nth matching request (1-based, counted per rule); 0 = every match.
     std::int64_t nth = 0;
@@ -44,8 +60,10 @@ struct FaultRule {
 };
 
 /// Parses "kind[,key=value]..." for the --fault flag, e.g.
-/// "error=read_timeout,pattern=FROM ks.t,nth=3", "delay=5,pattern=synthetic", "stall,node=2".
-/// Keys: pattern, node, nth, fraction, max_hits, pages, delay (ms; also the value of delay kinds).
+/// "error=read_timeout,nth=3,pattern=FROM ks.t", "delay=5,pattern=synthetic", "stall,node=2",
+/// "warn=Read 10 live rows and 1001 tombstone cells,pattern=FROM ks.t".
+/// Keys: pattern (last: it takes the rest of the rule, commas included), node, nth, fraction,
+/// max_hits, pages, delay (ms; also the value of delay kinds).
 /// Throws UsageError.
 FaultRule parse_fault(std::string_view spec);
 
@@ -53,6 +71,8 @@ FaultRule parse_fault(std::string_view spec);
 struct FaultDecision {
     std::optional<FaultKind> action;  ///< the single rule that fired for the request itself
     ServerErrorCode error_code = ServerErrorCode::overloaded;
+    LwtShape lwt = LwtShape::none;
+    std::vector<std::string> warnings;       ///< warn rules that fired (added to the response)
     std::chrono::milliseconds delay{0};      ///< delay (all responses)
     std::chrono::milliseconds page_delay{0}; ///< delay_pages (decided after execution)
     int page_rule = -1;                      ///< drop_after_pages rule index, counted on Rows results

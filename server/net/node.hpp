@@ -5,6 +5,7 @@
 
 #include "server/engine/replica_placement.hpp"
 #include "server/net/cluster.hpp"
+#include "server/net/emulation.hpp"
 #include "protocol/frame_codec.hpp"
 
 #include <asio.hpp>
@@ -55,6 +56,8 @@ struct Cluster::Impl {
     explicit Impl(ClusterOptions o);
 
     ClusterOptions options;
+    Emulation emulation;
+    std::vector<int> versions;  ///< accepted protocol versions, ascending
     /// Set when the nodes serve TLS. Declared before `io` so that it outlives the connections
     /// that the io_context may still hold when it is destroyed.
     std::optional<asio::ssl::context> tls;
@@ -123,9 +126,12 @@ private:
     void handle_auth(std::int16_t stream, const protocol::AuthResponseRequest& req);
     void handle_query(const protocol::FrameHeader& header, const protocol::Request& req);
     protocol::FrameHeader response_header(std::int16_t stream, const protocol::Response& response) const;
-    void send(std::int16_t stream, const protocol::Response& response);
+    void send(std::int16_t stream, const protocol::Response& response, const std::vector<std::string>& warnings = {});
     void send_error(std::int16_t stream, ServerErrorCode code, std::string message);
-    void send_version_error(int asked, std::int16_t stream);
+    void send_version_error(int asked, std::uint8_t flags, std::int16_t stream);
+    /// Queues an envelope whose body is already encoded (`warnings` go in front, WARNING flag).
+    void send_body(std::int16_t stream, protocol::Opcode opcode, protocol::BytesView body,
+                   const std::vector<std::string>& warnings);
     /// Appends bytes to the output as they are (after everything queued before).
     void send_raw(protocol::BytesView bytes);
     /// `response` framed as it would go on the wire now, without queueing it (fault injection).

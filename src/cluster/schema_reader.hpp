@@ -19,7 +19,7 @@ using KeyspaceMap = std::map<std::string, KeyspaceMetadata, std::less<>>;
 ///       FROM system_schema.columns
 /// (more columns, or `SELECT *`, are fine: columns are found by name). Partition and clustering
 /// keys are ordered by `position`; TableMetadata::columns is partition key, clustering key, then
-/// the other columns by name. Tables or columns of a keyspace not in `keyspaces`, and columns
+/// static and regular columns by name. Tables or columns of a keyspace not in `keyspaces`, and columns
 /// of a table not in `tables`, are ignored (a DDL between the three reads). Throws
 /// ProtocolError when a needed column is missing or does not decode.
 KeyspaceMap read_schema(const Page& keyspaces, const Page& tables, const Page& columns);

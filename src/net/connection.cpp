@@ -548,6 +548,14 @@ void Connection::close() {
     });
 }
 
+void Connection::set_close_handler(std::function<void(std::exception_ptr)> handler) {
+    auto self = shared_from_this();
+    asio::dispatch(strand_, [self, handler = std::move(handler)]() mutable {
+        if (self->is_open()) self->close_handler_ = std::move(handler);
+        else handler(self->close_reason_);
+    });
+}
+
 void Connection::close_with(std::exception_ptr reason, bool requested) {
     if (!is_open()) return;
     // Handshake failures are reported once, by open(); a close we asked for is routine.
@@ -572,6 +580,7 @@ void Connection::close_with(std::exception_ptr reason, bool requested) {
     }
     id_waiters_.clear();
     update_counters();
+    if (close_handler_) std::exchange(close_handler_, nullptr)(reason);
 }
 
 }  // namespace async_cassandra::net

@@ -93,6 +93,11 @@ public:
         event_handler_ = std::move(handler);
     }
 
+    /// Called once, on the strand, with the reason when the connection closes (also by close());
+    /// called at once (on the strand) when it is already closed. Lets an owner react to a dead
+    /// node without polling is_open(). Safe to call from any thread.
+    void set_close_handler(std::function<void(std::exception_ptr)> handler);
+
     Connection(Executor executor, std::string host, std::uint16_t port, ConnectionConfig config,
                protocol::ProtocolVersion version, Logger logger = {});
     ~Connection();
@@ -138,9 +143,10 @@ private:
     Clock::time_point last_read_ = Clock::now();
     std::exception_ptr close_reason_;
     std::function<void(const protocol::EventResponse&)> event_handler_;
+    std::function<void(std::exception_ptr)> close_handler_;
     Logger logger_;
-    bool handshake_done_ = false;
-    bool transport_ready_ = false;  ///< TCP (and TLS) up: a failure after it is the CQL handshake's  ///< the close of a connection that never opened is logged by open()
+    bool handshake_done_ = false;  ///< the close of a connection that never opened is logged by open()
+    bool transport_ready_ = false;  ///< TCP (and TLS) up: a failure after it is the CQL handshake's
     std::atomic<bool> open_{true};
     std::atomic<std::size_t> in_flight_{0};
     std::atomic<std::size_t> orphans_{0};

@@ -219,6 +219,31 @@ std::string quote_cql_identifier(std::string_view name) {
     return quoted + '"';
 }
 
+std::string unquote_cql_identifier(std::string_view spelled) {
+    std::string out;
+    if (spelled.size() >= 2 && spelled.front() == '"' && spelled.back() == '"') {
+        for (std::size_t i = 1; i + 1 < spelled.size(); ++i) {
+            out += spelled[i];
+            if (spelled[i] == '"' && i + 2 < spelled.size() && spelled[i + 1] == '"') ++i;
+        }
+        return out;
+    }
+    out.reserve(spelled.size());
+    for (char c : spelled) out += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+    return out;
+}
+
+std::pair<std::string, std::string> split_qualified_name(std::string_view spelled) {
+    bool quoted = false;
+    for (std::size_t i = 0; i < spelled.size(); ++i) {
+        if (spelled[i] == '"')
+            quoted = !quoted;
+        else if (spelled[i] == '.' && !quoted)
+            return {unquote_cql_identifier(spelled.substr(0, i)), unquote_cql_identifier(spelled.substr(i + 1))};
+    }
+    return {std::string(), unquote_cql_identifier(spelled)};
+}
+
 void append_json_string(std::string& out, std::string_view s) {
     out += '"';
     for (char c : s) {

@@ -17,6 +17,29 @@ BytesView view(std::string_view s) {
 }
 }  // namespace
 
+// Cassandra's own pinned vectors: apache/cassandra
+// test/unit/org/apache/cassandra/utils/MurmurHashPropertyTest.java, knownTestVectors():
+// hash3_x64_128({0x00}, seed 0)[0] = 5048724184180415669 and hash3_x64_128("Hello", seed 0)[0] =
+// 3871253994707141660. Murmur3Partitioner's token is that first long (seed 0).
+TEST(Murmur3, CassandraMurmurHashTestVectors) {
+    EXPECT_EQ(murmur3_token(Bytes{0x00}), 5048724184180415669LL);
+    EXPECT_EQ(murmur3_token(view("Hello")), 3871253994707141660LL);
+}
+
+// Tokens "from Cassandra" in the DataStax C# driver's test (datastax/csharp-driver
+// src/Cassandra.Tests/TokenTests.cs, MurmurHashTest): a full block, and tails whose bytes are
+// >= 0x80 (the sign-extension quirk).
+TEST(Murmur3, DriverPublishedCassandraValues) {
+    Bytes block;
+    for (std::uint8_t b = 1; b <= 16; ++b) block.push_back(b);
+    EXPECT_EQ(murmur3_token(block), -5563837382979743776LL);
+    EXPECT_EQ(murmur3_token(Bytes(16, 0xFF)), -2824192546314762522LL);
+    EXPECT_EQ(murmur3_token(Bytes(17, 0xFE)), -1672437813826982685LL);
+    EXPECT_EQ(murmur3_token(Bytes{0xE2, 0xE7}), -8582699461035929883LL);
+    EXPECT_EQ(murmur3_token(Bytes{0xE2, 0xE7, 0xE2, 0xE7, 0xE2, 0xE7, 0x01}), 2222373981930033306LL);
+    EXPECT_EQ(murmur3_token(Bytes{0xFF, 0x01, 0x02, 0x03}), -2839127690952877842LL);
+}
+
 TEST(Murmur3, PublishedKnownValues) {
     EXPECT_EQ(murmur3_token(view("test")), -6017608668500074083LL);
     EXPECT_EQ(murmur3_token(view("xd")), 4507812186440344727LL);

@@ -585,3 +585,26 @@ TEST(SplitJsonObject, RejectsAnythingButOneObject) {
         EXPECT_THROW(split_json_object(bad), UsageError) << bad;
     }
 }
+
+// ---------------------------------------------------------------- identifiers
+
+TEST(CqlIdentifiers, QuoteAndUnquoteAreInverses) {
+    for (const std::string name : {"plain", "with_digits_9", "MixedCase", "_leading", "9lead", "has space",
+                                   "quote\"inside", "\"", "", "ünïcode", "a.b"}) {
+        EXPECT_EQ(unquote_cql_identifier(quote_cql_identifier(name)), name) << name;
+    }
+}
+
+TEST(CqlIdentifiers, UnquotedNamesFoldToLowerCaseQuotedKeepTheirCase) {
+    EXPECT_EQ(unquote_cql_identifier("MyTable"), "mytable");
+    EXPECT_EQ(unquote_cql_identifier("\"MyTable\""), "MyTable");
+    EXPECT_EQ(unquote_cql_identifier("\"a\"\"b\""), "a\"b");
+    EXPECT_EQ(quote_cql_identifier("_x"), "\"_x\"");  // CQL cannot read a leading '_' unquoted
+}
+
+TEST(CqlIdentifiers, QualifiedNamesSplitAtTheFirstDotOutsideQuotes) {
+    EXPECT_EQ(split_qualified_name("ks.t"), (std::pair<std::string, std::string>{"ks", "t"}));
+    EXPECT_EQ(split_qualified_name("KS.\"T\""), (std::pair<std::string, std::string>{"ks", "T"}));
+    EXPECT_EQ(split_qualified_name("\"a.b\".c"), (std::pair<std::string, std::string>{"a.b", "c"}));
+    EXPECT_EQ(split_qualified_name("table"), (std::pair<std::string, std::string>{"", "table"}));
+}

@@ -7,6 +7,8 @@
 
 #include "errors.hpp"
 
+#include <async_cassandra/text_codec.hpp>
+
 #include <asio/co_spawn.hpp>
 #include <asio/signal_set.hpp>
 
@@ -15,6 +17,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+#include <tuple>
 
 namespace acass_cli {
 
@@ -160,60 +163,14 @@ int run_command(const std::string& command, const ConnectionOptions& options, Co
     return result;
 }
 
-std::string quote_identifier(const std::string& name) {
-    bool plain = !name.empty() && name[0] >= 'a' && name[0] <= 'z';
-    for (char c : name) plain = plain && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_');
-    if (plain) return name;
-    std::string out = "\"";
-    for (char c : name) {
-        if (c == '"') out += '"';
-        out += c;
-    }
-    return out + "\"";
-}
-
 std::string TableName::cql() const {
-    return quote_identifier(keyspace) + "." + quote_identifier(table);
+    return ac::quote_cql_identifier(keyspace) + "." + ac::quote_cql_identifier(table);
 }
-
-namespace {
-
-// CQL's rule: "Quoted" names keep their case (a doubled quote is one quote); others fold to lower.
-std::string cql_name_to_stored(const std::string& spelled) {
-    if (spelled.size() >= 2 && spelled.front() == '"' && spelled.back() == '"') {
-        std::string out;
-        for (std::size_t i = 1; i + 1 < spelled.size(); ++i) {
-            out += spelled[i];
-            if (spelled[i] == '"' && i + 2 < spelled.size() && spelled[i + 1] == '"') ++i;
-        }
-        return out;
-    }
-    std::string out = spelled;
-    for (char& c : out)
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    return out;
-}
-
-}  // namespace
 
 TableName parse_table_name(const std::string& text, const std::string& default_keyspace) {
-    // The dot that separates keyspace and table is the first one outside double quotes.
-    std::size_t dot = std::string::npos;
-    bool quoted = false;
-    for (std::size_t i = 0; i < text.size() && dot == std::string::npos; ++i) {
-        if (text[i] == '"')
-            quoted = !quoted;
-        else if (text[i] == '.' && !quoted)
-            dot = i;
-    }
     TableName name;
-    if (dot == std::string::npos) {
-        name.keyspace = cql_name_to_stored(default_keyspace);
-        name.table = cql_name_to_stored(text);
-    } else {
-        name.keyspace = cql_name_to_stored(text.substr(0, dot));
-        name.table = cql_name_to_stored(text.substr(dot + 1));
-    }
+    std::tie(name.keyspace, name.table) = ac::split_qualified_name(text);
+    if (name.keyspace.empty()) name.keyspace = ac::unquote_cql_identifier(default_keyspace);
     if (name.keyspace.empty() || name.table.empty())
         throw CliUsageError("--table '" + text + "': expected KEYSPACE.TABLE (or TABLE with --keyspace)");
     return name;

@@ -69,9 +69,6 @@ struct TableName {
 };
 TableName parse_table_name(const std::string& text, const std::string& default_keyspace);
 
-/// `name` as a CQL identifier: as is when plain lower-case, else in double quotes.
-std::string quote_identifier(const std::string& name);
-
 /// Peak resident set of this process in MB (VmHWM of /proc/self/status), 0 if unknown.
 double peak_rss_mb();
 

@@ -10,6 +10,7 @@
 #include "progress.hpp"
 
 #include <async_cassandra/scan.hpp>
+#include <async_cassandra/text_codec.hpp>
 
 #include <algorithm>
 #include <cctype>
@@ -166,7 +167,7 @@ asio::awaitable<int> run_count(CommandContext& context, const CountOptions& o) {
     }
     if (o.splits) co_return co_await parallel_count(context, o, table, std::move(keys), progress);
     std::string select = "SELECT ";
-    for (std::size_t i = 0; i < keys.size(); ++i) select += (i ? ", " : "") + quote_identifier(keys[i]);
+    for (std::size_t i = 0; i < keys.size(); ++i) select += (i ? ", " : "") + ac::quote_cql_identifier(keys[i]);
     select += " FROM " + table.cql();
 
     ac::StreamConfig config;

@@ -334,7 +334,7 @@ asio::awaitable<int> run_load(CommandContext& context, const LoadOptions& o) {
     }
     std::string insert_text = "INSERT INTO " + table.cql() + " (";
     for (std::size_t i = 0; i < columns.size(); ++i)
-        insert_text += (i ? ", " : "") + quote_identifier(columns[i]);
+        insert_text += (i ? ", " : "") + ac::quote_cql_identifier(columns[i]);
     insert_text += ") VALUES (";
     for (std::size_t i = 0; i < columns.size(); ++i) insert_text += i ? ", ?" : "?";
     insert_text += ")";

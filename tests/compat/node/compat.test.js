@@ -17,7 +17,9 @@ const VERBOSE = process.env.ACASS_COMPAT_LOG === '1';
 
 function startServer(args = []) {
   return new Promise((resolve, reject) => {
-    const all = ['--port', '0', ...args];
+    // ACASS_SERVER_ARGS: extra flags for every server of the suite (e.g. "--emulate scylla").
+    const extra = (process.env.ACASS_SERVER_ARGS || '').split(/\s+/).filter(Boolean);
+    const all = ['--port', '0', ...extra, ...args];
     if (VERBOSE) all.push('--log-requests');
     const proc = spawn(SERVER, all, { stdio: ['ignore', 'pipe', VERBOSE ? 'inherit' : 'ignore'] });
     let out = '';

@@ -27,6 +27,10 @@ from cassandra.protocol import SyntaxException
 from cassandra.query import BatchStatement, SimpleStatement
 
 SERVER = os.environ.get("ACASS_SERVER", "")
+# Extra acass-server flags for every server of the suite (e.g. "--emulate scylla"), and the
+# protocol version the driver must then negotiate (v4 against Cassandra 3.11 and ScyllaDB).
+EXTRA_ARGS = os.environ.get("ACASS_SERVER_ARGS", "").split()
+EXPECTED_VERSION = int(os.environ.get("ACASS_EXPECT_PROTOCOL", "5"))
 VERBOSE = os.environ.get("ACASS_COMPAT_LOG") == "1"
 
 
@@ -34,7 +38,7 @@ class Server:
     """acass-server as a child process; the port comes from its ready line."""
 
     def __init__(self, *args):
-        cmd = [SERVER, "--port", "0", "--control-stdin", *args]
+        cmd = [SERVER, "--port", "0", "--control-stdin", *EXTRA_ARGS, *args]
         if VERBOSE:
             cmd.append("--log-requests")
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -134,7 +138,7 @@ class DefaultSettings(Scenario, unittest.TestCase):
         try:
             session = cluster.connect()
             # Negotiated down from the driver's DSE versions to the highest we speak.
-            self.assertEqual(cluster.protocol_version, 5)
+            self.assertEqual(cluster.protocol_version, EXPECTED_VERSION)
             local = session.execute("SELECT cluster_name, release_version FROM system.local").one()
             self.assertTrue(local.cluster_name)
             self.run_scenario(session, "ks_default")
@@ -146,7 +150,7 @@ class DefaultSettings(Scenario, unittest.TestCase):
             cluster.shutdown()
 
     def test_explicit_protocol_versions(self):
-        for version in (4, 5):
+        for version in range(4, EXPECTED_VERSION + 1):
             with self.subTest(protocol_version=version):
                 cluster = make_cluster(self.server, protocol_version=version)
                 try:
