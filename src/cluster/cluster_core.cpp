@@ -2,6 +2,8 @@
 
 #include "net/error_mapping.hpp"
 
+#include <async_cassandra/text_codec.hpp>
+
 // GCC 12 reports a false -Wmismatched-new-delete on Asio's awaitable frame allocator.
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
@@ -10,26 +12,15 @@
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/use_awaitable.hpp>
 
-#include <cctype>
 
 namespace async_cassandra::cluster {
 
 namespace {
-/// CQL spelling of a keyspace name for USE: plain when it is a lower-case identifier, quoted
-/// (case-preserving) otherwise; an already quoted name is kept.
+/// USE for a keyspace given by its stored name, or already in CQL spelling when it starts with
+/// a double quote (then kept as it is). Quoting is the library's one CQL quoter.
 std::string use_statement(const std::string& keyspace) {
     if (!keyspace.empty() && keyspace.front() == '"') return "USE " + keyspace;
-    bool plain = !keyspace.empty() && !std::isdigit(static_cast<unsigned char>(keyspace[0]));
-    for (char c : keyspace)
-        plain = plain && (std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) ||
-                          c == '_');
-    if (plain) return "USE " + keyspace;
-    std::string quoted = "\"";
-    for (char c : keyspace) {
-        if (c == '"') quoted += '"';
-        quoted += c;
-    }
-    return "USE " + quoted + "\"";
+    return "USE " + quote_cql_identifier(keyspace);
 }
 
 /// Whether a failed connection attempt says the host is unreachable (rather than that the
