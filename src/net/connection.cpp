@@ -423,11 +423,26 @@ asio::awaitable<void> Connection::reader_loop() {
             // The byte stream itself is lost (bad checksum, impossible length, a response on a
             // stream id without a request): no later response can be trusted. Pending requests
             // fail as on a dropped connection, so that retry policies move them elsewhere.
-            close_with(std::make_exception_ptr(
-                ConnectionClosed("connection to " + endpoint() + " lost: " + e.what(), std::current_exception())));
+            auto reason = std::make_exception_ptr(
+                ConnectionClosed("connection to " + endpoint() + " lost: " + e.what(), std::current_exception()));
+            // Responses of the same read are suspect too: a server that answered one request on
+            // another's stream id shows it only when the second answer for that id arrives, and
+            // the first one went to the wrong request. Fail them rather than deliver them.
+            for (Waiter* w : delivered_) {
+                w->reply.reset();
+                w->error = reason;
+            }
+            close_with(reason);
+            release_delivered();
             break;
         }
+        release_delivered();
     }
+}
+
+void Connection::release_delivered() {
+    for (Waiter* w : delivered_) w->timer.cancel();
+    delivered_.clear();
 }
 
 void Connection::dispatch(Envelope env) {
@@ -476,7 +491,7 @@ void Connection::dispatch(Envelope env) {
                                                                    static_cast<std::uint8_t>(opcode),
                                                                    protocol::to_string(opcode), e.what()));
         }
-        w->timer.cancel();
+        delivered_.push_back(w);  // woken once the whole read is dispatched (reader_loop)
     }
     if (done.outcome == Outcome::orphan && logger_.enabled(LogLevel::debug))
         logger_.log(LogLevel::debug, "late response on orphaned stream " + std::to_string(env.header.stream) +

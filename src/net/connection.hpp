@@ -32,6 +32,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace async_cassandra::net {
 
@@ -122,6 +123,8 @@ private:
     /// `requested`: closed by close() (logged at info), not by a failure (logged at warn).
     void close_with(std::exception_ptr reason, bool requested = false);
     void notify_id_waiter();
+    /// Wakes the requests whose responses the current read delivered.
+    void release_delivered();
     void update_counters() noexcept;
 
     asio::strand<Executor> strand_;
@@ -138,6 +141,7 @@ private:
     protocol::Bytes write_buffer_;
     InFlightTable<Waiter*> table_;
     std::deque<Waiter*> id_waiters_;
+    std::vector<Waiter*> delivered_;  ///< answered by the read being dispatched, not yet woken
     bool switch_reader_to_segments_ = false;
     bool segment_lz4_ = false;
     Clock::time_point last_read_ = Clock::now();

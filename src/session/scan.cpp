@@ -18,6 +18,8 @@
 #include <async_cassandra/error.hpp>
 #include <async_cassandra/server_errors.hpp>
 
+#include "protocol/partitioner.hpp"
+
 #include <asio/bind_cancellation_slot.hpp>
 #include <asio/cancellation_signal.hpp>
 #include <asio/co_spawn.hpp>
@@ -160,6 +162,36 @@ asio::awaitable<std::vector<std::string>> read_partition_key(Session session, st
     co_return names;
 }
 
+// Every row of a split's page must have its partition key's token in the split's range. A row
+// outside it means the page answered another request: a server that sent one response on the
+// stream id of another request in flight on the same connection (the protocol cannot tell them
+// apart). Pages without the partition key columns (a scan of other columns) cannot be checked.
+bool rows_in_range(const Page& page, const std::vector<std::string>& key, TokenRange range) {
+    if (page.empty()) return true;
+    std::vector<std::size_t> columns;
+    for (const std::string& name : key) {
+        auto index = page.columns().find(name);
+        if (!index) return true;
+        columns.push_back(*index);
+    }
+    std::vector<std::uint16_t> order(key.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = static_cast<std::uint16_t>(i);
+    std::vector<protocol::ValueView> values(key.size());
+    for (std::size_t r = 0; r < page.size(); ++r) {
+        const Row row = page[r];
+        for (std::size_t i = 0; i < columns.size(); ++i) {
+            auto cell = row.raw(columns[i]);
+            values[i] = cell ? protocol::ValueView{protocol::ValueView::Kind::value, *cell} : protocol::ValueView{};
+        }
+        const std::optional<std::int64_t> token = protocol::routing_token(values, order);
+        if (token && (*token <= range.start || *token > range.end)) return false;
+    }
+    return true;
+}
+
+/// Restarts of one split after a page outside its range, before the scan fails.
+constexpr int kMaxMisroutedPages = 3;
+
 using DoneChannel = asio::experimental::concurrent_channel<void(asio::error_code, bool)>;  // (1.22 cannot instantiate void(error_code))
 
 // Everything the workers share; touched only on `strand` (except `done`, a concurrent channel).
@@ -181,6 +213,7 @@ struct ScanState {
     Session session;
     PreparedStatement prepared;
     std::vector<TokenRange> ranges;
+    std::vector<std::string> key;  ///< partition key columns (rows_in_range)
     StreamConfig stream;
     ScanResumableHandler on_page;
     std::vector<ResumePoint> resume;  ///< where each split starts (missing = from its start)
@@ -216,25 +249,42 @@ asio::awaitable<void> scan_worker(std::shared_ptr<ScanState> s, std::size_t self
         ResultStream stream;
         std::exception_ptr failure;
         try {
-            BoundStatement bound = s->prepared.bind(range.start, range.end);
-            bound.set_idempotent();  // a read: safe to send to another replica
-            bound.options().routing_token = range.end;  // token-aware: a replica of this range
-            StreamConfig config = s->stream;
-            if (split < s->resume.size()) config = config.resume_from(s->resume[split]);
-            stream = co_await execute_stream(s->session, std::move(bound), config);
-            for (;;) {
-                std::optional<Page> page = co_await stream.next_page();
-                if (s->stopping) break;  // another split failed: deliver nothing more
-                if (!page) {
-                    ++s->stats.splits_done;
-                    ResumePoint end;
-                    end.finished = true;
-                    s->on_page(split, Page{}, end);
-                    break;
+            // Where the split continues from: its resume point, then the last page delivered.
+            std::optional<ResumePoint> from;
+            if (split < s->resume.size()) from = s->resume[split];
+            for (int misrouted = 0;;) {
+                BoundStatement bound = s->prepared.bind(range.start, range.end);
+                bound.set_idempotent();  // a read: safe to send to another replica
+                bound.options().routing_token = range.end;  // token-aware: a replica of this range
+                StreamConfig config = from ? s->stream.resume_from(*from) : s->stream;
+                stream = co_await execute_stream(s->session, std::move(bound), config);
+                bool restart = false;
+                for (;;) {
+                    std::optional<Page> page = co_await stream.next_page();
+                    if (s->stopping) break;  // another split failed: deliver nothing more
+                    if (!page) {
+                        ++s->stats.splits_done;
+                        ResumePoint end;
+                        end.finished = true;
+                        s->on_page(split, Page{}, end);
+                        break;
+                    }
+                    if (!rows_in_range(*page, s->key, range)) {
+                        if (++misrouted > kMaxMisroutedPages)
+                            throw ProtocolError(ProtocolErrc::invalid_value,
+                                                "scan_table: pages of split " + std::to_string(split) +
+                                                    " keep holding rows outside its token range");
+                        restart = true;
+                        break;
+                    }
+                    s->stats.rows += static_cast<std::int64_t>(page->size());
+                    ++s->stats.pages;
+                    from = stream.resume_point();
+                    s->on_page(split, *page, *from);
                 }
-                s->stats.rows += static_cast<std::int64_t>(page->size());
-                ++s->stats.pages;
-                s->on_page(split, *page, stream.resume_point());
+                if (!restart) break;
+                // Drop the misrouted page and ask again from the last page delivered.
+                co_await stream.close();
             }
         } catch (...) {
             failure = std::current_exception();
@@ -286,6 +336,7 @@ asio::awaitable<ScanStats> scan_table(Session session, ScanConfig config, ScanRe
     auto state = std::make_shared<ScanState>(caller, session, std::move(prepared), std::move(ranges),
                                              std::move(config.stream), std::move(on_page), std::move(config.resume),
                                              workers);
+    state->key = std::move(key);
     // Start the workers from the strand, so that `running`/`active` are only ever touched there.
     asio::post(state->strand, [state, workers] {
         for (std::size_t w = 0; w < workers; ++w) {

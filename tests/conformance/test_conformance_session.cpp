@@ -13,6 +13,7 @@
 #endif
 
 #include "integration/fake_server.hpp"
+#include "support/embedded_server.hpp"
 #include "support/run_coroutine.hpp"
 #include "unit/test_messages_support.hpp"
 
@@ -27,15 +28,6 @@ using namespace async_cassandra::testing;
 using namespace std::chrono_literals;
 using acass_test::Golden;
 using acass_test::run;
-
-// gtest's ASSERT_* return void: not usable in a coroutine.
-#define CO_ASSERT_TRUE(cond)                     \
-    do {                                         \
-        if (!(cond)) {                           \
-            ADD_FAILURE() << "failed: " #cond;   \
-            co_return;                           \
-        }                                        \
-    } while (0)
 
 namespace {
 
@@ -266,7 +258,9 @@ TEST(SessionV5, MetadataChangedMidStream) {
 
 // Must show: `acass` prints a server warning to stderr once per distinct text, and the data on
 // stdout stays clean. Pages 1 and 2 carry the same tombstone warning, page 3 another one.
-TEST(AcassCli, WarningsGoToStderrOncePerText) {
+class AcassCli : public ::testing::TestWithParam<int> {};
+
+TEST_P(AcassCli, WarningsGoToStderrOncePerText) {
     const std::string other = "Aggregation query used without partition key";
     FakeServer server([&](const RequestInfo& info) {
         Action a;
@@ -280,9 +274,11 @@ TEST(AcassCli, WarningsGoToStderrOncePerText) {
         return a;
     });
     const std::string dir = ::testing::TempDir();
-    const std::string out = dir + "/acass_warnings.out", err = dir + "/acass_warnings.err";
+    const std::string v = std::to_string(GetParam());
+    const std::string out = dir + "/acass_warnings_v" + v + ".out", err = dir + "/acass_warnings_v" + v + ".err";
     const std::string cmd = std::string(ACASS_BINARY_DIR) + "/bin/acass query --port " + std::to_string(server.port()) +
-                            " -f csv --fetch-size 1 \"SELECT v FROM ks.t\" >" + out + " 2>" + err;
+                            " --protocol-version " + v + " -f csv --fetch-size 1 \"SELECT v FROM ks.t\" >" + out +
+                            " 2>" + err;
     ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
     auto slurp = [](const std::string& path) {
         std::string s;
@@ -302,4 +298,54 @@ TEST(AcassCli, WarningsGoToStderrOncePerText) {
     };
     EXPECT_EQ(count(kTombstones), 1u) << errors;
     EXPECT_EQ(count(other), 1u) << errors;
+}
+
+INSTANTIATE_TEST_SUITE_P(V4AndV5, AcassCli, ::testing::Values(4, 5), [](const auto& info) {
+    return "v" + std::to_string(info.param);
+});
+
+// Must show: a cluster of v4-only nodes opens N connections with N handshakes, not 2N. The
+// version is negotiated once per cluster (the control connection's first attempt is the only one
+// refused) and every pool connection opens with v4 directly. Counted on the nodes: connections
+// accepted, against the same cluster that accepts v5 (no refusal at all).
+TEST(Negotiation, V4OnlyClusterPaysOneRefusalNotOnePerConnection) {
+    constexpr int kNodes = 3;
+    constexpr std::size_t kPerHost = 3;
+    auto accepted = [&](const std::string& emulate) {
+        server::net::ClusterOptions options;
+        options.port = 0;
+        options.nodes = kNodes;
+        options.emulate = emulate;
+        server::net::Cluster server(options);
+        server.start();
+        run([&](auto ex) -> asio::awaitable<void> {
+            ClusterConfig cfg = acass_test::config_for_all_nodes(server);
+            cfg.connections_per_host = kPerHost;
+            Cluster cluster(ex, cfg);
+            Session session = co_await cluster.connect();
+            for (int i = 0; i < 30; ++i) {
+                ResultSet rs = co_await session.execute(Statement("SELECT release_version FROM system.local"));
+                EXPECT_EQ(rs.size(), 1u);
+            }
+            // Pools fill in the background: wait until every slot has been opened.
+            asio::steady_timer timer(ex);
+            for (int waited = 0; waited < 500; ++waited) {
+                std::uint64_t open = 0;
+                for (int n = 1; n <= kNodes; ++n) open += server.stats(n).open_connections;
+                if (open >= 1 + kNodes * kPerHost) break;
+                timer.expires_after(10ms);
+                co_await timer.async_wait(asio::use_awaitable);
+            }
+            co_await session.shutdown();
+        });
+        std::uint64_t total = 0;
+        for (int n = 1; n <= kNodes; ++n) total += server.stats(n).connections;
+        server.stop();
+        return total;
+    };
+    const std::uint64_t native = accepted("");
+    const std::uint64_t v4_only = accepted("cassandra-3.11");
+    // The control connection and every pool slot (at least; a pool may have reopened a slot).
+    EXPECT_GE(native, 1 + kNodes * kPerHost);
+    EXPECT_EQ(v4_only, native + 1) << "v4-only cluster: " << v4_only << " connections, v5-capable: " << native;
 }

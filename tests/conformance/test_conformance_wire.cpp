@@ -291,6 +291,35 @@ TEST_P(Wire, LostByteStreamClosesAsConnectionLoss) {
     }
 }
 
+// A server that answers one request on the stream id of another request in flight: the protocol
+// cannot tell that answer from the right one, but the second answer for the same id, in the same
+// read, gives it away. Then no response of that read is trusted: every request fails as on a lost
+// connection (retryable), none gets another request's result.
+TEST_P(Wire, AnswerOnAnotherRequestsStreamIsNotDelivered) {
+    const int v = GetParam();
+    RawServer server([&](RawConn& c, int) {
+        handshake(c);
+        std::vector<Frame> all;
+        for (int i = 0; i < 3; ++i) all.push_back(c.read());
+        // The answer to the first request on the second's stream id, then the second's own.
+        Bytes both = envelope(resp(v), 0, all[1].stream, kResult, void_result());
+        const Bytes own = envelope(resp(v), 0, all[1].stream, kResult, void_result());
+        both.insert(both.end(), own.begin(), own.end());
+        c.send(both);
+        for (;;) c.read();
+    });
+    run([&](auto ex) -> asio::awaitable<void> {
+        auto conn = co_await net::Connection::open(ex, "127.0.0.1", server.port(), config(v));
+        const std::vector<std::string> texts = {"a", "b", "c"};
+        Outcomes out = co_await send_all(conn, texts);
+        for (std::size_t i = 0; i < texts.size(); ++i) {
+            EXPECT_FALSE(out.replies[i]) << "request " << texts[i] << " got a reply";
+            EXPECT_TRUE(error_as<ConnectionClosed>(out.errors[i])) << "request " << texts[i];
+        }
+        EXPECT_FALSE(conn->is_open());
+    });
+}
+
 // Several envelopes in one write (v5: one self-contained segment holds them, [spec5] 2.2):
 // events on stream -1 ([Event] serializeEvent) around a RESULT; an EVENT we cannot decode is
 // dropped without closing the connection.
