@@ -46,7 +46,13 @@ public:
 #endif
         if (owned_) ::close(fd_);
     }
-    std::int64_t consumed() const { return consumed_; }
+    /// Bytes of the file handed to the reader (compressed input: the compressed bytes inflated
+    /// so far), not merely read ahead into the buffers: progress stays true for small files.
+    std::int64_t consumed() const {
+        const auto buffered = compression_ == Compression::none ? egptr() - gptr()
+                                                                : static_cast<std::ptrdiff_t>(raw_end_ - raw_pos_);
+        return consumed_ - buffered;
+    }
     const std::optional<std::string>& error() const { return error_; }
 
 protected:

@@ -21,7 +21,7 @@ public:
     InputFile& operator=(const InputFile&) = delete;
 
     std::istream& stream() { return stream_; }
-    /// Bytes read from the file (compressed bytes), for progress.
+    /// Bytes of the file consumed by the reader (compressed bytes for .gz/.zst), for progress.
     std::int64_t consumed() const;
     /// The file's size (-1 when unknown: standard input, pipes).
     std::int64_t size() const { return size_; }

@@ -459,7 +459,11 @@ public:
     /// The next `count` records to write (fewer at the end); empty when the input is exhausted.
     std::vector<Entry> next(std::size_t count) {
         std::vector<Entry> entries;
-        while (entries.size() < count && !exhausted_) {
+        // Records that do not parse are rejected here: --max-errors stops the reading too.
+        const auto too_many_rejects = [&] {
+            return options_.max_errors > 0 && rejects_.count() >= options_.max_errors;
+        };
+        while (entries.size() < count && !exhausted_ && !too_many_rejects()) {
             if (end_ >= 0 && ordinal_ >= end_) {
                 exhausted_ = true;
                 break;
@@ -794,6 +798,8 @@ asio::awaitable<void> load_worker(LoadRun& run) {
             run.fail(std::current_exception());
             co_return;
         }
+        run.check_max_errors();  // records rejected while reading
+        if (run.stopping()) co_return;
         if (entries.empty()) co_return;
         co_await write_entries(run, entries);
         if (auto fraction = run.input.fraction()) run.progress.set_fraction(*fraction);
