@@ -1,8 +1,6 @@
 #include "protocol/crc.hpp"
 
-#include <zlib.h>
-
-#include <algorithm>
+#include <libdeflate.h>
 
 namespace async_cassandra::protocol {
 namespace {
@@ -24,18 +22,12 @@ std::uint32_t crc24(BytesView bytes) noexcept {
 }
 
 std::uint32_t crc32(BytesView bytes, std::uint32_t crc) noexcept {
-    // zlib's CRC-32 (same polynomial, reflection and continuation rule); it takes lengths as
-    // uInt, hence the chunks.
-    const std::uint8_t* p = bytes.data();
-    std::size_t n = bytes.size();
-    uLong c = crc;
-    while (n > 0) {
-        const auto chunk = static_cast<uInt>(std::min<std::size_t>(n, 1u << 30));
-        c = ::crc32(c, p, chunk);
-        p += chunk;
-        n -= chunk;
-    }
-    return static_cast<std::uint32_t>(c);
+    // libdeflate's CRC-32 (same polynomial, reflection and continuation rule as zlib's): it
+    // folds with PCLMULQDQ where the CPU has it, several times faster than zlib 1.2's tables.
+    // Every v5 segment payload is checked with it, so it was ~20% of a streaming client's CPU.
+    // (A null buffer means "initial value" to libdeflate, as to zlib: an empty span keeps `crc`.)
+    if (bytes.empty()) return crc;
+    return libdeflate_crc32(crc, bytes.data(), bytes.size());
 }
 
 std::uint32_t segment_crc32(BytesView payload) noexcept { return crc32(payload, kSegmentCrc32Seed); }
