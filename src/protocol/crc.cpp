@@ -2,23 +2,35 @@
 
 #include <libdeflate.h>
 
+#include <array>
+
 namespace async_cassandra::protocol {
 namespace {
 
 constexpr std::uint32_t kCrc24Init = 0x875060;
 constexpr std::uint32_t kCrc24Poly = 0x1974F0B;
+
+/// The bit-by-bit CRC24 step applied to every byte value: a table lookup per byte instead of
+/// eight shifts (every v5 segment header, so once per small request and response).
+constexpr std::array<std::uint32_t, 256> make_crc24_table() {
+    std::array<std::uint32_t, 256> table{};
+    for (std::uint32_t i = 0; i < 256; ++i) {
+        std::uint32_t crc = i << 16;
+        for (int bit = 0; bit < 8; ++bit) {
+            crc <<= 1;
+            if (crc & 0x1000000) crc ^= kCrc24Poly;
+        }
+        table[i] = crc;
+    }
+    return table;
+}
+constexpr std::array<std::uint32_t, 256> kCrc24Table = make_crc24_table();
 }  // namespace
 
 std::uint32_t crc24(BytesView bytes) noexcept {
     std::uint32_t crc = kCrc24Init;
-    for (std::uint8_t b : bytes) {
-        crc ^= static_cast<std::uint32_t>(b) << 16;
-        for (int i = 0; i < 8; ++i) {
-            crc <<= 1;
-            if (crc & 0x1000000) crc ^= kCrc24Poly;
-        }
-    }
-    return crc & 0xFFFFFF;
+    for (std::uint8_t b : bytes) crc = ((crc << 8) & 0xFFFFFF) ^ kCrc24Table[((crc >> 16) ^ b) & 0xFF];
+    return crc;
 }
 
 std::uint32_t crc32(BytesView bytes, std::uint32_t crc) noexcept {
