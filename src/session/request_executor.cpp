@@ -1,5 +1,7 @@
 #include "session/request_executor.hpp"
 
+#include <async_cassandra/exception_message.hpp>
+
 #include "net/error_mapping.hpp"
 #include "session/error_classifier.hpp"
 
@@ -29,7 +31,7 @@ using Clock = std::chrono::steady_clock;
 [[noreturn]] void throw_no_host(std::vector<NoHostAvailable::HostFailure> failures) {
     std::string what = "no host available:";
     if (failures.empty()) what += " no host to try (every host is down or filtered out by the load-balancing policy)";
-    for (const auto& f : failures) what += " [" + f.host + ": " + what_of(f.error) + "]";
+    for (const auto& f : failures) what += " [" + f.host + ": " + exception_message(f.error) + "]";
     throw NoHostAvailable(what, std::move(failures));
 }
 }  // namespace
@@ -168,7 +170,7 @@ asio::awaitable<RequestExecutor::Answer> RequestExecutor::execute(RequestBuilder
 
 asio::awaitable<RequestExecutor::Answer> RequestExecutor::run_plan(RequestBuilder& request, std::shared_ptr<Plan> plan) {
     int retries = 0;
-    bool reprepared = false;
+    const Host* reprepared_on = nullptr;  // once per host: another host may not know the statement either
     HostPtr current = plan->take();
     while (current) {
         const Host& host = *current;
@@ -210,8 +212,8 @@ asio::awaitable<RequestExecutor::Answer> RequestExecutor::run_plan(RequestBuilde
         if (reply) {
             auto* e = std::get_if<protocol::ErrorResponse>(&reply->message);
             if (!e) co_return Answer{std::move(*reply), std::move(connection), std::move(pool)};
-            if (e->code == ServerErrorCode::unprepared && !request.prepared().empty() && !reprepared) {
-                reprepared = true;
+            if (e->code == ServerErrorCode::unprepared && !request.prepared().empty() && reprepared_on != &host) {
+                reprepared_on = &host;
                 error = nullptr;
                 try {
                     for (const auto& prepared : request.prepared()) co_await reprepare(connection, *prepared);
