@@ -1,5 +1,9 @@
 #include "server/engine/cql_values.hpp"
 
+#include "protocol/calendar.hpp"
+
+#include <async_cassandra/codec.hpp>
+
 #include <arpa/inet.h>
 
 #include <algorithm>
@@ -221,14 +225,6 @@ double parse_double(const Term& t, const DataType& type) {
     return v;
 }
 
-std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
-    y -= m <= 2;
-    const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-    const auto yoe = static_cast<unsigned>(y - era * 400);
-    const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
-}
 
 struct TextCursor {
     std::string_view s;
@@ -257,7 +253,7 @@ bool parse_date_part(TextCursor& c, std::int64_t& days) {
     ++c.i;
     if (!c.digits(2, d)) return false;
     if (m < 1 || m > 12 || d < 1 || d > 31 || y > 5'000'000) return false;
-    days = days_from_civil(neg ? -y : y, static_cast<unsigned>(m), static_cast<unsigned>(d));
+    days = protocol::calendar::days_from_civil(neg ? -y : y, static_cast<unsigned>(m), static_cast<unsigned>(d));
     return true;
 }
 
@@ -310,26 +306,23 @@ std::int64_t parse_timestamp_text(const Term& t, const DataType& type) {
     return days * 86'400'000 + nanos / 1'000'000 - offset_min * 60'000;
 }
 
+// Vints with the client's codec (src/protocol/value_codec.cpp): one implementation of the v5 layout.
 void put_unsigned_vint(Bytes& out, std::uint64_t v) {
-    int magnitude = std::countl_zero(v | 1);
-    int size = (639 - magnitude * 9) >> 6;
-    int extra = size - 1;
-    std::uint8_t buf[9] = {};
-    for (int k = size - 1, shift = 0; k >= 0; --k, shift += 8)
-        buf[k] = shift < 64 ? static_cast<std::uint8_t>(v >> shift) : 0;
-    buf[0] |= static_cast<std::uint8_t>(~(0xFF >> extra));
-    out.insert(out.end(), buf, buf + size);
+    protocol::ByteWriter writer(out);
+    async_cassandra::detail::write_unsigned_vint(writer, v);
 }
 void put_signed_vint(Bytes& out, std::int64_t v) {
     put_unsigned_vint(out, (static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63));
 }
 bool read_unsigned_vint(BytesView b, std::size_t& pos, std::uint64_t& out) {
-    if (pos >= b.size()) return false;
-    std::uint8_t first = b[pos++];
-    int extra = std::countl_one(first);
-    if (static_cast<std::size_t>(extra) > b.size() - pos) return false;
-    out = extra >= 8 ? 0 : (first & (0xFF >> extra));
-    for (int k = 0; k < extra; ++k) out = (out << 8) | b[pos++];
+    if (pos > b.size()) return false;
+    protocol::ByteReader in(b.subspan(pos));
+    try {
+        out = async_cassandra::detail::read_unsigned_vint(in);
+    } catch (const ProtocolError&) {
+        return false;  // truncated
+    }
+    pos += in.position();
     return true;
 }
 

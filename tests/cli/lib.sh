@@ -16,7 +16,7 @@ cleanup() {
       wait "$pid" 2>/dev/null || true
     fi
   done
-  rm -rf "$work"
+  [[ -n "${KEEP_WORK:-}" ]] || rm -rf "$work"  # KEEP_WORK=1 keeps the files of a failed run
 }
 trap cleanup EXIT
 trap 'exit 130' INT   # turn signals into an exit, so that the EXIT trap stops the server
@@ -27,6 +27,27 @@ start_server() {
   port="$ACASS_PORT"
   server_pid="$ACASS_SERVER_PID"
   started_pids+=("$server_pid")
+}
+
+# start_controlled_server [acass-server flags...]: like start_server, with --control-stdin fed
+# from the file descriptor 7 (a FIFO): `echo "stop 1" >&7`. (A background job's standard input
+# is /dev/null unless redirected on the job itself, so start_acass_server cannot be used.)
+start_controlled_server() {
+  mkfifo "$work/control"
+  exec 7<>"$work/control"
+  : >"$work/server.log"
+  "$server" --port 0 --control-stdin "$@" <"$work/control" >"$work/server.log" 2>&1 &
+  server_pid=$!
+  started_pids+=("$server_pid")
+  port=""
+  local _
+  for _ in $(seq 1 300); do
+    port="$(sed -n 's/^acass-server listening on [^ ]*:\([0-9][0-9]*\) .*/\1/p' "$work/server.log")"
+    [[ -n "$port" ]] && return 0
+    kill -0 "$server_pid" 2>/dev/null || fail "acass-server exited: $(cat "$work/server.log")"
+    sleep 0.1
+  done
+  fail "acass-server did not report its port"
 }
 
 fail() {

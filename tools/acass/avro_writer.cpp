@@ -63,9 +63,16 @@ std::string codec_name() {
 }
 constexpr std::size_t kInitialBlockSize = 256 * 1024;  // avro-c's block buffer: the largest row it can hold
 
+// avro-c's message, and the OS reason when the failure was a system call's (avro-c's file
+// writer says "Cannot write file block: " and leaves the reason in errno). Callers clear errno
+// before the avro-c call, so a stale value is not reported.
 std::string avro_error_text() {
+    const int os_error = errno;
     const char* why = avro_strerror();
-    return why && *why ? why : "unknown avro-c error";
+    std::string text = why && *why ? why : "unknown avro-c error";
+    while (!text.empty() && (text.back() == ' ' || text.back() == ':')) text.pop_back();
+    if (os_error != 0) text += std::string(": ") + std::strerror(os_error);
+    return text;
 }
 
 [[noreturn]] void fail(const std::string& path, const std::string& what) {
@@ -348,6 +355,7 @@ struct AvroWriter::Impl {
     }
 
     void reopen_with_block_size(std::size_t size) {
+        errno = 0;
         check(avro_file_writer_close(writer), "close before growing the block buffer");
         writer = nullptr;
         block_size = size;
@@ -497,6 +505,7 @@ struct AvroWriter::Impl {
         std::size_t size = 0;
         check(avro_value_sizeof(&row, &size), "size of row");
         if (size + 16 > block_size) reopen_with_block_size(std::max(block_size * 2, size * 2));
+        errno = 0;
         check(avro_file_writer_append_value(writer, &row), "append row");
     }
 };
@@ -572,6 +581,7 @@ void AvroWriter::write_page(const ac::Page& page) {
 
 void AvroWriter::flush() {
     if (!impl_->writer) return;
+    errno = 0;
     impl_->check(avro_file_writer_flush(impl_->writer), "flush");
 }
 
@@ -579,6 +589,7 @@ void AvroWriter::close() {
     if (!impl_->writer) return;
     avro_file_writer_t w = impl_->writer;
     impl_->writer = nullptr;
+    errno = 0;
     if (avro_file_writer_close(w) != 0) fail(impl_->path, "close: " + avro_error_text());
 }
 

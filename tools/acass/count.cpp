@@ -7,6 +7,7 @@
 
 #include "server_warnings.hpp"
 #include "errors.hpp"
+#include "output_file.hpp"
 #include "progress.hpp"
 
 #include <async_cassandra/scan.hpp>
@@ -128,7 +129,7 @@ asio::awaitable<int> parallel_count(CommandContext& context, const CountOptions&
                      static_cast<long long>(rows));
         co_return exit_interrupted;
     }
-    std::printf("%lld\n", static_cast<long long>(stats.rows));
+    print_stdout(std::to_string(stats.rows) + "\n");
     if (!o.quiet) {
         const double seconds = progress.seconds();
         std::fprintf(stderr,
@@ -149,7 +150,7 @@ asio::awaitable<int> run_count(CommandContext& context, const CountOptions& o) {
     if (o.server_side) {
         const std::int64_t n =
             co_await server_side_count(context.session, "SELECT COUNT(*) FROM " + table.cql());
-        std::printf("%lld\n", static_cast<long long>(n));
+        print_stdout(std::to_string(n) + "\n");
         co_return exit_ok;
     }
     // Preparing SELECT * checks that the table exists (InvalidRequest otherwise) and gives a
@@ -197,7 +198,7 @@ asio::awaitable<int> run_count(CommandContext& context, const CountOptions& o) {
                      static_cast<long long>(rows));
         co_return exit_interrupted;
     }
-    std::printf("%lld\n", static_cast<long long>(rows));
+    print_stdout(std::to_string(rows) + "\n");
     if (!o.quiet) {
         const double seconds = progress.seconds();
         std::fprintf(stderr,

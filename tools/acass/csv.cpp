@@ -34,29 +34,33 @@ std::optional<std::string> unquote_literal(const std::string& literal) {
 
 }  // namespace
 
-std::optional<std::string> cell_text(const ac::Row& row, std::size_t i) {
-    const auto raw = row.raw(i);
+std::optional<std::string> value_text(const ac::DataType& type, std::optional<ac::protocol::BytesView> raw) {
     if (!raw) return std::nullopt;
-    const ac::Column& column = row.columns()[i];
-    if (is_text_kind(column.type->kind))
-        return std::string(reinterpret_cast<const char*>(raw->data()), raw->size());
-    std::string literal = ac::to_cql_literal(*column.type, raw);
+    if (is_text_kind(type.kind)) return std::string(reinterpret_cast<const char*>(raw->data()), raw->size());
+    std::string literal = ac::to_cql_literal(type, raw);
     if (auto inner = unquote_literal(literal)) return inner;
     return literal;
 }
 
-void append_csv_field(std::string& out, std::string_view text) {
-    const bool needs_quotes = text.empty() || text.find_first_of(",\"\r\n") != std::string_view::npos;
+std::optional<std::string> cell_text(const ac::Row& row, std::size_t i) {
+    return value_text(*row.columns()[i].type, row.raw(i));
+}
+
+void append_csv_field(std::string& out, std::string_view text, const CsvDialect& dialect) {
+    const char escape = dialect.escape_char();
+    const char special[] = {dialect.delimiter, dialect.quote, escape, '\r', '\n', '\0'};
+    const bool needs_quotes = text == dialect.null_string || text.empty() ||
+                              text.find_first_of(std::string_view(special, 5)) != std::string_view::npos;
     if (!needs_quotes) {
         out += text;
         return;
     }
-    out += '"';
+    out += dialect.quote;
     for (char c : text) {
-        if (c == '"') out += '"';
+        if (c == dialect.quote || c == escape) out += escape;
         out += c;
     }
-    out += '"';
+    out += dialect.quote;
 }
 
 namespace {
@@ -76,18 +80,22 @@ bool append_integer(std::string& out, ac::protocol::BytesView raw) {
 
 }  // namespace
 
-void append_csv_row(std::string& out, const ac::Row& row) {
+void append_csv_row(std::string& out, const ac::Row& row, const CsvDialect& dialect) {
     const std::size_t n = row.size();
     const ac::Columns& columns = row.columns();
     for (std::size_t i = 0; i < n; ++i) {
-        if (i) out += ',';
+        if (i) out += dialect.delimiter;
         // Fast paths for the commonest types, with the same text as cell_text (no allocation).
         const auto raw = row.raw(i);
-        if (!raw) continue;  // NULL: empty field
+        if (!raw) {
+            out += dialect.null_string;
+            continue;
+        }
         switch (columns[i].type->kind) {
             case ac::TypeKind::varchar:
             case ac::TypeKind::ascii:
-                append_csv_field(out, std::string_view(reinterpret_cast<const char*>(raw->data()), raw->size()));
+                append_csv_field(out, std::string_view(reinterpret_cast<const char*>(raw->data()), raw->size()),
+                                 dialect);
                 continue;
             case ac::TypeKind::tinyint:
             case ac::TypeKind::smallint:
@@ -99,97 +107,121 @@ void append_csv_row(std::string& out, const ac::Row& row) {
             default:
                 break;
         }
-        if (auto text = cell_text(row, i)) append_csv_field(out, *text);
+        if (auto text = cell_text(row, i)) append_csv_field(out, *text, dialect);
     }
     out += '\n';
 }
 
-void append_csv_header(std::string& out, const ac::Columns& columns) {
+void append_csv_header(std::string& out, const ac::Columns& columns, const CsvDialect& dialect) {
     bool first = true;
     for (const ac::Column& c : columns) {
-        if (!first) out += ',';
+        if (!first) out += dialect.delimiter;
         first = false;
-        append_csv_field(out, c.name);
+        append_csv_field(out, c.name, dialect);
     }
     out += '\n';
+}
+
+std::string format_csv_record(const std::vector<CsvField>& fields, const CsvDialect& dialect) {
+    std::string out;
+    for (std::size_t i = 0; i < fields.size(); ++i) {
+        if (i) out += dialect.delimiter;
+        if (fields[i].is_null(dialect))
+            out += dialect.null_string;
+        else
+            append_csv_field(out, fields[i].text, dialect);
+    }
+    return out;
 }
 
 bool CsvReader::read_line(std::string& line) {
     if (!std::getline(in_, line)) return false;
-    ++line_;
+    if (line_++ == 0 && line.compare(0, 3, "\xEF\xBB\xBF") == 0) line.erase(0, 3);  // UTF-8 BOM
     return true;
 }
 
 bool CsvReader::next(CsvRecord& record) {
-    record = CsvRecord{};
+    record.fields.clear();
+    record.raw.clear();
+    record.error.clear();
     std::string line;
     do {
         if (!read_line(line)) return false;
     } while (line.empty() || line == "\r");
     record.line = line_;
-    record.raw = line;
-
-    // A CR right before the LF ends the line (CRLF files); inside quotes CR is data.
-    auto strip_cr = [](std::string& s) {
-        if (!s.empty() && s.back() == '\r') s.pop_back();
+    std::string consumed;  // earlier lines of a multi-line record (kept for a malformed one)
+    const char delimiter = dialect_.delimiter, quote = dialect_.quote, escape = dialect_.escape_char();
+    auto malformed = [&](std::string why) {
+        record.error = std::move(why);
+        record.raw = std::move(consumed);
+        record.raw += line;
+        if (!record.raw.empty() && record.raw.back() == '\r') record.raw.pop_back();
+        return true;
     };
+
     std::size_t i = 0;
     for (;;) {
         CsvField field;
-        if (i < line.size() && line[i] == '"') {
+        if (i < line.size() && line[i] == quote) {
             field.quoted = true;
             ++i;
+            field.text.reserve(line.size() - i);  // no reallocation while a large value is copied
             for (;;) {
                 if (i >= line.size()) {
                     std::string more;
-                    if (!read_line(more)) {
-                        record.error = "unterminated quoted field";
-                        return true;
-                    }
+                    if (!read_line(more)) return malformed("unterminated quoted field");
                     field.text += '\n';
-                    record.raw += '\n';
-                    record.raw += more;
+                    consumed += line;
+                    consumed += '\n';
                     line = std::move(more);
                     i = 0;
                     continue;
                 }
-                if (line[i] == '"') {
-                    if (i + 1 < line.size() && line[i + 1] == '"') {
-                        field.text += '"';
+                const char c = line[i];
+                if (c == escape && escape != quote && i + 1 < line.size() &&
+                    (line[i + 1] == quote || line[i + 1] == escape)) {
+                    field.text += line[i + 1];
+                    i += 2;
+                    continue;
+                }
+                if (c == quote) {
+                    if (escape == quote && i + 1 < line.size() && line[i + 1] == quote) {
+                        field.text += quote;
                         i += 2;
                         continue;
                     }
                     ++i;
                     break;
                 }
-                field.text += line[i++];
+                // Plain characters up to the next quote or escape: appended in one go.
+                std::size_t end = i + 1;
+                while (end < line.size() && line[end] != quote && line[end] != escape) ++end;
+                field.text.append(line, i, end - i);
+                i = end;
             }
             if (i + 1 == line.size() && line[i] == '\r') ++i;
-            if (i < line.size() && line[i] != ',') {
-                record.error = "unexpected character after a closing quote (column " +
-                               std::to_string(record.fields.size() + 1) + ")";
-                return true;
-            }
+            if (i < line.size() && line[i] != delimiter)
+                return malformed("unexpected character after a closing quote (column " +
+                                 std::to_string(record.fields.size() + 1) + ")");
         } else {
-            const std::size_t end = line.find(',', i);
-            field.text = line.substr(i, end == std::string::npos ? std::string::npos : end - i);
-            i = end == std::string::npos ? line.size() : end;
-            if (i == line.size()) strip_cr(field.text);
-            if (field.text.find('"') != std::string::npos) {
-                record.error = "quote inside an unquoted field (column " +
-                               std::to_string(record.fields.size() + 1) + ")";
-                return true;
-            }
+            std::size_t end = line.find(delimiter, i);
+            if (end == std::string::npos) end = line.size();
+            std::size_t stop = end;
+            if (end == line.size() && stop > i && line[stop - 1] == '\r') --stop;  // CRLF
+            field.text.assign(line, i, stop - i);
+            i = end;
+            if (field.text.find(quote) != std::string::npos)
+                return malformed("quote inside an unquoted field (column " + std::to_string(record.fields.size() + 1) +
+                                 ")");
         }
         record.fields.push_back(std::move(field));
         if (i >= line.size()) break;
-        ++i;  // the comma
-        if (i == line.size()) {
-            record.fields.push_back(CsvField{});  // trailing comma: one more (empty) field
+        ++i;  // the delimiter
+        if (i == line.size() || (i + 1 == line.size() && line[i] == '\r')) {
+            record.fields.push_back(CsvField{});  // trailing delimiter: one more (empty) field
             break;
         }
     }
-    strip_cr(record.raw);
     return true;
 }
 

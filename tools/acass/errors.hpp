@@ -40,6 +40,12 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+/// A request failed after connecting in a way retries did not overcome (exit_request).
+class RequestFailure : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
 /// The server wants credentials that were not given (exit_auth).
 class AuthRequired : public std::runtime_error {
 public:

@@ -8,6 +8,7 @@
 #include "server_warnings.hpp"
 #include "count.hpp"
 #include "errors.hpp"
+#include "file_guard.hpp"
 #include "formats.hpp"
 #include "progress.hpp"
 #include "resume_file.hpp"
@@ -29,6 +30,10 @@ void add_export_flags(CLI::App& app, ExportOptions& o) {
         app.add_option("--table", o.table, "Export a whole table: KEYSPACE.TABLE (or TABLE with --keyspace)");
     query->excludes(table);
     table->excludes(query);
+    app.add_option("--columns", o.columns, "With --table: export only these columns, e.g. id,name (CQL names)")
+        ->needs(table);
+    app.add_option("--where", o.where, "With --table: only rows matching this CQL condition, e.g. \"pk = 3\"")
+        ->needs(table);
     app.add_option("-o,--out", o.out, "Output file ('-' = standard output)")->required();
     app.add_option("-f,--format", o.format, "csv, jsonl, avro or parquet (default: by the --out extension, else csv)")
         ->check(CLI::IsMember({"csv", "jsonl", "json", "avro", "parquet"}));
@@ -61,6 +66,7 @@ void add_export_flags(CLI::App& app, ExportOptions& o) {
         ->default_val(5)
         ->check(CLI::Range(0.0, 86400.0))
         ->needs(splits);
+    add_csv_dialect_flags(app, o.csv);
     app.add_flag("--count", o.count, "Run SELECT COUNT(*) first, for a progress bar with an ETA");
     app.add_flag("-q,--quiet", o.quiet, "No progress line and no summary");
     app.add_option("--stop-after-pages", o.stop_after_pages,
@@ -94,7 +100,25 @@ WriterOptions writer_options(const ExportOptions& o) {
     w.parquet.row_group_bytes = parse_byte_size(o.row_group_size, "--row-group-size");
     w.parquet.row_group_rows = o.row_group_rows;
     w.parquet.compression = parse_parquet_compression(o.parquet_compression);
+    w.csv = o.csv;
     return w;
+}
+
+std::vector<std::string> export_column_list(const std::string& columns) {
+    std::vector<std::string> names;
+    std::size_t start = 0;
+    for (;;) {
+        const std::size_t comma = columns.find(',', start);
+        std::string name = columns.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+        const auto first = name.find_first_not_of(" \t");
+        const auto last = name.find_last_not_of(" \t");
+        name = first == std::string::npos ? "" : name.substr(first, last - first + 1);
+        if (name.empty()) throw CliUsageError("--columns '" + columns + "': an empty column name");
+        names.push_back(std::move(name));
+        if (comma == std::string::npos) break;
+        start = comma + 1;
+    }
+    return names;
 }
 
 void restore_output_size(const std::string& path, std::int64_t bytes) {
@@ -137,14 +161,23 @@ asio::awaitable<int> run_export(CommandContext& context, const ExportOptions& o)
     std::string record_name = "row";
     if (!o.table.empty()) {
         const TableName table = parse_table_name(o.table, context.connection.keyspace);
-        statement_text = "SELECT * FROM " + table.cql();
+        std::string select_list = o.columns.empty() ? "*" : "";
+        if (!o.columns.empty())
+            for (const std::string& name : export_column_list(o.columns)) select_list += (select_list.empty() ? "" : ", ") + name;
+        statement_text = "SELECT " + select_list + " FROM " +
+                         table.cql() + (o.where.empty() ? "" : " WHERE " + o.where);
         record_name = table.table;
     }
     if (!o.resume_file.empty() && o.out == "-")
         throw CliUsageError("--resume-file needs --out FILE (not standard output)");
+    refuse_same_files({{"--out", o.out}, {"--resume-file", o.resume_file}});
 
+    std::optional<ResumeFile> resume_file;
     std::optional<ResumeState> resumed;
-    if (!o.resume_file.empty()) resumed = load_resume_state(o.resume_file);
+    if (!o.resume_file.empty()) {
+        resume_file.emplace(o.resume_file);  // locked until the export ends
+        resumed = load_resume_state(*resume_file);
+    }
     if (resumed) {
         if (resumed->query != statement_text || resumed->format != to_string(format))
             throw CliUsageError("resume file " + o.resume_file + " belongs to another export (" +
@@ -183,11 +216,11 @@ asio::awaitable<int> run_export(CommandContext& context, const ExportOptions& o)
     const std::int64_t resumed_rows = state.rows;
     auto record = [&](const ac::ResumePoint& point) {
         // Parquet: only at a row group boundary (the rows after it are fetched again).
-        if (o.resume_file.empty() || !writer->all_committed()) return;
+        if (!resume_file || !writer->all_committed()) return;
         state.point = point;
         state.bytes = writer->committed_bytes();
         state.writer_state = writer->resume_state();
-        save_resume_state(o.resume_file, state);
+        save_resume_state(*resume_file, state);
     };
     if (!resumed) {
         writer->flush();

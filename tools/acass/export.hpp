@@ -3,23 +3,28 @@
 #pragma once
 
 #include "connection.hpp"
+#include "csv.hpp"
 #include "formats.hpp"
 
 #include <CLI/CLI.hpp>
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace acass_cli {
 
 struct ExportOptions {
     std::string query;
     std::string table;
+    std::string columns;  ///< with --table: the columns to export (comma-separated, CQL names)
+    std::string where;    ///< with --table: a WHERE condition
     std::string out;
     std::string format;  ///< empty: from the output's extension (csv by default)
     std::int32_t fetch_size = 5000;
     std::size_t prefetch = 1;
     std::string resume_file;
+    CsvDialect csv;
     std::string row_group_size = "128MB";  ///< Parquet: bytes per row group
     std::int64_t row_group_rows = 0;       ///< Parquet: rows per row group (0 = by size only)
     std::string parquet_compression = "snappy";
@@ -33,7 +38,11 @@ struct ExportOptions {
 
 /// "128MB", "64MiB", "1GB", "500000" (bytes): binary multiples. Throws CliUsageError.
 std::int64_t parse_byte_size(const std::string& text, const std::string& option);
-/// The writer settings of the Parquet flags.
+/// --columns "a, B ,\"Quoted\"" -> {"a", "B", "\"Quoted\""}: each name trimmed and spelled as in
+/// CQL (unquoted names are case-insensitive, quoted ones keep their case). Throws CliUsageError
+/// for an empty name.
+std::vector<std::string> export_column_list(const std::string& columns);
+/// The writer settings of the Parquet and CSV dialect flags.
 WriterOptions writer_options(const ExportOptions& options);
 
 /// Registers the subcommand's own flags.

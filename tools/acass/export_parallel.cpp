@@ -28,6 +28,7 @@
 
 #include "count.hpp"
 #include "errors.hpp"
+#include "file_guard.hpp"
 #include "formats.hpp"
 #include "progress.hpp"
 #include "resume_file.hpp"
@@ -43,7 +44,6 @@
 #include <cctype>
 #include <chrono>
 #include <cstdio>
-#include <fstream>
 #include <sstream>
 
 namespace acass_cli {
@@ -78,9 +78,9 @@ std::string manifest_text(const ParallelResume& s) {
     return text.str();
 }
 
-std::optional<ParallelResume> load_manifest(const std::string& path) {
-    std::ifstream in(path);
-    if (!in) return std::nullopt;
+std::optional<ParallelResume> load_manifest(const ResumeFile& file) {
+    const std::string& path = file.path();
+    std::istringstream in(file.read());
     std::string line;
     if (!std::getline(in, line) || line.empty()) return std::nullopt;
     if (line != kMagic)
@@ -174,7 +174,7 @@ asio::awaitable<std::vector<std::int64_t>> ring_tokens(ac::Session session) {
 }
 
 // Saves the manifest atomically; with `durable`, fsyncs the output first, then the manifest.
-void save_manifest(const std::string& path, const std::string& output, const ParallelResume& state, bool durable) {
+void save_manifest(ResumeFile& file, const std::string& output, const ParallelResume& state, bool durable) {
     if (durable) {
         const int fd = ::open(output.c_str(), O_RDONLY);
         if (fd < 0 || ::fsync(fd) != 0) {
@@ -183,7 +183,7 @@ void save_manifest(const std::string& path, const std::string& output, const Par
         }
         ::close(fd);
     }
-    write_file_atomically(path, manifest_text(state), durable);
+    file.replace(manifest_text(state), durable);
 }
 
 struct Interrupted {};
@@ -219,6 +219,10 @@ asio::awaitable<int> run_parallel_export(CommandContext& context, const ExportOp
     } else {
         parse_simple_select(o.query, table_cql, columns);
     }
+    if (!o.where.empty()) throw CliUsageError("--where cannot be combined with --splits (each range is a token-range scan)");
+    if (!o.columns.empty()) {  // with --table (CLI11 checks)
+        for (const std::string& name : export_column_list(o.columns)) columns.push_back(ac::unquote_cql_identifier(name));
+    }
     // The statement each range runs (with its token bounds), also the manifest's identity.
     std::string statement_text = "SELECT ";
     for (std::size_t i = 0; i < columns.size(); ++i) statement_text += (i ? ", " : "") + ac::quote_cql_identifier(columns[i]);
@@ -226,8 +230,13 @@ asio::awaitable<int> run_parallel_export(CommandContext& context, const ExportOp
     const Format format = format_for(o.format, o.out);
     WriterOptions writer_settings = writer_options(o);
 
+    refuse_same_files({{"--out", o.out}, {"--resume-file", o.resume_file}});
+    std::optional<ResumeFile> resume_file;  // locked until the export ends: a second run is refused
     std::optional<ParallelResume> resumed;
-    if (!o.resume_file.empty()) resumed = load_manifest(o.resume_file);
+    if (!o.resume_file.empty()) {
+        resume_file.emplace(o.resume_file);
+        resumed = load_manifest(*resume_file);
+    }
     if (resumed) {
         if (resumed->query != statement_text || resumed->format != to_string(format))
             throw CliUsageError("resume file " + o.resume_file + " belongs to another export (" + resumed->format +
@@ -268,11 +277,11 @@ asio::awaitable<int> run_parallel_export(CommandContext& context, const ExportOp
     const auto fsync_interval = std::chrono::duration<double>(o.fsync_interval);
     auto last_fsync = Clock::now();
     auto save = [&](bool force_durable) {
-        if (o.resume_file.empty() || !writer->all_committed()) return;  // Parquet: only at a row group's end
+        if (!resume_file || !writer->all_committed()) return;  // Parquet: only at a row group's end
         state.bytes = writer->committed_bytes();
         state.writer_state = writer->resume_state();
         const bool durable = force_durable || Clock::now() - last_fsync >= fsync_interval;
-        save_manifest(o.resume_file, o.out, state, durable);
+        save_manifest(*resume_file, o.out, state, durable);
         if (durable) last_fsync = Clock::now();
     };
     if (!resumed) {

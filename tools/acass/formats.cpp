@@ -4,18 +4,52 @@
 
 #include "csv.hpp"
 #include "errors.hpp"
+#include "output_file.hpp"
 
 #ifdef ACASS_HAVE_AVRO
 #include "avro_writer.hpp"
 #endif
 
-#include <sys/stat.h>
+#include <CLI/CLI.hpp>
 
-#include <cstdio>
+#include <sys/stat.h>
 
 namespace acass_cli {
 
 namespace ac = async_cassandra;
+
+namespace {
+
+// One character: as is, or written as \t, tab, \\ or \0-free escapes users type in shells.
+char parse_dialect_char(const std::string& flag, const std::string& text) {
+    if (text == "\\t" || text == "tab" || text == "TAB") return '\t';
+    if (text.size() == 1 && text[0] != '\n' && text[0] != '\r') return text[0];
+    throw CLI::ValidationError(flag, "expected one character (or \\t / tab), got '" + text + "'");
+}
+
+}  // namespace
+
+void add_csv_dialect_flags(CLI::App& app, CsvDialect& d) {
+    const char* group = "CSV";
+    app.add_option_function<std::string>(
+           "--delimiter,--delim", [&d](const std::string& v) { d.delimiter = parse_dialect_char("--delimiter", v); },
+           "Field separator, one character or \\t (default ,)")
+        ->group(group);
+    app.add_option_function<std::string>(
+           "--quote", [&d](const std::string& v) { d.quote = parse_dialect_char("--quote", v); },
+           "Quote character (default \")")
+        ->group(group);
+    app.add_option_function<std::string>(
+           "--escape", [&d](const std::string& v) { d.escape = parse_dialect_char("--escape", v); },
+           "Escapes a quote inside quotes (default: the quote itself, i.e. doubled quotes)")
+        ->group(group);
+    app.add_option("--null-string,--null-value", d.null_string,
+                   "Text of a NULL cell (an unquoted field equal to it); default: an empty field")
+        ->group(group);
+    app.add_option("--header", d.header, "true: the first line names the columns; false: no header line")
+        ->default_val(true)
+        ->group(group);
+}
 
 Format parse_format(const std::string& name) {
     if (name == "csv") return Format::csv;
@@ -27,8 +61,11 @@ Format parse_format(const std::string& name) {
 
 Format format_for(const std::string& format_option, const std::string& path) {
     if (!format_option.empty()) return parse_format(format_option);
+    std::string name = path;  // x.jsonl.gz is JSON lines, compressed
+    for (const char* compressed : {".gz", ".zst"})
+        if (name.ends_with(compressed)) name.resize(name.size() - std::string_view(compressed).size());
     for (const char* ext : {".parquet", ".jsonl", ".json", ".avro"})
-        if (path.ends_with(ext)) return parse_format(ext + 1);
+        if (name.ends_with(ext)) return parse_format(ext + 1);
     return Format::csv;
 }
 
@@ -57,68 +94,45 @@ bool avro_available() {
 namespace {
 
 
-/// CSV and JSON lines: text built per page, written with one fwrite.
+/// CSV and JSON lines: text built per page, written through a checked OutputFile.
 class TextWriter : public RowWriter {
 public:
-    TextWriter(Format format, const std::string& path, const ac::Columns& columns, bool append)
-        : format_(format), path_(path) {
-        if (path == "-") {
-            file_ = stdout;
-        } else {
-            file_ = std::fopen(path.c_str(), append ? "ab" : "wb");
-            if (!file_) throw_file_error(path, "open the output file");
-            owned_ = true;
-            if (append) {
-                struct stat st {};
-                if (fstat(fileno(file_), &st) == 0) bytes_ = st.st_size;
-            }
-        }
-        if (!append && format_ == Format::csv) {
-            append_csv_header(buffer_, columns);
+    TextWriter(Format format, const std::string& path, const ac::Columns& columns, bool append,
+               const CsvDialect& dialect)
+        : format_(format), dialect_(dialect), out_(path, append) {
+        if (!append && format_ == Format::csv && dialect_.header) {
+            append_csv_header(buffer_, columns, dialect_);
             put();
         }
-    }
-    ~TextWriter() override {
-        if (owned_ && file_) std::fclose(file_);
     }
 
     void write_page(const ac::Page& page) override {
         buffer_.clear();
         for (const ac::Row row : page) {
             if (format_ == Format::csv)
-                append_csv_row(buffer_, row);
+                append_csv_row(buffer_, row, dialect_);
             else
                 append_json_row(buffer_, row);
+            // A page of large values is passed on row by row: the text of one row at a time.
+            if (buffer_.size() >= (1u << 20)) put();
         }
         put();
     }
-    void flush() override {
-        if (std::fflush(file_) != 0) throw_file_error(path_, "write");
-    }
-    void close() override {
-        flush();
-        if (owned_) {
-            FILE* f = file_;
-            file_ = nullptr;
-            if (std::fclose(f) != 0) throw_file_error(path_, "close");
-        }
-    }
-    std::int64_t bytes() const override { return bytes_; }
+    void flush() override { out_.flush(); }
+    void close() override { out_.close(); }
+    std::int64_t bytes() const override { return out_.bytes(); }
 
 private:
     void put() {
-        if (!buffer_.empty() && std::fwrite(buffer_.data(), 1, buffer_.size(), file_) != buffer_.size())
-            throw_file_error(path_, "write");
-        bytes_ += static_cast<std::int64_t>(buffer_.size());
+        out_.write(buffer_);
         buffer_.clear();
+        if (buffer_.capacity() > (4u << 20)) buffer_.shrink_to_fit();  // after a large value
     }
 
     Format format_;
-    std::string path_;
-    FILE* file_ = nullptr;
-    bool owned_ = false;
+    CsvDialect dialect_;
+    OutputFile out_;
     std::string buffer_;
-    std::int64_t bytes_ = 0;
 };
 
 #ifdef ACASS_HAVE_AVRO
@@ -127,15 +141,28 @@ public:
     AvroRowWriter(const std::string& path, const ac::Columns& columns, const std::string& record_name,
                   bool append)
         : path_(path), writer_(path, columns, record_name, append) {}
-    void write_page(const ac::Page& page) override { writer_.write_page(page); }
-    void flush() override { writer_.flush(); }
-    void close() override { writer_.close(); }
+    // The writer's errors name the file and the reason; they are file errors (exit 8).
+    void write_page(const ac::Page& page) override { as_file_error([&] { writer_.write_page(page); }); }
+    void flush() override { as_file_error([&] { writer_.flush(); }); }
+    void close() override { as_file_error([&] { writer_.close(); }); }
     std::int64_t bytes() const override {
         struct stat st {};
         return ::stat(path_.c_str(), &st) == 0 ? static_cast<std::int64_t>(st.st_size) : 0;
     }
 
 private:
+    template <class F>
+    static void as_file_error(F&& f) {
+        try {
+            f();
+        } catch (const FileError&) {
+            throw;
+        } catch (const async_cassandra::Error&) {
+            throw;  // a value the schema cannot hold: not a file problem
+        } catch (const std::runtime_error& e) {
+            throw FileError(e.what());
+        }
+    }
     std::string path_;
     AvroWriter writer_;
 };
@@ -177,11 +204,17 @@ std::unique_ptr<RowWriter> open_writer(Format format, const std::string& path, c
                                        const std::string& record_name, bool append, const WriterOptions& options) {
     if (format == Format::parquet) {
         if (path == "-") throw CliUsageError("--format parquet needs a file (--out FILE), not standard output");
+        if (compression_for(path) != Compression::none)
+            throw CliUsageError("--format parquet: " + path +
+                                ": Parquet files compress their pages themselves; drop the .gz/.zst");
         return std::make_unique<ParquetRowWriter>(path, columns, options, append);
     }
-    if (format != Format::avro) return std::make_unique<TextWriter>(format, path, columns, append);
+    if (format != Format::avro) return std::make_unique<TextWriter>(format, path, columns, append, options.csv);
 #ifdef ACASS_HAVE_AVRO
     if (path == "-") throw CliUsageError("--format avro needs a file (--out FILE), not standard output");
+    if (compression_for(path) != Compression::none)
+        throw CliUsageError("--format avro: " + path +
+                            ": Avro files compress their blocks themselves (snappy by default); drop the .gz/.zst");
     try {
         return std::make_unique<AvroRowWriter>(path, columns, record_name, append);
     } catch (const std::runtime_error& e) {

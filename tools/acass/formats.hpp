@@ -2,6 +2,8 @@
 // at a time, so that memory stays at about one page whatever the size of the export.
 #pragma once
 
+#include "csv.hpp"
+
 #include <async_cassandra/row.hpp>
 
 #include "parquet_writer.hpp"
@@ -11,7 +13,14 @@
 #include <memory>
 #include <string>
 
+namespace CLI {
+class App;
+}
+
 namespace acass_cli {
+
+/// Adds --delimiter, --quote, --escape, --null-string and --header (CSV only) to `app`.
+void add_csv_dialect_flags(CLI::App& app, CsvDialect& dialect);
 
 enum class Format { csv, jsonl, avro, parquet };
 
@@ -55,15 +64,17 @@ public:
 
 /// Settings of open_writer beyond the format.
 struct WriterOptions {
+    CsvDialect csv;
     ParquetOptions parquet;
     /// RowWriter::resume_state() of the run being continued (with append).
     std::string resume_state;
 };
 
 /// Opens `path` ("-" = standard output) for `format`. A fresh output (append = false) is
-/// truncated and starts with the header (CSV: column names; Avro: the container header); with
-/// `append` the file written by an earlier run is continued without a second header.
-/// Throws FileError, CliUsageError (Avro not compiled in).
+/// truncated and starts with the header (CSV: column names unless the dialect says no header;
+/// Avro: the container header); with `append` the file written by an earlier run is continued
+/// without a second header. CSV and JSON lines are compressed when the name ends in .gz or .zst
+/// (see OutputFile). Throws FileError, CliUsageError (Avro not compiled in, Avro with .gz/.zst).
 std::unique_ptr<RowWriter> open_writer(Format format, const std::string& path,
                                        const async_cassandra::Columns& columns,
                                        const std::string& record_name, bool append,

@@ -9,10 +9,16 @@
 
 #include <CLI/CLI.hpp>
 
+#include <malloc.h>
+
 #include <cstdio>
 
 int main(int argc, char** argv) {
     using namespace acass_cli;
+    // Large buffers (a page of big values, a 50 MB field) are mapped and unmapped on their own:
+    // glibc's adaptive threshold would otherwise move them to the heap after the first free, where
+    // freed memory is not given back, and peak memory would grow with each large value.
+    mallopt(M_MMAP_THRESHOLD, 1 << 20);
     CLI::App app{"acass: query, export, load and count Cassandra/ScyllaDB tables"};
     app.require_subcommand(1);
     app.set_version_flag("--version", "acass 0.1.0");

@@ -37,8 +37,11 @@ void Progress::draw(std::int64_t rows, std::int64_t bytes, std::int64_t pages) {
     const double rate = elapsed > 0 ? static_cast<double>(rows) / elapsed : 0;
     std::string line = "\r";
     char buf[160];
-    if (total_ && *total_ > 0) {
-        const double fraction = std::min(1.0, static_cast<double>(rows) / static_cast<double>(*total_));
+    std::optional<double> done = fraction_;
+    if (!done && total_ && *total_ > 0)
+        done = std::min(1.0, static_cast<double>(rows) / static_cast<double>(*total_));
+    if (done) {
+        const double fraction = std::clamp(*done, 0.0, 1.0);
         constexpr int width = 24;
         const int filled = static_cast<int>(fraction * width);
         line += '[';
@@ -52,8 +55,13 @@ void Progress::draw(std::int64_t rows, std::int64_t bytes, std::int64_t pages) {
     if (bytes >= 0) line += format_megabytes(bytes) + "  ";
     line += std::to_string(pages) + " " + unit_;
     if (!detail_.empty()) line += "  " + detail_;
-    if (total_ && rate > 0 && rows < *total_) {
-        const auto eta = static_cast<long long>(static_cast<double>(*total_ - rows) / rate);
+    std::optional<double> seconds_left;
+    if (fraction_ && *fraction_ > 0 && *fraction_ < 1)
+        seconds_left = elapsed * (1 - *fraction_) / *fraction_;
+    else if (!fraction_ && total_ && rate > 0 && rows < *total_)
+        seconds_left = static_cast<double>(*total_ - rows) / rate;
+    if (seconds_left) {
+        const auto eta = static_cast<long long>(*seconds_left);
         std::snprintf(buf, sizeof buf, "  ETA %lld:%02lld:%02lld", eta / 3600, eta / 60 % 60, eta % 60);
         line += buf;
     }

@@ -21,6 +21,9 @@ public:
     void update(std::int64_t rows, std::int64_t bytes, std::int64_t pages);
     /// Text shown after the counters (e.g. per-range state), from the next redraw on.
     void set_detail(std::string detail) { detail_ = std::move(detail); }
+    /// The part done (0..1) when it is known from something else than rows (a load: the input
+    /// bytes read); used for the bar and the ETA instead of rows / total.
+    void set_fraction(double fraction) { fraction_ = fraction; }
     /// Clears the live line (before the summary or an error message).
     void finish();
     double seconds() const;
@@ -32,6 +35,7 @@ private:
     void draw(std::int64_t rows, std::int64_t bytes, std::int64_t pages);
     bool enabled_;
     std::optional<std::int64_t> total_;
+    std::optional<double> fraction_;
     std::chrono::steady_clock::time_point start_;
     std::chrono::steady_clock::time_point last_draw_;
     std::string unit_;

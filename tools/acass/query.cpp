@@ -9,6 +9,7 @@
 #include "csv.hpp"
 #include "errors.hpp"
 #include "formats.hpp"
+#include "output_file.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -61,7 +62,7 @@ std::size_t display_width(const std::string& s) {
 /// rows reuse them (a longer cell just pushes its line wider) so that nothing is held back.
 class TablePrinter {
 public:
-    TablePrinter(const ac::Columns& columns, std::size_t block) : block_(block) {
+    TablePrinter(const ac::Columns& columns, std::size_t block, OutputFile& out) : block_(block), out_(out) {
         for (const ac::Column& c : columns) {
             header_.push_back(c.name);
             widths_.push_back(display_width(c.name));
@@ -81,7 +82,7 @@ public:
     }
     void finish(std::int64_t rows) {
         flush_pending();
-        std::printf("\n(%lld rows)\n", static_cast<long long>(rows));
+        out_.write("\n(" + std::to_string(rows) + " rows)\n");
     }
 
 private:
@@ -93,7 +94,8 @@ private:
                 if (i) rule += "-+-";
                 rule.append(widths_[i], '-');
             }
-            std::printf("%s\n", rule.c_str());
+            rule += '\n';
+            out_.write(rule);
             printed_header_ = true;
         }
         for (const auto& cells : pending_) print_line(cells);
@@ -109,7 +111,8 @@ private:
                 if (w < widths_[i]) line.append(widths_[i] - w, ' ');
             }
         }
-        std::printf("%s\n", line.c_str());
+        line += '\n';
+        out_.write(line);
     }
 
     std::size_t block_;
@@ -117,6 +120,7 @@ private:
     std::vector<std::size_t> widths_;
     std::vector<std::vector<std::string>> pending_;
     bool printed_header_ = false;
+    OutputFile& out_;
 };
 
 // Whether the statement is a SELECT (an empty result then still says "(0 rows)"; empty pages
@@ -138,6 +142,7 @@ asio::awaitable<int> run_query(CommandContext& context, const QueryOptions& o) {
     ac::ResultStream stream = co_await ac::execute_stream(context.session, statement, config);
     ServerWarnings warnings;  // to stderr, once per distinct text
 
+    OutputFile out("-", false);  // every write checked: a full disk or a closed pipe is exit 8
     std::optional<TablePrinter> table;
     std::string buffer;
     bool header_written = false;
@@ -152,7 +157,7 @@ asio::awaitable<int> run_query(CommandContext& context, const QueryOptions& o) {
         if (!page) break;
         warnings.report(*page);
         buffer.clear();
-        if (o.format == "table" && !table) table.emplace(page->columns(), o.table_block);
+        if (o.format == "table" && !table) table.emplace(page->columns(), o.table_block, out);
         if (o.format == "csv" && !header_written) {
             append_csv_header(buffer, page->columns());
             header_written = true;
@@ -166,12 +171,12 @@ asio::awaitable<int> run_query(CommandContext& context, const QueryOptions& o) {
                 append_json_row(buffer, row);
         }
         rows += static_cast<std::int64_t>(page->size());
-        std::fwrite(buffer.data(), 1, buffer.size(), stdout);
+        out.write(buffer);
     }
     co_await stream.close();
     if (table) table->finish(rows);
-    else if (o.format == "table" && is_select(o.cql)) std::printf("(0 rows)\n");  // DDL, INSERT: nothing
-    std::fflush(stdout);
+    else if (o.format == "table" && is_select(o.cql)) out.write("(0 rows)\n");  // DDL, INSERT: nothing
+    out.close();
     if (stopped) {
         std::fprintf(stderr, "acass query: interrupted after %lld rows\n", static_cast<long long>(rows));
         co_return exit_interrupted;

@@ -3,12 +3,14 @@
 #include "errors.hpp"
 
 #include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <filesystem>
 #include <cstdio>
-#include <fstream>
+#include <cstring>
 #include <sstream>
 
 namespace acass_cli {
@@ -41,12 +43,112 @@ std::string unescape_resume_text(const std::string& s) {
     return out;
 }
 
-std::optional<ResumeState> load_resume_state(const std::string& path) {
-    std::ifstream in(path);
-    if (!in) {
-        if (errno == ENOENT) return std::nullopt;
-        throw_file_error(path, "read the resume file");
+namespace {
+
+// Opens `path` and takes the exclusive lock without waiting; -1 with errno EWOULDBLOCK when
+// another process holds it. The holder replaces the file by renaming a locked new one over it and
+// then closes the old one, so a lock taken on a file that is no longer `path` is retried.
+int open_locked(const std::string& path, int flags) {
+    for (;;) {
+        const int fd = ::open(path.c_str(), flags | O_CLOEXEC, 0666);
+        if (fd < 0) return -1;
+        if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+            const int saved = errno;
+            ::close(fd);
+            errno = saved;
+            return -1;
+        }
+        struct stat locked {}, named {};
+        if (::fstat(fd, &locked) == 0 && ::stat(path.c_str(), &named) == 0 && locked.st_dev == named.st_dev &&
+            locked.st_ino == named.st_ino)
+            return fd;
+        ::close(fd);  // replaced meanwhile: lock the file that carries the name now
     }
+}
+
+void fsync_directory_of(const std::string& path) {
+    const std::string dir = std::filesystem::path(path).parent_path().string();
+    const int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        ::fsync(fd);
+        ::close(fd);
+    }
+}
+
+}  // namespace
+
+ResumeFile::ResumeFile(std::string path) : path_(std::move(path)) {
+    fd_ = open_locked(path_, O_RDWR | O_CREAT);
+    if (fd_ < 0) {
+        if (errno == EWOULDBLOCK)
+            throw CliUsageError("resume file " + path_ +
+                                " is in use by another acass run (it holds the file's lock); wait for it to end "
+                                "or give another --resume-file");
+        throw_file_error(path_, "open the resume file");
+    }
+}
+
+ResumeFile::~ResumeFile() {
+    if (fd_ >= 0) ::close(fd_);  // releases the lock
+}
+
+std::string ResumeFile::read() const {
+    std::string text;
+    char buf[4096];
+    for (off_t at = 0;;) {
+        const ssize_t n = ::pread(fd_, buf, sizeof buf, at);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            throw_file_error(path_, "read the resume file");
+        }
+        if (n == 0) break;
+        text.append(buf, static_cast<std::size_t>(n));
+        at += n;
+    }
+    return text;
+}
+
+void ResumeFile::replace(const std::string& text, bool durable) {
+    const std::string temp = path_ + ".tmp";
+    const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    if (fd < 0) throw_file_error(temp, "write the resume file");
+    // Locked before it becomes `path_`: a run that opens the new file finds it locked too.
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        ::close(fd);
+        throw_file_error(temp, "lock the resume file");
+    }
+    std::string_view rest = text;
+    while (!rest.empty()) {
+        const ssize_t n = ::write(fd, rest.data(), rest.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            const int saved = errno;
+            ::close(fd);
+            errno = saved;
+            throw_file_error(temp, "write the resume file");
+        }
+        rest.remove_prefix(static_cast<std::size_t>(n));
+    }
+    if (durable && ::fsync(fd) != 0) {
+        const int saved = errno;
+        ::close(fd);
+        errno = saved;
+        throw_file_error(temp, "fsync the resume file");
+    }
+    if (::rename(temp.c_str(), path_.c_str()) != 0) {
+        const int saved = errno;
+        ::close(fd);
+        errno = saved;
+        throw_file_error(path_, "replace the resume file");
+    }
+    ::close(fd_);
+    fd_ = fd;
+    if (durable) fsync_directory_of(path_);  // the rename itself
+}
+
+std::optional<ResumeState> load_resume_state(const ResumeFile& file) {
+    const std::string& path = file.path();
+    std::istringstream in(file.read());
     std::string first;
     if (!std::getline(in, first) || first.empty()) return std::nullopt;
     ResumeState state;
@@ -83,7 +185,7 @@ std::optional<ResumeState> load_resume_state(const std::string& path) {
     return state;
 }
 
-void save_resume_state(const std::string& path, const ResumeState& state) {
+void save_resume_state(ResumeFile& file, const ResumeState& state) {
     std::ostringstream text;
     text << state.point.to_string() << '\n'
          << "rows " << state.rows << '\n'
@@ -92,25 +194,7 @@ void save_resume_state(const std::string& path, const ResumeState& state) {
          << "format " << state.format << '\n'
          << "query " << escape_resume_text(state.query) << '\n';
     if (!state.writer_state.empty()) text << "writer " << state.writer_state << '\n';
-    write_file_atomically(path, text.str());
-}
-
-void write_file_atomically(const std::string& path, const std::string& body, bool durable) {
-    const std::string temp = path + ".tmp";
-    FILE* f = std::fopen(temp.c_str(), "wb");
-    if (!f) throw_file_error(temp, "write the resume file");
-    bool written = std::fwrite(body.data(), 1, body.size(), f) == body.size();
-    if (durable) written = written && std::fflush(f) == 0 && ::fsync(fileno(f)) == 0;
-    if (std::fclose(f) != 0 || !written) throw_file_error(temp, "write the resume file");
-    if (std::rename(temp.c_str(), path.c_str()) != 0) throw_file_error(path, "replace the resume file");
-    if (durable) {  // the rename itself: fsync the directory
-        const std::string dir = std::filesystem::path(path).parent_path().string();
-        const int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY);
-        if (fd >= 0) {
-            ::fsync(fd);
-            ::close(fd);
-        }
-    }
+    file.replace(text.str());
 }
 
 }  // namespace acass_cli

@@ -1,7 +1,10 @@
-// The resume file of `acass export --resume-file F`: where the export stands after the last page
-// written and flushed. Saved atomically (temp file + rename) so that it is always either the old
-// or the new state, whatever stops the process.
+// Resume files (`--resume-file F` of export and load). ResumeFile holds an exclusive flock on F
+// for the whole run, so a second run on the same file (an overlapping cron job) is refused
+// instead of writing the same output twice; it replaces F atomically (temp file + rename), so F
+// is always either the old or the new state, whatever stops the process. The lock follows the
+// replacement: the new file is locked before it is renamed over the old one.
 //
+// The export's state (ResumeState):
 //   acass-resume-1 <paging state hex|-> <rows to skip> <finished 0|1>   (ResumePoint::to_string)
 //   rows <rows written>
 //   pages <pages written>
@@ -29,16 +32,34 @@ struct ResumeState {
     std::string writer_state;  ///< RowWriter::resume_state() (Parquet), empty for other formats
 };
 
-/// Reads `path`; std::nullopt when it does not exist or is empty. Throws FileError for an
-/// unreadable or malformed file.
-std::optional<ResumeState> load_resume_state(const std::string& path);
+class ResumeFile {
+public:
+    /// Opens (creating it empty when missing) and locks `path`. Throws CliUsageError (exit 2)
+    /// when another process holds the lock, FileError when it cannot be opened.
+    explicit ResumeFile(std::string path);
+    ~ResumeFile();
+    ResumeFile(const ResumeFile&) = delete;
+    ResumeFile& operator=(const ResumeFile&) = delete;
 
-/// Writes `state` to `path` atomically. Throws FileError.
-void save_resume_state(const std::string& path, const ResumeState& state);
+    /// The file's text; empty for a new file. Throws FileError.
+    std::string read() const;
+    /// Replaces the file with `text` atomically, keeping the lock; with `durable` the new file is
+    /// fsync'ed before the rename and the directory after it. Throws FileError.
+    void replace(const std::string& text, bool durable = false);
+    const std::string& path() const { return path_; }
 
-/// Replaces `path` with `body` atomically (temporary file + rename); with `durable` the
-/// temporary file is fsync'ed before the rename and the directory after it. Throws FileError.
-void write_file_atomically(const std::string& path, const std::string& body, bool durable = false);
+private:
+    std::string path_;
+    int fd_ = -1;
+};
+
+/// The export's state in `file`; std::nullopt when the file is empty. Throws FileError for a
+/// malformed file.
+std::optional<ResumeState> load_resume_state(const ResumeFile& file);
+
+/// Writes `state` to `file` atomically. Throws FileError.
+void save_resume_state(ResumeFile& file, const ResumeState& state);
+
 /// One-line form of a text for resume files (backslash, CR and LF escaped), and back.
 std::string escape_resume_text(const std::string& text);
 std::string unescape_resume_text(const std::string& text);

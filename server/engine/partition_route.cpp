@@ -1,0 +1,121 @@
+// The one partition a request touches (Engine::route).
+#include "server/engine/partition_route.hpp"
+
+#include "server/engine/bind_analysis.hpp"
+#include "server/engine/bound_terms.hpp"
+#include "server/engine/prepared_statements.hpp"
+#include "server/engine/select_plan.hpp"
+#include "server/engine/statement_context.hpp"
+#include "server/engine/storage.hpp"
+#include "server/engine/writes.hpp"
+
+namespace async_cassandra::server::detail {
+
+using protocol::ValueView;
+
+PartitionOf single_partition(Engine::Impl& impl, const cql::Statement& st, const std::string& ks,
+                             std::span<const ValueView> bound) {
+    auto of_keys = [&](const cql::QualifiedName& table, const std::vector<std::vector<Bytes>>& keys) -> PartitionOf {
+        if (keys.size() != 1) return std::nullopt;
+        return std::make_pair(keyspace_of(table, ks), partition_pos(keys[0]).token);
+    };
+    return std::visit(
+        Overloaded{
+            [&](const cql::SelectStmt& s) -> PartitionOf {
+                auto schema = find_table(impl, s.table, ks)->schema;
+                SelectPlan plan = plan_select(s, schema, bound);
+                if (!plan.partition_keys) return std::nullopt;
+                return of_keys(s.table, *plan.partition_keys);
+            },
+            [&](const cql::InsertStmt& s) -> PartitionOf {
+                const TableSchema& schema = *find_table(impl, s.table, ks)->schema;
+                std::vector<Bytes> key(schema.pk.size());
+                std::size_t given = 0;
+                for (std::size_t i = 0; i < s.columns.size() && i < s.values.size(); ++i) {
+                    const ColumnDef& c = column_of(schema, s.columns[i]);
+                    if (c.kind != ColumnKind::partition_key) continue;
+                    key[static_cast<std::size_t>(c.position)] = eval_required(s.values[i], c, bound);
+                    ++given;
+                }
+                if (given != schema.pk.size()) return std::nullopt;
+                return of_keys(s.table, {key});
+            },
+            [&](const cql::UpdateStmt& s) -> PartitionOf {
+                const TableSchema& schema = *find_table(impl, s.table, ks)->schema;
+                return of_keys(s.table, cartesian(write_keys(schema, s.where, bound, true).pk));
+            },
+            [&](const cql::DeleteStmt& s) -> PartitionOf {
+                const TableSchema& schema = *find_table(impl, s.table, ks)->schema;
+                return of_keys(s.table, cartesian(write_keys(schema, s.where, bound, true).pk));
+            },
+            [&](const std::shared_ptr<cql::BatchStmt>& b) -> PartitionOf {
+                PartitionOf common;
+                for (const auto& sub : b->statements) {
+                    auto p = single_partition(impl, sub, ks, bound);
+                    if (!p || (common && *common != *p)) return std::nullopt;
+                    common = std::move(p);
+                }
+                return common;
+            },
+            [&](const auto&) -> PartitionOf { return std::nullopt; },
+        },
+        st);
+}
+
+static PartitionOf single_partition(Engine::Impl& impl, const cql::ParsedStatement& ps, const std::string& ks,
+                             const std::vector<ValueView>& values, const std::vector<std::string_view>& names) {
+    BindAnalysis a = analyze(impl, ps, ks);
+    auto bound = bind_values(a, values, names);
+    return single_partition(impl, ps.statement, ks, bound);
+}
+
+}  // namespace async_cassandra::server::detail
+
+namespace async_cassandra::server {
+
+using namespace detail;
+
+std::optional<PartitionRoute> Engine::route(const protocol::Request& request, const ConnectionState& state) {
+    Impl& impl = *impl_;
+    try {
+        // Statements are resolved before the lock, as execute() does.
+        PartitionOf partition;
+        if (const auto* q = std::get_if<protocol::QueryRequest>(&request)) {
+            auto ps = impl.parse(q->query);
+            std::shared_lock lk(impl.mutex);
+            partition = single_partition(impl, *ps, default_keyspace(state, q->params.keyspace), q->params.values,
+                                         q->params.value_names);
+        } else if (const auto* e = std::get_if<protocol::ExecuteRequest>(&request)) {
+            auto entry = find_prepared(impl, state.node_id, e->id);
+            if (!entry) return std::nullopt;
+            std::shared_lock lk(impl.mutex);
+            partition = single_partition(impl, *entry->parsed, entry->keyspace, e->params.values, e->params.value_names);
+        } else if (const auto* b = std::get_if<protocol::BatchRequest>(&request)) {
+            std::vector<std::pair<std::shared_ptr<const cql::ParsedStatement>, std::string>> items;
+            for (const auto& s : b->statements) {
+                if (!s.is_prepared) {
+                    items.emplace_back(impl.parse(s.query), default_keyspace(state, b->keyspace));
+                    continue;
+                }
+                auto entry = find_prepared(impl, state.node_id, s.id);
+                if (!entry) return std::nullopt;
+                items.emplace_back(entry->parsed, entry->keyspace);
+            }
+            std::shared_lock lk(impl.mutex);
+            for (std::size_t i = 0; i < items.size(); ++i) {
+                auto p = single_partition(impl, *items[i].first, items[i].second, b->statements[i].values, {});
+                if (!p || (partition && *partition != *p)) return std::nullopt;
+                partition = std::move(p);
+            }
+        }
+        if (!partition) return std::nullopt;
+        std::shared_lock lk(impl.mutex);
+        auto ks = impl.keyspaces.find(partition->first);
+        if (ks == impl.keyspaces.end()) return std::nullopt;
+        return PartitionRoute{partition->first, ks->second.replication, partition->second};
+    } catch (const std::exception&) {
+        return std::nullopt;  // the request itself will fail; it has no partition to count
+    }
+}
+
+}  // namespace async_cassandra::server

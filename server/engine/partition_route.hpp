@@ -1,0 +1,18 @@
+// The one partition a request touches, if it touches exactly one (replica accounting and the
+// batch size warning); never executes anything.
+#pragma once
+
+#include "server/engine/engine_internal.hpp"
+
+#include <span>
+
+namespace async_cassandra::server::detail {
+
+/// (keyspace, token) of the one partition `st` touches; nullopt when it is not exactly one.
+/// Throws like the statement's execution would for bad input (the caller maps that to nullopt).
+using PartitionOf = std::optional<std::pair<std::string, std::int64_t>>;
+
+PartitionOf single_partition(Engine::Impl& impl, const cql::Statement& st, const std::string& ks,
+                             std::span<const protocol::ValueView> bound);
+
+}  // namespace async_cassandra::server::detail
