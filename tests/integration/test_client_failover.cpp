@@ -65,6 +65,17 @@ asio::awaitable<void> create_schema(Session& session) {
     co_await sleep_for(std::chrono::milliseconds(600));
 }
 
+/// Runs `body(session)` with a Session of a Cluster of every node of `server`, once ks.kv exists.
+template <class F>
+void run_with_schema(srv::Cluster& server, F body) {
+    run([&](auto ex) -> asio::awaitable<void> {
+        Cluster cluster(ex, config_for_all_nodes(server));
+        Session session = co_await cluster.connect();
+        co_await create_schema(session);
+        co_await body(session);
+    });
+}
+
 srv::FaultRule error_rule(ServerErrorCode code, std::string pattern, int node = 0) {
     srv::FaultRule rule;
     rule.kind = srv::FaultKind::error;
@@ -128,6 +139,39 @@ TEST(Discovery, OneContactPointFindsEveryNode) {
         server->reset_stats();
         for (int i = 0; i < 30; ++i) co_await session.execute("SELECT key FROM system.local");
         for (int node = 1; node <= 3; ++node) EXPECT_GT(server->stats(node).queries, 0u) << "node " << node;
+    });
+}
+
+TEST(Discovery, TwoDataCentersWithRacksFromOneContactPoint) {
+    srv::ClusterOptions options;
+    options.port = 0;
+    options.nodes = 3;
+    options.datacenters = 2;
+    options.racks = 2;
+    srv::Cluster server(options);
+    server.start();
+    run([&](auto ex) -> asio::awaitable<void> {
+        auto config = acass_test::config_for(server);
+        config.contact_points = {server.address(5)};  // one node of dc2
+        Cluster cluster(ex, config);
+        Session session = co_await cluster.connect();
+        const ClusterMetadata meta = cluster.metadata();
+        CO_ASSERT_TRUE(meta.hosts.size() == 6u);
+        EXPECT_EQ(cluster.hosts().size(), 6u);
+        for (int node = 1; node <= 6; ++node) {
+            const HostInfo* h = meta.host(server.address(node) + ":" + std::to_string(server.port()));
+            CO_ASSERT_TRUE(h != nullptr);
+            // Nodes 1..3 in dc1, 4..6 in dc2; the k-th node of a data center in rack ((k-1) mod 2)+1.
+            EXPECT_EQ(h->datacenter, node <= 3 ? "dc1" : "dc2") << node;
+            EXPECT_EQ(h->rack, "rack" + std::to_string((node - 1) % 3 % 2 + 1)) << node;
+            EXPECT_FALSE(h->tokens.empty());
+        }
+        for (const HostPtr& h : cluster.hosts()) {
+            const HostInfo* info = meta.host(h->endpoint());
+            CO_ASSERT_TRUE(info != nullptr);
+            EXPECT_EQ(h->datacenter(), info->datacenter);
+            EXPECT_EQ(h->rack(), info->rack);
+        }
     });
 }
 
@@ -293,10 +337,7 @@ TEST(TopologyEvents, NodesAddedAndRemovedAndSchemaChangesReachTheCluster) {
 
 TEST(RetryRules, NonIdempotentWriteUnderWriteTimeoutIsSentExactlyOnce) {
     auto server = start_nodes(3);
-    run([&](auto ex) -> asio::awaitable<void> {
-        Cluster cluster(ex, config_for_all_nodes(*server));
-        Session session = co_await cluster.connect();
-        co_await create_schema(session);
+    run_with_schema(*server, [&](Session& session) -> asio::awaitable<void> {
         server->faults().add(error_rule(ServerErrorCode::write_timeout, "INSERT INTO ks.kv"));
         for (bool idempotent : {false, true}) {
             server->reset_stats();
@@ -311,10 +352,7 @@ TEST(RetryRules, NonIdempotentWriteUnderWriteTimeoutIsSentExactlyOnce) {
 
 TEST(RetryRules, ReadTimeoutWithoutEnoughRepliesIsNotRetried) {
     auto server = start_nodes(3);
-    run([&](auto ex) -> asio::awaitable<void> {
-        Cluster cluster(ex, config_for_all_nodes(*server));
-        Session session = co_await cluster.connect();
-        co_await create_schema(session);
+    run_with_schema(*server, [&](Session& session) -> asio::awaitable<void> {
         // The node answers received=0 < block_for=1: the replicas did not answer, retrying the
         // same coordinator would not help.
         server->faults().add(error_rule(ServerErrorCode::read_timeout, "FROM ks.kv"));
@@ -342,10 +380,7 @@ int only_node_with(const srv::Cluster& server, std::uint64_t n) {
 
 TEST(RetryRules, ReadTimeoutWithEnoughRepliesButNoDataIsRetriedOnceOnTheSameHost) {
     auto server = start_nodes(3);
-    run([&](auto ex) -> asio::awaitable<void> {
-        Cluster cluster(ex, config_for_all_nodes(*server));
-        Session session = co_await cluster.connect();
-        co_await create_schema(session);
+    run_with_schema(*server, [&](Session& session) -> asio::awaitable<void> {
         co_await session.execute("INSERT INTO ks.kv (k, v) VALUES (1, 'one')");
         // received 1 >= block_for 1, data_present 0: the coordinator heard from enough replicas
         // but not from the one asked for the data; one more try on the same node. The statement
@@ -397,10 +432,7 @@ TEST(RetryRules, ReadTimeoutWithEnoughRepliesButNoDataIsRetriedOnceOnTheSameHost
 
 TEST(RetryRules, BatchLogWriteTimeoutIsRetriedOnTheSameHostEvenWhenNotIdempotent) {
     auto server = start_nodes(3);
-    run([&](auto ex) -> asio::awaitable<void> {
-        Cluster cluster(ex, config_for_all_nodes(*server));
-        Session session = co_await cluster.connect();
-        co_await create_schema(session);
+    run_with_schema(*server, [&](Session& session) -> asio::awaitable<void> {
         auto timeout = error_rule(ServerErrorCode::write_timeout, "INSERT INTO ks.kv");
         timeout.write_type = "BATCH_LOG";  // the batch log write timed out: nothing applied yet
         timeout.nth = 1;
@@ -432,10 +464,7 @@ TEST(RetryRules, BatchLogWriteTimeoutIsRetriedOnTheSameHostEvenWhenNotIdempotent
 
 TEST(RetryRules, UnavailableTriesTheNextHostOnce) {
     auto server = start_nodes(3);
-    run([&](auto ex) -> asio::awaitable<void> {
-        Cluster cluster(ex, config_for_all_nodes(*server));
-        Session session = co_await cluster.connect();
-        co_await create_schema(session);
+    run_with_schema(*server, [&](Session& session) -> asio::awaitable<void> {
         // Only node 1 is short of replicas: every request succeeds, idempotent or not.
         const std::size_t rule = server->faults().add(error_rule(ServerErrorCode::unavailable, "FROM ks.kv", 1));
         for (int i = 0; i < 9; ++i) co_await session.execute("SELECT v FROM ks.kv WHERE k = 1");
@@ -456,10 +485,7 @@ class NextHostOnlyWhenIdempotent : public ::testing::TestWithParam<ServerErrorCo
 TEST_P(NextHostOnlyWhenIdempotent, FailuresOfOneNode) {
     const ServerErrorCode code = GetParam();
     auto server = start_nodes(3);
-    run([&](auto ex) -> asio::awaitable<void> {
-        Cluster cluster(ex, config_for_all_nodes(*server));
-        Session session = co_await cluster.connect();
-        co_await create_schema(session);
+    run_with_schema(*server, [&](Session& session) -> asio::awaitable<void> {
         server->faults().add(error_rule(code, "INSERT INTO ks.kv", 2));
         server->reset_stats();
         int failed = 0;
@@ -493,6 +519,68 @@ TEST_P(NextHostOnlyWhenIdempotent, FailuresOfOneNode) {
 INSTANTIATE_TEST_SUITE_P(Codes, NextHostOnlyWhenIdempotent,
                          ::testing::Values(ServerErrorCode::overloaded, ServerErrorCode::is_bootstrapping));
 
+TEST(RetryRules, ConnectionLossGoesToTheNextHostOnlyWhenIdempotent) {
+    auto server = start_nodes(3);
+    run_with_schema(*server, [&](Session& session) -> asio::awaitable<void> {
+        // Node 2 closes the connection half-way through each answer to these inserts (the write
+        // may or may not have happened: only an idempotent one may be sent again).
+        srv::FaultRule drop;
+        drop.kind = srv::FaultKind::drop_mid_frame;
+        drop.pattern = "INSERT INTO ks.kv";
+        drop.node = 2;
+        server->faults().add(drop);
+        server->reset_stats();
+        int failed = 0;
+        for (int k = 0; k < 9; ++k) {
+            auto [error, result] = co_await session.try_execute(insert_statement(k, true));
+            failed += error != nullptr;
+        }
+        EXPECT_EQ(failed, 0);
+        const std::uint64_t on_node2 = server->stats(2).queries;
+        EXPECT_GE(on_node2, 1u);
+        EXPECT_EQ(total_queries(*server), 9u + on_node2);  // each one node 2 dropped, sent again elsewhere
+
+        server->reset_stats();
+        failed = 0;
+        for (int k = 0; k < 9; ++k) {
+            auto [error, result] = co_await session.try_execute(insert_statement(k, false));
+            if (error) {
+                ++failed;
+                EXPECT_THROW(std::rethrow_exception(error), ConnectionClosed);
+            }
+        }
+        EXPECT_GE(server->stats(2).queries, 1u);
+        EXPECT_EQ(static_cast<std::uint64_t>(failed), server->stats(2).queries);  // the caller's error, not resent
+        EXPECT_EQ(total_queries(*server), 9u);
+    });
+}
+
+TEST(RetryRules, OtherServerErrorsAreRethrownEvenWhenIdempotent) {
+    auto server = start_nodes(3);
+    run_with_schema(*server, [&](Session& session) -> asio::awaitable<void> {
+        server->faults().add(error_rule(ServerErrorCode::server_error, "INSERT INTO ks.kv"));
+        server->reset_stats();
+        auto [error, result] = co_await session.try_execute(insert_statement(1, true));
+        CO_ASSERT_TRUE(error);
+        try {
+            std::rethrow_exception(error);
+        } catch (const ServerError& e) {
+            EXPECT_EQ(e.code(), ServerErrorCode::server_error);
+        } catch (...) {
+            ADD_FAILURE() << "not a ServerError";
+        }
+        EXPECT_EQ(total_queries(*server), 1u);
+        // A statement the node rejects (no such table) is the caller's error at once, too.
+        server->reset_stats();
+        Statement bad("SELECT v FROM ks.nosuch WHERE k = 1");
+        bad.set_idempotent();
+        auto [error2, result2] = co_await session.try_execute(bad);
+        CO_ASSERT_TRUE(error2);
+        EXPECT_THROW(std::rethrow_exception(error2), InvalidRequest);
+        EXPECT_EQ(total_queries(*server), 1u);
+    });
+}
+
 TEST(RetryRules, ClientTimeoutGoesToTheNextHostOnlyWhenIdempotent) {
     auto server = start_nodes(3);
     srv::FaultRule slow;
@@ -500,10 +588,7 @@ TEST(RetryRules, ClientTimeoutGoesToTheNextHostOnlyWhenIdempotent) {
     slow.pattern = "FROM ks.kv";
     slow.node = 3;
     slow.delay = 400ms;
-    run([&](auto ex) -> asio::awaitable<void> {
-        Cluster cluster(ex, config_for_all_nodes(*server));
-        Session session = co_await cluster.connect();
-        co_await create_schema(session);
+    run_with_schema(*server, [&](Session& session) -> asio::awaitable<void> {
         server->faults().add(slow);
         int failed = 0;
         for (int i = 0; i < 6; ++i) {
@@ -681,6 +766,47 @@ TEST(NodeLoss, ParallelScanSeesEveryRowExactlyOnce) {
         EXPECT_EQ(stats.rows, kRows);
         EXPECT_EQ(duplicates, 0);
         EXPECT_EQ(std::count(seen.begin(), seen.end(), 1), kRows);
+    });
+}
+
+// ---------------------------------------------------------------- scan routing
+
+// scan_table sends each token range to a replica of that range: the owner of (start, end] is the
+// replica set of `end`, as in Cassandra. With ranges aligned to the ring (split_token_ring_aligned
+// over the nodes' tokens, 4 per node here) no range spans two owners, and the node counts every
+// range read it does not wholly replicate: there must be none, and every node must serve some.
+TEST(ScanRouting, EachTokenRangeGoesToAReplicaOfThatRange) {
+    constexpr std::int64_t kRows = 30'000;
+    srv::ClusterOptions options;
+    options.port = 0;
+    options.nodes = 3;
+    options.tokens_per_node = 4;
+    options.synthetic_rows = kRows;  // keyspace synthetic: SimpleStrategy, replication_factor 1
+    srv::Cluster server(options);
+    server.start();
+    run([&](auto ex) -> asio::awaitable<void> {
+        Cluster cluster(ex, acass_test::config_for(server));
+        Session session = co_await cluster.connect();
+        std::vector<std::int64_t> ring;
+        for (const HostInfo& h : cluster.metadata().hosts) ring.insert(ring.end(), h.tokens.begin(), h.tokens.end());
+        CO_ASSERT_TRUE(ring.size() == 12u);
+        ScanConfig config;
+        config.table = "synthetic.rows";
+        config.ranges = split_token_ring_aligned(24, ring);
+        config.concurrency = 3;
+        config.stream.fetch_size = 1000;
+        const std::size_t ranges = config.ranges.size();
+        server.reset_stats();
+        ScanStats stats = co_await scan_table(session, config, [](std::size_t, const Page&) {});
+        EXPECT_EQ(stats.rows, kRows);
+        std::uint64_t range_reads = 0;
+        for (int node = 1; node <= 3; ++node) {
+            const auto s = server.stats(node);
+            EXPECT_EQ(s.range_non_replica_requests, 0u) << "node " << node;
+            EXPECT_GT(s.range_replica_requests, 0u) << "node " << node;
+            range_reads += s.range_replica_requests;
+        }
+        EXPECT_GE(range_reads, ranges);  // every range read at least once (more pages for some)
     });
 }
 
