@@ -4,6 +4,7 @@
 //                [--protocol-versions 4,5] [--emulate cassandra-3.11|cassandra-4.1|cassandra-5.0|scylla]
 //                [--auth user:password] [--cluster-name NAME] [--synthetic ROWS]
 //                [--fault SPEC]... [--log-requests] [--control-stdin] [--tls CERT.pem,KEY.pem]
+//                [--replay-pages]
 //
 // With --tls every node serves the native protocol over TLS 1.2+ only (no plain-text fallback on
 // the same port); an unreadable or mismatched certificate/key exits with status 1 at startup.
@@ -98,6 +99,9 @@ int main(int argc, char** argv) {
     app.add_option("--auth", auth, "enable PasswordAuthenticator with user:password");
     app.add_option("--cluster-name", options.cluster_name, "cluster name reported by system.local");
     app.add_option("--synthetic", options.synthetic_rows, "rows of the generated table synthetic.rows");
+    app.add_flag("--replay-pages", options.replay_pages,
+                 "with --synthetic: serve full scans of synthetic.rows from one pre-encoded page, over and over "
+                 "(benchmarks: the node is never the bottleneck)");
     app.add_option("--tokens-per-node", options.tokens_per_node, "tokens owned by each node")->check(CLI::Range(1, 256));
     app.add_option("--fault", faults,
                    "fault rule KIND[=VALUE][,node=N][,nth=N][,fraction=F][,max_hits=N][,pattern=TEXT]; kinds: "

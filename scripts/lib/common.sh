@@ -9,7 +9,7 @@ JOBS="${JOBS:-$(nproc)}"
 # Debian 12 packages the build, the tests and the tools need.
 ACASS_PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git
-  libasio-dev libssl-dev liblz4-dev libsnappy-dev zlib1g-dev
+  libasio-dev libssl-dev liblz4-dev libsnappy-dev zlib1g-dev libdeflate-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libfmt-dev
   clang libclang-rt-14-dev
   libavro-dev doxygen openssl zlib1g-dev libzstd-dev zstd

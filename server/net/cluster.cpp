@@ -77,6 +77,10 @@ Cluster::Impl::Impl(ClusterOptions o) : options(std::move(o)), engine(engine_con
     min_version = versions.front();
     max_version = versions.back();
     for (auto& rule : options.faults) faults.add(rule);
+    if (options.replay_pages) {
+        if (options.synthetic_rows <= 0) throw UsageError("--replay-pages needs --synthetic ROWS");
+        replay = std::make_unique<ReplayPages>(options.synthetic_rows);
+    }
     if (options.tls_cert_file.empty() != options.tls_key_file.empty())
         throw UsageError("TLS needs both a certificate and a private key file");
     if (!options.tls_cert_file.empty()) tls.emplace(make_tls_context(options.tls_cert_file, options.tls_key_file, options.tls_client_ca_file));

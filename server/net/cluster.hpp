@@ -43,6 +43,9 @@ struct ClusterOptions {
     std::optional<std::pair<std::string, std::string>> credentials;
     std::string cluster_name = "Test Cluster";
     std::int64_t synthetic_rows = 0;
+    /// Serve full scans of synthetic.rows from one pre-encoded page, over and over
+    /// (server/net/replay_pages.hpp): the benchmarks' node that is never the bottleneck.
+    bool replay_pages = false;
     int tokens_per_node = 1;
     /// Print every request's opcode and query text to stderr (to see what drivers send).
     bool log_requests = false;

@@ -562,7 +562,15 @@ void Connection::handle_query(const p::FrameHeader& header, const p::Request& re
 
     ExecutionResult result;
     try {
-        result = impl.engine.execute(req, state_);
+        std::optional<ExecutionResult> replayed;
+        if (impl.replay) replayed = impl.replay->next_page(req);
+        if (replayed) {
+            result = std::move(*replayed);
+        } else {
+            result = impl.engine.execute(req, state_);
+            if (impl.replay && ReplayPages::is_first_page(req, result))
+                impl.replay->remember(req, query_text(req), state_, result);
+        }
     } catch (const std::exception& e) {
         // The engine promises not to throw; if it does, only this request fails.
         p::ErrorResponse err;

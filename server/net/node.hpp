@@ -6,6 +6,7 @@
 #include "server/engine/replica_placement.hpp"
 #include "server/net/cluster.hpp"
 #include "server/net/emulation.hpp"
+#include "server/net/replay_pages.hpp"
 #include "protocol/frame_codec.hpp"
 
 #include <asio.hpp>
@@ -68,6 +69,7 @@ struct Cluster::Impl {
     std::thread thread;
     Engine engine;
     FaultInjector faults;
+    std::unique_ptr<ReplayPages> replay;  ///< with ClusterOptions::replay_pages
     std::vector<std::unique_ptr<Node>> nodes;
     std::uint16_t port = 0;
     int min_version = 4;

@@ -2,6 +2,7 @@
 
 #include "net/error_mapping.hpp"
 
+#include <async_cassandra/exception_message.hpp>
 #include <async_cassandra/text_codec.hpp>
 
 // GCC 12 reports a false -Wmismatched-new-delete on Asio's awaitable frame allocator.
@@ -37,15 +38,6 @@ bool is_unreachable(const std::exception_ptr& error) {
     }
 }
 
-std::string what_of(const std::exception_ptr& error) {
-    try {
-        std::rethrow_exception(error);
-    } catch (const std::exception& e) {
-        return e.what();
-    } catch (...) {
-        return "unknown error";
-    }
-}
 }  // namespace
 
 HostList HostsView::replicas(std::string_view keyspace, std::int64_t token) const {
@@ -226,7 +218,7 @@ void ClusterCore::set_up(const std::string& endpoint, bool up, const std::except
         if (logger_.enabled(LogLevel::info)) logger_.log(LogLevel::info, "host " + endpoint + " is up");
     } else if (logger_.enabled(LogLevel::warn)) {
         logger_.log(LogLevel::warn,
-                    "host " + endpoint + " is down" + (error ? " (" + what_of(error) + ")" : std::string()));
+                    "host " + endpoint + " is down" + (error ? " (" + exception_message(error) + ")" : std::string()));
     }
 }
 
@@ -297,7 +289,7 @@ asio::awaitable<void> ClusterCore::start_topology() {
         control->close();
         control = nullptr;
         if (logger_.enabled(LogLevel::warn))
-            logger_.log(LogLevel::warn, "control connection failed (" + what_of(error) +
+            logger_.log(LogLevel::warn, "control connection failed (" + exception_message(error) +
                                             "); routing to the contact points only");
     } else {
         if (auto version = control->protocol_version()) {

@@ -9,6 +9,7 @@
 #include "net/connection.hpp"
 #include "net/error_mapping.hpp"
 
+#include <async_cassandra/exception_message.hpp>
 #include <async_cassandra/row.hpp>
 #include <async_cassandra/server_errors.hpp>
 #include <async_cassandra/values.hpp>
@@ -36,16 +37,6 @@ namespace async_cassandra::cluster {
 namespace {
 
 constexpr auto wait_tuple = asio::experimental::as_tuple(asio::use_awaitable);
-
-std::string describe(const std::exception_ptr& e) {
-    try {
-        if (e) std::rethrow_exception(e);
-    } catch (const std::exception& x) {
-        return x.what();
-    } catch (...) {
-    }
-    return "unknown error";
-}
 
 }  // namespace
 
@@ -292,7 +283,7 @@ struct ControlConnection::Impl : std::enable_shared_from_this<Impl> {
             }
         }
         std::string what = "control connection: no contact point answered";
-        for (const auto& f : failures) what += "; " + f.host + ": " + describe(f.error);
+        for (const auto& f : failures) what += "; " + f.host + ": " + exception_message(f.error);
         throw NoHostAvailable(what, std::move(failures));
     }
 
@@ -300,7 +291,7 @@ struct ControlConnection::Impl : std::enable_shared_from_this<Impl> {
         if (closed || connection != c) return;
         connection.reset();
         set_endpoint({});
-        log(LogLevel::warn, "lost " + c->endpoint() + ": " + describe(reason) + "; reconnecting");
+        log(LogLevel::warn, "lost " + c->endpoint() + ": " + exception_message(reason) + "; reconnecting");
         if (const HostInfo* h = holder.load()->metadata.host(c->endpoint())) {
             down.insert(h->endpoint());
             if (callbacks.on_host_status) callbacks.on_host_status(*h, false);

@@ -1,5 +1,7 @@
 #include "net/connection.hpp"
 
+#include <async_cassandra/exception_message.hpp>
+
 // GCC 12 reports a false -Wmismatched-new-delete on Asio's awaitable frame allocator.
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
@@ -34,16 +36,6 @@ protocol::Compression to_protocol(CompressionAlgorithm c) {
         case CompressionAlgorithm::snappy: return protocol::Compression::snappy;
     }
     return protocol::Compression::none;
-}
-
-std::string describe(const std::exception_ptr& e) {
-    try {
-        if (e) std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-        return ex.what();
-    } catch (...) {
-    }
-    return "unknown error";
 }
 
 template <class T>
@@ -169,13 +161,13 @@ asio::awaitable<std::shared_ptr<Connection>> Connection::open(Executor executor,
         if (version_refused && !last) {
             if (logger.enabled(LogLevel::info))
                 logger.log(LogLevel::info, "protocol v" + std::to_string(v) + " refused by " + conn->endpoint() +
-                                               " (" + describe(error) + "); trying v" +
+                                               " (" + exception_message(error) + "); trying v" +
                                                std::to_string(static_cast<int>(versions[i + 1])));
             continue;
         }
         if (logger.enabled(LogLevel::warn))
             logger.log(LogLevel::warn, "cannot open connection to " + conn->endpoint() + " (protocol v" +
-                                           std::to_string(v) + "): " + describe(error));
+                                           std::to_string(v) + "): " + exception_message(error));
         std::rethrow_exception(error);
     }
     throw ConnectionClosed("no protocol version to try");  // unreachable
@@ -562,7 +554,7 @@ void Connection::close_with(std::exception_ptr reason, bool requested) {
     const LogLevel level = requested ? LogLevel::info : LogLevel::warn;
     if (handshake_done_ && logger_.enabled(level))
         logger_.log(level, requested ? "connection to " + endpoint() + " closed by the client"
-                                     : "connection to " + endpoint() + " lost: " + describe(reason));
+                                     : "connection to " + endpoint() + " lost: " + exception_message(reason));
     close_reason_ = reason;
     open_.store(false, std::memory_order_release);
     std::error_code ignored;

@@ -1,5 +1,7 @@
 #include "net/host_pool.hpp"
 
+#include <async_cassandra/exception_message.hpp>
+
 // GCC 12 reports a false -Wmismatched-new-delete on Asio's awaitable frame allocator.
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
@@ -21,15 +23,6 @@ namespace async_cassandra::net {
 namespace {
 constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 
-std::string what_of(const std::exception_ptr& error) {
-    try {
-        std::rethrow_exception(error);
-    } catch (const std::exception& e) {
-        return e.what();
-    } catch (...) {
-        return "unknown error";
-    }
-}
 }  // namespace
 
 /// Closed (a broadcast to every waiter, present and future) when a connection attempt ends.
@@ -305,7 +298,7 @@ asio::awaitable<void> HostPool::maintain() {
             const auto& r = settings_->reconnection;
             backoff_ = backoff_.count() == 0 ? r.base : std::min(backoff_ * 2, r.max);
             if (settings_->logger.enabled(LogLevel::warn))
-                settings_->logger.log(LogLevel::warn, "reconnection to " + endpoint_ + " failed (" + what_of(error) +
+                settings_->logger.log(LogLevel::warn, "reconnection to " + endpoint_ + " failed (" + exception_message(error) +
                                                           "); next attempt in " + std::to_string(backoff_.count()) +
                                                           " ms");
             timer_.expires_after(backoff_);

@@ -13,7 +13,7 @@ namespace async_cassandra::protocol {
 /// The result fits in 24 bits.
 std::uint32_t crc24(BytesView bytes) noexcept;
 
-/// Standard CRC-32 (IEEE 802.3, reflected): `crc32(b, crc32(a)) == crc32(a ++ b)`. zlib's.
+/// Standard CRC-32 (IEEE 802.3, reflected): `crc32(b, crc32(a)) == crc32(a ++ b)`. libdeflate's.
 std::uint32_t crc32(BytesView bytes, std::uint32_t crc = 0) noexcept;
 
 /// The CRC32 of a v5 segment payload: CRC-32 continued from the CRC of the bytes fa 2d 55 ca.

@@ -2,6 +2,7 @@
 // decoding is more than a load, and the type-driven to_cql_literal / to_json.
 #include <async_cassandra/codec.hpp>
 #include <async_cassandra/text_codec.hpp>
+#include <async_cassandra/value_text.hpp>
 
 #include <charconv>
 #include <cmath>
@@ -439,6 +440,14 @@ std::string to_json(const DataType& type, std::optional<protocol::BytesView> byt
     std::string out;
     append_value(out, type, bytes, Style::json, 0);
     return out;
+}
+
+void append_cql_literal(std::string& out, const DataType& type, std::optional<protocol::BytesView> bytes) {
+    append_value(out, type, bytes, Style::cql, 0);
+}
+
+void append_json(std::string& out, const DataType& type, std::optional<protocol::BytesView> bytes) {
+    append_value(out, type, bytes, Style::json, 0);
 }
 
 }  // namespace async_cassandra

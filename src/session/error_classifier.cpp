@@ -90,14 +90,4 @@ const char* error_type_of(const std::exception_ptr& error) noexcept {
     }
 }
 
-std::string what_of(const std::exception_ptr& error) {
-    try {
-        std::rethrow_exception(error);
-    } catch (const std::exception& e) {
-        return e.what();
-    } catch (...) {
-        return "unknown error";
-    }
-}
-
 }  // namespace async_cassandra::detail

@@ -15,7 +15,5 @@ RequestErrorKind classify(const std::exception_ptr& error) noexcept;
 /// RequestEvent::error_type: the name of the class a failure is thrown as ("ReadTimeout"...).
 const char* error_type_of(const std::exception_ptr& error) noexcept;
 const char* error_type_of(ServerErrorCode code) noexcept;
-/// what() of an exception_ptr.
-std::string what_of(const std::exception_ptr& error);
 
 }  // namespace async_cassandra::detail

@@ -1,5 +1,7 @@
 #include "session/request_executor.hpp"
 
+#include <async_cassandra/exception_message.hpp>
+
 #include "net/error_mapping.hpp"
 #include "session/error_classifier.hpp"
 
@@ -29,7 +31,7 @@ using Clock = std::chrono::steady_clock;
 [[noreturn]] void throw_no_host(std::vector<NoHostAvailable::HostFailure> failures) {
     std::string what = "no host available:";
     if (failures.empty()) what += " no host to try (every host is down or filtered out by the load-balancing policy)";
-    for (const auto& f : failures) what += " [" + f.host + ": " + what_of(f.error) + "]";
+    for (const auto& f : failures) what += " [" + f.host + ": " + exception_message(f.error) + "]";
     throw NoHostAvailable(what, std::move(failures));
 }
 }  // namespace

@@ -1,5 +1,7 @@
 #include "session/session_impl.hpp"
 
+#include <async_cassandra/exception_message.hpp>
+
 #include "net/error_mapping.hpp"
 #include "session/error_classifier.hpp"
 
@@ -129,7 +131,7 @@ asio::awaitable<void> SessionImpl::open_pools(std::shared_ptr<cluster::KeyspaceP
     }
     if (all_refusals) std::rethrow_exception(failures.front().error);
     std::string what = "no host available:";
-    for (const auto& f : failures) what += " [" + f.host + ": " + what_of(f.error) + "]";
+    for (const auto& f : failures) what += " [" + f.host + ": " + exception_message(f.error) + "]";
     throw NoHostAvailable(what, std::move(failures));
 }
 

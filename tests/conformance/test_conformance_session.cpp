@@ -143,10 +143,14 @@ TEST_P(Session_, WarningsTracingAndPayloadReachEveryPage) {
         if (!page2) co_return;
         EXPECT_TRUE(page2->warnings().empty());
         EXPECT_TRUE(page2->tracing_id());
-        if (page2->tracing_id()) EXPECT_EQ((*page2->tracing_id())[0], 0x11);
+        if (page2->tracing_id()) {
+            EXPECT_EQ((*page2->tracing_id())[0], 0x11);
+        }
         const auto& payload = page2->response_info().custom_payload;
         EXPECT_EQ(payload.count("server"), 1u);
-        if (payload.count("server")) EXPECT_EQ(*payload.at("server"), (std::vector<std::uint8_t>{'n', 'o', 'd', 'e', '1'}));
+        if (payload.count("server")) {
+            EXPECT_EQ(*payload.at("server"), (std::vector<std::uint8_t>{'n', 'o', 'd', 'e', '1'}));
+        }
         EXPECT_FALSE(co_await stream.next_page());
 
         ResultSet rs = co_await session.execute(Statement("SELECT v FROM ks.t"));
@@ -155,7 +159,7 @@ TEST_P(Session_, WarningsTracingAndPayloadReachEveryPage) {
         EXPECT_TRUE(rs.tracing_id());
         EXPECT_EQ(rs.custom_payload().count("server"), 1u);
         EXPECT_EQ(rs.pages().front().warnings(), std::vector<std::string>{kTombstones});
-        session.shutdown();
+        co_await session.shutdown();
     });
     {
         std::lock_guard lock(observer->mutex);
@@ -190,7 +194,7 @@ TEST_P(Session_, ServerErrorCarriesWarnings) {
             EXPECT_EQ(e.warnings(), std::vector<std::string>{warning});
         }
         EXPECT_TRUE(thrown);
-        session.shutdown();
+        co_await session.shutdown();
     });
 }
 
@@ -255,7 +259,47 @@ TEST(SessionV5, MetadataChangedMidStream) {
             }
         }
         EXPECT_EQ(cells, (std::vector<std::string>{"a", "b/7", "c/8"}));
-        session.shutdown();
+        co_await session.shutdown();
     });
     EXPECT_EQ(ids_seen, (std::vector<std::string>{"m1", "m1", "m2"}));
+}
+
+// Must show: `acass` prints a server warning to stderr once per distinct text, and the data on
+// stdout stays clean. Pages 1 and 2 carry the same tombstone warning, page 3 another one.
+TEST(AcassCli, WarningsGoToStderrOncePerText) {
+    const std::string other = "Aggregation query used without partition key";
+    FakeServer server([&](const RequestInfo& info) {
+        Action a;
+        if (!std::holds_alternative<protocol::QueryRequest>(info.request)) return a;
+        const auto state = paging_state_of(info);
+        const std::string warning = state == "p2" ? other : kTombstones;
+        Bytes body = Golden().u16(1).str(warning).build();
+        Bytes rows = !state ? rows_body({"a"}, "p1") : state == "p1" ? rows_body({"b"}, "p2") : rows_body({"c"}, std::nullopt);
+        body.insert(body.end(), rows.begin(), rows.end());
+        a.raw_envelope = envelope(info, 0x08, 0x08, body);
+        return a;
+    });
+    const std::string dir = ::testing::TempDir();
+    const std::string out = dir + "/acass_warnings.out", err = dir + "/acass_warnings.err";
+    const std::string cmd = std::string(ACASS_BINARY_DIR) + "/bin/acass query --port " + std::to_string(server.port()) +
+                            " -f csv --fetch-size 1 \"SELECT v FROM ks.t\" >" + out + " 2>" + err;
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+    auto slurp = [](const std::string& path) {
+        std::string s;
+        if (FILE* f = std::fopen(path.c_str(), "r")) {
+            char buf[4096];
+            for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) s.append(buf, n);
+            std::fclose(f);
+        }
+        return s;
+    };
+    EXPECT_EQ(slurp(out), "v\na\nb\nc\n");
+    const std::string errors = slurp(err);
+    auto count = [&](const std::string& needle) {
+        std::size_t n = 0;
+        for (std::size_t at = errors.find(needle); at != std::string::npos; at = errors.find(needle, at + 1)) ++n;
+        return n;
+    };
+    EXPECT_EQ(count(kTombstones), 1u) << errors;
+    EXPECT_EQ(count(other), 1u) << errors;
 }

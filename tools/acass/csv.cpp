@@ -1,7 +1,9 @@
 #include "csv.hpp"
 
 #include <async_cassandra/codec.hpp>
+#include <async_cassandra/value_text.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdint>
 
@@ -48,9 +50,12 @@ std::optional<std::string> cell_text(const ac::Row& row, std::size_t i) {
 
 void append_csv_field(std::string& out, std::string_view text, const CsvDialect& dialect) {
     const char escape = dialect.escape_char();
-    const char special[] = {dialect.delimiter, dialect.quote, escape, '\r', '\n', '\0'};
-    const bool needs_quotes = text == dialect.null_string || text.empty() ||
-                              text.find_first_of(std::string_view(special, 5)) != std::string_view::npos;
+    // One pass with five compares per character: string_view::find_first_of calls memchr on the
+    // set for every character, which was a fifth of an export's instructions.
+    const auto special = [&](char c) {
+        return c == dialect.delimiter || c == dialect.quote || c == escape || c == '\r' || c == '\n';
+    };
+    const bool needs_quotes = text.empty() || text == dialect.null_string || std::any_of(text.begin(), text.end(), special);
     if (!needs_quotes) {
         out += text;
         return;
@@ -107,7 +112,23 @@ void append_csv_row(std::string& out, const ac::Row& row, const CsvDialect& dial
             default:
                 break;
         }
-        if (auto text = cell_text(row, i)) append_csv_field(out, *text, dialect);
+        // Any other type (double, timestamp, uuid, ...): its literal, built in a buffer reused
+        // from cell to cell rather than two new strings per cell. One quoted string without
+        // inner quotes (a timestamp, a date, an inet) is unquoted in place, as cell_text does;
+        // a literal with inner quotes takes cell_text itself.
+        thread_local std::string literal;
+        literal.clear();
+        ac::append_cql_literal(literal, *columns[i].type, raw);
+        std::string_view text = literal;
+        if (!text.empty() && text.front() == '\'') {
+            const std::string_view inner = text.size() >= 2 && text.back() == '\'' ? text.substr(1, text.size() - 2) : text;
+            if (inner.size() + 2 != text.size() || inner.find('\'') != std::string_view::npos) {
+                if (auto slow = cell_text(row, i)) append_csv_field(out, *slow, dialect);
+                continue;
+            }
+            text = inner;
+        }
+        append_csv_field(out, text, dialect);
     }
     out += '\n';
 }

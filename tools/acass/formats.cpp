@@ -1,6 +1,7 @@
 #include "formats.hpp"
 
 #include <async_cassandra/text_codec.hpp>
+#include <async_cassandra/value_text.hpp>
 
 #include "csv.hpp"
 #include "errors.hpp"
@@ -195,7 +196,7 @@ void append_json_row(std::string& out, const ac::Row& row) {
         if (i) out += ", ";
         ac::append_json_string(out, columns[i].name);
         out += ": ";
-        out += row.to_json(i);
+        ac::append_json(out, *columns[i].type, row.raw(i));  // Row::to_json's text, no string per cell
     }
     out += "}\n";
 }

@@ -15,6 +15,7 @@
 #include "resume_file.hpp"
 #include "retry.hpp"
 
+#include <async_cassandra/exception_message.hpp>
 #include <async_cassandra/codec.hpp>
 #include <async_cassandra/text_codec.hpp>
 
@@ -717,7 +718,7 @@ asio::awaitable<std::pair<Outcome, std::string>> write_with_retries(LoadRun& run
             co_return std::pair{Outcome::written, std::string()};
         }
         const WriteErrorKind kind = classify_write_error(error);
-        const std::string text = error_text(error);
+        const std::string text = ac::exception_message(error);
         if (kind == WriteErrorKind::rejected) co_return std::pair{Outcome::rejected, text};
         if (kind == WriteErrorKind::fatal) {
             run.fail(error);

@@ -46,16 +46,6 @@ WriteErrorKind classify_write_error(const std::exception_ptr& error) {
     }
 }
 
-std::string error_text(const std::exception_ptr& error) {
-    try {
-        std::rethrow_exception(error);
-    } catch (const std::exception& e) {
-        return e.what();
-    } catch (...) {
-        return "unknown error";
-    }
-}
-
 std::chrono::milliseconds retry_delay(int attempt) {
     static thread_local std::minstd_rand random{std::random_device{}()};
     const int exponent = std::clamp(attempt - 1, 0, 8);

@@ -30,9 +30,6 @@ enum class WriteErrorKind {
 
 WriteErrorKind classify_write_error(const std::exception_ptr& error);
 
-/// The error's message.
-std::string error_text(const std::exception_ptr& error);
-
 /// Wait before attempt `attempt + 1` (attempt >= 1): exponential from 5 ms, at most 1 s, with
 /// jitter so that the workers do not come back in step.
 std::chrono::milliseconds retry_delay(int attempt);
