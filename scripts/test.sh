@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs every test:
-#   1. the normal build: unit, integration, compat (Python and Node.js drivers), examples, package;
+#   1. the normal build: unit, integration, compat (Python and Node.js drivers), examples, package,
+#      the reliability fault matrix, and a 60-second soak (scripts/soak.sh --check);
 #   2. ASan+UBSan build: unit and integration tests;
 #   3. TSan build: the client's concurrent pieces (connection, stream ids, streaming) and the
 #      cluster layer (topology, control connection, failover with several threads/io_contexts);
@@ -16,6 +17,9 @@ stage "normal build"
 configure_and_build "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DASYNC_CASSANDRA_REQUIRE_COMPAT=ON
 stage "running the test suite"
 (cd "$BUILD_DIR" && ctest --output-on-failure -j "$JOBS" --timeout 600)
+
+stage "soak, 60 s: a 3-node acass-server with rotating faults; flat memory, no leaked ids or sockets"
+"$ROOT/scripts/soak.sh" --seconds 60 --check --no-build --out "$BUILD_DIR/soak"
 
 if [[ "${SKIP_SANITIZERS:-0}" != 1 ]]; then
   stage "ASan+UBSan build: unit and integration tests"

@@ -14,7 +14,8 @@
 // cleanly on SIGINT/SIGTERM.
 //
 // With --control-stdin, lines on stdin drive the cluster from a test script: "stop N",
-// "restart N", "remove N", "add N", "stats N", "quit". Each command answers one line on stdout
+// "restart N", "remove N", "add N", "stats N", "fault RULE" (as --fault), "clear-faults", "quit".
+// Each command answers one line on stdout
 // ("ok", "stats N requests=.. queries=.. connections=.. open=.. replica_requests=..
 // non_replica_requests=.. range_replica_requests=.. range_non_replica_requests=..", or "error: ...").
 #include "server/net/cluster.hpp"
@@ -38,11 +39,21 @@ void control_loop(net::Cluster& cluster) {
     while (std::getline(std::cin, line)) {
         std::istringstream in(line);
         std::string cmd;
+        in >> cmd;
         int node = 0;
-        in >> cmd >> node;
         try {
             if (cmd == "quit") break;
-            if (cmd == "stop") cluster.stop_node(node);
+            if (cmd == "fault") {  // the rest of the line is a --fault rule
+                std::string spec;
+                std::getline(in >> std::ws, spec);
+                cluster.faults().add(net::parse_fault(spec));
+                std::printf("ok\n");
+                std::fflush(stdout);
+                continue;
+            }
+            in >> node;
+            if (cmd == "clear-faults") cluster.faults().clear();
+            else if (cmd == "stop") cluster.stop_node(node);
             else if (cmd == "restart") cluster.restart_node(node);
             else if (cmd == "remove") cluster.remove_node(node);
             else if (cmd == "add") cluster.add_node(node);
@@ -113,7 +124,7 @@ int main(int argc, char** argv) {
                    "with --tls: require client certificates signed by a CA in this PEM file (mutual TLS)");
     bool control_stdin = false;
     app.add_flag("--control-stdin", control_stdin,
-                 "read commands from stdin: stop N, restart N, remove N, add N, stats N, quit");
+                 "read commands from stdin: stop N, restart N, remove N, add N, stats N, fault RULE, clear-faults, quit");
     CLI11_PARSE(app, argc, argv);
 
     try {

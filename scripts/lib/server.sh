@@ -3,8 +3,9 @@
 #   start_acass_server BINARY LOG_FILE [acass-server flags...]
 #       starts it on 127.0.0.1 with --port 0 and waits for its ready line
 #       ("acass-server listening on 127.0.0.1:PORT (...)"); sets ACASS_PORT and ACASS_SERVER_PID;
-#       exits 2 with the server's log if it dies or does not listen within 30 s. The server's
-#       standard input is the caller's (redirect the call to feed --control-stdin).
+#       exits 2 with the server's log if it dies or does not listen within 30 s.
+#       ACASS_SERVER_STDIN, when set, is the server's standard input (e.g. a FIFO for
+#       --control-stdin; open it for writing first so that the server's open does not block)
 #   stop_acass_server   (idempotent; call it from an EXIT trap)
 
 ACASS_PORT=""
@@ -14,9 +15,7 @@ start_acass_server() {
   local binary="$1" log_file="$2"
   shift 2
   : >"$log_file"  # exists before the poll below reads it (the child opens it later)
-  # <&0: a background job's standard input would be /dev/null; keep the caller's, so that
-  # `start_acass_server ... --control-stdin <&3` reads its commands from the caller's fd 3.
-  "$binary" --port 0 "$@" <&0 >"$log_file" 2>&1 &
+  "$binary" --port 0 "$@" <"${ACASS_SERVER_STDIN:-/dev/null}" >"$log_file" 2>&1 &
   ACASS_SERVER_PID=$!
   ACASS_PORT=""
   local _

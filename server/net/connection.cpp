@@ -549,7 +549,8 @@ void Connection::handle_query(const p::FrameHeader& header, const p::Request& re
         if (auto route = impl.engine.route(req, state_)) impl.count_route(node_, *route);
 
     FaultDecision fault;
-    if (!impl.faults.empty()) fault = impl.faults.decide(node_.id, query_text(req));
+    if (!impl.faults.empty())
+        fault = impl.faults.decide(node_.id, query_text(req), header.opcode == p::Opcode::prepare);
     if (fault.action == FaultKind::stall) return;
     if (fault.action == FaultKind::error) {
         if (fault.lwt != LwtShape::none) {

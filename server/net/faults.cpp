@@ -84,6 +84,7 @@ FaultRule parse_fault(std::string_view spec) {
         else if (key == "node") rule.node = static_cast<int>(to_int(key, value));
         else if (key == "nth") rule.nth = to_int(key, value);
         else if (key == "max_hits") rule.max_hits = to_int(key, value);
+        else if (key == "prepare") rule.match_prepare = to_int(key, value) != 0;
         else if (key == "pages") rule.pages = to_int(key, value);
         else if (key == "delay") rule.delay = std::chrono::milliseconds(to_int(key, value));
         else if (key == "received") rule.received = to_count(key, value);
@@ -119,13 +120,14 @@ void FaultInjector::clear() {
     count_.store(0, std::memory_order_relaxed);
 }
 
-FaultDecision FaultInjector::decide(int node, std::string_view query) {
+FaultDecision FaultInjector::decide(int node, std::string_view query, bool prepare) {
     FaultDecision d;
     std::lock_guard lock(mutex_);
     for (std::size_t i = 0; i < entries_.size(); ++i) {
         Entry& e = entries_[i];
         const FaultRule& r = e.rule;
         if (r.node != 0 && r.node != node) continue;
+        if (prepare && !r.match_prepare) continue;
         if (!r.pattern.empty() && query.find(r.pattern) == std::string_view::npos) continue;
         if (r.max_hits >= 0 && e.hits >= r.max_hits) continue;
         ++e.matches;

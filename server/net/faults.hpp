@@ -67,14 +67,17 @@ struct FaultRule {
     std::int64_t nth = 0;
     double fraction = 1.0;  ///< with nth == 0: probability that a match fires
     std::int64_t max_hits = -1;  ///< stop firing after this many hits; -1 = unlimited
+    /// false: PREPARE requests never match (key prepare=0), so that the rule hits executions only.
+    bool match_prepare = true;
 };
 
 /// Parses "kind[,key=value]..." for the --fault flag, e.g.
 /// "error=read_timeout,nth=3,pattern=FROM ks.t", "delay=5,pattern=synthetic", "stall,node=2",
 /// "warn=Read 10 live rows and 1001 tombstone cells,pattern=FROM ks.t".
 /// Keys: pattern (last: it takes the rest of the rule, commas included), node, nth, fraction,
-/// max_hits, pages, delay (ms; also the value of delay kinds), received, block_for, data_present
-/// (0 or 1), write_type (the timeouts' extra fields, e.g. "error=read_timeout,received=1,block_for=1").
+/// max_hits, pages, delay (ms; also the value of delay kinds), prepare (0: not PREPARE requests),
+/// received, block_for, data_present (0 or 1), write_type (the timeouts' extra fields, e.g.
+/// "error=read_timeout,received=1,block_for=1").
 /// Throws UsageError.
 FaultRule parse_fault(std::string_view spec);
 
@@ -100,8 +103,8 @@ public:
     void clear();
     bool empty() const noexcept { return count_.load(std::memory_order_relaxed) == 0; }
 
-    /// Decides for a request with `query` text on `node`.
-    FaultDecision decide(int node, std::string_view query);
+    /// Decides for a request with `query` text on `node` (`prepare`: the request is a PREPARE).
+    FaultDecision decide(int node, std::string_view query, bool prepare = false);
     /// A Rows response for a request matched by drop_after_pages rule `rule` is about to be sent;
     /// returns false when the connection should be dropped instead.
     bool allow_page(int rule);

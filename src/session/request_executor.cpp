@@ -170,7 +170,7 @@ asio::awaitable<RequestExecutor::Answer> RequestExecutor::execute(RequestBuilder
 
 asio::awaitable<RequestExecutor::Answer> RequestExecutor::run_plan(RequestBuilder& request, std::shared_ptr<Plan> plan) {
     int retries = 0;
-    bool reprepared = false;
+    const Host* reprepared_on = nullptr;  // once per host: another host may not know the statement either
     HostPtr current = plan->take();
     while (current) {
         const Host& host = *current;
@@ -212,8 +212,8 @@ asio::awaitable<RequestExecutor::Answer> RequestExecutor::run_plan(RequestBuilde
         if (reply) {
             auto* e = std::get_if<protocol::ErrorResponse>(&reply->message);
             if (!e) co_return Answer{std::move(*reply), std::move(connection), std::move(pool)};
-            if (e->code == ServerErrorCode::unprepared && !request.prepared().empty() && !reprepared) {
-                reprepared = true;
+            if (e->code == ServerErrorCode::unprepared && !request.prepared().empty() && reprepared_on != &host) {
+                reprepared_on = &host;
                 error = nullptr;
                 try {
                     for (const auto& prepared : request.prepared()) co_await reprepare(connection, *prepared);

@@ -53,7 +53,8 @@ run_with_stop() {
 # Pages are slowed (5 ms) so that the export lasts long enough to lose a node mid-way.
 mkfifo "$work/control"
 exec 3<>"$work/control"
-start_server --nodes 3 --synthetic "$rows" --fault 'delay_pages=5,pattern=synthetic.rows' --control-stdin <&3
+ACASS_SERVER_STDIN="$work/control" start_server --nodes 3 --synthetic "$rows" \
+  --fault 'delay_pages=5,pattern=synthetic.rows' --control-stdin
 
 run_with_stop stream --fetch-size 1000
 sleep 0.5  # node 1's restart announced before the next run picks it as contact point again

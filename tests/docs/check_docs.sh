@@ -6,7 +6,9 @@
 #  (c) the README's quick start is the core of examples/quick_start.cpp (which ctest runs);
 #  (d) the C++ snippets marked <!-- snippet: ... --> in README.md and docs/*.md compile
 #      (g++ -fsyntax-only against include/; CXX overrides the compiler; ACASS_DOCS_SKIP_SNIPPETS=1
-#      skips this step).
+#      skips this step);
+#  (e) the fault matrix table of docs/reliability.md matches docs/reliability-matrix.json
+#      (scripts/reliability_table.py --check).
 # Usage: tests/docs/check_docs.sh [SOURCE_DIR] [WORK_DIR]   (defaults: the checkout, build/docs-check)
 set -uo pipefail
 
@@ -33,6 +35,9 @@ python3 "$HERE/check_links.py" "${docs[@]}" || failed+=("broken links")
 
 echo "== (c) README quick start"
 python3 "$HERE/check_quick_start.py" "$ROOT" || failed+=("README quick start out of sync")
+
+echo "== (e) generated fault matrix"
+python3 "$ROOT/scripts/reliability_table.py" --check || failed+=("docs/reliability.md matrix stale")
 
 if [[ "${ACASS_DOCS_SKIP_SNIPPETS:-0}" != 1 ]]; then
   echo "== (d) C++ snippets"

@@ -18,6 +18,7 @@
 
 #include <asio.hpp>
 #include <asio/experimental/concurrent_channel.hpp>
+#include "support/cluster_helpers.hpp"
 #include "support/embedded_server.hpp"
 #include "support/run_coroutine.hpp"
 
@@ -36,25 +37,13 @@ namespace srv = async_cassandra::server::net;
 namespace {
 
 using acass_test::config_for_all_nodes;
+using acass_test::error_rule;
+using acass_test::sleep_for;
+using acass_test::start_nodes;
+using acass_test::synthetic_index;
+using acass_test::total_queries;
 using acass_test::run;
-
-std::unique_ptr<srv::Cluster> start_nodes(int nodes, std::int64_t synthetic_rows = 0) {
-    acass_test::ServerSetup setup;
-    setup.nodes = nodes;
-    setup.synthetic_rows = synthetic_rows;
-    return acass_test::start_server(std::move(setup));
-}
-
-std::uint64_t total_queries(const srv::Cluster& server) {
-    std::uint64_t n = 0;
-    for (int node = 1; node <= server.node_count(); ++node) n += server.stats(node).queries;
-    return n;
-}
-
-asio::awaitable<void> sleep_for(std::chrono::milliseconds d) {
-    asio::steady_timer timer(co_await asio::this_coro::executor, d);
-    co_await timer.async_wait(asio::use_awaitable);
-}
+using acass_test::wait_for_host;
 
 asio::awaitable<void> create_schema(Session& session) {
     co_await session.execute(
@@ -76,40 +65,10 @@ void run_with_schema(srv::Cluster& server, F body) {
     });
 }
 
-srv::FaultRule error_rule(ServerErrorCode code, std::string pattern, int node = 0) {
-    srv::FaultRule rule;
-    rule.kind = srv::FaultKind::error;
-    rule.error_code = code;
-    rule.pattern = std::move(pattern);
-    rule.node = node;
-    return rule;
-}
-
 Statement insert_statement(int k, bool idempotent) {
     Statement st("INSERT INTO ks.kv (k, v) VALUES (" + std::to_string(k) + ", 'x')");
     st.set_idempotent(idempotent);
     return st;
-}
-
-/// Waits (up to 5 s) until the cluster reports `endpoint` in state `up`.
-asio::awaitable<bool> wait_for_host(const Cluster& cluster, const std::string& endpoint, bool up) {
-    for (int i = 0; i < 500; ++i) {
-        for (const auto& h : cluster.hosts())
-            if (h->endpoint() == endpoint && h->is_up() == up) co_return true;
-        co_await sleep_for(10ms);
-    }
-    co_return false;
-}
-
-/// Checks one synthetic row (pk bigint, ck int, name = 'name-<pk>-<ck>', value = pk * 0.5 + ck,
-/// ts = 1700000000000 + pk * 1000 + ck) and returns its index pk * 100 + ck.
-std::size_t synthetic_index(const Row& row) {
-    const auto pk = row.get<std::int64_t>("pk");
-    const auto ck = row.get<std::int32_t>("ck");
-    EXPECT_EQ(row.get<std::string_view>("name"), "name-" + std::to_string(pk) + "-" + std::to_string(ck));
-    EXPECT_DOUBLE_EQ(row.get<double>("value"), static_cast<double>(pk) * 0.5 + ck);
-    EXPECT_EQ(row.get<Timestamp>("ts").milliseconds, 1700000000000 + pk * 1000 + ck);
-    return static_cast<std::size_t>(pk * 100 + ck);
 }
 
 }  // namespace
