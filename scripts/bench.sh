@@ -163,8 +163,8 @@ stream_round() {  # stream_round NODE_LABEL ROUND ROWS
       run "${t[@]}" -- "$BIN/gocql_bench" -mode stream -port "$PORT" -fetch "$fetch" -rows-expected "$rows" -coalesce 0 -label best
       run "${t[@]}" -- "$BIN/gocql_bench" -mode stream -port "$PORT" -fetch "$fetch" -rows-expected "$rows" -coalesce 200us -config default -label default
     fi
-    ((have_node)) && run "${t[@]}" -- node "$ROOT/bench/node/bench.js" --mode stream --port "$PORT" --fetch "$fetch" --max-rows "$SLOW_PEER_ROWS"
-    ((have_python)) && run "${t[@]}" -- "$PYTHON" "$ROOT/bench/python/stream_paging.py" --port "$PORT" --fetch-size "$fetch" --max-rows "$SLOW_PEER_ROWS"
+    if ((have_node)); then run "${t[@]}" -- node "$ROOT/bench/node/bench.js" --mode stream --port "$PORT" --fetch "$fetch" --max-rows "$SLOW_PEER_ROWS"; fi
+    if ((have_python)); then run "${t[@]}" -- "$PYTHON" "$ROOT/bench/python/stream_paging.py" --port "$PORT" --fetch-size "$fetch" --max-rows "$SLOW_PEER_ROWS"; fi
   done
 }
 
@@ -175,7 +175,7 @@ if wants stream; then
     stream_round synthetic "$round" "$STREAM_ROWS"
   done
   # The replay node serves pre-encoded pages, so the client (not the node's encoder) is measured.
-  if "$BIN/acass-server" --help 2>&1 | grep -q -- --replay-pages; then
+  if [[ "$("$BIN/acass-server" --help 2>&1)" == *--replay-pages* ]]; then
     start_server --synthetic "$STREAM_ROWS" --replay-pages
     for round in $(seq 1 "$ROUNDS"); do
       log "stream against the replay node: round $round/$ROUNDS"
@@ -219,8 +219,8 @@ point_round() {  # point_round OP LEVELS ROUND
     run "${t[@]}" -- "$BIN/gocql_bench" "${go[@]}" -coalesce 200us -config default -requests-c1 $((POINT_REQUESTS_C1 / 5))
   fi
   local few=(--port "$PORT" --rows "$POINT_ROWS" --requests $((POINT_REQUESTS / 4)) --requests-c1 $((POINT_REQUESTS_C1 / 5)) --warmup 500)
-  ((have_node)) && run "${t[@]}" -- node "$ROOT/bench/node/bench.js" --mode "$op" --conc "$levels" "${few[@]}"
-  ((have_python)) && run "${t[@]}" -- "$PYTHON" "$ROOT/bench/python/point_queries.py" --op "$op" --concurrency "$levels" "${few[@]}"
+  if ((have_node)); then run "${t[@]}" -- node "$ROOT/bench/node/bench.js" --mode "$op" --conc "$levels" "${few[@]}"; fi
+  if ((have_python)); then run "${t[@]}" -- "$PYTHON" "$ROOT/bench/python/point_queries.py" --op "$op" --concurrency "$levels" "${few[@]}"; fi
 }
 if wants point || wants insert; then
   start_server --synthetic "$POINT_ROWS"
@@ -294,7 +294,10 @@ fi
 
 [[ -s "$RESULTS_DIR/clients.err" ]] && sort -u "$RESULTS_DIR/clients.err" | grep -v '^#' | head -20 >&2 || true
 
-report=("$PYTHON" "$ROOT/bench/report.py" --raw "$RAW" --out-dir "$ROOT/bench/results" --quick "$QUICK"
+# --no-docs (a subset, a trial): the JSON stays in $RESULTS_DIR, the committed results are left alone.
+json_dir="$ROOT/bench/results"
+((UPDATE_DOCS)) || json_dir="$RESULTS_DIR"
+report=("$PYTHON" "$ROOT/bench/report.py" --raw "$RAW" --out-dir "$json_dir" --quick "$QUICK"
         --rounds "$ROUNDS" --build-type "$BUILD_TYPE"
         --sizes "STREAM_ROWS=$STREAM_ROWS POINT_REQUESTS=$POINT_REQUESTS POINT_REQUESTS_C1=$POINT_REQUESTS_C1 SCAN_ROWS=$SCAN_ROWS EXPORT_ROWS=$EXPORT_ROWS"
         --pinned "$([[ -n "$SERVER_CPU" ]] && echo 1 || echo 0)" --load-start "$LOAD_START")

@@ -70,6 +70,7 @@ void ReplayPages::remember(const p::Request& request, std::string_view query, co
         Template t;
         t.metadata = rows.metadata;
         t.metadata.paging_state.reset();
+        t.metadata.new_metadata_id.reset();  // v5: announced by the first page only, as a server would
         t.rows = std::make_shared<p::Bytes>(rows.rows_content.begin(), rows.rows_content.end());
         // Row boundaries, so that the last page can be cut: every cell is an [int] length + bytes.
         p::ByteReader in(p::BytesView(*t.rows));
