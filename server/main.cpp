@@ -4,6 +4,7 @@
 //                [--protocol-versions 4,5] [--emulate cassandra-3.11|cassandra-4.1|cassandra-5.0|scylla]
 //                [--auth user:password] [--cluster-name NAME] [--synthetic ROWS]
 //                [--fault SPEC]... [--log-requests] [--control-stdin] [--tls CERT.pem,KEY.pem]
+//                [--max-connections N] [--handshake-timeout S] [--idle-timeout S]
 //                [--replay-pages]
 //
 // With --tls every node serves the native protocol over TLS 1.2+ only (no plain-text fallback on
@@ -17,7 +18,7 @@
 // "restart N", "remove N", "add N", "stats N", "fault RULE" (as --fault), "clear-faults", "quit".
 // Each command answers one line on stdout
 // ("ok", "stats N requests=.. queries=.. connections=.. open=.. replica_requests=..
-// non_replica_requests=..", or "error: ...").
+// non_replica_requests=.. refused=..", or "error: ...").
 #include "server/net/cluster.hpp"
 
 #include <CLI/CLI.hpp>
@@ -60,12 +61,13 @@ void control_loop(net::Cluster& cluster) {
             else if (cmd == "stats") {
                 auto s = cluster.stats(node);
                 std::printf("stats %d requests=%llu queries=%llu connections=%llu open=%llu replica_requests=%llu "
-                            "non_replica_requests=%llu\n",
+                            "non_replica_requests=%llu refused=%llu\n",
                             node, static_cast<unsigned long long>(s.requests), static_cast<unsigned long long>(s.queries),
                             static_cast<unsigned long long>(s.connections),
                             static_cast<unsigned long long>(s.open_connections),
                             static_cast<unsigned long long>(s.replica_requests),
-                            static_cast<unsigned long long>(s.non_replica_requests));
+                            static_cast<unsigned long long>(s.non_replica_requests),
+                            static_cast<unsigned long long>(s.refused_connections));
                 std::fflush(stdout);
                 continue;
             } else if (cmd.empty()) continue;
@@ -120,6 +122,19 @@ int main(int argc, char** argv) {
                    "serve TLS 1.2+ with CERT.pem,KEY.pem (PEM certificate chain and private key)");
     app.add_option("--tls-client-ca", options.tls_client_ca_file,
                    "with --tls: require client certificates signed by a CA in this PEM file (mutual TLS)");
+    app.add_option("--max-connections", options.max_connections,
+                   "open connections per node; more are closed at accept (0 = no limit)")
+        ->check(CLI::NonNegativeNumber);
+    double handshake_timeout = 10, idle_timeout = 0;
+    app.add_option("--handshake-timeout", handshake_timeout,
+                   "seconds a connection may take to reach READY/AUTH_SUCCESS (TLS included) before it is "
+                   "closed (0 = no limit)")
+        ->default_val(10)
+        ->check(CLI::Range(0.0, 86400.0));
+    app.add_option("--idle-timeout", idle_timeout,
+                   "seconds without a byte received or sent after which a connection is closed (0 = never)")
+        ->default_val(0)
+        ->check(CLI::Range(0.0, 86400.0));
     bool control_stdin = false;
     app.add_flag("--control-stdin", control_stdin,
                  "read commands from stdin: stop N, restart N, remove N, add N, stats N, fault RULE, clear-faults, quit");
@@ -127,6 +142,9 @@ int main(int argc, char** argv) {
 
     try {
         options.port = static_cast<std::uint16_t>(port);
+        const auto to_ms = [](double seconds) { return std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000)); };
+        options.handshake_timeout = to_ms(handshake_timeout);
+        options.idle_timeout = to_ms(idle_timeout);
         options.protocol_versions.clear();
         std::stringstream vs(versions);
         for (std::string item; std::getline(vs, item, ',');) {

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <iostream>
 #include <stdexcept>
 
 namespace async_cassandra::server::net {
@@ -160,6 +161,15 @@ asio::awaitable<void> Cluster::Impl::accept_loop(Node& n, std::shared_ptr<asio::
         }
         if (!n.listening || n.acceptor != acceptor) continue;
         asio::error_code ignored;
+        if (options.max_connections > 0 && n.connections.size() >= options.max_connections) {
+            // As Cassandra does past native_transport_max_concurrent_connections: closed unread.
+            n.refused.fetch_add(1, std::memory_order_relaxed);
+            if (options.log_requests)
+                std::cerr << "node " << n.id << " refused a connection: " << options.max_connections
+                          << " connections open (--max-connections)\n";
+            socket.close(ignored);
+            continue;
+        }
         socket.set_option(asio::ip::tcp::no_delay(true), ignored);
         auto conn = std::make_shared<Connection>(n, std::move(socket));
         n.connections.emplace(conn.get(), conn);
@@ -342,6 +352,7 @@ NodeStats Cluster::stats(int id) const {
     s.queries = n.queries.load(std::memory_order_relaxed);
     s.connections = n.accepted.load(std::memory_order_relaxed);
     s.open_connections = n.open.load(std::memory_order_relaxed);
+    s.refused_connections = n.refused.load(std::memory_order_relaxed);
     s.replica_requests = n.replica_requests.load(std::memory_order_relaxed);
     s.non_replica_requests = n.non_replica_requests.load(std::memory_order_relaxed);
     return s;

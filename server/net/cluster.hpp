@@ -65,6 +65,20 @@ struct ClusterOptions {
     /// on that order (the DataStax Python driver ignores a DOWN event for a host whose pool
     /// still looks open), so the event must not overtake the closed connections.
     std::chrono::milliseconds down_event_delay{300};
+    /// Largest envelope body accepted before the connection is ready (READY or AUTH_SUCCESS
+    /// sent): the handshake messages are small, and an unauthenticated peer must not make the
+    /// node hold a 256 MB body. Afterwards protocol::kDefaultMaxBodySize applies.
+    std::uint32_t max_body_size_before_ready = 256u * 1024;
+    /// A connection that has not completed the CQL handshake (STARTUP, and authentication when
+    /// enabled) by then is closed; it counts from the accept, a TLS handshake included.
+    std::chrono::milliseconds handshake_timeout{10000};
+    /// A connection on which nothing was received or sent for this long is closed (0: never,
+    /// like Cassandra's native_transport_idle_timeout default). Drivers' heartbeats keep
+    /// healthy connections busy.
+    std::chrono::milliseconds idle_timeout{0};
+    /// Open connections per node; one more is closed right after it is accepted, before any
+    /// byte is read (0: no limit, like Cassandra's native_transport_max_concurrent_connections).
+    std::size_t max_connections = 0;
 };
 
 struct NodeStats {
@@ -72,6 +86,7 @@ struct NodeStats {
     std::uint64_t queries = 0;      ///< QUERY/PREPARE/EXECUTE/BATCH
     std::uint64_t connections = 0;  ///< connections accepted since start
     std::uint64_t open_connections = 0;
+    std::uint64_t refused_connections = 0;  ///< closed at accept: max_connections was reached
     /// Single-partition QUERY/EXECUTE/BATCH requests (see Engine::route) whose partition this
     /// node replicates under its keyspace's replication, and those it does not.
     std::uint64_t replica_requests = 0;

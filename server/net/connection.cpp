@@ -104,7 +104,9 @@ Connection::Connection(Node& node, asio::ip::tcp::socket socket)
     : node_(node),
       socket_(std::move(socket)),
       wake_(socket_.get_executor(), std::chrono::steady_clock::time_point::max()),
-      drained_(socket_.get_executor(), std::chrono::steady_clock::time_point::max()) {
+      drained_(socket_.get_executor(), std::chrono::steady_clock::time_point::max()),
+      watchdog_(socket_.get_executor()),
+      decoder_(node.cluster.options.max_body_size_before_ready) {
     state_.node_id = node.id;
     if (node.cluster.tls) tls_ = std::make_unique<asio::ssl::stream<asio::ip::tcp::socket&>>(socket_, *node.cluster.tls);
 }
@@ -139,8 +141,44 @@ asio::awaitable<bool> Connection::tls_handshake() {
 
 void Connection::start() {
     auto self = shared_from_this();
+    accepted_at_ = last_activity_ = std::chrono::steady_clock::now();
     asio::co_spawn(socket_.get_executor(), [self]() { return self->read_loop(); }, asio::detached);
     asio::co_spawn(socket_.get_executor(), [self]() { return self->write_loop(); }, asio::detached);
+    asio::co_spawn(socket_.get_executor(), [self]() { return self->watchdog(); }, asio::detached);
+}
+
+asio::awaitable<void> Connection::watchdog() {
+    const auto& o = node_.cluster.options;
+    while (open_) {
+        std::chrono::steady_clock::time_point deadline;
+        const char* reason = nullptr;
+        if (phase_ != Phase::ready && o.handshake_timeout.count() > 0) {
+            deadline = accepted_at_ + o.handshake_timeout;
+            reason = "handshake not completed within the handshake timeout";
+        } else if (phase_ == Phase::ready && o.idle_timeout.count() > 0) {
+            deadline = last_activity_ + o.idle_timeout;
+            reason = "idle for longer than the idle timeout";
+        } else if (phase_ == Phase::ready) {
+            co_return;  // nothing left to watch
+        } else {
+            deadline = std::chrono::steady_clock::time_point::max();  // wait for readiness
+        }
+        if (std::chrono::steady_clock::now() >= deadline) {
+            if (o.log_requests) std::cerr << "node " << node_.id << " closing a connection: " << reason << '\n';
+            close();
+            co_return;
+        }
+        // Woken at the deadline, by close(), or (no handshake timeout) never before readiness;
+        // become_ready() cancels it so that the idle deadline takes over.
+        watchdog_.expires_at(deadline);
+        co_await watchdog_.async_wait(as_tuple(use_awaitable));
+    }
+}
+
+void Connection::become_ready() {
+    phase_ = Phase::ready;
+    decoder_.set_max_body_size(p::kDefaultMaxBodySize);
+    watchdog_.cancel();
 }
 
 void Connection::close() {
@@ -150,6 +188,7 @@ void Connection::close() {
     socket_.close(ignored);
     wake_.cancel();
     drained_.cancel();
+    watchdog_.cancel();
     node_.connections.erase(this);
     node_.open.fetch_sub(1, std::memory_order_relaxed);
 }
@@ -272,6 +311,7 @@ asio::awaitable<void> Connection::read_loop() {
             if (ec) break;
             decoder_.commit(n);
         }
+        last_activity_ = std::chrono::steady_clock::now();
         try {
             while (open_ && !closing_) {
                 auto envelope = decoder_.next();
@@ -308,6 +348,7 @@ asio::awaitable<void> Connection::write_loop() {
         auto [ec, n] = co_await write_all(asio::buffer(out_));
         out_.clear();
         drained_.cancel();
+        last_activity_ = std::chrono::steady_clock::now();
         if (ec) {
             close();
             co_return;
@@ -502,7 +543,7 @@ void Connection::handle_startup(std::int16_t stream, const p::StartupRequest& re
         phase_ = Phase::authenticating;
         send(stream, p::Response{p::AuthenticateResponse{"org.apache.cassandra.auth.PasswordAuthenticator"}});
     } else {
-        phase_ = Phase::ready;
+        become_ready();
         send(stream, p::Response{p::ReadyResponse{}});
     }
     // The READY/AUTHENTICATE answer itself goes out plain; everything after it is framed
@@ -533,7 +574,7 @@ void Connection::handle_auth(std::int16_t stream, const p::AuthResponseRequest& 
                    "Provided username " + user + " and/or password are incorrect");
         return;
     }
-    phase_ = Phase::ready;
+    become_ready();
     send(stream, p::Response{p::AuthSuccessResponse{}});
 }
 

@@ -47,6 +47,7 @@ struct Node {
     std::atomic<std::uint64_t> queries{0};
     std::atomic<std::uint64_t> accepted{0};
     std::atomic<std::uint64_t> open{0};
+    std::atomic<std::uint64_t> refused{0};  ///< connections closed at accept (max_connections)
     std::atomic<std::uint64_t> replica_requests{0};
     std::atomic<std::uint64_t> non_replica_requests{0};
 
@@ -117,6 +118,11 @@ private:
     auto write_all(const Buffers& buffers);
     asio::awaitable<void> read_loop();
     asio::awaitable<void> write_loop();
+    /// Closes the connection when the CQL handshake is not done within handshake_timeout, or
+    /// (once ready) when nothing moved for idle_timeout.
+    asio::awaitable<void> watchdog();
+    /// READY or AUTH_SUCCESS sent: requests may now be as large as the protocol allows.
+    void become_ready();
     asio::awaitable<void> deliver_later(protocol::FrameHeader header, protocol::Bytes body,
                                         std::chrono::milliseconds delay);
 
@@ -150,6 +156,9 @@ private:
     std::unique_ptr<asio::ssl::stream<asio::ip::tcp::socket&>> tls_;
     asio::steady_timer wake_;      ///< cancelled to wake the writer
     asio::steady_timer drained_;   ///< cancelled by the writer after each write (reader back-pressure)
+    asio::steady_timer watchdog_;  ///< handshake / idle deadline (cancelled by close())
+    std::chrono::steady_clock::time_point accepted_at_;
+    std::chrono::steady_clock::time_point last_activity_;  ///< last bytes received or sent
     protocol::FrameDecoder decoder_;
     protocol::FrameEncoder encoder_;
     protocol::Compression compression_ = protocol::Compression::none;

@@ -296,6 +296,9 @@ void FrameEncoder::flush(Bytes& out) {
     if (!segments_ || pending_ends_.empty()) return;
     if (current_ == &pending_) throw UsageError("flush() with an envelope open");
     const BytesView all(pending_);
+    // Room for every segment at once (payload + header and trailer per segment, LZ4 aside).
+    const std::size_t segments = pending_.size() / kMaxSegmentPayload + pending_ends_.size() + 1;
+    out.reserve(out.size() + pending_.size() + segments * (kLz4SegmentHeaderSize + kSegmentTrailerSize));
     std::size_t seg_start = 0;  // start of the self-contained run being gathered
     std::size_t env_start = 0;
     for (std::size_t env_end : pending_ends_) {

@@ -51,6 +51,9 @@ public:
 
     /// `max_body_size` bounds every envelope body, compressed or not (frame_too_large otherwise).
     explicit FrameDecoder(std::uint32_t max_body_size = kDefaultMaxBodySize);
+    /// Changes the bound for envelopes whose header has not arrived yet (a server raises it once
+    /// the connection has authenticated).
+    void set_max_body_size(std::uint32_t max_body_size) noexcept { max_body_size_ = max_body_size; }
 
     /// v4 body compression negotiated in STARTUP. Frames with flag 0x01 are decompressed with it;
     /// such a frame while it is `none` is a protocol error (compression). Ignored for v5 envelopes.

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -283,6 +284,107 @@ TEST(ServerNet, MalformedFrameClosesOnlyThatConnection) {
     EXPECT_TRUE(bad4.closed_within(std::chrono::seconds(5)));
 
     roundtrip_after_handshake(healthy, ProtocolVersion::v4);
+}
+
+// A v4 header announcing a body of `size` bytes (the body itself is never sent).
+p::Bytes header_announcing(p::Opcode opcode, std::uint32_t size) {
+    return p::Bytes{0x04, 0, 0, 7, static_cast<std::uint8_t>(opcode), static_cast<std::uint8_t>(size >> 24),
+                    static_cast<std::uint8_t>(size >> 16), static_cast<std::uint8_t>(size >> 8),
+                    static_cast<std::uint8_t>(size)};
+}
+
+TEST(ServerNet, LargeFramesAreRefusedUntilTheConnectionIsReady) {
+    net::ClusterOptions o;
+    o.credentials = {"cassandra", "s3cret"};
+    auto cluster = start_cluster(o);
+    // Before STARTUP: a header announcing 300 KB is refused at once (nothing is buffered for it).
+    auto early = connect(*cluster);
+    early.send_raw(header_announcing(p::Opcode::options, 300 * 1024));
+    EXPECT_EQ(as_error(early.read()).code, ServerErrorCode::protocol_error);
+    EXPECT_TRUE(early.closed_within(std::chrono::seconds(5)));
+    for (auto v : {ProtocolVersion::v4, ProtocolVersion::v5}) {
+        // Between STARTUP and AUTH_SUCCESS: a 300 KB AUTH_RESPONSE too; 200 KB is still read.
+        for (std::size_t kb : {200, 300}) {
+            auto c = connect(*cluster);
+            p::StartupRequest s;
+            s.options["CQL_VERSION"] = "3.0.0";
+            c.send(v, 1, s);
+            ASSERT_TRUE(std::holds_alternative<p::AuthenticateResponse>(c.read().response));
+            c.switch_framing(v, p::Compression::none);
+            std::string token(kb * 1024, 'x');
+            c.send(v, 2, p::AuthResponseRequest{p::Bytes(token.begin(), token.end())});
+            auto e = as_error(c.read());
+            if (kb == 200) {
+                EXPECT_EQ(e.code, ServerErrorCode::bad_credentials) << e.message;
+            } else {
+                EXPECT_EQ(e.code, ServerErrorCode::protocol_error) << e.message;
+                EXPECT_TRUE(c.closed_within(std::chrono::seconds(5)));
+            }
+        }
+        // Once authenticated, a 1 MB request is served.
+        auto ready = connect(*cluster);
+        ready.startup(v, p::Compression::none, o.credentials);
+        const std::string big = "SELECT * FROM system.local WHERE key = '" + std::string(1 << 20, 'x') + "'";
+        ready.send(v, 5, query(big));
+        auto r = ready.read();
+        EXPECT_EQ(r.header.stream, 5);
+        EXPECT_TRUE(std::holds_alternative<p::ResultResponse>(r.response));
+    }
+}
+
+TEST(ServerNet, HandshakeTimeoutClosesConnectionsThatNeverBecomeReady) {
+    net::ClusterOptions o;
+    o.handshake_timeout = std::chrono::milliseconds(300);
+    auto cluster = start_cluster(o);
+    auto silent = connect(*cluster);  // sends nothing at all
+    auto options_only = connect(*cluster);  // asks OPTIONS, never STARTUP
+    options_only.send(ProtocolVersion::v4, 1, p::OptionsRequest{});
+    EXPECT_TRUE(std::holds_alternative<p::SupportedResponse>(options_only.read().response));
+    auto ready = connect(*cluster);
+    ready.startup(ProtocolVersion::v4);
+    EXPECT_TRUE(silent.closed_within(std::chrono::seconds(5)));
+    EXPECT_TRUE(options_only.closed_within(std::chrono::seconds(5)));
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));  // past the timeout: still served
+    roundtrip_after_handshake(ready, ProtocolVersion::v4);
+}
+
+TEST(ServerNet, IdleTimeoutClosesQuietConnectionsOnly) {
+    net::ClusterOptions o;
+    o.idle_timeout = std::chrono::milliseconds(500);
+    auto cluster = start_cluster(o);
+    auto quiet = connect(*cluster);
+    quiet.startup(ProtocolVersion::v4);
+    auto busy = connect(*cluster);
+    busy.startup(ProtocolVersion::v5);
+    for (int i = 0; i < 10; ++i) {  // 1.5 s of a request every 150 ms, as a driver's heartbeat
+        std::this_thread::sleep_for(std::chrono::milliseconds(150));
+        busy.send(ProtocolVersion::v5, static_cast<std::int16_t>(20 + i), p::OptionsRequest{});
+        ASSERT_TRUE(std::holds_alternative<p::SupportedResponse>(busy.read().response));
+    }
+    EXPECT_TRUE(quiet.closed_within(std::chrono::seconds(1)));  // closed long ago
+    roundtrip_after_handshake(busy, ProtocolVersion::v5);
+}
+
+TEST(ServerNet, MaxConnectionsClosesTheExtraOnesAtAccept) {
+    net::ClusterOptions o;
+    o.max_connections = 2;
+    auto cluster = start_cluster(o);
+    std::optional<RawClient> a(connect(*cluster));
+    a->startup(ProtocolVersion::v4);
+    auto b = connect(*cluster);
+    b.startup(ProtocolVersion::v4);
+    auto extra = connect(*cluster);
+    EXPECT_TRUE(extra.closed_within(std::chrono::seconds(5)));
+    EXPECT_EQ(cluster->stats(1).refused_connections, 1u);
+    EXPECT_EQ(cluster->stats(1).open_connections, 2u);
+    // Once one is gone, a new connection is served again.
+    a.reset();
+    for (int i = 0; i < 100 && cluster->stats(1).open_connections > 1; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    auto c = connect(*cluster);
+    c.startup(ProtocolVersion::v4);
+    roundtrip_after_handshake(c, ProtocolVersion::v4);
+    roundtrip_after_handshake(b, ProtocolVersion::v4);
 }
 
 TEST(ServerNet, TopologyAndStatusEventsOnNodeChanges) {

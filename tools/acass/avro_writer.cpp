@@ -14,7 +14,10 @@
 //   timestamp -> long (timestamp-millis)    date -> int (date: days since 1970-01-01)
 //   time -> long, nanoseconds since midnight (no Avro logical type keeps nanoseconds)
 //   uuid, timeuuid -> string (uuid)         inet -> string (address text)
-//   varint -> string (decimal digits)       decimal -> string (BigDecimal text: scale kept)
+//   varint -> string (decimal digits)
+//   decimal -> bytes (decimal, precision 38, scale 18: Spark's Cassandra connector's choice); a
+//             value that needs more fractional digits or more than 38 digits is an error, never
+//             rounded (export it as CSV or JSON lines, which keep the exact text)
 //   duration -> record {months: int, days: int, nanoseconds: long}
 //   list, set -> array                      map<text|ascii, V> -> map
 //   other maps -> array of record {key, value}
@@ -123,6 +126,49 @@ const ac::DataType& param(const ac::DataType& t, std::size_t i) {
     return *t.params[i];
 }
 
+// ---------------------------------------------------------------- decimals
+
+__extension__ using Int128 = __int128;  // GCC/Clang: 10^38 fits, so does every decimal(38, s)
+
+constexpr int kAvroDecimalPrecision = 38;
+constexpr int kAvroDecimalScale = 18;
+
+/// `d` as the two's-complement big-endian unscaled value of an Avro decimal of scale
+/// kAvroDecimalScale: exact, or ac::TypeError (more fractional digits, or more than 38 digits).
+std::vector<std::uint8_t> avro_decimal_bytes(const ac::Decimal& d) {
+    const auto refuse = [&](const char* why) {
+        return ac::TypeError("decimal " + d.to_string() + " " + why + " (Avro decimal(" +
+                             std::to_string(kAvroDecimalPrecision) + ", " + std::to_string(kAvroDecimalScale) +
+                             ")); export it as CSV or JSON lines, which keep the exact value");
+    };
+    const std::vector<std::uint8_t>& bytes = d.unscaled.bytes();
+    if (bytes.size() > 16) throw refuse("has more than 38 digits");
+    Int128 v = (bytes[0] & 0x80) ? -1 : 0;  // sign extension
+    for (std::uint8_t byte : bytes) v = v * 256 + byte;
+    constexpr Int128 limit = [] {
+        Int128 p = 1;
+        for (int i = 0; i < kAvroDecimalPrecision; ++i) p *= 10;
+        return p;
+    }();
+    for (std::int64_t scale = d.scale; scale < kAvroDecimalScale && v != 0; ++scale) {
+        if (v >= limit / 10 || v <= -limit / 10) throw refuse("has more than 38 digits");
+        v *= 10;
+    }
+    for (std::int64_t scale = d.scale; scale > kAvroDecimalScale && v != 0; --scale) {
+        if (v % 10 != 0) throw refuse("has more than 18 fractional digits");
+        v /= 10;
+    }
+    if (v >= limit || v <= -limit) throw refuse("has more than 38 digits");
+    std::vector<std::uint8_t> out(16);
+    for (int i = 15; i >= 0; --i, v >>= 8) out[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(v & 0xFF);
+    // Minimal form: drop leading bytes that only repeat the sign.
+    std::size_t skip = 0;
+    while (skip + 1 < out.size() && ((out[skip] == 0x00 && !(out[skip + 1] & 0x80)) ||
+                                     (out[skip] == 0xFF && (out[skip + 1] & 0x80))))
+        ++skip;
+    return {out.begin() + static_cast<std::ptrdiff_t>(skip), out.end()};
+}
+
 // ---------------------------------------------------------------- schema
 
 class SchemaBuilder {
@@ -150,7 +196,10 @@ public:
             case K::timeuuid: return R"({"type": "string", "logicalType": "uuid"})";
             case K::inet: return R"({"type": "string", "cql_type": "inet"})";
             case K::varint: return R"({"type": "string", "cql_type": "varint"})";
-            case K::decimal: return R"({"type": "string", "cql_type": "decimal"})";
+            case K::decimal:
+                return R"({"type": "bytes", "logicalType": "decimal", "precision": )" +
+                       std::to_string(kAvroDecimalPrecision) + R"(, "scale": )" + std::to_string(kAvroDecimalScale) +
+                       R"(, "cql_type": "decimal"})";
             case K::duration:
                 return R"({"type": "record", "name": )" + json_quoted(names_.claim("duration", true)) +
                        R"(, "cql_type": "duration", "fields": [{"name": "months", "type": "int"}, )"
@@ -202,8 +251,8 @@ public:
 
     std::string record(const ac::Columns& columns, const std::string& record_name) {
         std::string out = R"({"type": "record", "name": )" + json_quoted(names_.claim(sanitize(record_name, "row"), true)) +
-                          R"(, "doc": "Rows exported by acass. time: long nanoseconds since midnight; varint and )"
-                          R"(decimal: exact decimal text; inet: address text; duration: record of months, days, )"
+                          R"(, "doc": "Rows exported by acass. time: long nanoseconds since midnight; varint: )"
+                          R"(exact decimal text; decimal: Avro decimal(38, 18); inet: address text; duration: record of months, days, )"
                           R"(nanoseconds; maps with non-text keys: arrays of key/value records.", "fields": [)";
         NameScope fields;
         for (std::size_t i = 0; i < columns.size(); ++i) {
@@ -409,7 +458,11 @@ struct AvroWriter::Impl {
             case K::timeuuid: set_string(v, ac::ValueCodec<ac::Uuid>::decode(t, b).to_string()); return;
             case K::inet: set_string(v, ac::ValueCodec<ac::Inet>::decode(t, b).to_string()); return;
             case K::varint: set_string(v, ac::ValueCodec<ac::Varint>::decode(t, b).to_string()); return;
-            case K::decimal: set_string(v, ac::ValueCodec<ac::Decimal>::decode(t, b).to_string()); return;
+            case K::decimal: {
+                const std::vector<std::uint8_t> unscaled = avro_decimal_bytes(ac::ValueCodec<ac::Decimal>::decode(t, b));
+                check(avro_value_set_bytes(&v, const_cast<std::uint8_t*>(unscaled.data()), unscaled.size()), "decimal");
+                return;
+            }
             case K::duration: {
                 const ac::Duration d = ac::ValueCodec<ac::Duration>::decode(t, b);
                 avro_value_t part;

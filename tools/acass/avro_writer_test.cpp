@@ -272,6 +272,11 @@ Bytes as_bytes(avro_value_t v) {
     const auto* b = static_cast<const std::uint8_t*>(p);
     return Bytes(b, b + n);
 }
+/// Two's-complement big-endian bytes of a decimal integer (a copy: CHECK_EQ keeps references).
+Bytes varint_bytes(const char* text) {
+    const ac::Varint v = ac::Varint::parse(text);
+    return Bytes(v.bytes().begin(), v.bytes().end());
+}
 std::size_t size_of(avro_value_t v) {
     std::size_t n = 0;
     avro_value_get_size(&v, &n);
@@ -320,7 +325,9 @@ void check_full_row(avro_value_t& row, int variant) {
              ac::Uuid::timeuuid_from(ac::Timestamp{1704164645678}, 7, 0x0102030405).to_string());
     CHECK_EQ(as_string(*field(row, "c_inet")), std::string(edge ? "2001:db8::1" : "10.1.2.3"));
     CHECK_EQ(as_string(*field(row, "c_varint")), std::string(edge ? "-123456789012345678901234567890123" : "12345"));
-    CHECK_EQ(as_string(*field(row, "c_decimal")), std::string(edge ? "-1.234E+8" : "-1.234"));
+    // Avro decimal(38, 18): the unscaled value at scale 18, two's complement, minimal.
+    CHECK_EQ(as_bytes(*field(row, "c_decimal")),
+             varint_bytes(edge ? "-123400000000000000000000000" : "-1234000000000000000"));
     {
         auto d = *field(row, "c_duration");
         CHECK_EQ(as_int(at(d, 0)), edge ? -14 : 14);
@@ -445,6 +452,7 @@ void test_every_type(const std::string& dir) {
     CHECK(raw.find("\"logicalType\": \"timestamp-millis\"") != std::string::npos);
     CHECK(raw.find("\"logicalType\": \"date\"") != std::string::npos);
     CHECK(raw.find("\"logicalType\": \"uuid\"") != std::string::npos);
+    CHECK(raw.find(R"({"type": "bytes", "logicalType": "decimal", "precision": 38, "scale": 18)") != std::string::npos);
     CHECK(raw.find("\"cql_name\": \"Weird Name!\"") != std::string::npos);
     CHECK(raw.find("\"cql_type\": \"map<int, text>\"") != std::string::npos);
     ReadFile f(path);
@@ -632,6 +640,41 @@ void test_awkward_names(const std::string& dir) {
     }
 }
 
+// Decimals are rescaled exactly to scale 18 (trailing zeros may be dropped); a value that would
+// need rounding or more than 38 digits is refused, naming the value.
+void test_decimals(const std::string& dir) {
+    const std::vector<ac::protocol::ColumnSpec> cols{{"ks", "t", "d", T(TypeKind::decimal)}};
+    const std::string path = dir + "/decimals.avro";
+    const std::vector<ac::Decimal> exact{
+        ac::Decimal::parse("0"), ac::Decimal::parse("1.5"), ac::Decimal::parse("-0.000000000000000001"),
+        ac::Decimal::parse("12345678901234567890.123456789012345678"), ac::Decimal{20, ac::Varint(-4200)},
+        ac::Decimal::parse("-99999999999999999999.999999999999999999"), ac::Decimal{-3, ac::Varint(128)}};
+    {
+        acass_cli::AvroWriter w(path, columns_of(cols), "d", false);
+        w.write_page(make_page(cols, [&](Bytes& b) { for (const auto& d : exact) RowBuilder{b, cols}.add(d); },
+                               static_cast<int>(exact.size())));
+        w.close();
+    }
+    const char* unscaled[] = {"0", "1500000000000000000", "-1", "12345678901234567890123456789012345678",
+                              "-42", "-99999999999999999999999999999999999999",
+                              "128000000000000000000000"};
+    ReadFile f(path);
+    CHECK_EQ(f.rows.size(), exact.size());
+    for (std::size_t i = 0; i < f.rows.size() && i < exact.size(); ++i)
+        CHECK_EQ(as_bytes(*field(f.rows[i], "d")), varint_bytes(unscaled[i]));
+    for (const ac::Decimal& bad : {ac::Decimal::parse("0.0000000000000000001"), ac::Decimal::parse("1E+20"),
+                                   ac::Decimal::parse("123456789012345678901234567890123456789012")}) {
+        std::string message;
+        try {
+            acass_cli::AvroWriter w(dir + "/bad_decimal.avro", columns_of(cols), "d", false);
+            w.write_page(make_page(cols, [&](Bytes& b) { RowBuilder{b, cols}.add(bad); }, 1));
+        } catch (const std::exception& e) {
+            message = e.what();
+        }
+        CHECK(message.find("decimal " + bad.to_string() + " has more than") != std::string::npos);
+    }
+}
+
 void test_bad_path_fails_clearly(const std::string& dir) {
     const auto cols = all_columns();
     bool threw = false;
@@ -657,6 +700,7 @@ int main(int argc, char** argv) {
         {"big_rows", test_big_rows},
         {"codecs", test_codecs},
         {"awkward_names", test_awkward_names},
+        {"decimals", test_decimals},
         {"bad_path_fails_clearly", test_bad_path_fails_clearly},
     };
     int failed_tests = 0;

@@ -7,9 +7,10 @@
 // record whose response was lost (the write may or may not have happened) is sent again, and is
 // never reported as rejected while it may be in the table.
 //
-// When the driver's retry policy (issue 11) can be given per statement, `transient` and
-// `unknown_outcome` are what it retries for idempotent statements; the load keeps its own loop
-// for the back-off, --max-attempts and the "cluster unreachable" deadline.
+// Each attempt already goes through the driver's retry policy (the statements are marked
+// idempotent: same host / next host, at once). This loop adds what that policy cannot express:
+// a growing pause between rounds, --max-attempts and the "cluster unreachable" deadline
+// (tools/README.md, "Retries and idempotence").
 #pragma once
 
 #include <chrono>
