@@ -18,7 +18,7 @@
 // "restart N", "remove N", "add N", "stats N", "fault RULE" (as --fault), "clear-faults", "quit".
 // Each command answers one line on stdout
 // ("ok", "stats N requests=.. queries=.. connections=.. open=.. replica_requests=..
-// non_replica_requests=.. refused=..", or "error: ...").
+// non_replica_requests=.. refused=.. range_replica_requests=.. range_non_replica_requests=..", or "error: ...").
 #include "server/net/cluster.hpp"
 
 #include <CLI/CLI.hpp>
@@ -61,13 +61,15 @@ void control_loop(net::Cluster& cluster) {
             else if (cmd == "stats") {
                 auto s = cluster.stats(node);
                 std::printf("stats %d requests=%llu queries=%llu connections=%llu open=%llu replica_requests=%llu "
-                            "non_replica_requests=%llu refused=%llu\n",
+                            "non_replica_requests=%llu refused=%llu range_replica_requests=%llu range_non_replica_requests=%llu\n",
                             node, static_cast<unsigned long long>(s.requests), static_cast<unsigned long long>(s.queries),
                             static_cast<unsigned long long>(s.connections),
                             static_cast<unsigned long long>(s.open_connections),
                             static_cast<unsigned long long>(s.replica_requests),
                             static_cast<unsigned long long>(s.non_replica_requests),
-                            static_cast<unsigned long long>(s.refused_connections));
+                            static_cast<unsigned long long>(s.refused_connections),
+                            static_cast<unsigned long long>(s.range_replica_requests),
+                            static_cast<unsigned long long>(s.range_non_replica_requests));
                 std::fflush(stdout);
                 continue;
             } else if (cmd.empty()) continue;

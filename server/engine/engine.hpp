@@ -64,11 +64,14 @@ struct ExecutionResult {
     std::vector<std::string> warnings;
 };
 
-/// The single partition a request reads or writes (replica accounting of the front end).
+/// The single partition a request reads or writes, or the token range a SELECT restricted by
+/// token(pk) reads (replica accounting of the front end).
 struct PartitionRoute {
     std::string keyspace;
     std::map<std::string, std::string> replication;  ///< the keyspace's replication options
     std::int64_t token = 0;
+    /// A token-range read: the tokens [token, range_end] (both inclusive); empty = one partition.
+    std::optional<std::int64_t> range_end;
 };
 
 class Engine {
@@ -88,8 +91,9 @@ public:
 
     /// The partition a QUERY/EXECUTE/BATCH request touches when it touches exactly one (a SELECT,
     /// INSERT, UPDATE or DELETE with the whole partition key given by `=`, or a batch whose
-    /// statements all write the same partition); empty for anything else, including requests
-    /// that would fail. Does not execute anything.
+    /// statements all write the same partition), or the token range of a SELECT restricted by
+    /// token(pk) (range_end set); empty for anything else, including requests that would fail.
+    /// Does not execute anything.
     std::optional<PartitionRoute> route(const protocol::Request& request, const ConnectionState& state);
 
     /// Query text of a prepared id known to `node_id` (fault injection matches on it).

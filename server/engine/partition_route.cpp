@@ -62,6 +62,29 @@ PartitionOf single_partition(Engine::Impl& impl, const cql::Statement& st, const
         st);
 }
 
+std::optional<TokenRangeOf> token_range(Engine::Impl& impl, const cql::Statement& st, const std::string& ks,
+                                        std::span<const ValueView> bound) {
+    const auto* s = std::get_if<cql::SelectStmt>(&st);
+    if (!s) return std::nullopt;
+    SelectPlan plan = plan_select(*s, find_table(impl, s->table, ks)->schema, bound);
+    constexpr auto min = std::numeric_limits<std::int64_t>::min();
+    constexpr auto max = std::numeric_limits<std::int64_t>::max();
+    if (plan.partition_keys || plan.empty_range || plan.token_lo > plan.token_hi) return std::nullopt;
+    if (plan.token_lo == min && plan.token_hi == max) return std::nullopt;  // no token restriction
+    return TokenRangeOf{keyspace_of(s->table, ks), plan.token_lo, plan.token_hi};
+}
+
+/// The route of one QUERY or EXECUTE statement: its partition, or the token range it scans.
+static std::optional<PartitionRoute> statement_route(Engine::Impl& impl, const cql::ParsedStatement& ps,
+                                                     const std::string& ks, const std::vector<ValueView>& values,
+                                                     const std::vector<std::string_view>& names) {
+    BindAnalysis a = analyze(impl, ps, ks);
+    auto bound = bind_values(a, values, names);
+    if (auto p = single_partition(impl, ps.statement, ks, bound)) return PartitionRoute{p->first, {}, p->second, {}};
+    if (auto r = token_range(impl, ps.statement, ks, bound)) return PartitionRoute{r->keyspace, {}, r->lo, r->hi};
+    return std::nullopt;
+}
+
 static PartitionOf single_partition(Engine::Impl& impl, const cql::ParsedStatement& ps, const std::string& ks,
                              const std::vector<ValueView>& values, const std::vector<std::string_view>& names) {
     BindAnalysis a = analyze(impl, ps, ks);
@@ -79,17 +102,17 @@ std::optional<PartitionRoute> Engine::route(const protocol::Request& request, co
     Impl& impl = *impl_;
     try {
         // Statements are resolved before the lock, as execute() does.
-        PartitionOf partition;
+        std::optional<PartitionRoute> route;
         if (const auto* q = std::get_if<protocol::QueryRequest>(&request)) {
             auto ps = impl.parse(q->query);
             std::shared_lock lk(impl.mutex);
-            partition = single_partition(impl, *ps, default_keyspace(state, q->params.keyspace), q->params.values,
-                                         q->params.value_names);
+            route = statement_route(impl, *ps, default_keyspace(state, q->params.keyspace), q->params.values,
+                                    q->params.value_names);
         } else if (const auto* e = std::get_if<protocol::ExecuteRequest>(&request)) {
             auto entry = find_prepared(impl, state.node_id, e->id);
             if (!entry) return std::nullopt;
             std::shared_lock lk(impl.mutex);
-            partition = single_partition(impl, *entry->parsed, entry->keyspace, e->params.values, e->params.value_names);
+            route = statement_route(impl, *entry->parsed, entry->keyspace, e->params.values, e->params.value_names);
         } else if (const auto* b = std::get_if<protocol::BatchRequest>(&request)) {
             std::vector<std::pair<std::shared_ptr<const cql::ParsedStatement>, std::string>> items;
             for (const auto& s : b->statements) {
@@ -102,17 +125,20 @@ std::optional<PartitionRoute> Engine::route(const protocol::Request& request, co
                 items.emplace_back(entry->parsed, entry->keyspace);
             }
             std::shared_lock lk(impl.mutex);
+            PartitionOf partition;
             for (std::size_t i = 0; i < items.size(); ++i) {
                 auto p = single_partition(impl, *items[i].first, items[i].second, b->statements[i].values, {});
                 if (!p || (partition && *partition != *p)) return std::nullopt;
                 partition = std::move(p);
             }
+            if (partition) route = PartitionRoute{partition->first, {}, partition->second, {}};
         }
-        if (!partition) return std::nullopt;
+        if (!route) return std::nullopt;
         std::shared_lock lk(impl.mutex);
-        auto ks = impl.keyspaces.find(partition->first);
+        auto ks = impl.keyspaces.find(route->keyspace);
         if (ks == impl.keyspaces.end()) return std::nullopt;
-        return PartitionRoute{partition->first, ks->second.replication, partition->second};
+        route->replication = ks->second.replication;
+        return route;
     } catch (const std::exception&) {
         return std::nullopt;  // the request itself will fail; it has no partition to count
     }

@@ -113,4 +113,21 @@ std::vector<int> ReplicaPlacement::replicas(const std::map<std::string, std::str
     return out;
 }
 
+std::vector<int> ReplicaPlacement::range_replicas(const std::map<std::string, std::string>& replication,
+                                                  std::int64_t lo, std::int64_t hi, int local_node) const {
+    std::vector<int> common = replicas(replication, lo, local_node);
+    std::sort(common.begin(), common.end());
+    // The replica set changes only just after a ring token: check each sub-range (t, ...] that
+    // starts inside [lo, hi).
+    for (auto it = std::lower_bound(ring_.begin(), ring_.end(), std::make_pair(lo, std::size_t{0}));
+         it != ring_.end() && it->first < hi && !common.empty(); ++it) {
+        std::vector<int> next = replicas(replication, it->first + 1, local_node);
+        std::sort(next.begin(), next.end());
+        std::vector<int> both;
+        std::set_intersection(common.begin(), common.end(), next.begin(), next.end(), std::back_inserter(both));
+        common = std::move(both);
+    }
+    return common;
+}
+
 }  // namespace async_cassandra::server

@@ -26,6 +26,10 @@ public:
     /// malformed factor: no replica.
     std::vector<int> replicas(const std::map<std::string, std::string>& replication, std::int64_t token,
                               int local_node) const;
+    /// Node ids replicating every token of [lo, hi] (lo <= hi): a range may span the ranges of
+    /// several ring tokens, and only the nodes common to all of them hold all of its data.
+    std::vector<int> range_replicas(const std::map<std::string, std::string>& replication, std::int64_t lo,
+                                    std::int64_t hi, int local_node) const;
 
 private:
     struct Member {

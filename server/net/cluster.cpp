@@ -122,6 +122,12 @@ Cluster::Impl::Impl(ClusterOptions o) : options(std::move(o)), engine(engine_con
 }
 
 void Cluster::Impl::count_route(Node& n, const PartitionRoute& route) {
+    if (route.range_end) {
+        auto replicas = placement->range_replicas(route.replication, route.token, *route.range_end, n.id);
+        bool replica = std::find(replicas.begin(), replicas.end(), n.id) != replicas.end();
+        (replica ? n.range_replica_requests : n.range_non_replica_requests).fetch_add(1, std::memory_order_relaxed);
+        return;
+    }
     auto replicas = placement->replicas(route.replication, route.token, n.id);
     bool replica = std::find(replicas.begin(), replicas.end(), n.id) != replicas.end();
     (replica ? n.replica_requests : n.non_replica_requests).fetch_add(1, std::memory_order_relaxed);
@@ -355,6 +361,8 @@ NodeStats Cluster::stats(int id) const {
     s.refused_connections = n.refused.load(std::memory_order_relaxed);
     s.replica_requests = n.replica_requests.load(std::memory_order_relaxed);
     s.non_replica_requests = n.non_replica_requests.load(std::memory_order_relaxed);
+    s.range_replica_requests = n.range_replica_requests.load(std::memory_order_relaxed);
+    s.range_non_replica_requests = n.range_non_replica_requests.load(std::memory_order_relaxed);
     return s;
 }
 
@@ -365,6 +373,8 @@ void Cluster::reset_stats() {
         n->accepted = 0;
         n->replica_requests = 0;
         n->non_replica_requests = 0;
+        n->range_replica_requests = 0;
+        n->range_non_replica_requests = 0;
     }
 }
 

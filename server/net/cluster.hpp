@@ -91,6 +91,10 @@ struct NodeStats {
     /// node replicates under its keyspace's replication, and those it does not.
     std::uint64_t replica_requests = 0;
     std::uint64_t non_replica_requests = 0;
+    /// Token-range reads (a SELECT restricted by token(pk), as a parallel scan sends) whose whole
+    /// range this node replicates, and those of which it misses some part.
+    std::uint64_t range_replica_requests = 0;
+    std::uint64_t range_non_replica_requests = 0;
 };
 
 class Cluster {

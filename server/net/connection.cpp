@@ -31,7 +31,8 @@ Consistency consistency_of(const p::Request& req) {
     return Consistency::one;
 }
 
-p::ErrorResponse injected_error(ServerErrorCode code, const p::Request& req) {
+p::ErrorResponse injected_error(const FaultDecision& fault, const p::Request& req) {
+    const ServerErrorCode code = fault.error_code;
     p::ErrorResponse e;
     e.code = code;
     e.consistency = consistency_of(req);
@@ -42,16 +43,18 @@ p::ErrorResponse injected_error(ServerErrorCode code, const p::Request& req) {
             e.alive = 0;
             break;
         case ServerErrorCode::read_timeout:
-            e.message = "Operation timed out - received only 0 responses.";
-            e.received = 0;
-            e.block_for = 1;
-            e.data_present = false;
+            e.message = "Operation timed out - received only " + std::to_string(fault.received) + " responses.";
+            e.received = fault.received;
+            e.block_for = fault.block_for;
+            e.data_present = fault.data_present;
             break;
         case ServerErrorCode::write_timeout:
-            e.message = "Operation timed out - received only 0 responses.";
-            e.received = 0;
-            e.block_for = 1;
-            e.write_type = std::holds_alternative<p::BatchRequest>(req) ? "BATCH" : "SIMPLE";
+            e.message = "Operation timed out - received only " + std::to_string(fault.received) + " responses.";
+            e.received = fault.received;
+            e.block_for = fault.block_for;
+            e.write_type = !fault.write_type.empty()                   ? fault.write_type
+                           : std::holds_alternative<p::BatchRequest>(req) ? "BATCH"
+                                                                          : "SIMPLE";
             break;
         case ServerErrorCode::overloaded: e.message = "Server is in overloaded state. Cannot accept more requests"; break;
         case ServerErrorCode::is_bootstrapping: e.message = "Cannot read from a bootstrapping node"; break;
@@ -595,7 +598,7 @@ void Connection::handle_query(const p::FrameHeader& header, const p::Request& re
             send_body(stream, p::Opcode::error, lwt_error_body(fault.lwt, req, state_.version), fault.warnings);
             return;
         }
-        send(stream, p::Response{injected_error(fault.error_code, req)}, fault.warnings);
+        send(stream, p::Response{injected_error(fault, req)}, fault.warnings);
         return;
     }
 

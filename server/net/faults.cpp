@@ -1,6 +1,7 @@
 #include "server/net/faults.hpp"
 
 #include <charconv>
+#include <cstdint>
 
 namespace async_cassandra::server::net {
 
@@ -12,6 +13,13 @@ std::int64_t to_int(std::string_view key, std::string_view v) {
     if (ec != std::errc() || p != v.data() + v.size())
         throw UsageError("fault: " + std::string(key) + " needs an integer, got '" + std::string(v) + "'");
     return out;
+}
+
+/// A replica count: 0 .. 2^31-1 (a protocol [int]).
+std::int32_t to_count(std::string_view key, std::string_view v) {
+    const std::int64_t n = to_int(key, v);
+    if (n < 0 || n > INT32_MAX) throw UsageError("fault: " + std::string(key) + " needs a count from 0, got '" + std::string(v) + "'");
+    return static_cast<std::int32_t>(n);
 }
 
 ServerErrorCode parse_error_name(std::string_view v, LwtShape& lwt) {
@@ -79,6 +87,13 @@ FaultRule parse_fault(std::string_view spec) {
         else if (key == "prepare") rule.match_prepare = to_int(key, value) != 0;
         else if (key == "pages") rule.pages = to_int(key, value);
         else if (key == "delay") rule.delay = std::chrono::milliseconds(to_int(key, value));
+        else if (key == "received") rule.received = to_count(key, value);
+        else if (key == "block_for" || key == "blockfor") rule.block_for = to_count(key, value);
+        else if (key == "write_type") rule.write_type = std::string(value);
+        else if (key == "data_present") {
+            if (value != "0" && value != "1") throw UsageError("fault: data_present needs 0 or 1");
+            rule.data_present = value == "1";
+        }
         else if (key == "fraction") {
             try {
                 rule.fraction = std::stod(std::string(value));
@@ -143,6 +158,10 @@ FaultDecision FaultInjector::decide(int node, std::string_view query, bool prepa
                     d.action = r.kind;
                     d.error_code = r.error_code;
                     d.lwt = r.lwt;
+                    d.received = r.received;
+                    d.block_for = r.block_for;
+                    d.data_present = r.data_present;
+                    d.write_type = r.write_type;
                 }
                 break;
         }

@@ -51,6 +51,16 @@ struct FaultRule {
     std::chrono::milliseconds delay{5};
     ServerErrorCode error_code = ServerErrorCode::overloaded;
     LwtShape lwt = LwtShape::none;  ///< error: the LWT shapes (error=lwt_commit_timeout, ...)
+    /// error=read_timeout / write_timeout: the replica counts the node reports (how many replicas
+    /// answered, how many the consistency level needed) and, for read_timeout, whether the data
+    /// replica was among them. A driver's retry decision hangs on these (a read timeout with
+    /// received >= block_for and no data is worth one more try on the same coordinator).
+    std::int32_t received = 0;
+    std::int32_t block_for = 1;
+    bool data_present = false;
+    /// error=write_timeout: the write type reported (SIMPLE, BATCH, BATCH_LOG, UNLOGGED_BATCH,
+    /// COUNTER, ...); empty = BATCH for a BATCH request, SIMPLE otherwise.
+    std::string write_type;
     std::string warning;            ///< warn: the warning text
     std::int64_t pages = 1;  ///< drop_after_pages
     /// Fire only on the nth matching request (1-based, counted per rule); 0 = every match.
@@ -65,7 +75,9 @@ struct FaultRule {
 /// "error=read_timeout,nth=3,pattern=FROM ks.t", "delay=5,pattern=synthetic", "stall,node=2",
 /// "warn=Read 10 live rows and 1001 tombstone cells,pattern=FROM ks.t".
 /// Keys: pattern (last: it takes the rest of the rule, commas included), node, nth, fraction,
-/// max_hits, pages, delay (ms; also the value of delay kinds), prepare (0: not PREPARE requests).
+/// max_hits, pages, delay (ms; also the value of delay kinds), prepare (0: not PREPARE requests),
+/// received, block_for, data_present (0 or 1), write_type (the timeouts' extra fields, e.g.
+/// "error=read_timeout,received=1,block_for=1").
 /// Throws UsageError.
 FaultRule parse_fault(std::string_view spec);
 
@@ -74,6 +86,10 @@ struct FaultDecision {
     std::optional<FaultKind> action;  ///< the single rule that fired for the request itself
     ServerErrorCode error_code = ServerErrorCode::overloaded;
     LwtShape lwt = LwtShape::none;
+    std::int32_t received = 0;    ///< error: the rule's timeout fields
+    std::int32_t block_for = 1;
+    bool data_present = false;
+    std::string write_type;
     std::vector<std::string> warnings;       ///< warn rules that fired (added to the response)
     std::chrono::milliseconds delay{0};      ///< delay (all responses)
     std::chrono::milliseconds page_delay{0}; ///< delay_pages (decided after execution)

@@ -50,6 +50,8 @@ struct Node {
     std::atomic<std::uint64_t> refused{0};  ///< connections closed at accept (max_connections)
     std::atomic<std::uint64_t> replica_requests{0};
     std::atomic<std::uint64_t> non_replica_requests{0};
+    std::atomic<std::uint64_t> range_replica_requests{0};
+    std::atomic<std::uint64_t> range_non_replica_requests{0};
 
     Node(Cluster::Impl& c, int node_id) : cluster(c), id(node_id) {}
 };

@@ -179,7 +179,7 @@ void ClusterCore::publish_hosts(HostList hosts, std::string default_datacenter,
     }
     state->default_datacenter = std::move(default_datacenter);
     state->token_map = std::move(token_map);
-    hosts_.store(std::move(state), std::memory_order_release);
+    hosts_.store(std::move(state));
 }
 
 std::shared_ptr<KeyspacePools> ClusterCore::pools(const std::string& keyspace) {

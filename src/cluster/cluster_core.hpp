@@ -2,7 +2,7 @@
 // state, the connection pools (per host and keyspace), the negotiated protocol version and the
 // policies. The cluster layer: it knows connections (net) but nothing of sessions.
 //
-// Hosts: an immutable HostsState swapped atomically (routing never locks); seeded from the
+// Hosts: an immutable HostsState swapped as a whole (routing never waits for a refresh); seeded from the
 // contact points. Pools: sessions with the same keyspace share one KeyspacePools (its pools are
 // opened lazily, per host, and closed when the last session using them is gone).
 //
@@ -99,8 +99,8 @@ public:
     }
     const std::shared_ptr<const net::PoolSettings>& pool_settings() const noexcept { return pool_settings_; }
 
-    /// The current hosts (lock-free).
-    std::shared_ptr<const HostsState> hosts() const noexcept { return hosts_.load(std::memory_order_acquire); }
+    /// The current hosts (a pointer copy under a short lock; never waits for a refresh).
+    std::shared_ptr<const HostsState> hosts() const { return hosts_.load(); }
     /// Replaces the host list (discovery); hosts keep their up/down state by endpoint.
     void publish_hosts(HostList hosts, std::string default_datacenter,
                        std::shared_ptr<const TokenMap> token_map = nullptr);
@@ -146,7 +146,7 @@ private:
     std::shared_ptr<const LoadBalancingPolicy> load_balancing_;
     std::shared_ptr<const RequestRetryPolicy> retry_policy_;
     std::shared_ptr<const net::PoolSettings> pool_settings_;
-    std::atomic<std::shared_ptr<const HostsState>> hosts_;
+    SnapshotHolder<const HostsState> hosts_;
     std::atomic<bool> shut_down_{false};
     mutable std::mutex mutex_;  ///< guards keyspaces_, the topology fields
     std::map<std::string, std::weak_ptr<KeyspacePools>> keyspaces_;

@@ -1,13 +1,13 @@
 // The cluster as the driver currently knows it: metadata (hosts, schema) and the token map built
 // from them. Immutable once published; the control connection publishes a new one after every
-// refresh by an atomic swap, so routing reads the current state without a lock.
+// refresh by swapping the pointer, so routing reads the current state without waiting for a refresh.
 #pragma once
 
+#include "cluster/snapshot_holder.hpp"
 #include "cluster/token_map.hpp"
 
 #include <async_cassandra/metadata.hpp>
 
-#include <atomic>
 #include <cstdint>
 #include <memory>
 
@@ -26,16 +26,10 @@ struct ClusterState {
 
 using ClusterStatePtr = std::shared_ptr<const ClusterState>;
 
-/// The current state, readable and replaceable from any thread without a lock (readers never
-/// wait for a refresh; a reader keeps its snapshot alive as long as it holds the pointer).
-class ClusterStateHolder {
+/// The current state, readable and replaceable from any thread.
+class ClusterStateHolder : public SnapshotHolder<const ClusterState> {
 public:
-    ClusterStateHolder() : state_(ClusterState::make({}, 0)) {}
-    ClusterStatePtr load() const noexcept { return state_.load(std::memory_order_acquire); }
-    void store(ClusterStatePtr state) noexcept { state_.store(std::move(state), std::memory_order_release); }
-
-private:
-    std::atomic<ClusterStatePtr> state_;
+    ClusterStateHolder() : SnapshotHolder(ClusterState::make({}, 0)) {}
 };
 
 }  // namespace async_cassandra::cluster

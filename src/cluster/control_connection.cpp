@@ -409,7 +409,7 @@ asio::awaitable<void> ControlConnection::start() {
     co_await asio::co_spawn(impl_->strand, Impl::start(impl_), asio::use_awaitable);
 }
 
-ClusterStatePtr ControlConnection::state() const noexcept { return impl_->holder.load(); }
+ClusterStatePtr ControlConnection::state() const { return impl_->holder.load(); }
 
 asio::awaitable<void> ControlConnection::refresh() {
     co_await asio::co_spawn(impl_->strand, Impl::refresh(impl_), asio::use_awaitable);

@@ -5,7 +5,7 @@
 // system.peers_v2 (system.peers on nodes that lack it) and system_schema, publishes the first
 // ClusterState, and REGISTERs for TOPOLOGY_CHANGE, STATUS_CHANGE and SCHEMA_CHANGE. Events then
 // trigger a refresh after a short quiet period (debounce: a burst of events costs one refresh);
-// each refresh publishes a new immutable ClusterState (atomic swap: state() never waits). When
+// each refresh publishes a new immutable ClusterState (a pointer swap: state() never waits for a refresh). When
 // its node dies, the control connection reconnects to another known node (then the contact
 // points) with exponential back-off, and refreshes everything once reconnected.
 //
@@ -83,7 +83,7 @@ public:
     asio::awaitable<void> start();
 
     /// The current state (never null; empty before start() completed).
-    ClusterStatePtr state() const noexcept;
+    ClusterStatePtr state() const;
 
     /// Re-reads topology and schema now and publishes the result (also used by the owner after a
     /// DDL statement). Throws when the control connection is down and cannot reconnect.

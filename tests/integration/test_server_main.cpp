@@ -132,7 +132,7 @@ TEST(ServerMain, DataCentersAndStatsCommand) {
     EXPECT_NE(cells.find("rack2"), std::string::npos);
 
     std::regex stats(R"(^stats 4 requests=(\d+) queries=(\d+) connections=1 open=1 replica_requests=(\d+) )"
-                     R"(non_replica_requests=(\d+) refused=0\s*$)");
+                     R"(non_replica_requests=(\d+) refused=0 range_replica_requests=0 range_non_replica_requests=0\s*$)");
     std::smatch m;
     std::string line = server.command("stats 4");
     ASSERT_TRUE(std::regex_match(line, m, stats)) << line;

@@ -106,16 +106,15 @@ struct Tally {
         if (data_errors.size() < 20) data_errors.push_back(std::move(what));
         else ++errors[{"data", "more data errors"}];
     }
+    /// Tallies a full read of the table: its error, or what was wrong with its rows. True when
+    /// it read every row exactly once.
+    bool checked(const char* workload, const std::exception_ptr& e, const acass_test::SyntheticTally& rows) {
+        const std::string problems = rows.problems(!e);
+        if (!problems.empty()) data_error(std::string(workload) + ": " + problems);
+        if (e) error(workload, e);
+        return !e && problems.empty();
+    }
 };
-
-/// Every row of synthetic.rows exactly once, with its values; "" when so.
-std::string check_exactly_once(const std::vector<std::uint8_t>& seen, std::int64_t bad_values) {
-    const auto once = std::count(seen.begin(), seen.end(), std::uint8_t{1});
-    if (bad_values != 0) return std::to_string(bad_values) + " rows with wrong values";
-    if (once != static_cast<std::int64_t>(seen.size()))
-        return std::to_string(seen.size() - static_cast<std::size_t>(once)) + " rows missing or duplicated";
-    return "";
-}
 
 asio::awaitable<void> stream_worker(ac::Session session, const Options& o, Tally& t) {
     ++t.running;
@@ -125,23 +124,18 @@ asio::awaitable<void> stream_worker(ac::Session session, const Options& o, Tally
         ac::StreamConfig config;
         config.fetch_size = 500;
         config.page_timeout = 20s;
-        std::vector<std::uint8_t> seen(static_cast<std::size_t>(o.rows), 0);
-        std::int64_t bad = 0;
+        acass_test::SyntheticTally rows(o.rows);
         std::exception_ptr error;
         try {
             ac::ResultStream stream = co_await ac::execute_stream(session, st, config);
             while (auto row = co_await stream.next()) {
-                const auto index = acass_test::synthetic_row_index(*row);
-                if (!index || *index >= seen.size()) ++bad;
-                else seen[*index] = static_cast<std::uint8_t>(std::min(seen[*index] + 1, 2));
+                rows.add(*row);
                 ++t.stream_rows;
             }
         } catch (...) {
             error = std::current_exception();
         }
-        if (error) t.error("stream", error);
-        else if (auto problem = check_exactly_once(seen, bad); !problem.empty()) t.data_error("stream: " + problem);
-        else ++t.streams;
+        if (t.checked("stream", error, rows)) ++t.streams;
         co_await sleep_for(1s);  // paced: the machine is shared; the soak measures leaks, not speed
     }
     --t.running;
@@ -156,24 +150,19 @@ asio::awaitable<void> scan_worker(ac::Session session, const Options& o, Tally& 
         config.concurrency = 2;
         config.stream.fetch_size = 500;
         config.stream.page_timeout = 20s;
-        std::vector<std::uint8_t> seen(static_cast<std::size_t>(o.rows), 0);
-        std::int64_t bad = 0;
+        acass_test::SyntheticTally rows(o.rows);
         std::exception_ptr error;
         try {
             co_await ac::scan_table(session, config, [&](std::size_t, const ac::Page& page) {
                 for (ac::Row row : page) {
-                    const auto index = acass_test::synthetic_row_index(row);
-                    if (!index || *index >= seen.size()) ++bad;
-                    else seen[*index] = static_cast<std::uint8_t>(std::min(seen[*index] + 1, 2));
+                    rows.add(row);
                     ++t.stream_rows;
                 }
             });
         } catch (...) {
             error = std::current_exception();
         }
-        if (error) t.error("scan", error);
-        else if (auto problem = check_exactly_once(seen, bad); !problem.empty()) t.data_error("scan: " + problem);
-        else ++t.scans;
+        if (t.checked("scan", error, rows)) ++t.scans;
         co_await sleep_for(2s);
     }
     --t.running;

@@ -346,21 +346,11 @@ InstalledFault install(srv::Cluster& server, Fault fault, Op op) {
 // ---------------------------------------------------------------- checks shared by the cells
 
 /// Rows of synthetic.rows seen so far: each must come exactly once, with its values.
-struct RowTally {
-    std::vector<std::uint8_t> seen = std::vector<std::uint8_t>(kSyntheticRows, 0);
-    std::int64_t wrong = 0;
-
-    void add(std::optional<std::size_t> index) {
-        if (!index || *index >= seen.size()) ++wrong;
-        else if (seen[*index] < 255) ++seen[*index];
-    }
+struct RowTally : acass_test::SyntheticTally {
+    RowTally() : SyntheticTally(kSyntheticRows) {}
     /// Violations: wrong values and duplicates always; missing rows when the operation succeeded.
     void check(bool complete, Outcome& o) const {
-        const auto duplicated = std::count_if(seen.begin(), seen.end(), [](auto n) { return n > 1; });
-        const auto missing = std::count(seen.begin(), seen.end(), std::uint8_t{0});
-        if (wrong) o.violations.push_back(std::to_string(wrong) + " rows with wrong values");
-        if (duplicated) o.violations.push_back(std::to_string(duplicated) + " rows delivered more than once");
-        if (complete && missing) o.violations.push_back(std::to_string(missing) + " rows lost");
+        if (auto problems = SyntheticTally::problems(complete); !problems.empty()) o.violations.push_back(problems);
     }
 };
 
@@ -469,7 +459,7 @@ asio::awaitable<void> run_op(Session session, Op op, const Statements& ps, int b
                 config.fetch_size = kFetchSize;
                 config.page_timeout = 10s;
                 ResultStream stream = co_await execute_stream(session, st, config);
-                while (auto row = co_await stream.next()) rows.add(acass_test::synthetic_row_index(*row));
+                while (auto row = co_await stream.next()) rows.add(*row);
                 break;
             }
             case Op::scan: {
@@ -480,7 +470,7 @@ asio::awaitable<void> run_op(Session session, Op op, const Statements& ps, int b
                 config.stream.fetch_size = kFetchSize;
                 config.stream.page_timeout = 10s;
                 co_await scan_table(session, config, [&](std::size_t, const Page& page) {
-                    for (Row row : page) rows.add(acass_test::synthetic_row_index(row));
+                    for (Row row : page) rows.add(row);
                 });
                 break;
             }

@@ -42,6 +42,21 @@ TEST(ServerPlacement, SimpleStrategyWalksTheRingFromTheFirstTokenAtOrAfter) {
     EXPECT_TRUE(p.replicas({{"class", "NoSuchStrategy"}}, 0, 2).empty());
 }
 
+TEST(ServerPlacement, RangeReplicasAreTheNodesCommonToEveryPartOfTheRange) {
+    ClusterView v;
+    v.nodes = {node(1, "datacenter1", "rack1", {-100}), node(2, "datacenter1", "rack1", {0}),
+               node(3, "datacenter1", "rack1", {100})};
+    ReplicaPlacement p(v);
+    Repl rf1{{"class", kSimple}, {"replication_factor", "1"}};
+    Repl rf2{{"class", kSimple}, {"replication_factor", "2"}};
+    EXPECT_EQ(p.range_replicas(rf1, -99, 0, 1), (std::vector<int>{2}));  // (-100, 0]: node 2's range
+    EXPECT_EQ(p.range_replicas(rf1, -50, -50, 1), (std::vector<int>{2}));
+    EXPECT_TRUE(p.range_replicas(rf1, -99, 1, 1).empty());                 // one token into node 3's
+    EXPECT_EQ(p.range_replicas(rf1, 101, 1000, 1), (std::vector<int>{1}));  // past the last: wraps
+    EXPECT_EQ(p.range_replicas(rf2, -50, 50, 1), (std::vector<int>{3}));   // {2,3} and {3,1}
+    EXPECT_EQ(p.range_replicas({{"class", "EverywhereStrategy"}}, -1000, 1000, 2), (std::vector<int>{1, 2, 3}));
+}
+
 TEST(ServerPlacement, SimpleStrategyWithVnodesSkipsRepeatedNodes) {
     ClusterView v;
     v.nodes = {node(1, "datacenter1", "rack1", {0, 10}), node(2, "datacenter1", "rack1", {20}),
@@ -123,7 +138,7 @@ TEST(ServerRoute, MultiPartitionOrInvalidRequestsHaveNone) {
     RouteHarness h;
     for (const char* cql : {"SELECT * FROM ks.t",
                             "SELECT * FROM ks.t WHERE a = 7 AND b IN ('x', 'y')",
-                            "SELECT * FROM ks.s WHERE token(k) > 0",
+                            "SELECT * FROM ks.s WHERE token(k) > 5 AND token(k) <= 5",  // empty range
                             "SELECT * FROM ks.t WHERE a = 7 ALLOW FILTERING",
                             "BEGIN BATCH INSERT INTO ks.t (a, b, c) VALUES (7, 'x', 1); "
                             "INSERT INTO ks.t (a, b, c) VALUES (8, 'x', 1); APPLY BATCH",
@@ -133,6 +148,27 @@ TEST(ServerRoute, MultiPartitionOrInvalidRequestsHaveNone) {
     }
     // Wrong number of bound values: the request fails, nothing to count.
     EXPECT_FALSE(h.route_of("SELECT * FROM ks.s WHERE k = ?"));
+}
+
+TEST(ServerRoute, TokenRangeReadsHaveTheirRange) {
+    RouteHarness h;
+    auto r = h.route_of("SELECT * FROM ks.s WHERE token(k) > -10 AND token(k) <= 20");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->keyspace, "ks");
+    EXPECT_EQ(r->token, -9);
+    ASSERT_TRUE(r->range_end);
+    EXPECT_EQ(*r->range_end, 20);
+    r = h.route_of("SELECT k FROM ks.s WHERE token(k) > 0");
+    ASSERT_TRUE(r && r->range_end);
+    EXPECT_EQ(r->token, 1);
+    EXPECT_EQ(*r->range_end, std::numeric_limits<std::int64_t>::max());
+    Bytes lo = i64(-5), hi = i64(5);
+    r = h.route_of("SELECT * FROM ks.s WHERE token(k) > ? AND token(k) <= ?", {view(lo), view(hi)});
+    ASSERT_TRUE(r && r->range_end);
+    EXPECT_EQ(r->token, -4);
+    EXPECT_EQ(*r->range_end, 5);
+    // A single partition has no range.
+    EXPECT_FALSE(h.route_of("SELECT * FROM ks.s WHERE k = 1")->range_end);
 }
 
 TEST(ServerRoute, PreparedAndBatchRequests) {

@@ -35,6 +35,19 @@ TEST(ServerNetFaults, ParseSpecs) {
     EXPECT_EQ(net::parse_fault("error=write_timeout").error_code, ServerErrorCode::write_timeout);
     EXPECT_EQ(net::parse_fault("error=is_bootstrapping").error_code, ServerErrorCode::is_bootstrapping);
 
+    auto rt = net::parse_fault("error=read_timeout,received=2,block_for=2,data_present=1");
+    EXPECT_EQ(rt.received, 2);
+    EXPECT_EQ(rt.block_for, 2);
+    EXPECT_TRUE(rt.data_present);
+    auto defaults = net::parse_fault("error=read_timeout");
+    EXPECT_EQ(defaults.received, 0);
+    EXPECT_EQ(defaults.block_for, 1);
+    EXPECT_FALSE(defaults.data_present);
+    EXPECT_EQ(net::parse_fault("error=write_timeout,blockfor=3").block_for, 3);
+    EXPECT_EQ(net::parse_fault("error=write_timeout,write_type=BATCH_LOG").write_type, "BATCH_LOG");
+    EXPECT_THROW(net::parse_fault("error=read_timeout,data_present=yes"), async_cassandra::UsageError);
+    EXPECT_THROW(net::parse_fault("error=read_timeout,received=-1"), async_cassandra::UsageError);
+
     EXPECT_THROW(net::parse_fault(""), async_cassandra::UsageError);
     EXPECT_THROW(net::parse_fault("explode"), async_cassandra::UsageError);
     EXPECT_THROW(net::parse_fault("error=nonsense"), async_cassandra::UsageError);
