@@ -437,7 +437,7 @@ void Connection::release_delivered() {
     delivered_.clear();
 }
 
-void Connection::dispatch(Envelope env) {
+void Connection::dispatch(protocol::Envelope env) {
     const auto opcode = env.header.opcode;
     if (switch_reader_to_segments_ &&
         (opcode == protocol::Opcode::ready || opcode == protocol::Opcode::authenticate)) {
@@ -492,7 +492,7 @@ void Connection::dispatch(Envelope env) {
     notify_id_waiter();
 }
 
-Reply Connection::decode_body(Envelope& env, protocol::ProtocolVersion version) {
+Reply Connection::decode_body(protocol::Envelope& env, protocol::ProtocolVersion version) {
     Reply r;
     r.header = env.header;
     protocol::ByteReader in(*env.body);

@@ -115,9 +115,9 @@ private:
     asio::awaitable<void> reader_loop();
     asio::awaitable<void> writer_loop();
     asio::awaitable<void> heartbeat_loop();
-    void dispatch(Envelope envelope);
+    void dispatch(protocol::Envelope envelope);
     /// Body prefix + message of a response envelope. Throws ProtocolError for a bad body.
-    Reply decode_body(Envelope& envelope, protocol::ProtocolVersion version);
+    Reply decode_body(protocol::Envelope& envelope, protocol::ProtocolVersion version);
     asio::awaitable<void> authenticate(std::string server_class, std::optional<std::chrono::milliseconds> step_timeout);
     static constexpr int kMaxSaslRounds = 32;
     /// `requested`: closed by close() (logged at info), not by a failure (logged at warn).
@@ -136,7 +136,7 @@ private:
     std::unique_ptr<Tls> tls_;  ///< set when ConnectionConfig::tls is
     asio::steady_timer write_signal_;
     asio::steady_timer heartbeat_timer_;
-    FrameReader reader_;
+    protocol::FrameDecoder reader_;
     FrameWriter writer_;
     protocol::Bytes write_buffer_;
     InFlightTable<Waiter*> table_;

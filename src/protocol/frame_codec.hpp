@@ -158,8 +158,6 @@ public:
 
     /// Segment mode: appends all pending envelopes to `out` as segments. No-op in raw mode.
     void flush(Bytes& out);
-    /// Same as flush() (the name the design notes use).
-    void flush_segments(Bytes& out) { flush(out); }
     /// Envelopes waiting for flush().
     bool has_pending() const noexcept { return !pending_ends_.empty(); }
 

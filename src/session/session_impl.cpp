@@ -135,9 +135,8 @@ asio::awaitable<void> SessionImpl::open_pools(std::shared_ptr<cluster::KeyspaceP
     throw NoHostAvailable(what, std::move(failures));
 }
 
-asio::awaitable<void> SessionImpl::start() {
-    auto self = shared_from_this();
-    auto pools = core_->pools(keyspace_);
+asio::awaitable<std::shared_ptr<cluster::KeyspacePools>> SessionImpl::attach_pools(std::string keyspace) {
+    auto pools = core_->pools(keyspace);
     pools->attach();
     std::exception_ptr error;
     try {
@@ -149,6 +148,13 @@ asio::awaitable<void> SessionImpl::start() {
         pools->detach();
         std::rethrow_exception(error);
     }
+    co_return pools;
+}
+
+asio::awaitable<void> SessionImpl::start() {
+    auto self = shared_from_this();
+    std::string keyspace = keyspace_;
+    auto pools = co_await attach_pools(std::move(keyspace));
     std::lock_guard lock(mutex_);
     pools_ = std::move(pools);
 }
@@ -307,18 +313,8 @@ asio::awaitable<void> SessionImpl::set_keyspace(std::string keyspace) {
     }
     // The pools of the new keyspace (shared with other sessions using it); opening them runs USE
     // on each connection, which throws InvalidRequest for an unknown keyspace.
-    auto pools = core_->pools(keyspace);
-    pools->attach();
-    std::exception_ptr error;
-    try {
-        co_await open_pools(pools);
-    } catch (...) {
-        error = std::current_exception();
-    }
-    if (error) {
-        pools->detach();
-        std::rethrow_exception(error);
-    }
+    std::string wanted = keyspace;
+    auto pools = co_await attach_pools(std::move(wanted));
     std::shared_ptr<cluster::KeyspacePools> old;
     {
         std::lock_guard lock(mutex_);

@@ -585,7 +585,7 @@ TEST(FrameCodecGolden, NotesSegmentVectorDecodes) {
     enc.enable_segments(Compression::none);
     Bytes out;
     enc.encode(out, FrameHeader{5, true, 0, 7, Opcode::result, 0}, body);
-    enc.flush_segments(out);
+    enc.flush(out);
     EXPECT_EQ(out, wire);
 }
 
