@@ -9,21 +9,12 @@ std::size_t FrameWriter::append(std::int16_t stream, const protocol::Request& re
     header.flags = flags;
     header.stream = stream;
     header.opcode = protocol::opcode_of(request);
-    const std::size_t raw_before = pending_.size();
-    protocol::Bytes& buffer = encoder_.begin_envelope(pending_, header);
-    const std::size_t envelope_start = buffer.size() - protocol::kFrameHeaderSize;
-    try {
-        protocol::ByteWriter w(buffer);
+    return encoder_.encode_in_place(pending_, header, [&](protocol::ByteWriter& w) {
         // Requests carry no body prefix here; the call keeps the flags' meaning identical to
         // encode_request_frame (a flag asking for a custom payload writes an empty one).
         protocol::encode_body_prefix(w, protocol::BodyPrefix{}, flags, false);
         protocol::encode_request(w, request, version_);
-        encoder_.end_envelope();
-    } catch (...) {
-        encoder_.abort_envelope();
-        throw;
-    }
-    return &buffer == &pending_ ? pending_.size() - raw_before : buffer.size() - envelope_start;
+    });
 }
 
 void FrameWriter::take(protocol::Bytes& out) {
