@@ -166,7 +166,7 @@ struct ParquetWriter::Column {
     }
 
     void append(const ac::Row& row, std::size_t index) {
-        const std::optional<ac::protocol::BytesView> raw = row.raw(index);
+        const std::optional<ac::BytesView> raw = row.raw(index);
         if (!raw) return append_null();
         const std::uint8_t* p = raw->data();
         const std::size_t n = raw->size();
