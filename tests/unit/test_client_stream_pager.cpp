@@ -542,7 +542,7 @@ TEST(StreamPager, ManyStreamsAbandonedAtRandomPoints) {
             const int stop_at = static_cast<int>(rng() % 70);  // >= 60: read to the end
             const std::size_t prefetch = rng() % 3;
             const bool use_close = rng() % 2 == 0;
-            PageFetcher f = [&table, alive](std::optional<Bytes> ps, std::optional<std::int32_t> n) {
+            PageFetcher f = [&table, alive](std::optional<PagingState> ps, std::optional<std::int32_t> n) {
                 return table.fetch(std::move(ps), n);
             };
             asio::co_spawn(
