@@ -244,7 +244,7 @@ void test_dictionary(const std::string& dir) {
     {
         ParquetOptions options;
         options.row_group_rows = 200;
-        ParquetWriter writer(dir + "/dictionary.parquet", *ac::Columns::from_specs(columns()), options);
+        ParquetWriter writer(dir + "/dictionary.parquet", *ac::protocol::columns_from_specs(columns()), options);
         std::string expected;
         for (int first = 0; first < 500; first += 25) {
             const ac::Page page = make_page(first, 25);
@@ -260,7 +260,7 @@ void test_dictionary(const std::string& dir) {
     options.row_group_rows = 200;
     options.page_bytes = 64;          // a page per 16 values
     options.dictionary_bytes = 600;   // about 40 names
-    ParquetWriter writer(dir + "/fallback.parquet", *ac::Columns::from_specs(columns()), options);
+    ParquetWriter writer(dir + "/fallback.parquet", *ac::protocol::columns_from_specs(columns()), options);
     std::string expected;
     for (int first = 0; first < 500; first += 25) {
         const ac::Page page = make_page(first, 25);
