@@ -110,6 +110,7 @@ public:
     void write_page(const ac::Page& page) override {
         buffer_.clear();
         for (const ac::Row row : page) {
+            reserve_for_large(row);
             if (format_ == Format::csv)
                 append_csv_row(buffer_, row, dialect_);
             else
@@ -124,6 +125,17 @@ public:
     std::int64_t bytes() const override { return out_.bytes(); }
 
 private:
+    /// A row with a large value gets its text's room at once: a buffer that doubled while the
+    /// value was appended held the old and the new copy (3x the value with the response).
+    /// Room for the value plus a little escaping; more escaping grows the buffer as before.
+    void reserve_for_large(const ac::Row& row) {
+        std::size_t raw = 0;
+        for (std::size_t i = 0; i < row.size(); ++i)
+            if (const auto bytes = row.raw(i)) raw += bytes->size();
+        if (raw < (1u << 20)) return;
+        buffer_.reserve(buffer_.size() + raw + raw / 64 + 64 * row.size() + 64);
+    }
+
     void put() {
         out_.write(buffer_);
         buffer_.clear();
