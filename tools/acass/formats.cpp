@@ -154,7 +154,8 @@ public:
     AvroRowWriter(const std::string& path, const ac::Columns& columns, const std::string& record_name,
                   bool append)
         : path_(path), writer_(path, columns, record_name, append) {}
-    // The writer's errors name the file and the reason; they are file errors (exit 8).
+    // The writer's errors name the file and the reason; they are file errors (exit 8), except
+    // a value Avro cannot hold (DataError, exit 9).
     void write_page(const ac::Page& page) override { as_file_error([&] { writer_.write_page(page); }); }
     void flush() override { as_file_error([&] { writer_.flush(); }); }
     void close() override { as_file_error([&] { writer_.close(); }); }
@@ -169,6 +170,8 @@ private:
         try {
             f();
         } catch (const FileError&) {
+            throw;
+        } catch (const DataError&) {
             throw;
         } catch (const async_cassandra::Error&) {
             throw;  // a value the schema cannot hold: not a file problem
