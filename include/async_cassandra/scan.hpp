@@ -113,6 +113,13 @@ asio::awaitable<ScanStats> scan_table(Session session, ScanConfig config, ScanPa
 /// The same, with resume points (see ScanResumableHandler).
 asio::awaitable<ScanStats> scan_table(Session session, ScanConfig config, ScanResumableHandler on_page);
 
+/// The partition key column names of `table` (written like ScanConfig::table: "ks.t", or "t"
+/// for the session's keyspace), in key order and as stored, read from system_schema.columns.
+/// Empty when system_schema.columns holds no partition key for it (an unknown table). Throws
+/// UsageError for an empty or unbalanced name or when no keyspace is known; server errors (a
+/// node without system_schema) propagate. scan_table and `acass count` use it.
+asio::awaitable<std::vector<std::string>> read_partition_key(Session session, std::string table);
+
 /// The SELECT a scan sends for each split (two bigint markers: exclusive start, inclusive end),
 /// for logs and tests. `partition_key` must not be empty (UsageError).
 std::string scan_statement(const std::string& table, const std::vector<std::string>& columns,

@@ -108,60 +108,6 @@ std::string scan_statement(const std::string& table, const std::vector<std::stri
 
 namespace {
 
-// One part of a CQL table name as stored: quoted parts keep their case, others are lower-cased.
-std::string stored_name(std::string_view part) {
-    if (part.size() >= 2 && part.front() == '"' && part.back() == '"') {
-        std::string name;
-        for (std::size_t i = 1; i + 1 < part.size(); ++i) {
-            name += part[i];
-            if (part[i] == '"' && i + 2 < part.size() && part[i + 1] == '"') ++i;  // "" -> "
-        }
-        return name;
-    }
-    std::string name(part);
-    for (char& c : name)
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    return name;
-}
-
-// (keyspace, table) as stored, for system_schema; the keyspace defaults to the session's.
-std::pair<std::string, std::string> split_table_name(const std::string& table, const std::string& default_keyspace) {
-    bool quoted = false;
-    std::optional<std::size_t> dot;
-    for (std::size_t i = 0; i < table.size(); ++i) {
-        if (table[i] == '"') quoted = !quoted;
-        else if (table[i] == '.' && !quoted) {
-            if (dot) throw UsageError("scan_table: bad table name: " + table);
-            dot = i;
-        }
-    }
-    if (table.empty() || quoted) throw UsageError("scan_table: bad table name: " + table);
-    if (!dot) {
-        if (default_keyspace.empty())
-            throw UsageError("scan_table: no keyspace in '" + table + "' and the session has none");
-        return {default_keyspace, stored_name(table)};
-    }
-    return {stored_name(std::string_view(table).substr(0, *dot)), stored_name(std::string_view(table).substr(*dot + 1))};
-}
-
-asio::awaitable<std::vector<std::string>> read_partition_key(Session session, std::string keyspace, std::string table) {
-    Statement query("SELECT column_name, kind, position FROM system_schema.columns WHERE keyspace_name = ? AND table_name = ?");
-    query.bind(Value(keyspace));
-    query.bind(Value(table));
-    ResultSet result = co_await session.execute(std::move(query));
-    std::vector<std::pair<std::int32_t, std::string>> keys;
-    for (const Row row : result)
-        if (row.get<std::string_view>(1) == "partition_key")
-            keys.emplace_back(row.get<std::int32_t>(2), std::string(row.get<std::string_view>(0)));
-    if (keys.empty())
-        throw UsageError("scan_table: no partition key for " + keyspace + "." + table +
-                         " in system_schema.columns (unknown table?)");
-    std::sort(keys.begin(), keys.end());
-    std::vector<std::string> names;
-    for (auto& k : keys) names.push_back(std::move(k.second));
-    co_return names;
-}
-
 // Every row of a split's page must have its partition key's token in the split's range. A row
 // outside it means the page answered another request: a server that sent one response on the
 // stream id of another request in flight on the same connection (the protocol cannot tell them
@@ -326,8 +272,10 @@ asio::awaitable<ScanStats> scan_table(Session session, ScanConfig config, ScanRe
 
     std::vector<std::string> key = config.partition_key;
     if (key.empty()) {
-        auto [keyspace, table] = split_table_name(config.table, session.keyspace());
-        key = co_await read_partition_key(session, std::move(keyspace), std::move(table));
+        key = co_await read_partition_key(session, config.table);
+        if (key.empty())
+            throw UsageError("scan_table: no partition key for " + config.table +
+                             " in system_schema.columns (unknown table?)");
     }
     PreparedStatement prepared = co_await session.prepare(scan_statement(config.table, config.columns, key));
 

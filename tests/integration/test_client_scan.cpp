@@ -355,6 +355,39 @@ TEST(ScanTable, CompositePartitionKeyFromSystemSchema) {
     });
 }
 
+// The one home of the partition key lookup (scan_table and `acass count` both use it): names
+// are read back as stored, quoted parts keep their case, a name starting with '_' is quoted.
+TEST(ReadPartitionKey, StoredNamesInKeyOrder) {
+    auto server = acass_test::start_server();
+    run([&](auto ex) -> asio::awaitable<void> {
+        Cluster cluster(ex, config_for(*server));
+        Session session = co_await cluster.connect();
+        co_await session.execute(
+            "CREATE KEYSPACE \"_Ks\" WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
+        co_await session.execute(
+            "CREATE TABLE \"_Ks\".\"Tab\" (\"Z\" int, y text, \"_x\" int, v text, PRIMARY KEY ((y, \"Z\"), \"_x\"))");
+        std::vector<std::string> key = co_await read_partition_key(session, "\"_Ks\".\"Tab\"");
+        EXPECT_EQ(key, (std::vector<std::string>{"y", "Z"}));
+        // Unquoted parts are lower-cased like CQL: "_ks"."tab" does not exist.
+        std::vector<std::string> none = co_await read_partition_key(session, "\"_Ks\".TAB");
+        EXPECT_TRUE(none.empty());
+        co_await session.set_keyspace("_Ks");  // USE "_Ks": a leading '_' needs quotes
+        std::vector<std::string> in_session = co_await read_partition_key(session, "\"Tab\"");
+        EXPECT_EQ(in_session, key);
+        for (std::string bad : {"", "a.b.c", "\"ks.t", "ks."}) {
+            bool refused = false;
+            try {
+                co_await read_partition_key(session, bad);
+            } catch (const UsageError&) {
+                refused = true;
+            }
+            EXPECT_TRUE(refused) << bad;
+        }
+        co_await session.shutdown();
+        co_await cluster.shutdown();
+    });
+}
+
 // ---------------------------------------------------------------- failures
 
 TEST(ScanTable, ServerErrorStopsEveryStream) {

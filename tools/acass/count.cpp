@@ -77,25 +77,15 @@ asio::awaitable<std::int64_t> server_side_count(ac::Session session, std::string
 
 namespace {
 
-// The partition key column names of the table (in key order, as stored), from system_schema;
-// empty if unknown.
+// The partition key column names of the table (in key order, as stored); empty if unknown.
 asio::awaitable<std::vector<std::string>> partition_key_columns(ac::Session session, const TableName& table) {
-    std::vector<std::pair<std::int32_t, std::string>> keys;
+    std::vector<std::string> keys;
     try {
-        ac::ResultSet result = co_await session.execute(
-            "SELECT column_name, kind, position FROM system_schema.columns WHERE keyspace_name = ? AND "
-            "table_name = ?",
-            table.keyspace, table.table);
-        for (const ac::Row row : result)
-            if (row.get<std::string_view>(1) == "partition_key")
-                keys.emplace_back(row.get<std::int32_t>(2), std::string(row.get<std::string_view>(0)));
+        keys = co_await ac::read_partition_key(std::move(session), table.cql());
     } catch (const ac::ServerError&) {
-        keys.clear();  // no system_schema: fall back to the first column
+        keys.clear();  // no system_schema: the caller falls back to the first column
     }
-    std::sort(keys.begin(), keys.end());
-    std::vector<std::string> names;
-    for (auto& k : keys) names.push_back(std::move(k.second));
-    co_return names;
+    co_return keys;
 }
 
 struct Interrupted {};
