@@ -93,17 +93,29 @@ std::vector<TokenRange> split_token_ring_aligned(std::size_t n, std::vector<std:
     return ranges;
 }
 
-std::string scan_statement(const std::string& table, const std::vector<std::string>& columns,
-                           const std::vector<std::string>& partition_key) {
+namespace {
+
+// " FROM table WHERE token(k1, k2) > ? AND token(k1, k2) <= ?"
+std::string range_clause(const std::string& table, const std::vector<std::string>& partition_key) {
     if (partition_key.empty()) throw UsageError("scan_statement: the partition key is empty");
     std::string key;
     for (std::size_t i = 0; i < partition_key.size(); ++i)
         key += (i ? ", " : "") + quote_cql_identifier(partition_key[i]);
+    return " FROM " + table + " WHERE token(" + key + ") > ? AND token(" + key + ") <= ?";
+}
+
+}  // namespace
+
+std::string scan_statement(const std::string& table, const std::vector<std::string>& columns,
+                           const std::vector<std::string>& partition_key) {
     std::string select = "SELECT ";
     if (columns.empty()) select += "*";
     for (std::size_t i = 0; i < columns.size(); ++i) select += (i ? ", " : "") + quote_cql_identifier(columns[i]);
-    select += " FROM " + table + " WHERE token(" + key + ") > ? AND token(" + key + ") <= ?";
-    return select;
+    return select + range_clause(table, partition_key);
+}
+
+std::string scan_count_statement(const std::string& table, const std::vector<std::string>& partition_key) {
+    return "SELECT count(*)" + range_clause(table, partition_key);
 }
 
 namespace {
@@ -163,6 +175,7 @@ struct ScanState {
     StreamConfig stream;
     ScanResumableHandler on_page;
     std::vector<ResumePoint> resume;  ///< where each split starts (missing = from its start)
+    bool count = false;               ///< count mode: one count(*) row per split
 
     std::size_t next_split = 0;
     std::size_t active = 0;  ///< workers not yet finished
@@ -197,11 +210,14 @@ asio::awaitable<void> scan_worker(std::shared_ptr<ScanState> s, std::size_t self
         try {
             // Where the split continues from: its resume point, then the last page delivered.
             std::optional<ResumePoint> from;
-            if (split < s->resume.size()) from = s->resume[split];
+            if (split < s->resume.size() && !s->count) from = s->resume[split];  // a count is all or nothing
             for (int misrouted = 0;;) {
                 BoundStatement bound = s->prepared.bind(range.start, range.end);
                 bound.set_idempotent();  // a read: safe to send to another replica
                 bound.options().routing_token = range.end;  // token-aware: a replica of this range
+                // A node counts its range in one request, as long as it needs (the server has its
+                // own read timeout), like a COUNT(*) of the whole table.
+                bound.options().no_timeout = s->count;
                 StreamConfig config = from ? s->stream.resume_from(*from) : s->stream;
                 stream = co_await execute_stream(s->session, std::move(bound), config);
                 bool restart = false;
@@ -223,7 +239,11 @@ asio::awaitable<void> scan_worker(std::shared_ptr<ScanState> s, std::size_t self
                         restart = true;
                         break;
                     }
-                    s->stats.rows += static_cast<std::int64_t>(page->size());
+                    if (s->count) {
+                        for (const Row row : *page) s->stats.rows += row.get<std::int64_t>(0);
+                    } else {
+                        s->stats.rows += static_cast<std::int64_t>(page->size());
+                    }
                     ++s->stats.pages;
                     from = stream.resume_point();
                     s->on_page(split, *page, *from);
@@ -277,7 +297,10 @@ asio::awaitable<ScanStats> scan_table(Session session, ScanConfig config, ScanRe
             throw UsageError("scan_table: no partition key for " + config.table +
                              " in system_schema.columns (unknown table?)");
     }
-    PreparedStatement prepared = co_await session.prepare(scan_statement(config.table, config.columns, key));
+    if (config.count && !config.columns.empty()) throw UsageError("scan_table: count mode selects no columns");
+    const std::string statement =
+        config.count ? scan_count_statement(config.table, key) : scan_statement(config.table, config.columns, key);
+    PreparedStatement prepared = co_await session.prepare(statement);
 
     const asio::any_io_executor caller = co_await asio::this_coro::executor;
     const std::size_t workers = std::min(config.concurrency, ranges.size());
@@ -285,6 +308,7 @@ asio::awaitable<ScanStats> scan_table(Session session, ScanConfig config, ScanRe
                                              std::move(config.stream), std::move(on_page), std::move(config.resume),
                                              workers);
     state->key = std::move(key);
+    state->count = config.count;
     // Start the workers from the strand, so that `running`/`active` are only ever touched there.
     asio::post(state->strand, [state, workers] {
         for (std::size_t w = 0; w < workers; ++w) {

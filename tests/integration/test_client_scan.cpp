@@ -259,6 +259,42 @@ TEST(ScanTable, SplitIndexMatchesTheRowTokens) {
     });
 }
 
+// Count mode: every split sends one SELECT count(*) over its range (the node counts); the
+// handler sees one single-row page per split and the counts add up to the table.
+TEST(ScanTable, CountModeSumsOneCountPerSplit) {
+    auto server = start_server();
+    run([&](auto ex) -> asio::awaitable<void> {
+        Cluster cluster(ex, config_for(*server));
+        Session session = co_await cluster.connect();
+        ScanConfig config;
+        config.table = "synthetic.rows";
+        config.splits = 13;
+        config.concurrency = 3;
+        config.count = true;
+        std::vector<int> pages(config.splits, 0);
+        std::int64_t counted = 0;
+        ScanStats stats = co_await scan_table(session, config, [&](std::size_t split, const Page& page) {
+            ++pages.at(split);
+            EXPECT_EQ(page.size(), 1u);
+            for (Row row : page) counted += row.get<std::int64_t>(0);
+        });
+        EXPECT_EQ(counted, kRows);
+        EXPECT_EQ(stats.rows, kRows);
+        EXPECT_EQ(stats.splits_done, config.splits);
+        for (int n : pages) EXPECT_EQ(n, 1);
+        config.columns = {"pk"};  // a count selects nothing else
+        bool refused = false;
+        try {
+            co_await scan_table(session, config, [](std::size_t, const Page&) {});
+        } catch (const UsageError&) {
+            refused = true;
+        }
+        EXPECT_TRUE(refused);
+        co_await session.shutdown();
+        co_await cluster.shutdown();
+    });
+}
+
 TEST(ScanTable, CallbackNeverConcurrentOnAMultiThreadedContext) {
     auto server = start_server();
     asio::io_context io;

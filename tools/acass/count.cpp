@@ -90,12 +90,13 @@ asio::awaitable<std::vector<std::string>> partition_key_columns(ac::Session sess
 
 struct Interrupted {};
 
-// --splits: the partition key columns of every token range, `concurrency` ranges at once.
+// --splits: scan_table's count mode, a SELECT count(*) per token range (the nodes count; one row
+// per range on the wire), `concurrency` ranges at once.
 asio::awaitable<int> parallel_count(CommandContext& context, const CountOptions& o, const TableName& table,
                                     std::vector<std::string> keys, Progress& progress) {
     ac::ScanConfig config;
     config.table = table.cql();
-    config.columns = keys;
+    config.count = true;
     config.partition_key = std::move(keys);
     config.splits = o.splits;
     config.concurrency = o.concurrency;
@@ -106,7 +107,7 @@ asio::awaitable<int> parallel_count(CommandContext& context, const CountOptions&
     ac::ScanStats stats;
     try {
         stats = co_await ac::scan_table(context.session, config, [&](std::size_t, const ac::Page& page) {
-            rows += static_cast<std::int64_t>(page.size());
+            for (const ac::Row row : page) rows += row.get<std::int64_t>(0);  // the range's count
             ++pages;
             progress.update(rows, -1, pages);
             if (context.interruption.requested) throw Interrupted{};
@@ -116,7 +117,7 @@ asio::awaitable<int> parallel_count(CommandContext& context, const CountOptions&
     }
     progress.finish();
     if (stopped) {
-        std::fprintf(stderr, "acass count: interrupted after %lld rows (incomplete)\n",
+        std::fprintf(stderr, "acass count: interrupted after counting %lld rows (incomplete)\n",
                      static_cast<long long>(rows));
         co_return exit_interrupted;
     }

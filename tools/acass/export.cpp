@@ -183,13 +183,6 @@ asio::awaitable<int> run_export(CommandContext& context, const ExportOptions& o)
         if (resumed->query != statement_text || resumed->format != to_string(format))
             throw CliUsageError("resume file " + o.resume_file + " belongs to another export (" +
                                 resumed->format + ": " + resumed->query + "); delete it to start over");
-        if (resumed->point.finished) {
-            std::fprintf(
-                stderr,
-                "acass export: %s says this export is complete (%lld rows); delete it to export again\n",
-                o.resume_file.c_str(), static_cast<long long>(resumed->rows));
-            co_return exit_ok;
-        }
     }
 
     std::optional<std::int64_t> total;
@@ -209,6 +202,14 @@ asio::awaitable<int> run_export(CommandContext& context, const ExportOptions& o)
     if (resumed) restore_output_size(o.out, resumed->bytes);
     if (resumed) writer_settings.resume_state = resumed->writer_state;
     auto writer = open_writer(format, o.out, *columns, record_name, resumed.has_value(), writer_settings);
+    if (resumed && resumed->point.finished) {
+        // The run may have died after recording the end but before finishing the file (the
+        // Parquet footer): finishing it again from the recorded size leaves a whole file.
+        writer->close();
+        std::fprintf(stderr, "acass export: %s says this export is complete (%lld rows); delete it to export again\n",
+                     o.resume_file.c_str(), static_cast<long long>(resumed->rows));
+        co_return exit_ok;
+    }
 
     ResumeState state;
     state.format = to_string(format);
