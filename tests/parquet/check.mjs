@@ -4,7 +4,7 @@
 // driver's JSON of the source rows). Rows are compared as multisets (parallel exports have no
 // order across token ranges).
 //
-//   node check.mjs [--min-row-groups N] [--nested COL,...] FILE.parquet EXPECTED.jsonl [FILE2.parquet EXPECTED2.jsonl ...]
+//   node check.mjs [--min-row-groups N] [--nested COL,...] [--dictionary LEAF,...] FILE.parquet EXPECTED.jsonl [FILE2.parquet EXPECTED2.jsonl ...]
 // Exit 0 when both readers agree with every value of every file; prints "N passed, 0 failed".
 import { readFileSync } from 'node:fs'
 import { parquetMetadata, parquetReadObjects } from 'hyparquet'
@@ -14,9 +14,11 @@ import { tableFromIPC } from 'apache-arrow'
 const args = process.argv.slice(2)
 let minRowGroups = 0
 let groupColumns = []  // --nested a,b: columns that must be Parquet groups (LIST/MAP/struct), not JSON text
+let dictionaryLeaves = []  // --dictionary a,l.list.element: leaves whose every chunk has a dictionary page
 for (;;) {
   if (args[0] === '--min-row-groups') { minRowGroups = Number(args[1]); args.splice(0, 2) }
   else if (args[0] === '--nested') { groupColumns = args[1].split(','); args.splice(0, 2) }
+  else if (args[0] === '--dictionary') { dictionaryLeaves = args[1].split(','); args.splice(0, 2) }
   else break
 }
 if (args.length === 0 || args.length % 2) {
@@ -265,6 +267,12 @@ const tree = schemaTree(metadata.schema)
 const columns = tree.map((n) => n.name)
 const nested = tree.map((n) => n.children.length > 0)
 for (const c of groupColumns) if (!nested[columns.indexOf(c)]) fail(`column ${c} is not a nested Parquet group`)
+for (const leaf of dictionaryLeaves) {
+  for (const g of metadata.row_groups) {
+    const chunk = g.columns.find((c) => c.meta_data.path_in_schema.join('.') === leaf)
+    if (!chunk || chunk.meta_data.dictionary_page_offset === undefined) fail(`leaf ${leaf}: a chunk without a dictionary page`)
+  }
+}
 if (metadata.row_groups.length < minRowGroups) fail(`${metadata.row_groups.length} row groups, expected at least ${minRowGroups}`)
 for (const c of columns) if (!cqlTypes[c]) fail(`column ${c}: no acass.cql_type metadata`)
 // Statistics: null_count of every chunk must match the data (checked below per reader).

@@ -53,7 +53,8 @@ done > "$work/rows.jsonl"
 "$acass" export --port "$port" --table pq.every --out "$work/every.jsonl" -q
 "$acass" export --port "$port" --table pq.every --out "$work/every.parquet" --fetch-size 7 --row-group-rows 40 -q
 groups=l,s,m,mi,tp,ad,nested,lts,mu,sd,lde,tx,la
-"$node" "$here/check.mjs" --min-row-groups 3 --nested "$groups" "$work/every.parquet" "$work/every.jsonl"
+"$node" "$here/check.mjs" --min-row-groups 3 --nested "$groups" --dictionary t,l.list.element \
+  "$work/every.parquet" "$work/every.jsonl"
 "$acass" export --port "$port" --table pq.every --out "$work/plain.parquet" --parquet-compression none -q
 "$node" "$here/check.mjs" --nested "$groups" "$work/plain.parquet" "$work/every.jsonl"
 echo "parquet readers OK"

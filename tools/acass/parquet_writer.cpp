@@ -25,6 +25,7 @@
 #include <limits>
 #include <sstream>
 #include <stdexcept>
+#include <unordered_map>
 
 namespace acass_cli {
 
@@ -38,9 +39,9 @@ static_assert(std::endian::native == std::endian::little, "PLAIN encoding is wri
 enum PhysicalType : std::int32_t { BOOLEAN = 0, INT32 = 1, INT64 = 2, FLOAT = 4, DOUBLE = 5, BYTE_ARRAY = 6, FIXED_LEN_BYTE_ARRAY = 7 };
 enum ConvertedType : std::int32_t { UTF8 = 0, MAP = 1, LIST = 3, DATE = 6, TIMESTAMP_MILLIS = 9, INT_8 = 15, INT_16 = 16, INT_32 = 17, INT_64 = 18, JSON = 19, NO_CONVERTED = -1 };
 enum LogicalTypeId : std::int16_t { L_NONE = 0, L_STRING = 1, L_MAP = 2, L_LIST = 3, L_DATE = 6, L_TIME = 7, L_TIMESTAMP = 8, L_INTEGER = 10, L_JSON = 12, L_UUID = 14 };
-constexpr std::int32_t kEncodingPlain = 0, kEncodingRle = 3;
+constexpr std::int32_t kEncodingPlain = 0, kEncodingRle = 3, kEncodingRleDictionary = 8;
 constexpr std::int32_t kRequired = 0, kOptional = 1, kRepeated = 2;
-constexpr std::int32_t kDataPage = 0;
+constexpr std::int32_t kDataPage = 0, kDictionaryPage = 2;
 
 // How a CQL value becomes a Parquet value.
 enum class Conversion { boolean, i8, i16, i32, i64, f32, f64, bytes, timestamp, date, time, uuid, inet, varint, decimal, duration, json };
@@ -78,6 +79,53 @@ void put_le(std::string& out, T v) {
     char b[sizeof(T)];
     std::memcpy(b, &v, sizeof(T));
     out.append(b, sizeof(T));
+}
+
+void put_uleb128(std::string& out, std::uint64_t v) {
+    while (v >= 0x80) {
+        out += static_cast<char>((v & 0x7F) | 0x80);
+        v >>= 7;
+    }
+    out += static_cast<char>(v);
+}
+
+// Dictionary indexes of an RLE_DICTIONARY page: the bit width (one byte), then the RLE/bit-packed
+// hybrid: a run of 8 or more equal indexes as an RLE run, anything else in bit-packed groups of
+// 8 (least significant bit first; only the page's last group is padded, the reader stops at
+// the page's value count).
+void append_indexes(std::string& body, const std::vector<std::uint32_t>& idx, int width) {
+    body += static_cast<char>(width);
+    const std::size_t value_bytes = static_cast<std::size_t>(width + 7) / 8;
+    auto run_at = [&](std::size_t i) {
+        std::size_t run = 1;
+        while (i + run < idx.size() && idx[i + run] == idx[i]) ++run;
+        return run;
+    };
+    for (std::size_t i = 0; i < idx.size();) {
+        if (const std::size_t run = run_at(i); run >= 8) {
+            put_uleb128(body, static_cast<std::uint64_t>(run) << 1);
+            for (std::size_t b = 0; b < value_bytes; ++b) body += static_cast<char>(idx[i] >> (8 * b));
+            i += run;
+            continue;
+        }
+        const std::size_t start = i;
+        std::size_t groups = 0;
+        do {
+            i = std::min(i + 8, idx.size());
+            ++groups;
+        } while (i < idx.size() && run_at(i) < 8);
+        put_uleb128(body, static_cast<std::uint64_t>(groups) << 1 | 1);
+        std::string packed(groups * static_cast<std::size_t>(width), '\0');
+        for (std::size_t k = 0; k < groups * 8 && start + k < idx.size(); ++k) {
+            const std::uint32_t v = idx[start + k];
+            for (int b = 0; b < width; ++b)
+                if (v >> b & 1) {
+                    const std::size_t bit = k * static_cast<std::size_t>(width) + static_cast<std::size_t>(b);
+                    packed[bit / 8] = static_cast<char>(packed[bit / 8] | (1 << (bit % 8)));
+                }
+        }
+        body += packed;
+    }
 }
 
 // Repetition or definition levels of a v1 data page: a 4-byte length, then RLE runs of the
@@ -143,12 +191,47 @@ struct ParquetWriter::Column {
 
     std::string text;  ///< scratch for text conversions
 
+    // Dictionary encoding (BYTE_ARRAY leaves): the chunk's distinct values (PLAIN, in
+    // `dictionary`) and the open page's indexes into them. The chunk falls back to PLAIN for its
+    // remaining pages when the dictionary outgrows the limit or holds over half the values seen
+    // (it would not pay); pages already written keep their indexes.
+    std::size_t dictionary_limit = 0;  ///< bytes; 0 = no dictionary for this column
+    bool dictionary_on = false;        ///< the open page and the next ones use the dictionary
+    bool dictionary_pages = false;     ///< some page of this chunk holds indexes
+    std::string dictionary;
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> entries;  ///< (offset, size) in `dictionary`
+    std::unordered_map<std::string, std::uint32_t> entry_of;
+    std::vector<std::uint32_t> indexes;  ///< the open page's values, in dictionary mode
+    std::int64_t dictionary_values = 0;  ///< values seen in this chunk while dictionary_on
+
     void reset_chunk() {
         chunk.clear();
         chunk_values = chunk_uncompressed = nulls = nans = 0;
         has_min_max = false;
         smin.clear();
         smax.clear();
+        dictionary_on = dictionary_limit > 0;
+        dictionary_pages = false;
+        dictionary.clear();
+        entries.clear();
+        entry_of.clear();
+        dictionary_values = 0;
+    }
+
+    // Stops using the dictionary from the open page on: its indexes become PLAIN values.
+    void drop_dictionary() {
+        dictionary_on = false;
+        for (const std::uint32_t i : indexes) {
+            const std::string_view v(dictionary.data() + entries[i].first, entries[i].second);
+            put_le(values, static_cast<std::uint32_t>(v.size()));
+            values += v;
+        }
+        indexes.clear();
+        if (!dictionary_pages) {  // no page refers to it: free it now
+            dictionary.clear();
+            entries.clear();
+            entry_of.clear();
+        }
     }
 
     void see_int(std::int64_t v) {
@@ -194,10 +277,24 @@ struct ParquetWriter::Column {
     }
     void append_byte_array(std::uint8_t rep, std::string_view v) {
         push_levels(rep, max_def);
-        put_le(values, static_cast<std::uint32_t>(v.size()));
-        values += v;
         see_bytes(v);
         ++page_values;
+        if (dictionary_on) {
+            ++dictionary_values;
+            const auto [it, added] = entry_of.try_emplace(std::string(v), static_cast<std::uint32_t>(entries.size()));
+            if (added) {
+                entries.emplace_back(static_cast<std::uint32_t>(dictionary.size() + 4), static_cast<std::uint32_t>(v.size()));
+                put_le(dictionary, static_cast<std::uint32_t>(v.size()));
+                dictionary += v;
+            }
+            indexes.push_back(it->second);
+            const bool too_big = dictionary.size() > dictionary_limit;
+            const bool not_paying = entries.size() > 1000 && static_cast<std::int64_t>(entries.size()) * 2 > dictionary_values;
+            if (too_big || not_paying) drop_dictionary();
+            return;
+        }
+        put_le(values, static_cast<std::uint32_t>(v.size()));
+        values += v;
     }
 
     // One value (null: `raw` empty) at repetition level `rep`.
@@ -306,7 +403,9 @@ struct ParquetWriter::Column {
         ++page_values;
     }
 
-    std::size_t open_page_bytes() const { return levels.size() / 8 + values.size(); }
+    std::size_t open_page_bytes() const { return levels.size() / 8 + values.size() + indexes.size() * 4; }
+    /// The chunk's buffered bytes: its pages and its dictionary.
+    std::size_t chunk_bytes() const { return chunk.size() + dictionary.size(); }
 
     // Encodes the open page into the chunk.
     void cut_page(ParquetOptions::Compression compression) {
@@ -314,7 +413,11 @@ struct ParquetWriter::Column {
         std::string body;
         if (max_rep > 0) append_levels(body, reps);
         append_levels(body, levels);
-        if (physical == BOOLEAN) {  // PLAIN booleans: bit-packed, least significant bit first
+        const bool indexed = dictionary_on && !indexes.empty();  // (a page of nulls only: PLAIN)
+        if (indexed) {
+            append_indexes(body, indexes, std::max(1, static_cast<int>(std::bit_width(entries.size() - 1))));
+            dictionary_pages = true;
+        } else if (physical == BOOLEAN) {  // PLAIN booleans: bit-packed, least significant bit first
             std::string bits((values.size() + 7) / 8, '\0');
             for (std::size_t i = 0; i < values.size(); ++i)
                 if (values[i]) bits[i / 8] = static_cast<char>(bits[i / 8] | (1 << (i % 8)));
@@ -336,7 +439,7 @@ struct ParquetWriter::Column {
         header.field_i32(3, static_cast<std::int32_t>(stored->size()));
         header.begin_struct_field(5);  // DataPageHeader
         header.field_i32(1, static_cast<std::int32_t>(page_values));
-        header.field_i32(2, kEncodingPlain);
+        header.field_i32(2, indexed ? kEncodingRleDictionary : kEncodingPlain);
         header.field_i32(3, kEncodingRle);
         header.field_i32(4, kEncodingRle);
         header.end_struct();
@@ -348,7 +451,30 @@ struct ParquetWriter::Column {
         levels.clear();
         reps.clear();
         values.clear();
+        indexes.clear();
         page_values = 0;
+    }
+
+    // The chunk's dictionary page (PLAIN values), or nothing when no page used the dictionary.
+    std::string dictionary_page(ParquetOptions::Compression compression) {
+        if (!dictionary_pages) return {};
+        std::string compressed;
+        const std::string* stored = &dictionary;
+        if (compression == ParquetOptions::Compression::snappy) {
+            snappy::Compress(dictionary.data(), dictionary.size(), &compressed);
+            stored = &compressed;
+        }
+        parquet::ThriftWriter header;
+        header.field_i32(1, kDictionaryPage);
+        header.field_i32(2, static_cast<std::int32_t>(dictionary.size()));
+        header.field_i32(3, static_cast<std::int32_t>(stored->size()));
+        header.begin_struct_field(7);  // DictionaryPageHeader
+        header.field_i32(1, static_cast<std::int32_t>(entries.size()));
+        header.field_i32(2, kEncodingPlain);
+        header.end_struct();
+        header.end_struct();
+        chunk_uncompressed += static_cast<std::int64_t>(header.bytes().size() + dictionary.size());
+        return header.take() + *stored;
     }
 
     // min/max as Parquet statistics bytes (PLAIN, byte arrays without their length).
@@ -383,21 +509,25 @@ struct ParquetWriter::Column {
     }
 
     // Serializes the ColumnChunk of this column, whose pages start at `offset` in the file.
-    std::string column_chunk(std::int64_t offset, ParquetOptions::Compression compression) const {
+    // (`dictionary_bytes`: the size of its dictionary page, written first.)
+    std::string column_chunk(std::int64_t offset, std::int64_t dictionary_bytes,
+                             ParquetOptions::Compression compression) const {
         parquet::ThriftWriter w;
         w.field_i64(2, offset);
         w.begin_struct_field(3);  // ColumnMetaData
         w.field_i32(1, physical);
-        w.begin_list_field(2, parquet::ThriftWriter::kI32, 2);
+        w.begin_list_field(2, parquet::ThriftWriter::kI32, dictionary_bytes > 0 ? 3 : 2);
         w.list_i32(kEncodingPlain);
         w.list_i32(kEncodingRle);
+        if (dictionary_bytes > 0) w.list_i32(kEncodingRleDictionary);
         w.begin_list_field(3, parquet::ThriftWriter::kBinary, path.size());
         for (const std::string& part : path) w.list_binary(part);
         w.field_i32(4, compression == ParquetOptions::Compression::snappy ? 1 : 0);
         w.field_i64(5, chunk_values);
         w.field_i64(6, chunk_uncompressed);
-        w.field_i64(7, static_cast<std::int64_t>(chunk.size()));
-        w.field_i64(9, offset);
+        w.field_i64(7, dictionary_bytes + static_cast<std::int64_t>(chunk.size()));
+        w.field_i64(9, offset + dictionary_bytes);                 // data_page_offset
+        if (dictionary_bytes > 0) w.field_i64(11, offset);         // dictionary_page_offset
         w.begin_struct_field(12);  // Statistics
         w.field_i64(3, nulls);
         if (has_min_max) {
@@ -701,6 +831,10 @@ ParquetWriter::ParquetWriter(std::string path, const ac::Columns& columns, Parqu
         shapes_.push_back(plan_shape(source.type, source.name, {}, 0, 0, false, columns_));
         add_key_value(key_value_metadata_, key_value_count_, "acass.cql_type." + source.name, source.type->cql_name());
     }
+    for (auto& leaf : columns_) {  // text and blobs: dictionary pages while they pay
+        if (leaf->physical == BYTE_ARRAY) leaf->dictionary_limit = options_.dictionary_bytes;
+        leaf->reset_chunk();
+    }
     for (const auto& leaf : columns_)  // "acass.note.<column>" / "acass.note.<column>.list.element"...
         if (!leaf->note.empty()) add_key_value(key_value_metadata_, key_value_count_, "acass.note." + leaf->name, leaf->note);
     if (!resume_state) {
@@ -750,7 +884,7 @@ void ParquetWriter::write_bytes(const std::string& bytes) {
 
 std::int64_t ParquetWriter::buffered_bytes() const noexcept {
     std::int64_t total = 0;
-    for (const auto& c : columns_) total += static_cast<std::int64_t>(c->chunk.size() + c->open_page_bytes());
+    for (const auto& c : columns_) total += static_cast<std::int64_t>(c->chunk_bytes() + c->open_page_bytes());
     return total;
 }
 
@@ -780,9 +914,13 @@ void ParquetWriter::flush_row_group() {
         for (auto& column : columns_) {
             Column& c = *column;
             c.cut_page(options_.compression);
+            const std::string dictionary = c.dictionary_page(options_.compression);
+            if (c.dictionary_pages && !c.dictionary_on) ++dictionary_fallbacks_;
+            write_bytes(dictionary);
             write_bytes(c.chunk);
-            group.raw(c.column_chunk(offset, options_.compression));  // a whole ColumnChunk struct
-            offset += static_cast<std::int64_t>(c.chunk.size());
+            const auto dictionary_bytes = static_cast<std::int64_t>(dictionary.size());
+            group.raw(c.column_chunk(offset, dictionary_bytes, options_.compression));  // a whole ColumnChunk struct
+            offset += dictionary_bytes + static_cast<std::int64_t>(c.chunk.size());
             uncompressed += c.chunk_uncompressed;
             c.reset_chunk();
         }

@@ -1,7 +1,8 @@
 // Apache Parquet files from result pages (`acass export --format parquet`). No C++ Parquet
 // library is packaged for Debian 12, so this is a small writer of the format itself
 // (parquet-format's parquet.thrift): OPTIONAL columns (nested groups for collections, tuples
-// and UDTs), data pages v1 with PLAIN values and RLE repetition/definition levels, Snappy or no
+// and UDTs), data pages v1 with PLAIN values (dictionary-encoded text and blobs while the
+// dictionary pays, see ParquetOptions) and RLE repetition/definition levels, Snappy or no
 // compression, chunk statistics (min_value/max_value/null_count), row groups cut by size or row
 // count, and the Thrift compact footer. Memory: the row group being built (its pages,
 // compressed as they fill).
@@ -56,6 +57,11 @@ struct ParquetOptions {
     std::int64_t row_group_rows = 0;
     /// Target size of one data page before compression.
     std::size_t page_bytes = 1024 * 1024;
+    /// Text and blob columns are dictionary-encoded (a dictionary page per column chunk, pages
+    /// of RLE/bit-packed indexes) until a chunk's dictionary exceeds this many bytes or holds
+    /// more than half of the values seen (over 1000 distinct): from then on that chunk's pages
+    /// are PLAIN. 0 = PLAIN only.
+    std::size_t dictionary_bytes = 1024 * 1024;
 };
 
 /// "none"/"uncompressed" or "snappy"; throws CliUsageError otherwise.
@@ -83,6 +89,9 @@ public:
     std::int64_t committed_bytes() const noexcept { return committed_bytes_; }
     /// Rows in the row groups written.
     std::int64_t committed_rows() const noexcept { return committed_rows_; }
+    /// Column chunks written with both dictionary-indexed and (after the dictionary stopped
+    /// paying) PLAIN pages.
+    std::int64_t dictionary_fallbacks() const noexcept { return dictionary_fallbacks_; }
     /// Bytes held for the row group being built.
     std::int64_t buffered_bytes() const noexcept;
     /// Text that lets a later run continue the file after the last row group (one line, ASCII).
@@ -116,6 +125,7 @@ private:
     std::int64_t committed_bytes_ = 0;
     std::int64_t committed_rows_ = 0;
     std::int64_t buffered_rows_ = 0;
+    std::int64_t dictionary_fallbacks_ = 0;
     std::string key_value_metadata_;  ///< serialized list elements (KeyValue structs)
     std::size_t key_value_count_ = 0;
 };

@@ -235,6 +235,43 @@ void test_empty(const std::string& dir) {
 
 }  // namespace
 
+// Dictionary pages: with the default limit the names and the list elements of a chunk keep their
+// dictionary; with a small limit the names outgrow it after a few pages and the rest of each
+// chunk is PLAIN (both kinds of pages in one chunk; both readers read the file back:
+// parquet.writer_files).
+void test_dictionary(const std::string& dir) {
+    {
+        ParquetOptions options;
+        options.row_group_rows = 200;
+        ParquetWriter writer(dir + "/dictionary.parquet", *ac::Columns::from_specs(columns()), options);
+        std::string expected;
+        for (int first = 0; first < 500; first += 25) {
+            const ac::Page page = make_page(first, 25);
+            append_expected(expected, page);
+            writer.write_page(page);
+        }
+        writer.close();
+        CHECK(writer.dictionary_fallbacks() == 0);
+        write_text(dir + "/dictionary.jsonl", expected);
+        check_layout(dir + "/dictionary.parquet");
+    }
+    ParquetOptions options;
+    options.row_group_rows = 200;
+    options.page_bytes = 64;          // a page per 16 values
+    options.dictionary_bytes = 600;   // about 40 names
+    ParquetWriter writer(dir + "/fallback.parquet", *ac::Columns::from_specs(columns()), options);
+    std::string expected;
+    for (int first = 0; first < 500; first += 25) {
+        const ac::Page page = make_page(first, 25);
+        append_expected(expected, page);
+        writer.write_page(page);
+    }
+    writer.close();
+    CHECK(writer.dictionary_fallbacks() == 3);  // the names of each of the 3 row groups
+    write_text(dir + "/fallback.jsonl", expected);
+    check_layout(dir + "/fallback.parquet");
+}
+
 int main(int argc, char** argv) {
     const std::string dir =
         argc > 1 ? argv[1] : (std::filesystem::temp_directory_path() / "acass_parquet_writer_test").string();
@@ -246,6 +283,7 @@ int main(int argc, char** argv) {
         {"row_groups_by_bytes", test_row_groups_by_bytes},
         {"resume", test_resume},
         {"empty", test_empty},
+        {"dictionary", test_dictionary},
     };
     int failed_tests = 0;
     for (const auto& [name, fn] : tests) {
