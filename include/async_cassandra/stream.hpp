@@ -5,6 +5,8 @@
 //   config.fetch_size = 5000;                 //   (GCC 12 miscompiles them)
 //   auto stream = co_await execute_stream(session, statement, config);
 //   while (auto row = co_await stream.next()) { ... }        // row valid until the next next()
+//   // or, without a coroutine round trip per row: try_next() (rows of the page in hand), then
+//   // co_await next() when it returns nullopt (see try_next())
 //   // or: while (auto page = co_await stream.next_page()) { for (Row r : *page) ... }
 //
 // Design: one background fetcher coroutine per stream (on a strand of the executor that called
@@ -224,6 +226,21 @@ public:
     /// error when not retryable, RequestCancelled when the awaiting coroutine is cancelled (the
     /// stream stays usable). Completes on the caller's executor.
     asio::awaitable<std::optional<Row>> next();
+
+    /// The next row of the page already received, without suspending; std::nullopt when that
+    /// page is used up (or the stream was closed): then `co_await next()` waits for the next
+    /// page and returns its first row. A loop written with it pays a coroutine round trip per
+    /// page instead of per row (about 130 instructions per row):
+    ///
+    ///     for (;;) {
+    ///         std::optional<Row> row = stream.try_next();
+    ///         if (!row) row = co_await stream.next();  // page boundary (or the end)
+    ///         if (!row) break;
+    ///         ...
+    ///     }
+    ///
+    /// Row validity and resume_point() accounting as next(). Never throws, never waits.
+    std::optional<Row> try_next() noexcept;
 
     /// The next non-empty page (rows not yet read with next() from the current page are
     /// skipped), std::nullopt at the end. The Page owns its buffer (may outlive the stream).

@@ -511,13 +511,15 @@ asio::awaitable<void> ResultStream::wait_first() {
     }
 }
 
+std::optional<Row> ResultStream::try_next() noexcept {
+    if (row_ >= current_.size() || state_->closed_flag.load(std::memory_order_relaxed)) return std::nullopt;
+    position_->consumed = ++row_;
+    return current_[row_ - 1];
+}
+
 asio::awaitable<std::optional<Row>> ResultStream::next() {
     for (;;) {
-        if (row_ < current_.size()) {
-            if (state_->closed_flag.load(std::memory_order_relaxed)) co_return std::nullopt;  // closed mid-page
-            position_->consumed = ++row_;
-            co_return current_[row_ - 1];
-        }
+        if (row_ < current_.size()) co_return try_next();  // nullopt when closed mid-page
         current_ = Page();  // release the finished page before waiting
         row_ = 0;
         std::optional<Page> page = co_await take_page();

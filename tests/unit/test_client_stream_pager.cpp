@@ -173,6 +173,47 @@ TEST(StreamPager, IteratesRowsInOrderWithCountersAndCallback) {
     EXPECT_EQ(table.in_flight.load(), 0);
 }
 
+TEST(StreamPager, TryNextHandsOutThePageInHandAndNextTakesTheFollowingOne) {
+    FakeTable table;
+    std::vector<std::int64_t> seen;
+    int awaited = 0;  // next() calls: one per page boundary, plus one at the end
+    ResumePoint after_seven;
+    run([&]() -> asio::awaitable<void> {
+        auto stream = co_await execute_stream(table.fetcher(), config_of(5));
+        EXPECT_FALSE(stream.try_next().has_value());  // no page taken yet: next() takes the first
+        for (;;) {
+            std::optional<Row> row = stream.try_next();
+            if (!row) {
+                ++awaited;
+                row = co_await stream.next();
+            }
+            if (!row) break;
+            seen.push_back(value_of(*row));
+            if (seen.size() == 7) after_seven = stream.resume_point();
+        }
+        EXPECT_FALSE(stream.try_next().has_value());  // stays at the end
+        EXPECT_EQ(stream.total_rows_fetched(), 23);
+        // Rows handed out by try_next() count as consumed: resuming continues after the 7th.
+        std::vector<std::int64_t> rest;
+        const StreamConfig resume = config_of(5).resume_from(after_seven);
+        auto resumed = co_await execute_stream(table.fetcher(), resume);
+        while (auto row = co_await resumed.next()) rest.push_back(value_of(*row));
+        EXPECT_EQ(rest.size(), 16u);
+        EXPECT_EQ(rest.empty() ? -1 : rest.front(), 7);
+        // After close(), try_next() hands out nothing more from the page in hand.
+        auto closed = co_await execute_stream(table.fetcher(), config_of(5));
+        EXPECT_TRUE((co_await closed.next()).has_value());
+        EXPECT_TRUE(closed.try_next().has_value());
+        co_await closed.close();
+        EXPECT_FALSE(closed.try_next().has_value());
+        EXPECT_FALSE((co_await closed.next()).has_value());
+    });
+    ASSERT_EQ(seen.size(), 23u);
+    for (std::size_t i = 0; i < seen.size(); ++i) EXPECT_EQ(seen[i], static_cast<std::int64_t>(i));
+    EXPECT_EQ(awaited, 6);  // 5 pages (5+5+5+5+3 rows) and the end
+    EXPECT_EQ(table.in_flight.load(), 0);
+}
+
 TEST(StreamPager, IteratesPages) {
     FakeTable table;
     std::vector<std::size_t> sizes;

@@ -235,31 +235,10 @@ void test_empty(const std::string& dir) {
 
 }  // namespace
 
-// Dictionary pages: with the default limit the names and the list elements of a chunk keep their
-// dictionary; with a small limit the names outgrow it after a few pages and the rest of each
-// chunk is PLAIN (both kinds of pages in one chunk; both readers read the file back:
-// parquet.writer_files).
-void test_dictionary(const std::string& dir) {
-    {
-        ParquetOptions options;
-        options.row_group_rows = 200;
-        ParquetWriter writer(dir + "/dictionary.parquet", *ac::Columns::from_specs(columns()), options);
-        std::string expected;
-        for (int first = 0; first < 500; first += 25) {
-            const ac::Page page = make_page(first, 25);
-            append_expected(expected, page);
-            writer.write_page(page);
-        }
-        writer.close();
-        CHECK(writer.dictionary_fallbacks() == 0);
-        write_text(dir + "/dictionary.jsonl", expected);
-        check_layout(dir + "/dictionary.parquet");
-    }
-    ParquetOptions options;
-    options.row_group_rows = 200;
-    options.page_bytes = 64;          // a page per 16 values
-    options.dictionary_bytes = 600;   // about 40 names
-    ParquetWriter writer(dir + "/fallback.parquet", *ac::Columns::from_specs(columns()), options);
+// Writes rows 0..499 in pages of 25 as NAME.parquet (and NAME.jsonl for the readers); returns
+// the writer's dictionary fallbacks.
+std::int64_t write_500_rows(const std::string& dir, const std::string& name, const ParquetOptions& options) {
+    ParquetWriter writer(dir + "/" + name + ".parquet", *ac::Columns::from_specs(columns()), options);
     std::string expected;
     for (int first = 0; first < 500; first += 25) {
         const ac::Page page = make_page(first, 25);
@@ -267,9 +246,22 @@ void test_dictionary(const std::string& dir) {
         writer.write_page(page);
     }
     writer.close();
-    CHECK(writer.dictionary_fallbacks() == 3);  // the names of each of the 3 row groups
-    write_text(dir + "/fallback.jsonl", expected);
-    check_layout(dir + "/fallback.parquet");
+    write_text(dir + "/" + name + ".jsonl", expected);
+    check_layout(dir + "/" + name + ".parquet");
+    return writer.dictionary_fallbacks();
+}
+
+// Dictionary pages: with the default limit the names and the list elements of a chunk keep their
+// dictionary; with a small limit the names outgrow it after a few pages and the rest of each
+// chunk is PLAIN (both kinds of pages in one chunk; both readers read the file back:
+// parquet.writer_files).
+void test_dictionary(const std::string& dir) {
+    ParquetOptions options;
+    options.row_group_rows = 200;
+    CHECK(write_500_rows(dir, "dictionary", options) == 0);
+    options.page_bytes = 64;         // a page per result page (25 rows)
+    options.dictionary_bytes = 600;  // about 40 names
+    CHECK(write_500_rows(dir, "fallback", options) == 3);  // the names of each of the 3 row groups
 }
 
 int main(int argc, char** argv) {
