@@ -33,10 +33,6 @@
 // stream's per-row cost. body_bytes is the sum of the RESULT bodies received (counted by a
 // RequestObserver: response size minus the 9-byte envelope header), the measure raw_socket_read
 // prints. Exit status 0, 1 on a mismatch or a wrong row count, 2 on errors.
-// GCC 12 reports a false -Wmismatched-new-delete on Asio's awaitable frame allocator.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
 
 #include <async_cassandra/async_cassandra.hpp>
 

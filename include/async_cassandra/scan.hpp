@@ -55,6 +55,10 @@ std::vector<TokenRange> split_token_ring_aligned(std::size_t n, std::vector<std:
 
 /// What scan_table reads and how.
 struct ScanConfig {
+    // A declared constructor keeps this type from being an aggregate: GCC 12 destroys an
+    // aggregate-initialised temporary inside a co_await expression twice (see the GCC 12 note in session.hpp).
+    ScanConfig() = default;
+
     /// The table as written in CQL: "ks.t", or "t" for the session's keyspace; quoted parts
     /// ("\"MyKs\".\"T\"") keep their case, unquoted ones are lower-cased like CQL does.
     std::string table;

@@ -2,11 +2,6 @@
 
 #include <async_cassandra/exception_message.hpp>
 
-// GCC 12 reports a false -Wmismatched-new-delete on Asio's awaitable frame allocator.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-
 #include "net/error_mapping.hpp"
 
 #include <asio/co_spawn.hpp>

@@ -10,11 +10,6 @@
 // finishes, so when scan_table returns no request of the scan is still waited for.
 #include <async_cassandra/scan.hpp>
 
-// GCC 12 reports a false -Wmismatched-new-delete on Asio's awaitable frame allocator.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-
 #include <async_cassandra/error.hpp>
 #include <async_cassandra/server_errors.hpp>
 

@@ -4,11 +4,6 @@
 // about one table at the moment of use, so a table created a moment ago is found.)
 #include <async_cassandra/scan.hpp>
 
-// GCC 12 reports a false -Wmismatched-new-delete on Asio's awaitable frame allocator.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-
 #include <async_cassandra/error.hpp>
 #include <async_cassandra/text_codec.hpp>
 

@@ -38,7 +38,7 @@ public:
     asio::awaitable<void> start();
 
     asio::awaitable<ResultSet> execute_all(StatementRef st);
-    asio::awaitable<PageReply> execute_one(StatementRef st, std::optional<protocol::Bytes> paging_state,
+    asio::awaitable<PageReply> execute_one(StatementRef st, std::optional<PagingState> paging_state,
                                            std::optional<std::int32_t> page_size);
     asio::awaitable<ResultSet> execute_batch(const Batch& batch);
     asio::awaitable<PreparedStatement> prepare(std::string query);

@@ -7,10 +7,6 @@
 // NoHostAvailable with each host's cause, a 1,000,000-row stream and a parallel scan whose node
 // is stopped while it holds one of their requests and still see every row exactly once, several
 // threads running the Cluster's io_context, and several io_contexts sharing one Cluster.
-// GCC 12 reports a false -Wmismatched-new-delete on Asio's awaitable frame allocator.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
 
 #include "server/net/cluster.hpp"
 

@@ -2,10 +2,6 @@
 // exactly once for several split/concurrency settings, the concurrency bound, serialized
 // callbacks (also on a multi-threaded io_context), composite partition keys, and failures that
 // stop every stream.
-// GCC 12 reports a false -Wmismatched-new-delete on Asio's awaitable frame allocator.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
 
 #include "server/net/cluster.hpp"
 

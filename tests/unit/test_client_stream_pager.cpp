@@ -5,6 +5,7 @@
 #include <async_cassandra/stream.hpp>
 
 #include "protocol/messages.hpp"
+#include "protocol/rows_page.hpp"
 
 #include <asio/bind_cancellation_slot.hpp>
 #include <asio/cancellation_signal.hpp>
@@ -41,10 +42,10 @@ Bytes encode_offset(std::int64_t v) {
     for (int i = 0; i < 8; ++i) b[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(static_cast<std::uint64_t>(v) >> (56 - 8 * i));
     return b;
 }
-std::int64_t decode_offset(const std::optional<Bytes>& b) {
+std::int64_t decode_offset(const std::optional<PagingState>& b) {
     if (!b) return 0;
     std::uint64_t v = 0;
-    for (std::uint8_t x : *b) v = (v << 8) | x;
+    for (std::uint8_t x : b->bytes()) v = (v << 8) | x;
     return static_cast<std::int64_t>(v);
 }
 
@@ -60,7 +61,7 @@ Page make_page(std::int64_t first, std::int64_t count, std::optional<Bytes> pagi
     r.metadata.paging_state = std::move(paging);
     r.row_count = static_cast<std::int32_t>(count);
     r.rows_content = protocol::BytesView(*body);
-    return Page::from_rows(body, std::move(r));
+    return protocol::page_from_rows(body, std::move(r));
 }
 
 struct FakeTable {
@@ -78,7 +79,7 @@ struct FakeTable {
     std::atomic<int> answered{0};
 
     PageFetcher fetcher() {
-        return [this](std::optional<Bytes> ps, std::optional<std::int32_t> size) { return fetch(std::move(ps), size); };
+        return [this](std::optional<PagingState> ps, std::optional<std::int32_t> size) { return fetch(std::move(ps), size); };
     }
 
     std::exception_ptr pop_error(int call) {
@@ -93,7 +94,7 @@ struct FakeTable {
         return nullptr;
     }
 
-    asio::awaitable<Page> fetch(std::optional<Bytes> ps, std::optional<std::int32_t> size) {
+    asio::awaitable<Page> fetch(std::optional<PagingState> ps, std::optional<std::int32_t> size) {
         const int call = ++calls;
         const int now = ++in_flight;
         int prev = max_in_flight.load();
@@ -435,7 +436,7 @@ TEST(StreamPager, EmptyNonFinalPagesDoNotEndTheStream) {
 TEST(StreamPager, ResumeFromSavedPagingState) {
     FakeTable table;
     std::vector<std::int64_t> seen;
-    std::optional<Bytes> saved;
+    std::optional<PagingState> saved;
     run([&]() -> asio::awaitable<void> {
         StreamConfig c = config_of(5, 2);
         {
@@ -479,7 +480,7 @@ TEST(StreamPager, ExhaustedRetriesGiveStreamErrorWithPagingState) {
         StreamConfig c = config_of(5);
         c.retry_policy = std::make_shared<ExponentialBackoffRetry>(2, 1ms, 2ms);
         auto stream = co_await execute_stream(table.fetcher(), c);
-        std::optional<Bytes> resume;
+        std::optional<PagingState> resume;
         try {
             while (auto row = co_await stream.next()) seen.push_back(value_of(*row));
             ADD_FAILURE() << "no StreamError";
@@ -582,7 +583,7 @@ TEST(StreamPager, ManyStreamsAbandonedAtRandomPoints) {
             const int stop_at = static_cast<int>(rng() % 70);  // >= 60: read to the end
             const std::size_t prefetch = rng() % 3;
             const bool use_close = rng() % 2 == 0;
-            PageFetcher f = [&table, alive](std::optional<Bytes> ps, std::optional<std::int32_t> n) {
+            PageFetcher f = [&table, alive](std::optional<PagingState> ps, std::optional<std::int32_t> n) {
                 return table.fetch(std::move(ps), n);
             };
             asio::co_spawn(

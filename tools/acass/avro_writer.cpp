@@ -51,7 +51,6 @@
 namespace acass_cli {
 
 namespace ac = async_cassandra;
-namespace proto = async_cassandra::protocol;
 
 namespace {
 
@@ -421,7 +420,7 @@ struct AvroWriter::Impl {
         check(avro_value_set_string_len(&v, copy.c_str(), copy.size() + 1), "string value");
     }
 
-    void fill_nullable(avro_value_t& u, const ac::DataType& t, std::optional<proto::BytesView> raw) {
+    void fill_nullable(avro_value_t& u, const ac::DataType& t, std::optional<ac::BytesView> raw) {
         avro_value_t branch;
         if (!raw || (raw->empty() && !ac::detail::empty_is_value(t.kind))) {
             check(avro_value_set_branch(&u, 0, &branch), "null branch");
@@ -432,7 +431,7 @@ struct AvroWriter::Impl {
         fill(branch, t, *raw);
     }
 
-    void fill(avro_value_t& v, const ac::DataType& t, proto::BytesView b) {
+    void fill(avro_value_t& v, const ac::DataType& t, ac::BytesView b) {
         using K = ac::TypeKind;
         switch (t.kind) {
             case K::tinyint: check(avro_value_set_int(&v, ac::ValueCodec<std::int8_t>::decode(t, b)), "int"); return;
@@ -479,7 +478,7 @@ struct AvroWriter::Impl {
             case K::list:
             case K::set: {
                 const ac::DataType& et = param(t, 0);
-                ac::detail::for_each_element(t, b, [&](std::optional<proto::BytesView> e) {
+                ac::detail::for_each_element(t, b, [&](std::optional<ac::BytesView> e) {
                     avro_value_t elem;
                     check(avro_value_append(&v, &elem, nullptr), "array element");
                     fill_nullable(elem, et, e);
@@ -489,7 +488,7 @@ struct AvroWriter::Impl {
             case K::vector: {
                 const ac::DataType& et = param(t, 0);
                 const bool fixed = ac::detail::vector_element_size(et) != 0;
-                ac::detail::for_each_element(t, b, [&](std::optional<proto::BytesView> e) {
+                ac::detail::for_each_element(t, b, [&](std::optional<ac::BytesView> e) {
                     avro_value_t elem;
                     check(avro_value_append(&v, &elem, nullptr), "vector element");
                     if (fixed) fill(elem, et, *e);  // for_each_element always gives fixed-size elements
@@ -500,7 +499,7 @@ struct AvroWriter::Impl {
             case K::map: {
                 const ac::DataType& kt = param(t, 0);
                 const ac::DataType& vt = param(t, 1);
-                proto::ByteReader in(b);
+                ac::detail::ByteReader in(b);
                 const std::size_t n = ac::detail::read_count(in, t);
                 for (std::size_t i = 0; i < n; ++i) {
                     const auto key = ac::detail::read_element(in);
@@ -527,7 +526,7 @@ struct AvroWriter::Impl {
             }
             case K::tuple:
             case K::udt: {
-                proto::ByteReader in(b);
+                ac::detail::ByteReader in(b);
                 for (std::size_t i = 0; i < t.params.size(); ++i) {
                     avro_value_t field;
                     check(avro_value_get_by_index(&v, i, &field, nullptr), "record field");

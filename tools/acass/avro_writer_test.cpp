@@ -9,6 +9,7 @@
 #include <async_cassandra/row.hpp>
 
 #include "protocol/messages.hpp"
+#include "protocol/rows_page.hpp"
 
 #include <avro.h>
 
@@ -191,11 +192,11 @@ ac::Page make_page(std::vector<ac::protocol::ColumnSpec> cols, const std::functi
     result.metadata.columns = std::move(cols);
     result.row_count = count;
     result.rows_content = ac::protocol::BytesView(*body);
-    return ac::Page::from_rows(body, std::move(result));
+    return ac::protocol::page_from_rows(body, std::move(result));
 }
 
 ac::Columns columns_of(const std::vector<ac::protocol::ColumnSpec>& specs) {
-    return *ac::Columns::from_specs(specs);
+    return *ac::protocol::columns_from_specs(specs);
 }
 
 // ---------------------------------------------------------------- reading back with avro-c

@@ -19,10 +19,6 @@
 //   ranges <count>
 //   range <start> <end> <ResumePoint::to_string()>      (one line per range, in order)
 //   writer <RowWriter::resume_state()>                   (Parquet only)
-// GCC 12 reports a false -Wmismatched-new-delete on Asio's awaitable frame allocator.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
 
 #include "export.hpp"
 

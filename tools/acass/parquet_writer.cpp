@@ -298,7 +298,7 @@ struct ParquetWriter::Column {
     }
 
     // One value (null: `raw` empty) at repetition level `rep`.
-    void append(std::uint8_t rep, const std::optional<ac::protocol::BytesView>& raw) {
+    void append(std::uint8_t rep, const std::optional<ac::BytesView>& raw) {
         auto append_null = [&] {
             if (required) throw std::runtime_error("column " + name + ": a null " + type->cql_name() + " map key");
             this->append_null(rep, static_cast<std::uint8_t>(max_def - 1));
@@ -313,7 +313,7 @@ struct ParquetWriter::Column {
             throw std::runtime_error("column " + name + ": a " + type->cql_name() + " value of " + std::to_string(n) +
                                      " bytes");
         };
-        const ac::protocol::BytesView view = *raw;
+        const ac::BytesView view = *raw;
         switch (conversion) {
             case Conversion::boolean:
                 if (!expect(1)) return append_null();
@@ -743,18 +743,18 @@ ParquetWriter::Shape plan_shape(const ac::DataTypePtr& type, const std::string& 
 // Reads the elements of a collection, tuple or UDT value ([int] count, then [bytes] each).
 class ElementReader {
 public:
-    ElementReader(ac::protocol::BytesView value, const std::string& column)
+    ElementReader(ac::BytesView value, const std::string& column)
         : p_(value.data()), end_(value.data() + value.size()), column_(column) {}
     std::int32_t count() {
         const std::int32_t n = i32();
         if (n < 0) fail("a negative element count");
         return n;
     }
-    std::optional<ac::protocol::BytesView> element() {
+    std::optional<ac::BytesView> element() {
         const std::int32_t n = i32();
         if (n < 0) return std::nullopt;
         need(static_cast<std::size_t>(n));
-        const ac::protocol::BytesView v(p_, static_cast<std::size_t>(n));
+        const ac::BytesView v(p_, static_cast<std::size_t>(n));
         p_ += n;
         return v;
     }
@@ -781,7 +781,7 @@ private:
 // Dremel's record shredding: writes `raw` (the value of shape `s`, null when empty) into the
 // leaves under `s`, each with repetition level `rep` for its first entry.
 void shred(std::vector<std::unique_ptr<ParquetWriter::Column>>& leaves, const ParquetWriter::Shape& s,
-           const std::optional<ac::protocol::BytesView>& raw, std::uint8_t rep) {
+           const std::optional<ac::BytesView>& raw, std::uint8_t rep) {
     using Shape = ParquetWriter::Shape;
     if (s.kind == Shape::Kind::leaf) return leaves[s.first_leaf]->append(rep, raw);
     auto missing = [&](std::uint8_t def) {
