@@ -4,6 +4,7 @@
 #include "errors.hpp"
 #include "output_file.hpp"
 #include "progress.hpp"
+#include "reads.hpp"
 
 #include <async_cassandra/scan.hpp>
 #include <async_cassandra/text_codec.hpp>
@@ -62,7 +63,7 @@ std::string count_statement_for(const std::string& select) {
 }
 
 asio::awaitable<std::int64_t> server_side_count(ac::Session session, std::string count_statement) {
-    ac::Statement statement(std::move(count_statement));
+    ac::Statement statement = statement_for(std::move(count_statement));
     statement.options().no_timeout = true;  // a count scans everything; the server has its own limits
     ac::ResultSet result = co_await session.execute(std::move(statement));
     for (const ac::Row row : result) co_return row.get<std::int64_t>(0);
@@ -160,7 +161,7 @@ asio::awaitable<int> run_count(CommandContext& context, const CountOptions& o) {
     ac::StreamConfig config;
     config.fetch_size = o.fetch_size;
     config.prefetch_pages = o.prefetch;
-    ac::Statement statement(select);
+    ac::Statement statement = statement_for(select);
     ac::ResultStream stream = co_await ac::execute_stream(context.session, statement, config);
     ServerWarnings warnings;  // to stderr, once per distinct text
     std::int64_t rows = 0, pages = 0;

@@ -6,6 +6,7 @@
 #include "file_guard.hpp"
 #include "formats.hpp"
 #include "progress.hpp"
+#include "reads.hpp"
 #include "resume_file.hpp"
 
 #include <async_cassandra/scan.hpp>
@@ -228,6 +229,8 @@ asio::awaitable<int> run_export(CommandContext& context, const ExportOptions& o)
     config.prefetch_pages = o.prefetch;
     if (resumed) config = config.resume_from(resumed->point);
     ac::BoundStatement bound = prepared.bind();
+    // A SELECT only reads: the driver retries a page after a timeout or an Overloaded answer.
+    if (is_select(statement_text)) bound.set_idempotent(true);
     ac::ResultStream stream = co_await ac::execute_stream(context.session, bound, config);
     ServerWarnings warnings;  // to stderr, once per distinct text
 
