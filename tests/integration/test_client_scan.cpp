@@ -71,6 +71,16 @@ asio::awaitable<std::multiset<Key>> reference_keys(Session session) {
 
 using acass_test::wait_until_idle;
 
+/// True when scan_table refuses `config` with a UsageError before streaming anything.
+asio::awaitable<bool> scan_refused(Session session, ScanConfig config) {
+    try {
+        co_await scan_table(session, config, [](std::size_t, const Page&) {});
+    } catch (const UsageError&) {
+        co_return true;
+    }
+    co_return false;
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------- split_token_ring
@@ -279,13 +289,7 @@ TEST(ScanTable, CountModeSumsOneCountPerSplit) {
         EXPECT_EQ(stats.splits_done, config.splits);
         for (int n : pages) EXPECT_EQ(n, 1);
         config.columns = {"pk"};  // a count selects nothing else
-        bool refused = false;
-        try {
-            co_await scan_table(session, config, [](std::size_t, const Page&) {});
-        } catch (const UsageError&) {
-            refused = true;
-        }
-        EXPECT_TRUE(refused);
+        EXPECT_TRUE(co_await scan_refused(session, config));
         co_await session.shutdown();
         co_await cluster.shutdown();
     });
@@ -375,13 +379,7 @@ TEST(ScanTable, CompositePartitionKeyFromSystemSchema) {
 
         // An unknown table is refused before anything streams.
         config.table = "scan_ks.missing";
-        bool refused = false;
-        try {
-            co_await scan_table(session, config, [](std::size_t, const Page&) {});
-        } catch (const UsageError&) {
-            refused = true;
-        }
-        EXPECT_TRUE(refused);
+        EXPECT_TRUE(co_await scan_refused(session, config));
         co_await session.shutdown();
         co_await cluster.shutdown();
     });
