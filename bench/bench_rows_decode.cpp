@@ -12,6 +12,7 @@
 #include <async_cassandra/row.hpp>
 
 #include "protocol/messages.hpp"
+#include "protocol/rows_page.hpp"
 
 #include <benchmark/benchmark.h>
 
@@ -73,7 +74,7 @@ std::shared_ptr<const Bytes> make_body() {
 Page decode_page(const std::shared_ptr<const Bytes>& body) {
     auto response = protocol::decode_response(protocol::Opcode::result, *body, protocol::ProtocolVersion::v4);
     auto& rows = std::get<protocol::RowsResult>(std::get<protocol::ResultResponse>(response));
-    return Page::from_rows(body, std::move(rows));
+    return protocol::page_from_rows(body, std::move(rows));
 }
 
 /// This thread's CPU time (the machine may be shared: wall-clock time would count other
@@ -160,7 +161,7 @@ void BM_PageOnlyRowGet(benchmark::State& state) {
     const auto rows = std::get<protocol::RowsResult>(std::get<protocol::ResultResponse>(response));
     const Timer timer;
     for (auto _ : state) {
-        const Page page = Page::from_rows(body, rows);
+        const Page page = protocol::page_from_rows(body, rows);
         std::int64_t acc = 0;
         for (const Row row : page) {
             acc += row.get<std::int64_t>(0) + row.get<std::int32_t>(1);
@@ -192,7 +193,7 @@ void BM_PageValidateOnly(benchmark::State& state) {
     const auto rows = std::get<protocol::RowsResult>(std::get<protocol::ResultResponse>(response));
     const Timer timer;
     for (auto _ : state) {
-        const Page page = Page::from_rows(body, rows);
+        const Page page = protocol::page_from_rows(body, rows);
         benchmark::DoNotOptimize(page.size());
     }
     report(state, *body, timer);
@@ -208,7 +209,7 @@ void BM_PageValidateUnindexed(benchmark::State& state) {
     rows.walk = nullptr;
     const Timer timer;
     for (auto _ : state) {
-        const Page page = Page::from_rows(body, rows);
+        const Page page = protocol::page_from_rows(body, rows);
         benchmark::DoNotOptimize(page.size());
     }
     report(state, *body, timer);
@@ -237,7 +238,7 @@ void BM_PageOnlyAsTuple(benchmark::State& state) {
     const auto rows = std::get<protocol::RowsResult>(std::get<protocol::ResultResponse>(response));
     const Timer timer;
     for (auto _ : state) {
-        const Page page = Page::from_rows(body, rows);
+        const Page page = protocol::page_from_rows(body, rows);
         std::int64_t acc = 0;
         for (auto [id, n, name, v, ts] : page.as<std::int64_t, std::int32_t, std::string_view, double, Timestamp>())
             acc += id + n + static_cast<std::int64_t>(name.size()) + static_cast<std::int64_t>(v) + ts.milliseconds;

@@ -33,10 +33,6 @@
 // stream's per-row cost. body_bytes is the sum of the RESULT bodies received (counted by a
 // RequestObserver: response size minus the 9-byte envelope header), the measure raw_socket_read
 // prints. Exit status 0, 1 on a mismatch or a wrong row count, 2 on errors.
-// GCC 12 reports a false -Wmismatched-new-delete on Asio's awaitable frame allocator.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
 
 #include <async_cassandra/async_cassandra.hpp>
 
@@ -228,10 +224,6 @@ asio::awaitable<int> run(Options options) {
         if (*options.page_timeout_ms > 0) config.page_timeout = std::chrono::milliseconds(*options.page_timeout_ms);
         else config.page_timeout = std::nullopt;
     }
-    std::int64_t page_rows = 0;  // rows of the page most recently taken (empty pages included)
-    config.page_callback = [&page_rows](std::int64_t, std::int64_t rows_in_page, std::int64_t) {
-        page_rows = rows_in_page;
-    };
     // The page API's typed tuples take the columns in order, so that mode names them (the same
     // columns and bytes as SELECT *, whose order is the server's).
     ac::Statement statement(options.by_page ? "SELECT pk, ck, name, value, ts FROM synthetic.rows"
@@ -259,10 +251,6 @@ asio::awaitable<int> run(Options options) {
     const std::uint64_t bytes_before = body_bytes->total();  // connection set-up is not streaming
     {
         ac::ResultStream stream = co_await session.execute_stream(statement, config);
-        // Rows of the current page not yet taken; when 0, next() has to take a new page, and
-        // the time it takes then (waiting for the network, or for the event loop to run the
-        // fetcher) is added to page_wait: the rest of the run is the caller's own row work.
-        std::int64_t left_in_page = 0;
         // --api page: whole pages with next_page(), rows decoded as typed tuples by Page::as
         // (types checked once per page), the fastest way the API offers to read every cell.
         while (options.by_page) {
@@ -277,13 +265,16 @@ asio::awaitable<int> run(Options options) {
             if (rows == options.max_rows) break;
         }
         while (!options.by_page) {
-            const bool new_page = left_in_page == 0;
-            const auto before = new_page ? Clock::now() : Clock::time_point();
-            std::optional<ac::Row> row = co_await stream.next();
-            if (new_page) page_wait += Clock::now() - before;
-            if (!row) break;
-            if (new_page) {
-                left_in_page = page_rows;
+            // Rows of the page in hand without suspending (ResultStream::try_next); next() only
+            // at a page boundary, where the time it takes (waiting for the network, or for the
+            // event loop to run the fetcher) is added to page_wait: the rest of the run is the
+            // caller's own row work.
+            std::optional<ac::Row> row = stream.try_next();
+            if (!row) {
+                const auto before = Clock::now();
+                row = co_await stream.next();
+                page_wait += Clock::now() - before;
+                if (!row) break;
                 // First row of a new page: the caller's per-page work happens here, with the row
                 // (and its page) in hand, before the page's rows are processed.
                 // Letting the event loop run first lets the stream's fetcher send the next page
@@ -297,7 +288,6 @@ asio::awaitable<int> run(Options options) {
                     busy_wait(options.work_ms);
                 }
             }
-            --left_in_page;
             reader.read(*row);
             if (++rows == options.max_rows) break;
         }

@@ -7,11 +7,6 @@
 // and exits 0 when its own checks passed, 1 when one failed, 2 on a usage or driver error.
 #pragma once
 
-// GCC 12 reports a false -Wmismatched-new-delete on Asio's awaitable frame allocator.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-
 #include <async_cassandra/async_cassandra.hpp>
 
 #include <asio/co_spawn.hpp>

@@ -15,7 +15,7 @@ asio::awaitable<void> run(asio::io_context& io, std::string host, std::uint16_t 
     config.port = port;
     ac::Cluster cluster(io.get_executor(), config);
     ac::Session session = co_await cluster.connect();
-    ac::StreamConfig stream_config;                  // build configs outside co_await (GCC 12)
+    ac::StreamConfig stream_config;                  // paging, read-ahead, retries
     stream_config.fetch_size = 5000;                 // rows per page
     stream_config.prefetch_pages = 1;                // next page already on the wire
     ac::Statement query("SELECT pk, name FROM synthetic.rows");

@@ -8,10 +8,6 @@
 //
 // Exit status: 0 when every row matched (and the count, with --rows-expected), 1 on any
 // mismatch, 2 on a usage or driver error.
-// GCC 12 reports a false -Wmismatched-new-delete on Asio's awaitable frame allocator.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
 
 #include <async_cassandra/async_cassandra.hpp>
 

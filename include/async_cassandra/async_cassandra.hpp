@@ -1,6 +1,7 @@
 // Umbrella header: the whole public API of async-cassandra.
 #pragma once
 
+#include <async_cassandra/bytes.hpp>
 #include <async_cassandra/cluster.hpp>
 #include <async_cassandra/codec.hpp>
 #include <async_cassandra/config.hpp>
@@ -8,6 +9,7 @@
 #include <async_cassandra/data_type.hpp>
 #include <async_cassandra/error.hpp>
 #include <async_cassandra/metadata.hpp>
+#include <async_cassandra/paging_state.hpp>
 #include <async_cassandra/result.hpp>
 #include <async_cassandra/row.hpp>
 #include <async_cassandra/server_errors.hpp>

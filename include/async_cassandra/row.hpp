@@ -1,7 +1,7 @@
 // Zero-copy result pages and rows.
 //
 // A Page owns (shares) the body buffer of one Rows result and its decoded metadata; rows and the
-// values read from them as views (std::string_view, std::span, protocol::BytesView) point into
+// values read from them as views (std::string_view, std::span, BytesView) point into
 // that buffer.
 //
 // LIFETIME RULE: a Row, and every view read from it, is valid as long as the Page it came from or
@@ -13,14 +13,15 @@
 // between pages, v5 metadata_changed) and then decode each row without further type checks.
 // Errors: TypeError (wrong C++ type for the column, names both types and the column),
 // NullValueError (null read as a non-optional), UsageError (unknown column name or index),
-// ProtocolError (malformed bytes; Page::from_rows validates the cell framing of every row).
+// ProtocolError (malformed bytes; the driver validates the cell framing of every row when the
+// page arrives).
 #pragma once
 
-#include "protocol/bytes.hpp"
-
+#include <async_cassandra/bytes.hpp>
 #include <async_cassandra/codec.hpp>
 #include <async_cassandra/data_type.hpp>
 #include <async_cassandra/error.hpp>
+#include <async_cassandra/paging_state.hpp>
 #include <async_cassandra/response_info.hpp>
 
 #include <array>
@@ -35,11 +36,6 @@
 #include <vector>
 
 namespace async_cassandra {
-
-namespace protocol {
-struct RowsResult;
-struct ColumnSpec;
-}  // namespace protocol
 
 /// One result column: where it comes from, its name and its CQL type.
 struct Column {
@@ -59,7 +55,6 @@ class Columns {
 public:
     Columns() = default;
     explicit Columns(std::vector<Column> columns) : columns_(std::move(columns)) {}
-    static std::shared_ptr<const Columns> from_specs(const std::vector<protocol::ColumnSpec>& specs);
 
     std::size_t size() const noexcept { return columns_.size(); }
     bool empty() const noexcept { return columns_.empty(); }
@@ -84,15 +79,17 @@ private:
 };
 
 namespace detail {
+struct PageAccess;
+
 /// What a Page shares with its copies and rows.
 struct PageState {
-    std::shared_ptr<const protocol::Bytes> body;
+    std::shared_ptr<const Bytes> body;
     std::shared_ptr<const Columns> columns;
     const std::uint8_t* base = nullptr;     ///< start of the rows content (inside *body)
     std::size_t row_count = 0;
     std::size_t column_count = 0;
     std::vector<std::uint32_t> row_offsets;  ///< start of each row, relative to base
-    std::optional<protocol::Bytes> paging_state;
+    std::optional<PagingState> paging_state;
     /// Warnings, tracing id and custom payload of the response this page came in (null: none).
     std::shared_ptr<const ResponseInfo> info;
     /// Set when every cell of every fixed-size column has exactly its type's size (no null or
@@ -117,7 +114,7 @@ struct RowsWalk {
 };
 /// Walks `rows` rows of `cols` [bytes] cells starting at `data` (at most `size` bytes), as sent in
 /// a Rows result (4.2.5.2), and returns their extent. One pass, shared by the message layer
-/// (which only delimits: pass `strict` = nullptr) and Page::from_rows (which also checks the
+/// (which only delimits: pass `strict` = nullptr) and page_from_rows (which also checks the
 /// size of fixed-size values against `strict`, the page's columns, and records each row's start
 /// in `row_offsets`, which may be null). `fixed[c]` is the value size of column c's type, 0 when
 /// variable or unknown: cells of that size take a fast path (no dependency on the loaded
@@ -126,12 +123,12 @@ struct RowsWalk {
 RowsWalk walk_rows(const std::uint8_t* data, std::size_t size, std::size_t rows, std::size_t cols,
                    const std::uint32_t* fixed, const Column* strict, std::uint32_t* row_offsets);
 
-/// Reads the cell at `p` (validated by Page::from_rows) and moves `p` past it.
-inline std::optional<protocol::BytesView> next_cell(const std::uint8_t*& p) noexcept {
+/// Reads the cell at `p` (validated by page_from_rows) and moves `p` past it.
+inline std::optional<BytesView> next_cell(const std::uint8_t*& p) noexcept {
     const auto n = load_be<std::int32_t>(p);
     p += 4;
     if (n < 0) return std::nullopt;
-    protocol::BytesView v(p, static_cast<std::size_t>(n));
+    BytesView v(p, static_cast<std::size_t>(n));
     p += n;
     return v;
 }
@@ -156,12 +153,12 @@ public:
     std::size_t index() const noexcept { return index_; }
 
     /// The cell's bytes, std::nullopt for null. UsageError when i is out of range.
-    std::optional<protocol::BytesView> raw(std::size_t i) const {
+    std::optional<BytesView> raw(std::size_t i) const {
         if (!page_ || index_ >= page_->row_count || i >= page_->column_count) throw_bad_index(i);
         const std::uint8_t* p = cell(i);
         return detail::next_cell(p);
     }
-    std::optional<protocol::BytesView> raw(std::string_view name) const { return raw(column_index(name)); }
+    std::optional<BytesView> raw(std::string_view name) const { return raw(column_index(name)); }
     bool is_null(std::size_t i) const { return !raw(i).has_value(); }
     bool is_null(std::string_view name) const { return is_null(column_index(name)); }
 
@@ -187,7 +184,7 @@ public:
     std::size_t column_index(std::string_view name) const { return columns().index_of(name); }
 
 private:
-    /// Start of cell i (0 <= i < size(), valid row), in a page validated by Page::from_rows.
+    /// Start of cell i (0 <= i < size(), valid row), in a page validated by page_from_rows.
     const std::uint8_t* cell(std::size_t i) const noexcept {
         const detail::PageState& s = *page_;
         const std::uint8_t* p = s.base + s.row_offsets[index_];
@@ -227,17 +224,6 @@ public:
     /// An empty page with no columns.
     Page() = default;
 
-    /// Builds a page over `result.rows_content`, which must point into `*body` (kept alive by the
-    /// page). Validates the framing of every cell once (and the size of fixed-size values):
-    /// ProtocolError on malformed input. Columns come from the result's metadata; when the result
-    /// was sent without metadata (skip_metadata), `known_columns` supplies them (UsageError when
-    /// missing or of the wrong count). When the metadata equals `known_columns`, that object is
-    /// shared instead of building a new one.
-    /// `info`: what the server said with the response (warnings, tracing id, custom payload).
-    static Page from_rows(std::shared_ptr<const protocol::Bytes> body, protocol::RowsResult result,
-                          std::shared_ptr<const Columns> known_columns = nullptr,
-                          std::shared_ptr<const ResponseInfo> info = nullptr);
-
     std::size_t size() const noexcept { return state_ ? state_->row_count : 0; }
     bool empty() const noexcept { return size() == 0; }
     /// The same page without its first `n` rows (all of them when n >= size()), sharing the
@@ -253,7 +239,7 @@ public:
     std::size_t column_index(std::string_view name) const { return columns().index_of(name); }
 
     /// Opaque paging state to send with the next request; nullopt on the last page.
-    const std::optional<protocol::Bytes>& paging_state() const noexcept;
+    const std::optional<PagingState>& paging_state() const noexcept;
     bool has_more_pages() const noexcept { return paging_state().has_value(); }
 
     /// What the server said with this page's response: warnings (e.g. tombstones read), the
@@ -314,6 +300,7 @@ public:
     const std::shared_ptr<const detail::PageState>& state() const noexcept { return state_; }
 
 private:
+    friend struct detail::PageAccess;  // builds pages from decoded results (the protocol layer)
     explicit Page(std::shared_ptr<const detail::PageState> s) : state_(std::move(s)) {}
     std::shared_ptr<const detail::PageState> state_;
 };

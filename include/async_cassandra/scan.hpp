@@ -55,6 +55,10 @@ std::vector<TokenRange> split_token_ring_aligned(std::size_t n, std::vector<std:
 
 /// What scan_table reads and how.
 struct ScanConfig {
+    // A declared constructor keeps this type from being an aggregate: GCC 12 destroys an
+    // aggregate-initialised temporary inside a co_await expression twice (see the GCC 12 note in session.hpp).
+    ScanConfig() = default;
+
     /// The table as written in CQL: "ks.t", or "t" for the session's keyspace; quoted parts
     /// ("\"MyKs\".\"T\"") keep their case, unquoted ones are lower-cased like CQL does.
     std::string table;
@@ -75,6 +79,13 @@ struct ScanConfig {
     std::vector<ResumePoint> resume;
     /// Splits streamed at once (>= 1).
     std::size_t concurrency = 4;
+    /// Count mode: each split sends scan_count_statement (`SELECT count(*) FROM t WHERE
+    /// token(k) > ? AND token(k) <= ?`) instead of reading its rows, so a node counts its range
+    /// and one row per split crosses the wire. The handler gets each split's count as a page of
+    /// one bigint row, then the finished call; ScanStats::rows is the sum of the counts. A
+    /// split's count is all or nothing: an unfinished resume point counts the split again from
+    /// its start. `columns` must be empty (UsageError). The requests have no client timeout.
+    bool count = false;
     /// Paging, read-ahead, timeouts and retries of every split's stream. Its page_callback is
     /// called per split stream (page numbers restart at 1 for each split). start_state,
     /// skip_rows and start_finished must be unset (UsageError): they belong to one statement.
@@ -83,7 +94,7 @@ struct ScanConfig {
 
 /// Totals of a finished scan.
 struct ScanStats {
-    std::int64_t rows = 0;   ///< rows handed to on_page
+    std::int64_t rows = 0;   ///< rows handed to on_page (count mode: the rows counted)
     std::int64_t pages = 0;  ///< non-empty pages handed to on_page
     std::size_t splits_done = 0;  ///< splits streamed to their end
 };
@@ -113,9 +124,18 @@ asio::awaitable<ScanStats> scan_table(Session session, ScanConfig config, ScanPa
 /// The same, with resume points (see ScanResumableHandler).
 asio::awaitable<ScanStats> scan_table(Session session, ScanConfig config, ScanResumableHandler on_page);
 
+/// The partition key column names of `table` (written like ScanConfig::table: "ks.t", or "t"
+/// for the session's keyspace), in key order and as stored, read from system_schema.columns.
+/// Empty when system_schema.columns holds no partition key for it (an unknown table). Throws
+/// UsageError for an empty or unbalanced name or when no keyspace is known; server errors (a
+/// node without system_schema) propagate. scan_table and `acass count` use it.
+asio::awaitable<std::vector<std::string>> read_partition_key(Session session, std::string table);
+
 /// The SELECT a scan sends for each split (two bigint markers: exclusive start, inclusive end),
 /// for logs and tests. `partition_key` must not be empty (UsageError).
 std::string scan_statement(const std::string& table, const std::vector<std::string>& columns,
                            const std::vector<std::string>& partition_key);
+/// The SELECT count(*) of ScanConfig::count (the same two markers). UsageError like above.
+std::string scan_count_statement(const std::string& table, const std::vector<std::string>& partition_key);
 
 }  // namespace async_cassandra

@@ -6,11 +6,18 @@
 // request in flight (its stream id stays reserved until the server answers) and throws
 // RequestCancelled. A Session is a cheap handle (shared state): copies use the same pool.
 //
-// GCC 12 note: do not pass brace-initialized temporaries inside a co_await expression (GCC 12
-// miscompiles them); the variadic execute() below avoids the need.
+// GCC 12 note: GCC 12 destroys an aggregate-initialised temporary inside a co_await expression
+// twice (`co_await f(Agg{...})`, `co_await f({...})` for an aggregate parameter: a double free).
+// Types with constructors are not affected. Every type of this API that a call takes by value
+// (Statement, BoundStatement, Batch, StreamConfig, ScanConfig, StatementOptions, ResumePoint,
+// PagingState, Value, Decimal, ...) has a constructor, so `co_await session.execute_stream(
+// Statement{"..."}, StreamConfig{})` is safe; what stays unsafe is your own aggregates (and
+// std::vector/std::map braced lists, which GCC 12 rejects inside co_await): name them in a local
+// variable first. tests/integration/test_client_co_await_temporaries.cpp guards this under ASan.
 #pragma once
 
 #include <async_cassandra/config.hpp>
+#include <async_cassandra/paging_state.hpp>
 #include <async_cassandra/result.hpp>
 #include <async_cassandra/server_errors.hpp>
 #include <async_cassandra/statement.hpp>
@@ -87,9 +94,9 @@ public:
     /// `page_size` (nullopt = the statement's or the cluster's default) and returns that page;
     /// Page::paging_state() continues it. For the streaming layer and manual paging. A statement
     /// that returns no rows yields an empty page without columns.
-    asio::awaitable<Page> execute_page(Statement statement, std::optional<protocol::Bytes> paging_state,
+    asio::awaitable<Page> execute_page(Statement statement, std::optional<PagingState> paging_state,
                                        std::optional<std::int32_t> page_size = std::nullopt) const;
-    asio::awaitable<Page> execute_page(BoundStatement statement, std::optional<protocol::Bytes> paging_state,
+    asio::awaitable<Page> execute_page(BoundStatement statement, std::optional<PagingState> paging_state,
                                        std::optional<std::int32_t> page_size = std::nullopt) const;
 
     /// Streams the result page by page with bounded memory: the same as the free functions
@@ -134,8 +141,6 @@ public:
     /// The CQL protocol version (4 or 5) this session's cluster negotiated once, on its first
     /// connection, and uses for every connection; nullopt for a Session that is not connected.
     std::optional<int> protocol_version() const;
-
-    const std::shared_ptr<detail::SessionImpl>& impl() const noexcept { return impl_; }
 
 private:
     asio::awaitable<std::vector<ExecutionOutcome>> execute_concurrent_impl(

@@ -4,8 +4,9 @@
 // value as its natural CQL type (int -> int, std::int64_t -> bigint, std::string -> text...); a
 // bound statement encodes each value as the type of its bind marker and checks arity and types
 // before anything is sent (TypeError / UsageError).
-// GCC 12 note: do not pass brace-initialized temporaries inside a co_await expression (GCC 12
-// miscompiles them); build statements with their constructors and add()/bind() instead.
+// GCC 12 note (see session.hpp): statements and StatementOptions have constructors, so braced
+// temporaries of them inside a co_await expression are safe; a braced std::vector of values is
+// not (GCC 12 rejects it there): bind() values, or build the vector first.
 // Every statement owns its data (query text, encoded values): it may be destroyed right after
 // the execute() that uses it has completed, and reused for any number of executions.
 #pragma once
@@ -30,6 +31,10 @@ namespace async_cassandra {
 
 /// Per-statement options; unset fields take the Cluster's defaults.
 struct StatementOptions {
+    // A declared constructor keeps this type from being an aggregate: GCC 12 destroys an
+    // aggregate-initialised temporary inside a co_await expression twice (see the GCC 12 note in session.hpp).
+    StatementOptions() = default;
+
     std::optional<Consistency> consistency;
     std::optional<Consistency> serial_consistency;
     /// Rows per page (execute() still fetches every page; execute_page() returns one).
@@ -60,21 +65,21 @@ public:
     template <class T>
         requires Encodable<detail::codec_type_t<T>>
     Value(const T& value) {  // NOLINT(google-explicit-constructor): {42, "x"} lists
-        protocol::ByteWriter w(bytes_);
+        detail::ByteWriter w(bytes_);
         encode_value(w, value);
     }
-    Value(std::nullopt_t) { protocol::ByteWriter(bytes_).write_null_bytes(); }  // NOLINT
+    Value(std::nullopt_t) { detail::ByteWriter(bytes_).write_null_bytes(); }  // NOLINT
     /// The encoded [value] (with its length prefix).
-    const protocol::Bytes& encoded() const noexcept { return bytes_; }
+    const Bytes& encoded() const noexcept { return bytes_; }
 
 private:
-    protocol::Bytes bytes_;
+    Bytes bytes_;
 };
 
 namespace detail {
 /// Encoded [value]s, back to back, with the number of values.
 struct EncodedValues {
-    protocol::Bytes bytes;
+    Bytes bytes;
     std::size_t count = 0;
 };
 
@@ -88,11 +93,11 @@ struct PreparedData {
     std::vector<std::uint16_t> partition_key_indexes;
 
     mutable std::mutex mutex;  ///< guards the fields below
-    protocol::Bytes id;
-    protocol::Bytes result_metadata_id;            ///< v5
+    Bytes id;
+    Bytes result_metadata_id;            ///< v5
     std::shared_ptr<const Columns> result_columns;  ///< may be empty (no rows)
 
-    protocol::Bytes id_copy() const {
+    Bytes id_copy() const {
         std::lock_guard lock(mutex);
         return id;
     }
@@ -204,8 +209,8 @@ public:
         for (std::size_t i = 0; i < markers.size(); ++i) {
             if (markers[i].name != name) continue;
             found = true;
-            protocol::Bytes bytes;
-            protocol::ByteWriter w(bytes);
+            Bytes bytes;
+            detail::ByteWriter w(bytes);
             if constexpr (std::is_same_v<T, std::nullopt_t>) {
                 w.write_null_bytes();
             } else {
@@ -225,9 +230,9 @@ public:
     BoundStatement bind() const {
         detail::EncodedValues ev;
         ev.count = encoded_.size();
-        protocol::ByteWriter w(ev.bytes);
+        detail::ByteWriter w(ev.bytes);
         for (const auto& value : encoded_) {
-            if (value) w.write_raw(protocol::BytesView(*value));
+            if (value) w.write_raw(BytesView(*value));
             else w.write_unset_value();
         }
         return BoundStatement(data_, std::move(ev));
@@ -235,7 +240,7 @@ public:
 
 private:
     std::shared_ptr<const detail::PreparedData> data_;
-    std::vector<std::optional<protocol::Bytes>> encoded_;  // per marker, [value] with its length
+    std::vector<std::optional<Bytes>> encoded_;  // per marker, [value] with its length
 };
 
 /// Result of Session::prepare. Cheap to copy (shared state); valid after the session is gone
@@ -246,9 +251,9 @@ private:
 struct SerializedValue {
     enum class Kind { value, null, unset };
     Kind kind = Kind::null;
-    protocol::BytesView bytes;  ///< with Kind::value; only read during bind_serialized
+    BytesView bytes;  ///< with Kind::value; only read during bind_serialized
 
-    static SerializedValue of(protocol::BytesView b) noexcept { return {Kind::value, b}; }
+    static SerializedValue of(BytesView b) noexcept { return {Kind::value, b}; }
     static SerializedValue null() noexcept { return {Kind::null, {}}; }
     static SerializedValue unset() noexcept { return {Kind::unset, {}}; }
 };
@@ -267,7 +272,7 @@ public:
         check_arity(sizeof...(Ts));
         detail::EncodedValues ev;
         ev.count = sizeof...(Ts);
-        protocol::ByteWriter w(ev.bytes);
+        detail::ByteWriter w(ev.bytes);
         std::size_t i = 0;
         (encode_one(w, i++, values), ...);
         return BoundStatement(data_, std::move(ev));
@@ -279,7 +284,7 @@ public:
         check_arity(values.size());
         detail::EncodedValues ev;
         ev.count = values.size();
-        protocol::ByteWriter w(ev.bytes);
+        detail::ByteWriter w(ev.bytes);
         for (const SerializedValue& v : values) {
             if (v.kind == SerializedValue::Kind::value) w.write_bytes(v.bytes);
             else if (v.kind == SerializedValue::Kind::null) w.write_null_bytes();
@@ -304,14 +309,14 @@ public:
         return data_->result_columns;
     }
     /// The server's statement id.
-    protocol::Bytes id() const { return data_->id_copy(); }
+    Bytes id() const { return data_->id_copy(); }
     bool valid() const noexcept { return data_ != nullptr; }
     const std::shared_ptr<detail::PreparedData>& data() const noexcept { return data_; }
 
 private:
     void check_arity(std::size_t n) const;
     template <class T>
-    void encode_one(protocol::ByteWriter& w, std::size_t i, const T& value) const {
+    void encode_one(detail::ByteWriter& w, std::size_t i, const T& value) const {
         const Column& marker = (*data_->bind_markers)[i];
         if constexpr (std::is_same_v<T, std::nullopt_t>) {
             w.write_null_bytes();

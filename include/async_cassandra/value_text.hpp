@@ -3,8 +3,7 @@
 // string per cell.
 #pragma once
 
-#include "protocol/bytes.hpp"
-
+#include <async_cassandra/bytes.hpp>
 #include <async_cassandra/data_type.hpp>
 
 #include <optional>
@@ -14,8 +13,8 @@ namespace async_cassandra {
 
 /// Appends to_cql_literal(type, bytes) to `out`. Throws like it (what was appended before a
 /// throw is unspecified).
-void append_cql_literal(std::string& out, const DataType& type, std::optional<protocol::BytesView> bytes);
+void append_cql_literal(std::string& out, const DataType& type, std::optional<BytesView> bytes);
 /// Appends to_json(type, bytes) to `out`. Throws like it.
-void append_json(std::string& out, const DataType& type, std::optional<protocol::BytesView> bytes);
+void append_json(std::string& out, const DataType& type, std::optional<BytesView> bytes);
 
 }  // namespace async_cassandra

@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <utility>
 #include <span>
 #include <string>
 #include <string_view>
@@ -179,6 +180,11 @@ private:
 
 /// Arbitrary-precision decimal (v5 spec 6.6): unscaled * 10^-scale.
 struct Decimal {
+    // Constructors, not aggregate initialisation: GCC 12 destroys an aggregate-initialised
+    // temporary inside a co_await expression twice (Decimal{2, v} as an execute() argument).
+    Decimal() = default;
+    Decimal(std::int32_t scale_, Varint unscaled_) : scale(scale_), unscaled(std::move(unscaled_)) {}
+
     std::int32_t scale = 0;
     Varint unscaled;
 

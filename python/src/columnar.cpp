@@ -39,7 +39,7 @@ const char* array_dtype(const ac::DataType& t, std::size_t& size) {
 }
 
 /// Writes cell `b` of a column of kind `k` at `out` (little-endian, native numpy layout).
-void store(TypeKind k, ac::protocol::BytesView b, std::uint8_t* out) {
+void store(TypeKind k, ac::BytesView b, std::uint8_t* out) {
     const std::uint8_t* p = b.data();
     switch (k) {
         case TypeKind::bigint:

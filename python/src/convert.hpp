@@ -31,7 +31,7 @@ namespace ac = async_cassandra;
 bool init_convert(PyObject* helpers);
 
 /// One cell (nullopt = null) as a Python object.
-PyObject* cell_to_python(const ac::DataType& type, std::optional<ac::protocol::BytesView> raw);
+PyObject* cell_to_python(const ac::DataType& type, std::optional<ac::BytesView> raw);
 
 /// Rows [start, start + count) of `page` as instances of `row_class` (a tuple subclass such as a
 /// namedtuple class with one field per column), in a new list.
@@ -39,7 +39,7 @@ PyObject* rows_to_python(const ac::Page& page, std::size_t start, std::size_t co
 
 /// Writes `value` as a CQL [value] (with its [int] length; -1 for None) of `type`. Returns false
 /// with a Python TypeError/ValueError/OverflowError set when it cannot be written.
-bool encode_python(PyObject* value, const ac::DataType& type, ac::protocol::Bytes& out);
+bool encode_python(PyObject* value, const ac::DataType& type, ac::Bytes& out);
 
 /// Called by init_convert.
 bool init_encode();

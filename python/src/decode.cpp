@@ -16,7 +16,7 @@ namespace acpy {
 namespace {
 
 using ac::TypeKind;
-using ac::protocol::BytesView;
+using ac::BytesView;
 
 PyObject* g_uuid_class = nullptr;
 PyObject* g_safe_uuid_unknown = nullptr;
@@ -140,7 +140,7 @@ PyObject* udt_class_for(const ac::DataType& type) {
 
 /// Collections, tuples, UDTs and vectors.
 PyObject* composite_to_python(const ac::DataType& type, BytesView b, bool hashable) {
-    ac::protocol::ByteReader in(b);
+    ac::detail::ByteReader in(b);
     switch (type.kind) {
         case TypeKind::list:
         case TypeKind::set: {

@@ -18,8 +18,8 @@ namespace acpy {
 namespace {
 
 using ac::TypeKind;
-using ac::protocol::Bytes;
-using ac::protocol::ByteWriter;
+using ac::Bytes;
+using ac::detail::ByteWriter;
 
 bool fail_type(PyObject* value, const ac::DataType& type) {
     if (!PyErr_Occurred() || PyErr_ExceptionMatches(PyExc_TypeError))

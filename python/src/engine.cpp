@@ -1,9 +1,5 @@
 // The I/O thread and the driver operations of the Python binding (see engine.hpp). The only
 // translation unit of the module that includes Asio.
-// GCC 12 reports a false -Wmismatched-new-delete on Asio's awaitable frame allocator.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
 
 #include "engine.hpp"
 

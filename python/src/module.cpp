@@ -96,7 +96,7 @@ AnyStatement make_statement(const py::handle& query, const py::tuple& opts) {
 BoundHandle bind_values(const PreparedHandle& h, const py::object& values) {
     const ac::Columns& markers = h.prepared.bind_markers();
     const std::size_t n = markers.size();
-    std::vector<ac::protocol::Bytes> encoded(n);
+    std::vector<ac::Bytes> encoded(n);
     std::vector<bool> given(n, false);
     auto encode_at = [&](std::size_t i, PyObject* v) {
         if (!encode_python(v, *markers[i].type, encoded[i])) {
@@ -142,7 +142,7 @@ BoundHandle bind_values(const PreparedHandle& h, const py::object& values) {
         const auto len = ac::detail::load_be<std::int32_t>(encoded[i].data());
         if (len == -1) serialized[i] = ac::SerializedValue::null();
         else if (len == -2) serialized[i] = ac::SerializedValue::unset();
-        else serialized[i] = ac::SerializedValue::of(ac::protocol::BytesView(encoded[i]).subspan(4));
+        else serialized[i] = ac::SerializedValue::of(ac::BytesView(encoded[i]).subspan(4));
     }
     return BoundHandle{h.prepared.bind_serialized(serialized)};
 }
@@ -290,7 +290,7 @@ PYBIND11_MODULE(_core, m) {
         })
         .def_property_readonly("paging_state", [](const ac::ResumePoint& p) -> py::object {
             if (!p.paging_state) return py::none();
-            return py::bytes(reinterpret_cast<const char*>(p.paging_state->data()), p.paging_state->size());
+            return py::bytes(reinterpret_cast<const char*>(p.paging_state->bytes().data()), p.paging_state->size());
         })
         .def_readonly("rows_to_skip", &ac::ResumePoint::rows_to_skip)
         .def_readonly("finished", &ac::ResumePoint::finished)

@@ -12,7 +12,7 @@ ACASS_PACKAGES=(
   libasio-dev libssl-dev liblz4-dev libsnappy-dev zlib1g-dev libdeflate-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libfmt-dev
   clang libclang-rt-14-dev
-  libavro-dev doxygen openssl zlib1g-dev libzstd-dev zstd gnuplot-nox
+  libavro-dev doxygen openssl zlib1g-dev libzstd-dev zstd gnuplot-nox time
   python3-cassandra python3-dev pybind11-dev python3-pytest python3-numpy
 )
 

@@ -679,25 +679,6 @@ bool valid_utf8(BytesView b) {
     return true;
 }
 
-std::size_t fixed_size(TypeKind k) {
-    switch (k) {
-        case TypeKind::boolean:
-        case TypeKind::tinyint: return 1;
-        case TypeKind::smallint: return 2;
-        case TypeKind::int_:
-        case TypeKind::float_:
-        case TypeKind::date: return 4;
-        case TypeKind::bigint:
-        case TypeKind::counter:
-        case TypeKind::timestamp:
-        case TypeKind::time:
-        case TypeKind::double_: return 8;
-        case TypeKind::uuid:
-        case TypeKind::timeuuid: return 16;
-        default: return 0;
-    }
-}
-
 void validate_impl(BytesView b, const DataType& type, int depth);
 
 // Reads an [int]-prefixed element; returns false when the buffer is malformed.
@@ -734,7 +715,7 @@ void validate_collection(BytesView b, const DataType& type, int depth) {
 
 void validate_impl(BytesView b, const DataType& type, int depth) {
     if (depth > 64) throw_invalid("value nested too deeply");
-    std::size_t fs = fixed_size(type.kind);
+    std::size_t fs = async_cassandra::detail::fixed_value_size(type.kind);
     if (fs) {
         if (b.size() != fs && !b.empty())
             throw_invalid("Expected " + std::to_string(fs) + " or 0 byte " + type.cql_name() + " (" +
@@ -782,7 +763,7 @@ void validate_impl(BytesView b, const DataType& type, int depth) {
             return;
         }
         case TypeKind::vector: {
-            std::size_t efs = fixed_size(type.params[0]->kind);
+            std::size_t efs = async_cassandra::detail::fixed_value_size(type.params[0]->kind);
             auto dim = static_cast<std::size_t>(type.vector_dimension);
             if (efs) {
                 if (b.size() != efs * dim)

@@ -99,42 +99,32 @@ ExecutionResult create_table(Engine::Impl& impl, const cql::CreateTableStmt& st,
             if (all_keys[j] == all_keys[i]) throw_invalid("Duplicate definition for " + all_keys[i] + " in PRIMARY KEY");
     }
     auto udts = udt_lookup(impl);
-    std::vector<ColumnDef> pks(pk.size()), cks(ck.size()), others;
-    std::size_t slot = 0;
+    std::vector<ColumnDef> defs;
     bool counters = false, non_counters = false;
     for (const auto& d : st.columns) {
         ColumnDef c;
         c.name = d.name;
         c.type = cql::resolve_type(d.type, ksn, udts);
-        c.slot = slot++;
+        c.slot = defs.size();
         const DataType& t = *c.type.type;
         bool non_frozen = (t.kind == TypeKind::list || t.kind == TypeKind::set || t.kind == TypeKind::map) &&
                           !c.type.cql.starts_with("frozen<");
-        auto p = std::find(pk.begin(), pk.end(), d.name);
-        auto q = std::find(ck.begin(), ck.end(), d.name);
-        bool is_key = p != pk.end() || q != ck.end();
+        bool is_key = std::find(all_keys.begin(), all_keys.end(), d.name) != all_keys.end();
         if (is_key && non_frozen) throw_invalid("Invalid non-frozen collection type for PRIMARY KEY component " + d.name);
         if (is_key && t.kind == TypeKind::counter) throw_invalid("counter type is not supported for PRIMARY KEY column '" + d.name + "'");
         if (is_key && t.kind == TypeKind::duration) throw_invalid("duration type is not supported for PRIMARY KEY column '" + d.name + "'");
         if (is_key && d.is_static) throw_invalid("Static column " + d.name + " cannot be part of the PRIMARY KEY");
-        if (!is_key) (t.kind == TypeKind::counter ? counters : non_counters) = true;
-        if (p != pk.end()) {
-            c.kind = ColumnKind::partition_key;
-            c.position = static_cast<int>(p - pk.begin());
-            pks[static_cast<std::size_t>(c.position)] = c;
-        } else if (q != ck.end()) {
-            c.kind = ColumnKind::clustering;
-            c.position = static_cast<int>(q - ck.begin());
-            cks[static_cast<std::size_t>(c.position)] = c;
-        } else {
+        if (!is_key) {
+            (t.kind == TypeKind::counter ? counters : non_counters) = true;
             if (d.is_static && ck.empty())
                 throw_invalid("Static column " + d.name + " cannot be used in a table with no clustering columns");
             c.kind = d.is_static ? ColumnKind::static_ : ColumnKind::regular;
-            others.push_back(c);
         }
+        defs.push_back(std::move(c));
     }
     if (counters && non_counters) throw_invalid("Cannot mix counter and non counter columns in the same table");
     s->is_counter = counters;
+    std::vector<bool> ck_desc(ck.size(), false);
     for (std::size_t i = 0; i < st.clustering_order.size(); ++i) {
         const auto& [name, desc] = st.clustering_order[i];
         auto q = std::find(ck.begin(), ck.end(), name);
@@ -142,18 +132,10 @@ ExecutionResult create_table(Engine::Impl& impl, const cql::CreateTableStmt& st,
             throw_invalid("Only clustering key columns can be defined in CLUSTERING ORDER directive: " + name + " is not a clustering column");
         if (static_cast<std::size_t>(q - ck.begin()) != i)
             throw_invalid("The order of columns in the CLUSTERING ORDER directive must match that of the clustering columns (" + name + " must appear as the " + std::to_string(q - ck.begin() + 1) + "th column)");
-        cks[i].desc = desc;
+        ck_desc[i] = desc;
     }
-    std::sort(others.begin(), others.end(), [](const ColumnDef& a, const ColumnDef& b) { return a.name < b.name; });
-    for (auto& c : pks) s->columns.push_back(c);
-    for (auto& c : cks) s->columns.push_back(c);
-    for (auto& c : others) s->columns.push_back(c);
-    for (std::size_t i = 0; i < pk.size(); ++i) s->pk.push_back(i);
-    for (std::size_t i = 0; i < ck.size(); ++i) s->ck.push_back(pk.size() + i);
-    s->slot_count = slot;
-    s->id = md5(ksn + "." + s->name + "." + std::to_string(impl.schema_counter));
-    s->id[6] = static_cast<std::uint8_t>((s->id[6] & 0x0F) | 0x40);
-    s->id[8] = static_cast<std::uint8_t>((s->id[8] & 0x3F) | 0x80);
+    lay_out_columns(*s, std::move(defs), pk, ck, ck_desc);
+    s->id = md5_uuid(ksn + "." + s->name + "." + std::to_string(impl.schema_counter), 4);
     auto table = std::make_shared<Table>();
     table->schema = s;
     k->second.tables.emplace(s->name, table);

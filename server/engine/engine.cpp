@@ -52,11 +52,9 @@ std::shared_ptr<const cql::ParsedStatement> Engine::Impl::parse(std::string_view
 }
 
 void Engine::Impl::bump_schema_version() {
-    Bytes b = md5("schema-" + std::to_string(++schema_counter) + "-" +
-                  std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
-    b[6] = static_cast<std::uint8_t>((b[6] & 0x0F) | 0x30);
-    b[8] = static_cast<std::uint8_t>((b[8] & 0x3F) | 0x80);
-    schema_version = uuid_text(b);
+    schema_version = uuid_text(md5_uuid("schema-" + std::to_string(++schema_counter) + "-" +
+                                            std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()),
+                                        3));
 }
 
 // ================================================================ Engine

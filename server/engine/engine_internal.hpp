@@ -293,6 +293,17 @@ std::shared_ptr<TableSchema> make_schema(std::string keyspace, std::string name,
                                          std::vector<std::pair<std::string, std::string>> columns,
                                          std::vector<std::string> pk, std::vector<std::string> ck,
                                          std::vector<bool> ck_desc = {});
+/// Puts `columns` (names, types and slots set; kind static_ or regular for the columns outside
+/// the primary key) into `schema` in the order a table stores them: the partition key columns in
+/// key order, the clustering columns in key order (descending where `ck_desc` says so), then the
+/// others by name. Sets kind and position of the key columns, pk, ck and slot_count. The one
+/// layout of make_schema (built-in tables) and CREATE TABLE.
+void lay_out_columns(TableSchema& schema, std::vector<ColumnDef> columns, const std::vector<std::string>& pk,
+                     const std::vector<std::string>& ck, const std::vector<bool>& ck_desc);
+/// An MD5 of `seed` marked as a UUID of `version`: table ids (3, name-based, for built-in tables
+/// that keep their id; 4 for created tables, whose seed changes with the schema) and schema
+/// versions.
+Bytes md5_uuid(std::string_view seed, int version);
 void insert_row(Table& table, std::vector<Cell> cells_by_column);
 Bytes md5(std::string_view data);
 std::string uuid_text(BytesView b);

@@ -28,6 +28,45 @@ std::string uuid_text(BytesView b) {
     return s;
 }
 
+void lay_out_columns(TableSchema& schema, std::vector<ColumnDef> columns, const std::vector<std::string>& pk,
+                     const std::vector<std::string>& ck, const std::vector<bool>& ck_desc) {
+    std::vector<ColumnDef> others;
+    std::vector<ColumnDef> pks(pk.size()), cks(ck.size());
+    for (ColumnDef& c : columns) {
+        auto p = std::find(pk.begin(), pk.end(), c.name);
+        auto q = std::find(ck.begin(), ck.end(), c.name);
+        if (p != pk.end()) {
+            c.kind = ColumnKind::partition_key;
+            c.position = static_cast<int>(p - pk.begin());
+            pks[static_cast<std::size_t>(c.position)] = std::move(c);
+        } else if (q != ck.end()) {
+            c.kind = ColumnKind::clustering;
+            c.position = static_cast<int>(q - ck.begin());
+            c.desc = static_cast<std::size_t>(c.position) < ck_desc.size() && ck_desc[static_cast<std::size_t>(c.position)];
+            cks[static_cast<std::size_t>(c.position)] = std::move(c);
+        } else {
+            others.push_back(std::move(c));
+        }
+    }
+    std::sort(others.begin(), others.end(), [](const ColumnDef& a, const ColumnDef& b) { return a.name < b.name; });
+    schema.columns.clear();
+    for (auto& c : pks) schema.columns.push_back(std::move(c));
+    for (auto& c : cks) schema.columns.push_back(std::move(c));
+    for (auto& c : others) schema.columns.push_back(std::move(c));
+    schema.pk.clear();
+    schema.ck.clear();
+    for (std::size_t i = 0; i < pk.size(); ++i) schema.pk.push_back(i);
+    for (std::size_t i = 0; i < ck.size(); ++i) schema.ck.push_back(pk.size() + i);
+    schema.slot_count = columns.size();
+}
+
+Bytes md5_uuid(std::string_view seed, int version) {
+    Bytes id = md5(seed);
+    id[6] = static_cast<std::uint8_t>((id[6] & 0x0F) | (version << 4));
+    id[8] = static_cast<std::uint8_t>((id[8] & 0x3F) | 0x80);
+    return id;
+}
+
 std::shared_ptr<TableSchema> make_schema(std::string keyspace, std::string name,
                                          std::vector<std::pair<std::string, std::string>> columns,
                                          std::vector<std::string> pk, std::vector<std::string> ck,
@@ -35,39 +74,16 @@ std::shared_ptr<TableSchema> make_schema(std::string keyspace, std::string name,
     auto s = std::make_shared<TableSchema>();
     s->keyspace = std::move(keyspace);
     s->name = std::move(name);
-    std::vector<ColumnDef> others;
-    std::vector<ColumnDef> pks(pk.size()), cks(ck.size());
-    std::size_t slot = 0;
+    std::vector<ColumnDef> defs;
     for (auto& [cname, ctype] : columns) {
         ColumnDef c;
         c.name = cname;
         c.type = cql::resolve_type(cql::parse_cql_type(ctype), s->keyspace, {});
-        c.slot = slot++;
-        auto p = std::find(pk.begin(), pk.end(), cname);
-        auto q = std::find(ck.begin(), ck.end(), cname);
-        if (p != pk.end()) {
-            c.kind = ColumnKind::partition_key;
-            c.position = static_cast<int>(p - pk.begin());
-            pks[static_cast<std::size_t>(c.position)] = c;
-        } else if (q != ck.end()) {
-            c.kind = ColumnKind::clustering;
-            c.position = static_cast<int>(q - ck.begin());
-            c.desc = static_cast<std::size_t>(c.position) < ck_desc.size() && ck_desc[static_cast<std::size_t>(c.position)];
-            cks[static_cast<std::size_t>(c.position)] = c;
-        } else {
-            others.push_back(c);
-        }
+        c.slot = defs.size();
+        defs.push_back(std::move(c));
     }
-    std::sort(others.begin(), others.end(), [](const ColumnDef& a, const ColumnDef& b) { return a.name < b.name; });
-    for (auto& c : pks) s->columns.push_back(c);
-    for (auto& c : cks) s->columns.push_back(c);
-    for (auto& c : others) s->columns.push_back(c);
-    for (std::size_t i = 0; i < pk.size(); ++i) s->pk.push_back(i);
-    for (std::size_t i = 0; i < ck.size(); ++i) s->ck.push_back(pk.size() + i);
-    s->slot_count = slot;
-    s->id = md5(s->keyspace + "." + s->name);
-    s->id[6] = static_cast<std::uint8_t>((s->id[6] & 0x0F) | 0x30);
-    s->id[8] = static_cast<std::uint8_t>((s->id[8] & 0x3F) | 0x80);
+    lay_out_columns(*s, std::move(defs), pk, ck, ck_desc);
+    s->id = md5_uuid(s->keyspace + "." + s->name, 3);
     return s;
 }
 

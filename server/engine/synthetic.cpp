@@ -6,6 +6,7 @@
 // so 10M rows cost 1.6 MB); rows are computed while the page is encoded, straight into the rows
 // buffer. Paging states have the same format as stored tables' (pk bytes + ck bytes).
 #include "server/engine/engine_internal.hpp"
+#include "server/engine/statement_context.hpp"
 
 #include "protocol/murmur3.hpp"
 
@@ -21,12 +22,6 @@ Bytes pk_bytes(std::int64_t pk) {
     Bytes b;
     cql::append_i64(b, pk);
     return b;
-}
-
-std::int64_t be64(BytesView b) {
-    std::uint64_t v = 0;
-    for (auto c : b) v = (v << 8) | c;
-    return static_cast<std::int64_t>(v);
 }
 
 // Partition order is (token, key bytes); an 8-byte big-endian key orders like the unsigned value.
@@ -71,7 +66,7 @@ PageResult run_synthetic(const SyntheticData& data, const SelectPlan& plan, cons
         std::vector<std::int64_t> vals;
         for (const auto& v : r.values) {
             if (v.size() != 4) return result;  // an empty int matches no generated row
-            vals.push_back(static_cast<std::int32_t>(be64(v)));
+            vals.push_back(static_cast<std::int32_t>(load_i64(v)));
         }
         std::int64_t v = vals.empty() ? 0 : vals[0];
         switch (r.op) {
@@ -135,7 +130,7 @@ PageResult run_synthetic(const SyntheticData& data, const SelectPlan& plan, cons
     std::optional<std::pair<std::int64_t, std::int64_t>> resume_pos;
     if (resume) {
         if (resume->partition_key.size() != 8) cql::throw_invalid("Invalid value for the paging state");
-        resume_pos.emplace(protocol::murmur3_token(resume->partition_key), be64(resume->partition_key));
+        resume_pos.emplace(protocol::murmur3_token(resume->partition_key), load_i64(resume->partition_key));
     }
 
     auto visit = [&](std::int64_t token, std::int64_t pk) {
@@ -148,7 +143,7 @@ PageResult run_synthetic(const SyntheticData& data, const SelectPlan& plan, cons
             if (!resume->clustering || resume->clustering->size() != 1 || (*resume->clustering)[0].size() != 4) {
                 cql::throw_invalid("Invalid value for the paging state");
             }
-            std::int64_t last = static_cast<std::int32_t>(be64((*resume->clustering)[0]));
+            std::int64_t last = static_cast<std::int32_t>(load_i64((*resume->clustering)[0]));
             if (plan.reversed) hi = std::min(hi, last - 1);
             else lo = std::max(lo, last + 1);
         }
@@ -242,7 +237,7 @@ PageResult run_synthetic(const SyntheticData& data, const SelectPlan& plan, cons
         std::vector<std::pair<std::int64_t, std::int64_t>> wanted;
         for (const auto& key : *plan.partition_keys) {
             if (key.size() != 1 || key[0].size() != 8) continue;
-            std::int64_t pk = be64(key[0]);
+            std::int64_t pk = load_i64(key[0]);
             if (pk < 0 || pk >= static_cast<std::int64_t>(data.partitions.size())) continue;
             wanted.emplace_back(protocol::murmur3_token(key[0]), pk);
         }

@@ -224,14 +224,12 @@ void Connection::send(std::int16_t stream, const p::Response& response, const st
     // The body is encoded straight into the output (or the encoder's segment buffer): no copy.
     p::FrameHeader header = response_header(stream, response);
     if (!warnings.empty()) header.flags |= p::frame_flags::warning;
-    p::Bytes& buf = encoder_.begin_envelope(pending_, header);
     try {
-        p::ByteWriter w(buf);
-        if (!warnings.empty()) p::encode_body_prefix(w, p::BodyPrefix{{}, warnings, {}}, header.flags, true);
-        p::encode_response(w, response, state_.version);
-        encoder_.end_envelope();
+        encoder_.encode_in_place(pending_, header, [&](p::ByteWriter& w) {
+            if (!warnings.empty()) p::encode_body_prefix(w, p::BodyPrefix{{}, warnings, {}}, header.flags, true);
+            p::encode_response(w, response, state_.version);
+        });
     } catch (const std::exception& e) {
-        encoder_.abort_envelope();
         if (std::holds_alternative<p::ErrorResponse>(response)) throw;
         send_error(stream, ServerErrorCode::server_error, std::string("Cannot encode the response: ") + e.what());
         return;

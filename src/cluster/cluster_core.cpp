@@ -5,11 +5,6 @@
 #include <async_cassandra/exception_message.hpp>
 #include <async_cassandra/text_codec.hpp>
 
-// GCC 12 reports a false -Wmismatched-new-delete on Asio's awaitable frame allocator.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/use_awaitable.hpp>
 

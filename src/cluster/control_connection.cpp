@@ -14,11 +14,6 @@
 #include <async_cassandra/server_errors.hpp>
 #include <async_cassandra/values.hpp>
 
-// GCC 12 reports a false -Wmismatched-new-delete on Asio's awaitable frame allocator.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
@@ -32,6 +27,7 @@
 #include <atomic>
 #include <mutex>
 #include <set>
+#include "protocol/rows_page.hpp"
 
 namespace async_cassandra::cluster {
 namespace {
@@ -93,7 +89,7 @@ struct ControlConnection::Impl : std::enable_shared_from_this<Impl> {
         auto* result = std::get_if<protocol::ResultResponse>(&reply.message);
         auto* rows = result ? std::get_if<protocol::RowsResult>(result) : nullptr;
         if (!rows) throw ProtocolError(ProtocolErrc::invalid_value, "'" + std::string(cql) + "' did not return rows");
-        co_return Page::from_rows(reply.body, std::move(*rows));
+        co_return protocol::page_from_rows(reply.body, std::move(*rows));
     }
 
     // Peers from system.peers_v2, or system.peers on nodes without it (they answer InvalidRequest).

@@ -2,11 +2,6 @@
 
 #include <async_cassandra/exception_message.hpp>
 
-// GCC 12 reports a false -Wmismatched-new-delete on Asio's awaitable frame allocator.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-
 #include "net/error_mapping.hpp"
 
 #include <asio/co_spawn.hpp>
@@ -96,10 +91,12 @@ struct Connection::Tls {
 
 struct Connection::Waiter {
     explicit Waiter(const asio::strand<Executor>& strand) : timer(strand) {}
-    asio::steady_timer timer;
+    asio::steady_timer timer;  ///< a wake-up signal (cancelled); expires only while waiting for an id
+    Clock::time_point deadline = Clock::time_point::max();
     std::optional<Reply> reply;
     std::exception_ptr error;
-    bool notified = false;  ///< a stream id was freed for this waiter
+    bool notified = false;   ///< a stream id was freed for this waiter
+    bool timed_out = false;  ///< woken by expire_requests()
     std::size_t request_bytes = 0;
 };
 
@@ -113,6 +110,7 @@ Connection::Connection(Executor executor, std::string host, std::uint16_t port, 
       socket_(strand_),
       write_signal_(strand_),
       heartbeat_timer_(strand_),
+      deadline_timer_(strand_),
       reader_(config_.max_body_size),
       writer_(version, config_.max_body_size),
       table_(std::clamp<std::size_t>(config_.max_in_flight, 1, kMaxStreamIds)),
@@ -218,6 +216,7 @@ asio::awaitable<void> Connection::start() {
     transport_ready_ = true;
     asio::co_spawn(strand_, reader_loop(), asio::detached);
     asio::co_spawn(strand_, writer_loop(), asio::detached);
+    asio::co_spawn(strand_, deadline_loop(), asio::detached);
 
     const std::optional<std::chrono::milliseconds> step_timeout = config_.connect_timeout;
     const protocol::Request options_request = protocol::OptionsRequest{};
@@ -316,11 +315,14 @@ asio::awaitable<Reply> Connection::send_on_strand(const protocol::Request& reque
     auto self = shared_from_this();
     if (!is_open()) std::rethrow_exception(close_reason_);
     Waiter w(strand_);
-    if (timeout) w.timer.expires_after(*timeout);
-    else w.timer.expires_at(Clock::time_point::max());
+    if (timeout) {
+        const auto now = Clock::now();
+        w.deadline = *timeout < Clock::time_point::max() - now ? now + *timeout : Clock::time_point::max();
+    }
 
     std::optional<std::int16_t> id;
     while (!(id = table_.insert(&w))) {
+        w.timer.expires_at(w.deadline);  // the one case with a timer of its own: rare (all ids busy)
         id_waiters_.push_back(&w);
         auto [ec] = co_await w.timer.async_wait(use_tuple);
         if (w.error) std::rethrow_exception(w.error);
@@ -341,7 +343,9 @@ asio::awaitable<Reply> Connection::send_on_strand(const protocol::Request& reque
     }
     update_counters();
     write_signal_.cancel();
+    arm_deadline(w.deadline);
 
+    w.timer.expires_at(Clock::time_point::max());
     auto [ec] = co_await w.timer.async_wait(use_tuple);
     if (w.reply) {
         w.reply->request_bytes = w.request_bytes;
@@ -353,13 +357,44 @@ asio::awaitable<Reply> Connection::send_on_strand(const protocol::Request& reque
     update_counters();
     if (logger_.enabled(LogLevel::debug))
         logger_.log(LogLevel::debug, "request on stream " + std::to_string(*id) + " to " + endpoint() +
-                                         (ec ? " cancelled" : " timed out") +
+                                         (w.timed_out ? " timed out" : " cancelled") +
                                          "; stream id orphaned until its late response (" +
                                          std::to_string(table_.orphans()) + " orphaned)");
     if (table_.orphans() >= config_.max_orphans)
         close_with(std::make_exception_ptr(ConnectionClosed("too many orphaned streams on " + endpoint())));
-    if (!ec) throw Timeout("request to " + endpoint() + " timed out");
+    if (w.timed_out) throw Timeout("request to " + endpoint() + " timed out");
     throw RequestCancelled("request cancelled");
+}
+
+void Connection::arm_deadline(Clock::time_point deadline) {
+    if (deadline >= next_deadline_) return;  // the timer wakes earlier anyway: the common case
+    next_deadline_ = deadline;
+    deadline_timer_.cancel();  // deadline_loop() re-arms it
+}
+
+asio::awaitable<void> Connection::deadline_loop() {
+    auto self = shared_from_this();
+    while (is_open()) {
+        deadline_timer_.expires_at(next_deadline_);
+        auto [ec] = co_await deadline_timer_.async_wait(use_tuple);
+        if (!is_open()) break;
+        if (ec) continue;  // arm_deadline() moved the deadline earlier
+        next_deadline_ = expire_requests(Clock::now());
+    }
+}
+
+Connection::Clock::time_point Connection::expire_requests(Clock::time_point now) {
+    Clock::time_point earliest = Clock::time_point::max();
+    table_.for_each_pending([&](Waiter* w) {
+        if (w->timed_out) return;
+        if (w->deadline <= now) {
+            w->timed_out = true;
+            w->timer.cancel();
+        } else {
+            earliest = std::min(earliest, w->deadline);
+        }
+    });
+    return earliest;
 }
 
 asio::awaitable<void> Connection::writer_loop() {
@@ -437,7 +472,7 @@ void Connection::release_delivered() {
     delivered_.clear();
 }
 
-void Connection::dispatch(Envelope env) {
+void Connection::dispatch(protocol::Envelope env) {
     const auto opcode = env.header.opcode;
     if (switch_reader_to_segments_ &&
         (opcode == protocol::Opcode::ready || opcode == protocol::Opcode::authenticate)) {
@@ -492,7 +527,7 @@ void Connection::dispatch(Envelope env) {
     notify_id_waiter();
 }
 
-Reply Connection::decode_body(Envelope& env, protocol::ProtocolVersion version) {
+Reply Connection::decode_body(protocol::Envelope& env, protocol::ProtocolVersion version) {
     Reply r;
     r.header = env.header;
     protocol::ByteReader in(*env.body);
@@ -577,6 +612,7 @@ void Connection::close_with(std::exception_ptr reason, bool requested) {
     socket_.close(ignored);
     write_signal_.cancel();
     heartbeat_timer_.cancel();
+    deadline_timer_.cancel();
     for (Waiter* w : table_.take_all()) {
         w->error = reason;
         w->timer.cancel();

@@ -115,9 +115,17 @@ private:
     asio::awaitable<void> reader_loop();
     asio::awaitable<void> writer_loop();
     asio::awaitable<void> heartbeat_loop();
-    void dispatch(Envelope envelope);
+    /// Request timeouts: one timer per connection, set to the earliest deadline of the requests
+    /// in flight, instead of one timer per request (whose arming is a timerfd_settime system
+    /// call per request whenever it is the process's earliest timer, i.e. at concurrency 1).
+    asio::awaitable<void> deadline_loop();
+    /// Makes deadline_loop() wake by `deadline` at the latest.
+    void arm_deadline(Clock::time_point deadline);
+    /// Wakes the requests whose deadline has passed and returns the earliest deadline left.
+    Clock::time_point expire_requests(Clock::time_point now);
+    void dispatch(protocol::Envelope envelope);
     /// Body prefix + message of a response envelope. Throws ProtocolError for a bad body.
-    Reply decode_body(Envelope& envelope, protocol::ProtocolVersion version);
+    Reply decode_body(protocol::Envelope& envelope, protocol::ProtocolVersion version);
     asio::awaitable<void> authenticate(std::string server_class, std::optional<std::chrono::milliseconds> step_timeout);
     static constexpr int kMaxSaslRounds = 32;
     /// `requested`: closed by close() (logged at info), not by a failure (logged at warn).
@@ -136,7 +144,9 @@ private:
     std::unique_ptr<Tls> tls_;  ///< set when ConnectionConfig::tls is
     asio::steady_timer write_signal_;
     asio::steady_timer heartbeat_timer_;
-    FrameReader reader_;
+    asio::steady_timer deadline_timer_;
+    Clock::time_point next_deadline_ = Clock::time_point::max();  ///< what deadline_timer_ is set to
+    protocol::FrameDecoder reader_;
     FrameWriter writer_;
     protocol::Bytes write_buffer_;
     InFlightTable<Waiter*> table_;

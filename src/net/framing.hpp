@@ -1,5 +1,5 @@
-// Client-side framing of one connection, sans-I/O. Decoding is protocol::FrameDecoder (shared
-// with the embedded node); FrameWriter turns requests into the bytes of one coalesced write on top
+// Client-side framing of one connection, sans-I/O. Decoding is protocol::FrameDecoder, used
+// directly (shared with the embedded node); FrameWriter turns requests into the bytes of one coalesced write on top
 // of protocol::FrameEncoder (v4 frames, optionally LZ4/Snappy bodies; v5 segments after the
 // handshake).
 #pragma once
@@ -12,10 +12,6 @@
 #include <cstdint>
 
 namespace async_cassandra::net {
-
-/// One received envelope; its body is shared so that pages of rows can view it in place.
-using Envelope = protocol::Envelope;
-using FrameReader = protocol::FrameDecoder;
 
 /// Accumulates encoded requests and produces the bytes of one coalesced write. Not thread-safe.
 class FrameWriter {

@@ -131,6 +131,13 @@ public:
         return ids_.is_allocated(id) && slots_[static_cast<std::size_t>(id)].has_value();
     }
 
+    /// Calls f(waiter) for every pending waiter (not for orphaned ids).
+    template <class F>
+    void for_each_pending(F&& f) const {
+        for (const auto& slot : slots_)
+            if (slot) f(*slot);
+    }
+
     /// Removes every waiter and orphan (connection closed); returns the waiters.
     std::vector<Pending> take_all() {
         std::vector<Pending> out;

@@ -295,29 +295,53 @@ void FrameEncoder::encode(Bytes& out, const FrameHeader& header, BytesView body)
 void FrameEncoder::flush(Bytes& out) {
     if (!segments_ || pending_ends_.empty()) return;
     if (current_ == &pending_) throw UsageError("flush() with an envelope open");
-    const BytesView all(pending_);
-    // Room for every segment at once (payload + header and trailer per segment, LZ4 aside).
-    const std::size_t segments = pending_.size() / kMaxSegmentPayload + pending_ends_.size() + 1;
-    out.reserve(out.size() + pending_.size() + segments * (kLz4SegmentHeaderSize + kSegmentTrailerSize));
+    // The segments' payloads, in order: whole small envelopes gathered into self-contained
+    // segments, a large one cut into pieces.
+    struct Piece {
+        std::size_t start, size;
+        bool self_contained;
+    };
+    std::vector<Piece> pieces;
     std::size_t seg_start = 0;  // start of the self-contained run being gathered
     std::size_t env_start = 0;
     for (std::size_t env_end : pending_ends_) {
         const std::size_t size = env_end - env_start;
         if (size > kMaxSegmentPayload) {
             // Too big for one segment: close the run, then cut this one into pieces.
-            if (env_start > seg_start) encode_segment(out, all.subspan(seg_start, env_start - seg_start), true, segment_lz4_);
+            if (env_start > seg_start) pieces.push_back({seg_start, env_start - seg_start, true});
             for (std::size_t at = env_start; at < env_end; at += kMaxSegmentPayload)
-                encode_segment(out, all.subspan(at, std::min(kMaxSegmentPayload, env_end - at)), false, segment_lz4_);
+                pieces.push_back({at, std::min(kMaxSegmentPayload, env_end - at), false});
             seg_start = env_end;
         } else if (env_end - seg_start > kMaxSegmentPayload) {
-            encode_segment(out, all.subspan(seg_start, env_start - seg_start), true, segment_lz4_);
+            pieces.push_back({seg_start, env_start - seg_start, true});
             seg_start = env_start;
         }
         env_start = env_end;
     }
-    if (env_start > seg_start) encode_segment(out, all.subspan(seg_start, env_start - seg_start), true, segment_lz4_);
-    pending_.clear();
+    if (env_start > seg_start) pieces.push_back({seg_start, env_start - seg_start, true});
     pending_ends_.clear();
+
+    constexpr std::size_t kPlainOverhead = kSegmentHeaderSize + kSegmentTrailerSize;
+    if (!segment_lz4_ && out.empty()) {
+        // Framed inside the envelopes' own buffer, last segment first (each payload moves
+        // towards the end by the headers and trailers before it): a 50 MB request is then held
+        // once, not once as envelopes and once as segments.
+        out.swap(pending_);
+        out.resize(out.size() + pieces.size() * kPlainOverhead);
+        for (std::size_t i = pieces.size(); i-- > 0;) {
+            const Piece& p = pieces[i];
+            const std::size_t at = p.start + i * kPlainOverhead;
+            std::memmove(out.data() + at + kSegmentHeaderSize, out.data() + p.start, p.size);
+            frame_segment_in_place(std::span<std::uint8_t>(out).subspan(at, p.size + kPlainOverhead), p.size,
+                                   p.self_contained);
+        }
+        return;
+    }
+    const BytesView all(pending_);
+    // Room for every segment at once (payload + header and trailer per segment, LZ4 aside).
+    out.reserve(out.size() + pending_.size() + pieces.size() * (kLz4SegmentHeaderSize + kSegmentTrailerSize));
+    for (const Piece& p : pieces) encode_segment(out, all.subspan(p.start, p.size), p.self_contained, segment_lz4_);
+    pending_.clear();
 }
 
 }  // namespace async_cassandra::protocol

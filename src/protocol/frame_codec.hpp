@@ -156,10 +156,28 @@ public:
     /// begin_envelope + copy of `body` + end_envelope.
     void encode(Bytes& out, const FrameHeader& header, BytesView body);
 
+    /// begin_envelope, `write_body(ByteWriter&)` encoding the body in place, end_envelope; if
+    /// either throws, the envelope is dropped (abort_envelope) and the exception propagates.
+    /// Returns the envelope's size as it stands (header + body, compressed if so, before any
+    /// segment framing). The one in-place writer of the client's FrameWriter and the node's
+    /// connection.
+    template <class WriteBody>
+    std::size_t encode_in_place(Bytes& out, const FrameHeader& header, WriteBody&& write_body) {
+        Bytes& buffer = begin_envelope(out, header);
+        const std::size_t start = buffer.size() - kFrameHeaderSize;
+        try {
+            ByteWriter w(buffer);
+            write_body(w);
+            end_envelope();
+        } catch (...) {
+            abort_envelope();
+            throw;
+        }
+        return buffer.size() - start;
+    }
+
     /// Segment mode: appends all pending envelopes to `out` as segments. No-op in raw mode.
     void flush(Bytes& out);
-    /// Same as flush() (the name the design notes use).
-    void flush_segments(Bytes& out) { flush(out); }
     /// Envelopes waiting for flush().
     bool has_pending() const noexcept { return !pending_ends_.empty(); }
 

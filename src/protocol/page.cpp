@@ -3,6 +3,7 @@
 #include <async_cassandra/row.hpp>
 
 #include "protocol/messages.hpp"
+#include "protocol/rows_page.hpp"
 
 #include <algorithm>
 #include <array>
@@ -17,15 +18,15 @@ const Columns& empty_columns() {
     static const Columns none;
     return none;
 }
-const std::optional<protocol::Bytes>& no_paging_state() {
-    static const std::optional<protocol::Bytes> none;
+const std::optional<PagingState>& no_paging_state() {
+    static const std::optional<PagingState> none;
     return none;
 }
 }  // namespace
 
 // ---------------------------------------------------------------- Columns
 
-std::shared_ptr<const Columns> Columns::from_specs(const std::vector<protocol::ColumnSpec>& specs) {
+std::shared_ptr<const Columns> protocol::columns_from_specs(const std::vector<ColumnSpec>& specs) {
     std::vector<Column> cols;
     cols.reserve(specs.size());
     for (const auto& s : specs) cols.push_back(Column{s.keyspace, s.table, s.name, s.type});
@@ -341,7 +342,7 @@ Page Page::drop_front(std::size_t n) const {
     return Page(std::move(copy));
 }
 
-const std::optional<protocol::Bytes>& Page::paging_state() const noexcept {
+const std::optional<PagingState>& Page::paging_state() const noexcept {
     return state_ ? state_->paging_state : no_paging_state();
 }
 
@@ -368,15 +369,22 @@ bool same_columns(const Columns& known, const std::vector<protocol::ColumnSpec>&
 }
 }  // namespace
 
-Page Page::from_rows(std::shared_ptr<const protocol::Bytes> body, protocol::RowsResult result,
-                     std::shared_ptr<const Columns> known_columns, std::shared_ptr<const ResponseInfo> info) {
+namespace detail {
+/// The one builder of pages from decoded results (a friend of Page).
+struct PageAccess {
+    static Page make(std::shared_ptr<const PageState> state) { return Page(std::move(state)); }
+};
+}  // namespace detail
+
+Page protocol::page_from_rows(std::shared_ptr<const Bytes> body, RowsResult result,
+                              std::shared_ptr<const Columns> known_columns, std::shared_ptr<const ResponseInfo> info) {
     auto state = std::make_shared<detail::PageState>();
     state->info = std::move(info);
     const protocol::BytesView content = result.rows_content;
     if (!content.empty()) {
         const bool inside = body && content.data() >= body->data() &&
                             content.data() + content.size() <= body->data() + body->size();
-        if (!inside) throw UsageError("Page::from_rows: rows_content does not point into the body buffer");
+        if (!inside) throw UsageError("page_from_rows: rows_content does not point into the body buffer");
     }
     if (content.size() > 0xFFFFFFFFu)
         throw ProtocolError(ProtocolErrc::frame_too_large, "rows content above 4 GiB");
@@ -384,7 +392,7 @@ Page Page::from_rows(std::shared_ptr<const protocol::Bytes> body, protocol::Rows
     // Columns: from the metadata, or the caller's when the server skipped them.
     if (!result.metadata.columns.empty()) {
         if (known_columns && same_columns(*known_columns, result.metadata.columns)) state->columns = std::move(known_columns);
-        else state->columns = Columns::from_specs(result.metadata.columns);
+        else state->columns = columns_from_specs(result.metadata.columns);
     } else if (result.metadata.column_count == 0 && result.row_count == 0) {
         state->columns = known_columns ? std::move(known_columns) : std::make_shared<const Columns>();
     } else {
@@ -467,8 +475,8 @@ Page Page::from_rows(std::shared_ptr<const protocol::Bytes> body, protocol::Rows
     state->base = base;
     state->row_count = rows;
     state->column_count = cols;
-    state->paging_state = std::move(result.metadata.paging_state);
-    return Page(std::move(state));
+    if (result.metadata.paging_state) state->paging_state.emplace(std::move(*result.metadata.paging_state));
+    return detail::PageAccess::make(std::move(state));
 }
 
 }  // namespace async_cassandra

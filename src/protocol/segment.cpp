@@ -3,6 +3,7 @@
 #include "protocol/compression.hpp"
 #include "protocol/crc.hpp"
 
+#include <algorithm>
 #include <string>
 
 namespace async_cassandra::protocol {
@@ -80,6 +81,16 @@ void encode_segment(Bytes& out, BytesView payload, bool self_contained, bool lz4
     append_header(header, compressed | (uncompressed_field << 17) | (sc << 34), 5);
     std::copy(header.begin(), header.end(), out.begin() + static_cast<std::ptrdiff_t>(start));
     store_le(out, segment_crc32(BytesView(out).subspan(start + kLz4SegmentHeaderSize, compressed)), 4);
+}
+
+void frame_segment_in_place(std::span<std::uint8_t> segment, std::size_t payload_size, bool self_contained) {
+    if (payload_size > kMaxSegmentPayload || segment.size() != kSegmentHeaderSize + payload_size + kSegmentTrailerSize)
+        throw ProtocolError(ProtocolErrc::invalid_length, "segment payload of " + std::to_string(payload_size) + " bytes");
+    Bytes bits;  // header and trailer, built as encode_segment builds them
+    append_header(bits, payload_size | (std::uint64_t{self_contained ? 1u : 0u} << 17), 3);
+    store_le(bits, segment_crc32(segment.subspan(kSegmentHeaderSize, payload_size)), 4);
+    std::copy(bits.begin(), bits.begin() + kSegmentHeaderSize, segment.begin());
+    std::copy(bits.begin() + kSegmentHeaderSize, bits.end(), segment.end() - kSegmentTrailerSize);
 }
 
 std::optional<VerifiedSegment> verify_segment(BytesView in, bool lz4) {

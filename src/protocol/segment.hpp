@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 
 namespace async_cassandra::protocol {
 
@@ -36,6 +37,11 @@ SegmentHeader decode_segment_header(BytesView bytes, bool lz4);
 /// invalid_length). With lz4 the payload is compressed, unless compression does not make it
 /// smaller, in which case it is sent as is with uncompressed length 0.
 void encode_segment(Bytes& out, BytesView payload, bool self_contained, bool lz4);
+
+/// Uncompressed segments only: writes the header and the CRC32 trailer around a payload of
+/// `payload_size` bytes already in place at `segment` + kSegmentHeaderSize (`segment` spans the
+/// whole segment). Lets a large envelope be framed inside its own buffer instead of a copy.
+void frame_segment_in_place(std::span<std::uint8_t> segment, std::size_t payload_size, bool self_contained);
 
 /// A whole segment whose checksums were verified, payload still as sent (compressed when
 /// header.uncompressed_length != 0).

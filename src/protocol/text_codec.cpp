@@ -6,6 +6,7 @@
 #include <async_cassandra/codec.hpp>
 #include <async_cassandra/text_codec.hpp>
 
+#include "protocol/bytes.hpp"
 #include "protocol/calendar.hpp"
 
 #include <cerrno>

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include "protocol/bytes.hpp"
 
 namespace async_cassandra {
 

@@ -21,7 +21,7 @@ const StatementOptions& default_options() {
 }  // namespace
 
 RequestBuilder RequestBuilder::statement(StatementRef st, const ClusterConfig& config,
-                                         std::optional<protocol::Bytes> paging_state,
+                                         std::optional<PagingState> paging_state,
                                          std::optional<std::int32_t> page_size) {
     RequestBuilder b;
     b.kind_ = paging_state ? RequestKind::page : st.prepared ? RequestKind::execute : RequestKind::query;
@@ -109,7 +109,7 @@ const protocol::Request& RequestBuilder::build(protocol::ProtocolVersion version
     p.values = values_;
     const std::int32_t size = page_size_.value_or(opts.page_size.value_or(config_->default_page_size));
     if (size > 0) p.page_size = size;
-    if (paging_state_) p.paging_state = protocol::BytesView(*paging_state_);
+    if (paging_state_) p.paging_state = paging_state_->view();
     p.serial_consistency = opts.serial_consistency ? opts.serial_consistency : config_->default_serial_consistency;
     p.default_timestamp = opts.default_timestamp;
     if (v5 && opts.keyspace) p.keyspace = std::string_view(*opts.keyspace);

@@ -32,7 +32,7 @@ struct StatementRef {
 class RequestBuilder {
 public:
     static RequestBuilder statement(StatementRef st, const ClusterConfig& config,
-                                    std::optional<protocol::Bytes> paging_state, std::optional<std::int32_t> page_size);
+                                    std::optional<PagingState> paging_state, std::optional<std::int32_t> page_size);
     static RequestBuilder batch(const Batch& batch, const ClusterConfig& config);
     static RequestBuilder prepare(const std::string& query);
     /// USE, or any other internal query with default options.
@@ -64,7 +64,7 @@ private:
     StatementRef statement_;
     const Batch* batch_ = nullptr;
     const std::string* prepare_query_ = nullptr;
-    std::optional<protocol::Bytes> paging_state_;
+    std::optional<PagingState> paging_state_;
     std::optional<std::int32_t> page_size_;
     std::vector<std::shared_ptr<const PreparedData>> prepared_;
     std::string own_query_;           ///< detached copies only

@@ -10,11 +10,6 @@
 // finishes, so when scan_table returns no request of the scan is still waited for.
 #include <async_cassandra/scan.hpp>
 
-// GCC 12 reports a false -Wmismatched-new-delete on Asio's awaitable frame allocator.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-
 #include <async_cassandra/error.hpp>
 #include <async_cassandra/server_errors.hpp>
 
@@ -93,74 +88,32 @@ std::vector<TokenRange> split_token_ring_aligned(std::size_t n, std::vector<std:
     return ranges;
 }
 
-std::string scan_statement(const std::string& table, const std::vector<std::string>& columns,
-                           const std::vector<std::string>& partition_key) {
+namespace {
+
+// " FROM table WHERE token(k1, k2) > ? AND token(k1, k2) <= ?"
+std::string range_clause(const std::string& table, const std::vector<std::string>& partition_key) {
     if (partition_key.empty()) throw UsageError("scan_statement: the partition key is empty");
     std::string key;
     for (std::size_t i = 0; i < partition_key.size(); ++i)
         key += (i ? ", " : "") + quote_cql_identifier(partition_key[i]);
+    return " FROM " + table + " WHERE token(" + key + ") > ? AND token(" + key + ") <= ?";
+}
+
+}  // namespace
+
+std::string scan_statement(const std::string& table, const std::vector<std::string>& columns,
+                           const std::vector<std::string>& partition_key) {
     std::string select = "SELECT ";
     if (columns.empty()) select += "*";
     for (std::size_t i = 0; i < columns.size(); ++i) select += (i ? ", " : "") + quote_cql_identifier(columns[i]);
-    select += " FROM " + table + " WHERE token(" + key + ") > ? AND token(" + key + ") <= ?";
-    return select;
+    return select + range_clause(table, partition_key);
+}
+
+std::string scan_count_statement(const std::string& table, const std::vector<std::string>& partition_key) {
+    return "SELECT count(*)" + range_clause(table, partition_key);
 }
 
 namespace {
-
-// One part of a CQL table name as stored: quoted parts keep their case, others are lower-cased.
-std::string stored_name(std::string_view part) {
-    if (part.size() >= 2 && part.front() == '"' && part.back() == '"') {
-        std::string name;
-        for (std::size_t i = 1; i + 1 < part.size(); ++i) {
-            name += part[i];
-            if (part[i] == '"' && i + 2 < part.size() && part[i + 1] == '"') ++i;  // "" -> "
-        }
-        return name;
-    }
-    std::string name(part);
-    for (char& c : name)
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    return name;
-}
-
-// (keyspace, table) as stored, for system_schema; the keyspace defaults to the session's.
-std::pair<std::string, std::string> split_table_name(const std::string& table, const std::string& default_keyspace) {
-    bool quoted = false;
-    std::optional<std::size_t> dot;
-    for (std::size_t i = 0; i < table.size(); ++i) {
-        if (table[i] == '"') quoted = !quoted;
-        else if (table[i] == '.' && !quoted) {
-            if (dot) throw UsageError("scan_table: bad table name: " + table);
-            dot = i;
-        }
-    }
-    if (table.empty() || quoted) throw UsageError("scan_table: bad table name: " + table);
-    if (!dot) {
-        if (default_keyspace.empty())
-            throw UsageError("scan_table: no keyspace in '" + table + "' and the session has none");
-        return {default_keyspace, stored_name(table)};
-    }
-    return {stored_name(std::string_view(table).substr(0, *dot)), stored_name(std::string_view(table).substr(*dot + 1))};
-}
-
-asio::awaitable<std::vector<std::string>> read_partition_key(Session session, std::string keyspace, std::string table) {
-    Statement query("SELECT column_name, kind, position FROM system_schema.columns WHERE keyspace_name = ? AND table_name = ?");
-    query.bind(Value(keyspace));
-    query.bind(Value(table));
-    ResultSet result = co_await session.execute(std::move(query));
-    std::vector<std::pair<std::int32_t, std::string>> keys;
-    for (const Row row : result)
-        if (row.get<std::string_view>(1) == "partition_key")
-            keys.emplace_back(row.get<std::int32_t>(2), std::string(row.get<std::string_view>(0)));
-    if (keys.empty())
-        throw UsageError("scan_table: no partition key for " + keyspace + "." + table +
-                         " in system_schema.columns (unknown table?)");
-    std::sort(keys.begin(), keys.end());
-    std::vector<std::string> names;
-    for (auto& k : keys) names.push_back(std::move(k.second));
-    co_return names;
-}
 
 // Every row of a split's page must have its partition key's token in the split's range. A row
 // outside it means the page answered another request: a server that sent one response on the
@@ -217,6 +170,7 @@ struct ScanState {
     StreamConfig stream;
     ScanResumableHandler on_page;
     std::vector<ResumePoint> resume;  ///< where each split starts (missing = from its start)
+    bool count = false;               ///< count mode: one count(*) row per split
 
     std::size_t next_split = 0;
     std::size_t active = 0;  ///< workers not yet finished
@@ -251,11 +205,14 @@ asio::awaitable<void> scan_worker(std::shared_ptr<ScanState> s, std::size_t self
         try {
             // Where the split continues from: its resume point, then the last page delivered.
             std::optional<ResumePoint> from;
-            if (split < s->resume.size()) from = s->resume[split];
+            if (split < s->resume.size() && !s->count) from = s->resume[split];  // a count is all or nothing
             for (int misrouted = 0;;) {
                 BoundStatement bound = s->prepared.bind(range.start, range.end);
                 bound.set_idempotent();  // a read: safe to send to another replica
                 bound.options().routing_token = range.end;  // token-aware: a replica of this range
+                // A node counts its range in one request, as long as it needs (the server has its
+                // own read timeout), like a COUNT(*) of the whole table.
+                bound.options().no_timeout = s->count;
                 StreamConfig config = from ? s->stream.resume_from(*from) : s->stream;
                 stream = co_await execute_stream(s->session, std::move(bound), config);
                 bool restart = false;
@@ -277,7 +234,11 @@ asio::awaitable<void> scan_worker(std::shared_ptr<ScanState> s, std::size_t self
                         restart = true;
                         break;
                     }
-                    s->stats.rows += static_cast<std::int64_t>(page->size());
+                    if (s->count) {
+                        for (const Row row : *page) s->stats.rows += row.get<std::int64_t>(0);
+                    } else {
+                        s->stats.rows += static_cast<std::int64_t>(page->size());
+                    }
                     ++s->stats.pages;
                     from = stream.resume_point();
                     s->on_page(split, *page, *from);
@@ -326,10 +287,15 @@ asio::awaitable<ScanStats> scan_table(Session session, ScanConfig config, ScanRe
 
     std::vector<std::string> key = config.partition_key;
     if (key.empty()) {
-        auto [keyspace, table] = split_table_name(config.table, session.keyspace());
-        key = co_await read_partition_key(session, std::move(keyspace), std::move(table));
+        key = co_await read_partition_key(session, config.table);
+        if (key.empty())
+            throw UsageError("scan_table: no partition key for " + config.table +
+                             " in system_schema.columns (unknown table?)");
     }
-    PreparedStatement prepared = co_await session.prepare(scan_statement(config.table, config.columns, key));
+    if (config.count && !config.columns.empty()) throw UsageError("scan_table: count mode selects no columns");
+    const std::string statement =
+        config.count ? scan_count_statement(config.table, key) : scan_statement(config.table, config.columns, key);
+    PreparedStatement prepared = co_await session.prepare(statement);
 
     const asio::any_io_executor caller = co_await asio::this_coro::executor;
     const std::size_t workers = std::min(config.concurrency, ranges.size());
@@ -337,6 +303,7 @@ asio::awaitable<ScanStats> scan_table(Session session, ScanConfig config, ScanRe
                                              std::move(config.stream), std::move(on_page), std::move(config.resume),
                                              workers);
     state->key = std::move(key);
+    state->count = config.count;
     // Start the workers from the strand, so that `running`/`active` are only ever touched there.
     asio::post(state->strand, [state, workers] {
         for (std::size_t w = 0; w < workers; ++w) {

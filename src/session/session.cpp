@@ -3,11 +3,6 @@
 #include <async_cassandra/cluster.hpp>
 #include <async_cassandra/stream.hpp>
 
-// GCC 12 reports a false -Wmismatched-new-delete on Asio's awaitable frame allocator.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-
 #include <asio/co_spawn.hpp>
 #include <asio/use_awaitable.hpp>
 
@@ -106,7 +101,7 @@ asio::awaitable<std::pair<std::exception_ptr, ResultSet>> Session::try_execute(B
     co_return out;
 }
 
-asio::awaitable<Page> Session::execute_page(Statement statement, std::optional<protocol::Bytes> paging_state,
+asio::awaitable<Page> Session::execute_page(Statement statement, std::optional<PagingState> paging_state,
                                             std::optional<std::int32_t> page_size) const {
     auto impl = checked().shared_from_this();
     const detail::StatementRef ref = ref_of(statement);
@@ -114,7 +109,7 @@ asio::awaitable<Page> Session::execute_page(Statement statement, std::optional<p
     co_return pr.page ? std::move(*pr.page) : Page();
 }
 
-asio::awaitable<Page> Session::execute_page(BoundStatement statement, std::optional<protocol::Bytes> paging_state,
+asio::awaitable<Page> Session::execute_page(BoundStatement statement, std::optional<PagingState> paging_state,
                                             std::optional<std::int32_t> page_size) const {
     auto impl = checked().shared_from_this();
     const detail::StatementRef ref = ref_of(statement);

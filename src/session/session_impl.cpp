@@ -5,11 +5,6 @@
 #include "net/error_mapping.hpp"
 #include "session/error_classifier.hpp"
 
-// GCC 12 reports a false -Wmismatched-new-delete on Asio's awaitable frame allocator.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-
 #include <asio/co_spawn.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/experimental/concurrent_channel.hpp>
@@ -18,6 +13,7 @@
 #include <asio/use_awaitable.hpp>
 
 #include <algorithm>
+#include "protocol/rows_page.hpp"
 
 namespace async_cassandra::detail {
 
@@ -135,9 +131,8 @@ asio::awaitable<void> SessionImpl::open_pools(std::shared_ptr<cluster::KeyspaceP
     throw NoHostAvailable(what, std::move(failures));
 }
 
-asio::awaitable<void> SessionImpl::start() {
-    auto self = shared_from_this();
-    auto pools = core_->pools(keyspace_);
+asio::awaitable<std::shared_ptr<cluster::KeyspacePools>> SessionImpl::attach_pools(std::string keyspace) {
+    auto pools = core_->pools(keyspace);
     pools->attach();
     std::exception_ptr error;
     try {
@@ -149,6 +144,13 @@ asio::awaitable<void> SessionImpl::start() {
         pools->detach();
         std::rethrow_exception(error);
     }
+    co_return pools;
+}
+
+asio::awaitable<void> SessionImpl::start() {
+    auto self = shared_from_this();
+    std::string keyspace = keyspace_;
+    auto pools = co_await attach_pools(std::move(keyspace));
     std::lock_guard lock(mutex_);
     pools_ = std::move(pools);
 }
@@ -167,7 +169,7 @@ PageReply SessionImpl::to_page_reply(net::Reply& reply, const PreparedData* prep
             known = prepared->result_columns;
         }
         std::optional<protocol::Bytes> new_id = rows->metadata.new_metadata_id;
-        out.page = Page::from_rows(reply.body, std::move(*rows), known,
+        out.page = protocol::page_from_rows(reply.body, std::move(*rows), known,
                                    out.info.empty() ? nullptr : std::make_shared<const ResponseInfo>(out.info));
         if (prepared && new_id) {
             // v5: the result metadata changed; later executions announce the new id.
@@ -199,7 +201,7 @@ asio::awaitable<PageReply> SessionImpl::run(RequestBuilder& request, const Prepa
     co_return out;
 }
 
-asio::awaitable<PageReply> SessionImpl::execute_one(StatementRef st, std::optional<protocol::Bytes> paging_state,
+asio::awaitable<PageReply> SessionImpl::execute_one(StatementRef st, std::optional<PagingState> paging_state,
                                                     std::optional<std::int32_t> page_size) {
     RequestBuilder request = RequestBuilder::statement(st, config(), std::move(paging_state), page_size);
     co_return co_await run(request, st.prepared.get());
@@ -208,7 +210,7 @@ asio::awaitable<PageReply> SessionImpl::execute_one(StatementRef st, std::option
 asio::awaitable<ResultSet> SessionImpl::execute_all(StatementRef st) {
     auto self = shared_from_this();
     ResultSet rs;
-    std::optional<protocol::Bytes> paging;
+    std::optional<PagingState> paging;
     for (;;) {
         PageReply pr = co_await execute_one(st, paging, std::nullopt);
         rs.add_response_info(pr.info);
@@ -277,12 +279,12 @@ asio::awaitable<PreparedStatement> SessionImpl::prepare(std::string query) {
         if (!pr) throw ProtocolError(ProtocolErrc::invalid_value, "PREPARE was not answered with a Prepared result");
         data = std::make_shared<PreparedData>();
         data->query = query;
-        data->bind_markers = Columns::from_specs(pr->metadata.columns);
+        data->bind_markers = protocol::columns_from_specs(pr->metadata.columns);
         data->partition_key_indexes = pr->metadata.partition_key_indexes;
         data->id = pr->id;
         data->result_metadata_id = pr->result_metadata_id;
         if (!pr->result_metadata.columns.empty())
-            data->result_columns = Columns::from_specs(pr->result_metadata.columns);
+            data->result_columns = protocol::columns_from_specs(pr->result_metadata.columns);
     } catch (...) {
         error = std::current_exception();
     }
@@ -307,18 +309,8 @@ asio::awaitable<void> SessionImpl::set_keyspace(std::string keyspace) {
     }
     // The pools of the new keyspace (shared with other sessions using it); opening them runs USE
     // on each connection, which throws InvalidRequest for an unknown keyspace.
-    auto pools = core_->pools(keyspace);
-    pools->attach();
-    std::exception_ptr error;
-    try {
-        co_await open_pools(pools);
-    } catch (...) {
-        error = std::current_exception();
-    }
-    if (error) {
-        pools->detach();
-        std::rethrow_exception(error);
-    }
+    std::string wanted = keyspace;
+    auto pools = co_await attach_pools(std::move(wanted));
     std::shared_ptr<cluster::KeyspacePools> old;
     {
         std::lock_guard lock(mutex_);

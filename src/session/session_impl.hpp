@@ -38,7 +38,7 @@ public:
     asio::awaitable<void> start();
 
     asio::awaitable<ResultSet> execute_all(StatementRef st);
-    asio::awaitable<PageReply> execute_one(StatementRef st, std::optional<protocol::Bytes> paging_state,
+    asio::awaitable<PageReply> execute_one(StatementRef st, std::optional<PagingState> paging_state,
                                            std::optional<std::int32_t> page_size);
     asio::awaitable<ResultSet> execute_batch(const Batch& batch);
     asio::awaitable<PreparedStatement> prepare(std::string query);
@@ -60,6 +60,9 @@ private:
     RequestExecutor executor() const;
     /// Opens `pools` on every usable host (see start()).
     asio::awaitable<void> open_pools(std::shared_ptr<cluster::KeyspacePools> pools);
+    /// The pools of `keyspace`, attached to this session and opened (detached again on failure):
+    /// the one path of start() and set_keyspace().
+    asio::awaitable<std::shared_ptr<cluster::KeyspacePools>> attach_pools(std::string keyspace);
     asio::awaitable<PageReply> run(RequestBuilder& request, const PreparedData* prepared);
     PageReply to_page_reply(net::Reply& reply, const PreparedData* prepared);
     asio::awaitable<void> run_concurrent_worker(std::shared_ptr<struct ConcurrentState> state);

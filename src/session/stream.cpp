@@ -98,19 +98,9 @@ constexpr std::string_view kResumeMagic = "acass-resume-1";
 }
 
 std::string ResumePoint::to_string() const {
-    static constexpr char kHex[] = "0123456789abcdef";
     std::string out(kResumeMagic);
     out += ' ';
-    if (!paging_state) {
-        out += '-';
-    } else if (paging_state->empty()) {
-        out += "0x";  // an empty (but present) state stays distinguishable from none
-    } else {
-        for (std::uint8_t b : *paging_state) {
-            out += kHex[b >> 4];
-            out += kHex[b & 0xF];
-        }
-    }
+    out += paging_state ? paging_state->to_string() : "-";  // "0x": an empty (but present) state
     out += ' ';
     out += std::to_string(rows_to_skip);
     out += finished ? " 1" : " 0";
@@ -133,25 +123,12 @@ ResumePoint ResumePoint::from_string(std::string_view text) {
     if (fields.size() != 4) return fail("expected 4 space-separated fields");
     if (fields[0] != kResumeMagic) return fail("unknown format tag");
     ResumePoint point;
-    if (fields[1] == "0x") {
-        point.paging_state.emplace();
-    } else if (fields[1] != "-") {
-        const std::string_view hex = fields[1];
-        if (hex.size() % 2 != 0) return fail("odd number of hex digits");
-        auto nibble = [](char c) -> int {
-            if (c >= '0' && c <= '9') return c - '0';
-            if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-            if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-            return -1;
-        };
-        protocol::Bytes state;
-        state.reserve(hex.size() / 2);
-        for (std::size_t i = 0; i < hex.size(); i += 2) {
-            const int hi = nibble(hex[i]), lo = nibble(hex[i + 1]);
-            if (hi < 0 || lo < 0) return fail("bad hex digit in the paging state");
-            state.push_back(static_cast<std::uint8_t>(hi * 16 + lo));
+    if (fields[1] != "-") {
+        try {
+            point.paging_state = PagingState::from_string(fields[1]);
+        } catch (const UsageError&) {
+            return fail(fields[1].size() % 2 != 0 ? "odd number of hex digits" : "bad hex digit in the paging state");
         }
-        point.paging_state = std::move(state);
     }
     const std::string_view rows = fields[2];
     if (rows.empty() || rows.size() > 18 || rows.find_first_not_of("0123456789") != std::string_view::npos)
@@ -171,7 +148,7 @@ namespace detail {
 /// A page and the paging state that requested it (what a row-exact resume point re-requests).
 struct FetchedPage {
     Page page;
-    std::optional<protocol::Bytes> request_state;
+    std::optional<PagingState> request_state;
 };
 
 struct StreamState : std::enable_shared_from_this<StreamState> {
@@ -207,7 +184,7 @@ struct StreamState : std::enable_shared_from_this<StreamState> {
     std::atomic<bool> closed_flag{false};  ///< `closed`, readable without the mutex (per-row check)
     bool fetch_done = false;  ///< no more pages will be queued
     bool want = true;         ///< the consumer waits on an empty queue
-    std::optional<protocol::Bytes> next_state;
+    std::optional<PagingState> next_state;
     std::int64_t pages_fetched = 0;
 
     void wake_consumer() { consumer_wake.try_send(asio::error_code{}, true); }
@@ -262,7 +239,7 @@ struct StreamState : std::enable_shared_from_this<StreamState> {
 
     asio::awaitable<void> fetch_loop() {
         for (;;) {
-            std::optional<protocol::Bytes> state;
+            std::optional<PagingState> state;
             for (;;) {
                 {
                     std::lock_guard lock(mutex);
@@ -298,7 +275,7 @@ struct StreamState : std::enable_shared_from_this<StreamState> {
     }
 
     // One page, bounded by page_timeout (retries included).
-    asio::awaitable<Page> fetch_page(std::optional<protocol::Bytes> state) {
+    asio::awaitable<Page> fetch_page(std::optional<PagingState> state) {
         if (!config.page_timeout) co_return co_await fetch_with_retries(state);
         auto ex = co_await asio::this_coro::executor;
         asio::steady_timer timer(ex, *config.page_timeout);
@@ -319,7 +296,7 @@ struct StreamState : std::enable_shared_from_this<StreamState> {
                             std::move(state));
     }
 
-    asio::awaitable<Page> fetch_with_retries(std::optional<protocol::Bytes> state) {
+    asio::awaitable<Page> fetch_with_retries(std::optional<PagingState> state) {
         std::optional<std::int32_t> size;
         if (config.fetch_size > 0) size = config.fetch_size;
         for (int attempt = 1;; ++attempt) {
@@ -392,8 +369,8 @@ std::size_t ResultStream::buffered_pages() const {
     return state_->buffer.size();
 }
 
-const std::optional<protocol::Bytes>& ResultStream::paging_state() const noexcept {
-    static const std::optional<protocol::Bytes> none;
+const std::optional<PagingState>& ResultStream::paging_state() const noexcept {
+    static const std::optional<PagingState> none;
     if (position_) return position_->after;  // after the page last taken
     return state_ ? state_->config.start_state : none;
 }
@@ -511,13 +488,15 @@ asio::awaitable<void> ResultStream::wait_first() {
     }
 }
 
+std::optional<Row> ResultStream::try_next() noexcept {
+    if (row_ >= current_.size() || state_->closed_flag.load(std::memory_order_relaxed)) return std::nullopt;
+    position_->consumed = ++row_;
+    return current_[row_ - 1];
+}
+
 asio::awaitable<std::optional<Row>> ResultStream::next() {
     for (;;) {
-        if (row_ < current_.size()) {
-            if (state_->closed_flag.load(std::memory_order_relaxed)) co_return std::nullopt;  // closed mid-page
-            position_->consumed = ++row_;
-            co_return current_[row_ - 1];
-        }
+        if (row_ < current_.size()) co_return try_next();  // nullopt when closed mid-page
         current_ = Page();  // release the finished page before waiting
         row_ = 0;
         std::optional<Page> page = co_await take_page();
@@ -564,7 +543,7 @@ asio::awaitable<ResultStream> execute_stream(PageFetcher fetcher, StreamConfig c
 }
 
 asio::awaitable<ResultStream> execute_stream(Session session, Statement statement, StreamConfig config) {
-    PageFetcher f = [session, st = std::move(statement)](std::optional<protocol::Bytes> paging_state,
+    PageFetcher f = [session, st = std::move(statement)](std::optional<PagingState> paging_state,
                                                          std::optional<std::int32_t> page_size) {
         return session.execute_page(st, std::move(paging_state), page_size);
     };
@@ -572,7 +551,7 @@ asio::awaitable<ResultStream> execute_stream(Session session, Statement statemen
 }
 
 asio::awaitable<ResultStream> execute_stream(Session session, BoundStatement statement, StreamConfig config) {
-    PageFetcher f = [session, st = std::move(statement)](std::optional<protocol::Bytes> paging_state,
+    PageFetcher f = [session, st = std::move(statement)](std::optional<PagingState> paging_state,
                                                          std::optional<std::int32_t> page_size) {
         return session.execute_page(st, std::move(paging_state), page_size);
     };

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Exit codes (tools/README.md): 2 bad flags, 3 unreachable host, 4 authentication failure,
-# 5 bad CQL / unknown table or keyspace, 8 file errors; each with a message on stderr.
-#   errors.sh ACASS_SERVER ACASS
-server="$1" acass="$2"
+# 5 bad CQL / unknown table or keyspace, 8 file errors, 9 a value the output format cannot hold
+# (Avro); each with a message on stderr.
+#   errors.sh ACASS_SERVER ACASS [AVRO_DUMP]
+server="$1" acass="$2" avro_dump="${3:-}"
 source "$(dirname "$0")/lib.sh"
 start_server --auth "cassandra:secret"
 echo secret >"$work/good"
@@ -49,4 +50,19 @@ expect 8 'cannot open the output file' "$acass" export "${auth[@]}" --query "SEL
 echo garbage >"$work/bad.resume"
 expect 8 'resume file .* is not valid' "$acass" export "${auth[@]}" --query "SELECT key FROM system.local" \
   --out "$work/y.csv" --resume-file "$work/bad.resume"
+# Data the output format cannot hold (a decimal beyond Avro's decimal(38, 18)): exit 9 naming the
+# column and value, not 8 (it was reported as a file error); the file is fine.
+if [[ -n "$avro_dump" ]]; then
+  q=("$acass" query "${auth[@]}")
+  "${q[@]}" "CREATE KEYSPACE ed WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}" >/dev/null
+  "${q[@]}" "CREATE TABLE ed.t (id int PRIMARY KEY, d decimal)" >/dev/null
+  "${q[@]}" "INSERT INTO ed.t (id, d) VALUES (1, 1.5)" >/dev/null
+  "${q[@]}" "INSERT INTO ed.t (id, d) VALUES (2, 123456789012345678901234567890123456789012)" >/dev/null
+  expect 9 'column d \(decimal\): decimal 123456789012345678901234567890123456789012 has more than 38 digits' \
+    "$acass" export "${auth[@]}" --table ed.t --format avro --out "$work/d.avro" -q
+  expect 0 - "$acass" export "${auth[@]}" --table ed.t --where "id = 1" --format avro --out "$work/d1.avro" -q
+  # The same export onto a full disk is still a file error.
+  expect 8 'No space left on device' "$acass" export "${auth[@]}" --table ed.t --where "id = 1" --format avro \
+    --out /dev/full -q
+fi
 echo "errors OK"

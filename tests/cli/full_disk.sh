@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Honest exits: a write that fails (a full disk) is exit 8 with the OS reason, for every
-# subcommand and format: query (table, CSV, JSON), count, export (CSV, JSON lines, gzip, Avro),
-# load's reject file. /dev/full fails every write with ENOSPC; a 64 KB tmpfs (when this user
+# subcommand and format: query (table, CSV, JSON), count, export (CSV, JSON lines, gzip, Avro,
+# Parquet), load's reject file. /dev/full fails every write with ENOSPC; a 64 KB tmpfs (when this user
 # may mount one) shows the same for files that fill up part way, Avro included.
 #   full_disk.sh ACASS_SERVER ACASS [AVRO_DUMP]
 server="$1" acass="$2" avro_dump="${3:-}"
@@ -25,6 +25,8 @@ full "${ex[@]}" --out - >/dev/full
 full "${ex[@]}" --out /dev/full
 full "${ex[@]}" --out /dev/full --format jsonl
 full "${ex[@]}" --out - --format jsonl >/dev/full
+full "${ex[@]}" --out /dev/full --format parquet
+[[ -z "$avro_dump" ]] || full "${ex[@]}" --out /dev/full --format avro
 cql "CREATE KEYSPACE fd WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}"
 cql "CREATE TABLE fd.t (id int PRIMARY KEY)"
 printf 'id\n1\nx\n' >"$work/in.csv"

@@ -15,6 +15,14 @@ int main() {
     ac::Cluster cluster(io.get_executor(), config);  // no connection is made until connect()
     ac::Statement statement("SELECT * FROM t WHERE k = ?");
     statement.bind(ac::Value(42));
-    std::printf("%s %s\n", type->cql_name().c_str(), std::string(ac::to_string(ac::Consistency::local_quorum)).c_str());
-    return type->cql_name() == "map<text, int>" ? 0 : 1;
+    // A paging state kept as text and read back (what a resume file or an HTTP page token does).
+    const ac::PagingState state(ac::Bytes{0x00, 0x2a, 0xff});
+    const ac::PagingState back = ac::PagingState::from_string(state.to_string());
+    ac::ResumePoint point;
+    point.paging_state = back;
+    point.rows_to_skip = 3;
+    const bool round_trip = back == state && ac::ResumePoint::from_string(point.to_string()) == point;
+    std::printf("%s %s %s\n", type->cql_name().c_str(), std::string(ac::to_string(ac::Consistency::local_quorum)).c_str(),
+                state.to_string().c_str());
+    return type->cql_name() == "map<text, int>" && round_trip && state.to_string() == "002aff" ? 0 : 1;
 }

@@ -7,15 +7,12 @@
 //   - warning texts as Cassandra words them (apache/cassandra ClientWarn users:
 //     ReadCommand's tombstone warning, BatchStatement's unlogged-batch size warning);
 //   - Rows with METADATA_CHANGED ([spec5] 4.2.5.2; ResultSet.ResultMetadata.codec encode()).
-// GCC 12 reports a false -Wmismatched-new-delete on Asio's awaitable frame allocator.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
 
 #include "integration/fake_server.hpp"
 #include "support/embedded_server.hpp"
 #include "support/run_coroutine.hpp"
 #include "unit/test_messages_support.hpp"
+#include "protocol/bytes.hpp"
 
 #include <async_cassandra/async_cassandra.hpp>
 

@@ -6,10 +6,6 @@
 //   [ResultMessage] = apache/cassandra .../transport/messages/ResultMessage.java, codec encode()
 //   [Event]         = apache/cassandra src/java/org/apache/cassandra/transport/Event.java, serializeEvent()
 //   [Frame]         = apache/cassandra src/java/org/apache/cassandra/transport/Envelope.java (Header encode)
-// GCC 12 reports a false -Wmismatched-new-delete on Asio's awaitable frame allocator.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
 
 #include "conformance/raw_server.hpp"
 #include "net/connection.hpp"

@@ -11,10 +11,6 @@
 // Input: byte 0 selects the mode: bit 0 = protocol v5 (else v4); bit 1 = v5 only: send the rest
 // as is (else wrapped into valid self-contained segments, so that the fuzzer reaches the
 // envelopes behind the CRCs). The rest is what the server sends after the three requests.
-// GCC 12 reports a false -Wmismatched-new-delete on Asio's awaitable frame allocator.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
 
 #include "net/connection.hpp"
 #include "protocol/frame_codec.hpp"

@@ -8,6 +8,7 @@
 
 #include "protocol/data_type_codec.hpp"
 #include "protocol/messages.hpp"
+#include "protocol/rows_page.hpp"
 
 #include <cstdint>
 #include <cstdio>
@@ -107,7 +108,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         result.metadata.column_count = static_cast<std::int32_t>(ncols);
         result.row_count = in.read_i32();
         result.rows_content = in.rest();
-        const Page page = Page::from_rows(body, std::move(result));
+        const Page page = protocol::page_from_rows(body, std::move(result));
         for (const Row row : page)
             for (std::size_t c = 0; c < row.size(); ++c) read_cell(row, c);
         // The typed range over pages of two ints (type-checked once, then decoded per row).

@@ -11,6 +11,7 @@
 #include "cluster/topology_reader.hpp"
 #include "protocol/data_type_codec.hpp"
 #include "protocol/messages.hpp"
+#include "protocol/rows_page.hpp"
 
 #include <array>
 #include <cstdio>
@@ -49,7 +50,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         result.metadata.column_count = static_cast<std::int32_t>(ncols);
         result.row_count = in.read_i32();
         result.rows_content = in.rest();
-        page = Page::from_rows(body, std::move(result));
+        page = protocol::page_from_rows(body, std::move(result));
     } catch (const Error&) {
         return 0;
     }

@@ -141,7 +141,7 @@ private:
             close();
         }
 
-        void handle(net::Envelope env) {
+        void handle(protocol::Envelope env) {
             const std::int16_t stream = env.header.stream;
             const int v = env.header.version;
             bool supported = false;
@@ -289,7 +289,7 @@ private:
         bool closed_ = false;
         asio::steady_timer signal_;
         int number_;
-        net::FrameReader reader_;
+        protocol::FrameDecoder reader_;
         protocol::Bytes out_;
         protocol::ProtocolVersion version_ = protocol::ProtocolVersion::v4;
         bool negotiated_ = false;

@@ -2,10 +2,6 @@
 // v4/v5 with and without compression, authentication, 10,000 concurrent queries on one
 // connection, timeout with a late response, UNPREPARED recovery, server errors, and recovery after
 // a corrupt frame.
-// GCC 12 reports a false -Wmismatched-new-delete on Asio's awaitable frame allocator.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
 
 #include "server/net/cluster.hpp"
 

@@ -7,10 +7,6 @@
 // NoHostAvailable with each host's cause, a 1,000,000-row stream and a parallel scan whose node
 // is stopped while it holds one of their requests and still see every row exactly once, several
 // threads running the Cluster's io_context, and several io_contexts sharing one Cluster.
-// GCC 12 reports a false -Wmismatched-new-delete on Asio's awaitable frame allocator.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
 
 #include "server/net/cluster.hpp"
 
@@ -38,6 +34,7 @@ namespace {
 
 using acass_test::config_for_all_nodes;
 using acass_test::error_rule;
+using acass_test::error_under;
 using acass_test::sleep_for;
 using acass_test::start_nodes;
 using acass_test::synthetic_index;
@@ -314,11 +311,10 @@ TEST(RetryRules, ReadTimeoutWithoutEnoughRepliesIsNotRetried) {
     run_with_schema(*server, [&](Session& session) -> asio::awaitable<void> {
         // The node answers received=0 < block_for=1: the replicas did not answer, retrying the
         // same coordinator would not help.
-        server->faults().add(error_rule(ServerErrorCode::read_timeout, "FROM ks.kv"));
-        server->reset_stats();
         Statement select("SELECT v FROM ks.kv WHERE k = 1");
         select.set_idempotent();
-        auto [error, result] = co_await session.try_execute(select);
+        std::exception_ptr error = co_await error_under(*server, error_rule(ServerErrorCode::read_timeout, "FROM ks.kv"),
+                                                        [&] { return session.execute(select); });
         CO_ASSERT_TRUE(error);
         EXPECT_THROW(std::rethrow_exception(error), ReadTimeout);
         EXPECT_EQ(total_queries(*server), 1u);
@@ -359,11 +355,10 @@ TEST(RetryRules, ReadTimeoutWithEnoughRepliesButNoDataIsRetriedOnceOnTheSameHost
         EXPECT_EQ(total_queries(*server), 2u);
 
         // Every read times out the same way: retried once, on the same node, then the error.
-        server->faults().clear();
+        const Statement select("SELECT v FROM ks.kv WHERE k = 1");
+        auto read = [&] { return session.execute(select); };
         timeout.nth = 0;
-        server->faults().add(timeout);
-        server->reset_stats();
-        auto [error, result] = co_await session.try_execute(Statement("SELECT v FROM ks.kv WHERE k = 1"));
+        std::exception_ptr error = co_await error_under(*server, timeout, read);
         CO_ASSERT_TRUE(error);
         try {
             std::rethrow_exception(error);
@@ -378,13 +373,10 @@ TEST(RetryRules, ReadTimeoutWithEnoughRepliesButNoDataIsRetriedOnceOnTheSameHost
         EXPECT_EQ(total_queries(*server), 2u);
 
         // The data replica answered (data_present 1): the read itself timed out; not retried.
-        server->faults().clear();
         timeout.data_present = true;
-        server->faults().add(timeout);
-        server->reset_stats();
-        auto [error2, result2] = co_await session.try_execute(Statement("SELECT v FROM ks.kv WHERE k = 1"));
-        CO_ASSERT_TRUE(error2);
-        EXPECT_THROW(std::rethrow_exception(error2), ReadTimeout);
+        error = co_await error_under(*server, timeout, read);
+        CO_ASSERT_TRUE(error);
+        EXPECT_THROW(std::rethrow_exception(error), ReadTimeout);
         EXPECT_EQ(total_queries(*server), 1u);
     });
 }
@@ -405,16 +397,8 @@ TEST(RetryRules, BatchLogWriteTimeoutIsRetriedOnTheSameHostEvenWhenNotIdempotent
         EXPECT_EQ(total_queries(*server), 2u);
 
         // The batch itself timed out (write type BATCH) and it is not idempotent: sent once.
-        server->faults().clear();
         timeout.write_type = "BATCH";
-        server->faults().add(timeout);
-        server->reset_stats();
-        std::exception_ptr error;
-        try {
-            co_await session.execute_batch(batch);
-        } catch (...) {
-            error = std::current_exception();
-        }
+        std::exception_ptr error = co_await error_under(*server, timeout, [&] { return session.execute_batch(batch); });
         CO_ASSERT_TRUE(error);
         EXPECT_THROW(std::rethrow_exception(error), WriteTimeout);
         EXPECT_EQ(total_queries(*server), 1u);
@@ -429,10 +413,9 @@ TEST(RetryRules, UnavailableTriesTheNextHostOnce) {
         for (int i = 0; i < 9; ++i) co_await session.execute("SELECT v FROM ks.kv WHERE k = 1");
         EXPECT_EQ(server->faults().hits(rule), 3);
         // Every node unavailable: two attempts (the first host, then the next one), then the error.
-        server->faults().clear();
-        server->faults().add(error_rule(ServerErrorCode::unavailable, "FROM ks.kv"));
-        server->reset_stats();
-        auto [error, result] = co_await session.try_execute(Statement("SELECT v FROM ks.kv WHERE k = 1"));
+        const Statement select("SELECT v FROM ks.kv WHERE k = 1");
+        std::exception_ptr error = co_await error_under(*server, error_rule(ServerErrorCode::unavailable, "FROM ks.kv"),
+                                                        [&] { return session.execute(select); });
         CO_ASSERT_TRUE(error);
         EXPECT_THROW(std::rethrow_exception(error), Unavailable);
         EXPECT_EQ(total_queries(*server), 2u);

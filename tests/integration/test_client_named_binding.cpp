@@ -12,6 +12,7 @@
 
 #include "support/embedded_server.hpp"
 #include "support/run_coroutine.hpp"
+#include "protocol/bytes.hpp"
 
 #include <gtest/gtest.h>
 

@@ -3,10 +3,6 @@
 // timeouts, UNPREPARED recovery, paging); MetricsCollector fed by a real session; the log sink
 // receives the connection-open line with the negotiated protocol version, the v5 -> v4 fallback,
 // the re-prepare and the orphaned stream id.
-// GCC 12 reports a false -Wmismatched-new-delete on Asio's awaitable frame allocator.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
 
 #include "server/net/cluster.hpp"
 

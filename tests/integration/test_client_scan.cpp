@@ -2,10 +2,6 @@
 // exactly once for several split/concurrency settings, the concurrency bound, serialized
 // callbacks (also on a multi-threaded io_context), composite partition keys, and failures that
 // stop every stream.
-// GCC 12 reports a false -Wmismatched-new-delete on Asio's awaitable frame allocator.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
 
 #include "server/net/cluster.hpp"
 
@@ -74,6 +70,16 @@ asio::awaitable<std::multiset<Key>> reference_keys(Session session) {
 }
 
 using acass_test::wait_until_idle;
+
+/// True when scan_table refuses `config` with a UsageError before streaming anything.
+asio::awaitable<bool> scan_refused(Session session, ScanConfig config) {
+    try {
+        co_await scan_table(session, config, [](std::size_t, const Page&) {});
+    } catch (const UsageError&) {
+        co_return true;
+    }
+    co_return false;
+}
 
 }  // namespace
 
@@ -259,6 +265,36 @@ TEST(ScanTable, SplitIndexMatchesTheRowTokens) {
     });
 }
 
+// Count mode: every split sends one SELECT count(*) over its range (the node counts); the
+// handler sees one single-row page per split and the counts add up to the table.
+TEST(ScanTable, CountModeSumsOneCountPerSplit) {
+    auto server = start_server();
+    run([&](auto ex) -> asio::awaitable<void> {
+        Cluster cluster(ex, config_for(*server));
+        Session session = co_await cluster.connect();
+        ScanConfig config;
+        config.table = "synthetic.rows";
+        config.splits = 13;
+        config.concurrency = 3;
+        config.count = true;
+        std::vector<int> pages(config.splits, 0);
+        std::int64_t counted = 0;
+        ScanStats stats = co_await scan_table(session, config, [&](std::size_t split, const Page& page) {
+            ++pages.at(split);
+            EXPECT_EQ(page.size(), 1u);
+            for (Row row : page) counted += row.get<std::int64_t>(0);
+        });
+        EXPECT_EQ(counted, kRows);
+        EXPECT_EQ(stats.rows, kRows);
+        EXPECT_EQ(stats.splits_done, config.splits);
+        for (int n : pages) EXPECT_EQ(n, 1);
+        config.columns = {"pk"};  // a count selects nothing else
+        EXPECT_TRUE(co_await scan_refused(session, config));
+        co_await session.shutdown();
+        co_await cluster.shutdown();
+    });
+}
+
 TEST(ScanTable, CallbackNeverConcurrentOnAMultiThreadedContext) {
     auto server = start_server();
     asio::io_context io;
@@ -343,13 +379,40 @@ TEST(ScanTable, CompositePartitionKeyFromSystemSchema) {
 
         // An unknown table is refused before anything streams.
         config.table = "scan_ks.missing";
-        bool refused = false;
-        try {
-            co_await scan_table(session, config, [](std::size_t, const Page&) {});
-        } catch (const UsageError&) {
-            refused = true;
+        EXPECT_TRUE(co_await scan_refused(session, config));
+        co_await session.shutdown();
+        co_await cluster.shutdown();
+    });
+}
+
+// The one home of the partition key lookup (scan_table and `acass count` both use it): names
+// are read back as stored, quoted parts keep their case, a name starting with '_' is quoted.
+TEST(ReadPartitionKey, StoredNamesInKeyOrder) {
+    auto server = acass_test::start_server();
+    run([&](auto ex) -> asio::awaitable<void> {
+        Cluster cluster(ex, config_for(*server));
+        Session session = co_await cluster.connect();
+        co_await session.execute(
+            "CREATE KEYSPACE \"_Ks\" WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
+        co_await session.execute(
+            "CREATE TABLE \"_Ks\".\"Tab\" (\"Z\" int, y text, \"_x\" int, v text, PRIMARY KEY ((y, \"Z\"), \"_x\"))");
+        std::vector<std::string> key = co_await read_partition_key(session, "\"_Ks\".\"Tab\"");
+        EXPECT_EQ(key, (std::vector<std::string>{"y", "Z"}));
+        // Unquoted parts are lower-cased like CQL: "_ks"."tab" does not exist.
+        std::vector<std::string> none = co_await read_partition_key(session, "\"_Ks\".TAB");
+        EXPECT_TRUE(none.empty());
+        co_await session.set_keyspace("_Ks");  // USE "_Ks": a leading '_' needs quotes
+        std::vector<std::string> in_session = co_await read_partition_key(session, "\"Tab\"");
+        EXPECT_EQ(in_session, key);
+        for (std::string bad : {"", "a.b.c", "\"ks.t", "ks."}) {
+            bool refused = false;
+            try {
+                co_await read_partition_key(session, bad);
+            } catch (const UsageError&) {
+                refused = true;
+            }
+            EXPECT_TRUE(refused) << bad;
         }
-        EXPECT_TRUE(refused);
         co_await session.shutdown();
         co_await cluster.shutdown();
     });

@@ -6,10 +6,6 @@
 // verifies 1,000,000 rows (fetch_size 5000, prefetch 1) and 20 point queries are issued at
 // intervals over the stream on the same loop. The numbers are printed for the docs; the
 // assertions are deliberately generous (a loaded 2-core CI machine) except for correctness.
-// GCC 12 reports a false -Wmismatched-new-delete on Asio's awaitable frame allocator.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
 
 #include "server/net/cluster.hpp"
 

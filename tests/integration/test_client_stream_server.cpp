@@ -16,6 +16,7 @@
 
 #include "support/embedded_server.hpp"
 #include "support/run_coroutine.hpp"
+#include "protocol/bytes.hpp"
 
 #include <gtest/gtest.h>
 
@@ -132,7 +133,7 @@ TEST(StreamAgainstServerMisc, ResumeFromSavedState) {
         Statement st("SELECT * FROM synthetic.rows");
         StreamConfig c = stream_config(120, 2);
         std::multiset<std::pair<std::int64_t, std::int32_t>> keys;
-        std::optional<protocol::Bytes> saved;
+        std::optional<PagingState> saved;
         {
             auto stream = co_await execute_stream(session, st, c);
             for (int i = 0; i < 4; ++i) {
@@ -251,7 +252,7 @@ TEST(StreamAgainstServerFaults, StalledPageTimesOutAndResumes) {
         StreamConfig c = stream_config(300, 0);
         c.page_timeout = 200ms;
         std::multiset<std::pair<std::int64_t, std::int32_t>> keys;
-        std::optional<protocol::Bytes> resume;
+        std::optional<PagingState> resume;
         bool timed_out = false;
         {
             auto stream = co_await execute_stream(session, st, c);
@@ -427,7 +428,7 @@ TEST(StreamAgainstServerResume, PageConsumerAndMixedConsumerResume) {
 
 TEST(StreamAgainstServerResume, ResumePointTextIsValidated) {
     ResumePoint p;
-    p.paging_state = protocol::Bytes{0x00, 0xab, 0xff};
+    p.paging_state = PagingState(Bytes{0x00, 0xab, 0xff});
     p.rows_to_skip = 42;
     EXPECT_EQ(p.to_string(), "acass-resume-1 00abff 42 0");
     EXPECT_EQ(ResumePoint::from_string("acass-resume-1 00ABFF 42 0\n"), p);

@@ -1,10 +1,6 @@
 // Paging across the nodes of `acass-server --nodes N`: a paging state is data, not a cursor, so
 // each page of one query may come from a different coordinator and the result is the same rows,
 // in the same order, each exactly once (as with Cassandra, where any node can continue a page).
-// GCC 12 reports a false -Wmismatched-new-delete on Asio's awaitable frame allocator.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
 
 #include "server/net/cluster.hpp"
 
@@ -14,6 +10,7 @@
 #include <asio/io_context.hpp>
 
 #include "support/run_coroutine.hpp"
+#include "protocol/bytes.hpp"
 
 #include <gtest/gtest.h>
 
@@ -50,7 +47,7 @@ asio::awaitable<Keys> read_all(const srv::Cluster& server, std::string query, st
         sessions.push_back(co_await clusters.back()->connect());
     }
     Keys keys;
-    std::optional<protocol::Bytes> state;
+    std::optional<PagingState> state;
     std::size_t page_index = 0;
     do {
         Session& session = sessions[rotate ? page_index % kNodes : 0];

@@ -2,10 +2,6 @@
 // made by the openssl CLI, and our client verifying it (CA file + host name) over v4 and v5; a
 // client trusting another CA is refused; a plain-text client on the TLS port is disconnected
 // without disturbing TLS clients; bad certificate/key files fail at startup.
-// GCC 12 reports a false -Wmismatched-new-delete on Asio's awaitable frame allocator.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
 
 #include "server/net/cluster.hpp"
 

@@ -4,7 +4,7 @@
 // driver's JSON of the source rows). Rows are compared as multisets (parallel exports have no
 // order across token ranges).
 //
-//   node check.mjs [--min-row-groups N] FILE.parquet EXPECTED.jsonl [FILE2.parquet EXPECTED2.jsonl ...]
+//   node check.mjs [--min-row-groups N] [--nested COL,...] [--dictionary LEAF,...] FILE.parquet EXPECTED.jsonl [FILE2.parquet EXPECTED2.jsonl ...]
 // Exit 0 when both readers agree with every value of every file; prints "N passed, 0 failed".
 import { readFileSync } from 'node:fs'
 import { parquetMetadata, parquetReadObjects } from 'hyparquet'
@@ -13,9 +13,16 @@ import { tableFromIPC } from 'apache-arrow'
 
 const args = process.argv.slice(2)
 let minRowGroups = 0
-if (args[0] === '--min-row-groups') { minRowGroups = Number(args[1]); args.splice(0, 2) }
+let groupColumns = []  // --nested a,b: columns that must be Parquet groups (LIST/MAP/struct), not JSON text
+let dictionaryLeaves = []  // --dictionary a,l.list.element: leaves whose every chunk has a dictionary page
+for (;;) {
+  if (args[0] === '--min-row-groups') { minRowGroups = Number(args[1]); args.splice(0, 2) }
+  else if (args[0] === '--nested') { groupColumns = args[1].split(','); args.splice(0, 2) }
+  else if (args[0] === '--dictionary') { dictionaryLeaves = args[1].split(','); args.splice(0, 2) }
+  else break
+}
 if (args.length === 0 || args.length % 2) {
-  console.error('usage: node check.mjs [--min-row-groups N] FILE.parquet EXPECTED.jsonl [...]')
+  console.error('usage: node check.mjs [--min-row-groups N] [--nested COL,...] FILE.parquet EXPECTED.jsonl [...]')
   process.exit(2)
 }
 let failures = 0
@@ -139,6 +146,109 @@ function canonExpected(kind, raw, structural) {
 }
 const kindOf = (cql) => (/^[a-z]+$/.test(cql) ? cql : 'json')
 
+// ---- nested columns (lists, sets, maps, tuples, UDTs as Parquet groups): compared through
+// the Parquet schema, leaf by leaf, with the leaf kinds of their Parquet types.
+function schemaTree(schema) {
+  let i = 1
+  const node = () => {
+    const element = schema[i++]
+    const n = { name: element.name, element, children: [] }
+    for (let c = 0; c < (element.num_children ?? 0); c++) n.children.push(node())
+    return n
+  }
+  const top = []
+  for (let c = 0; c < schema[0].num_children; c++) top.push(node())
+  return top
+}
+const logicalOf = (e) => e.logical_type?.type
+const isList = (n) => n.element.converted_type === 'LIST' || logicalOf(n.element) === 'LIST'
+const isMap = (n) => n.element.converted_type === 'MAP' || logicalOf(n.element) === 'MAP'
+function leafKind(e) {
+  const lt = logicalOf(e)
+  const ct = e.converted_type
+  if (lt === 'STRING' || ct === 'UTF8') return 'text'
+  if (lt === 'JSON' || ct === 'JSON') return 'json'
+  if (lt === 'DATE' || ct === 'DATE') return 'date'
+  if (lt === 'TIME') return 'time'
+  if (lt === 'TIMESTAMP' || ct === 'TIMESTAMP_MILLIS') return 'timestamp'
+  if (lt === 'UUID') return 'uuid'
+  return { BOOLEAN: 'boolean', FLOAT: 'float', DOUBLE: 'double', BYTE_ARRAY: 'blob', INT32: 'int', INT64: 'bigint' }[e.type]
+}
+const numericKinds = new Set(['int', 'bigint', 'float', 'double', 'boolean'])
+const byText = (a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : JSON.stringify(a) > JSON.stringify(b) ? 1 : 0)
+function mapEntries(v) {
+  if (v instanceof Map) return [...v]
+  if (Array.isArray(v)) return v.map((e) => (Array.isArray(e) ? e : [e.key, e.value]))
+  if (typeof v[Symbol.iterator] === 'function') return [...v]  // arrow MapRow: [key, value] pairs
+  return Object.entries(v)
+}
+// The canonical form of a value read back: leaves as canonActual text, lists as arrays, maps as
+// sorted [key, value] pairs, tuples/UDTs as arrays of their fields in schema order.
+function canonNested(node, v) {
+  if (v === null || v === undefined) return null
+  if (node.children.length === 0) return canonActual(leafKind(node.element), v)
+  if (isList(node)) return Array.from(v, (x) => canonNested(node.children[0].children[0], x))
+  if (isMap(node)) {
+    const [key, value] = node.children[0].children
+    return mapEntries(v).map(([k, x]) => [canonNested(key, k), canonNested(value, x)]).sort(byText)
+  }
+  return node.children.map((c) => canonNested(c, v[c.name]))
+}
+// JSON text with every number, string, boolean and null kept as its raw text ({ raw }), objects
+// as [key, value] pairs in order.
+function parseRawJson(text) {
+  let i = 0
+  const ws = () => { while (/\s/.test(text[i])) i++ }
+  const value = () => {
+    ws()
+    if (text[i] === '[') {
+      i++
+      const out = []
+      ws()
+      if (text[i] === ']') { i++; return out }
+      for (;;) { out.push(value()); ws(); if (text[i++] === ']') return out }
+    }
+    if (text[i] === '{') {
+      i++
+      const out = { pairs: [] }
+      ws()
+      if (text[i] === '}') { i++; return out }
+      for (;;) {
+        const key = JSON.parse(value().raw)
+        ws(); i++ // :
+        out.pairs.push([key, value()])
+        ws()
+        if (text[i++] === '}') return out
+      }
+    }
+    const start = i
+    if (text[i] === '"') {
+      i++
+      while (text[i] !== '"') { if (text[i] === '\\') i++; i++ }
+      i++
+    } else {
+      while (i < text.length && !/[,\]}\s]/.test(text[i])) i++
+    }
+    return { raw: text.slice(start, i) }
+  }
+  return value()
+}
+// The canonical form of an expected value (parsed by parseRawJson from the JSON lines export).
+function canonExpectedNested(node, x) {
+  if (x === undefined || x === null || x.raw === 'null') return null
+  if (node.children.length === 0) return canonExpected(leafKind(node.element), x.raw, false)
+  if (isList(node)) return x.map((e) => canonExpectedNested(node.children[0].children[0], e))
+  if (isMap(node)) {
+    const [key, value] = node.children[0].children
+    // JSON object keys are strings: a number or boolean key is its text unquoted.
+    const keyRaw = (k) => (numericKinds.has(leafKind(key.element)) ? k : JSON.stringify(k))
+    return x.pairs.map(([k, v]) => [canonExpectedNested(key, { raw: keyRaw(k) }), canonExpectedNested(value, v)]).sort(byText)
+  }
+  if (Array.isArray(x)) return node.children.map((c, ci) => canonExpectedNested(c, x[ci]))  // tuple
+  const fields = Object.fromEntries(x.pairs)
+  return node.children.map((c) => canonExpectedNested(c, fields[c.name]))  // UDT
+}
+
 for (let a = 0; a < args.length; a += 2) {
 const file = args[a]
 const expectedFile = args[a + 1]
@@ -153,11 +263,27 @@ const cqlTypes = {}
 for (const { key, value } of metadata.key_value_metadata ?? []) {
   if (key.startsWith('acass.cql_type.')) cqlTypes[key.slice('acass.cql_type.'.length)] = value
 }
-const columns = metadata.schema.slice(1).map((e) => e.name)
+const tree = schemaTree(metadata.schema)
+const columns = tree.map((n) => n.name)
+const nested = tree.map((n) => n.children.length > 0)
+for (const c of groupColumns) if (!nested[columns.indexOf(c)]) fail(`column ${c} is not a nested Parquet group`)
+for (const leaf of dictionaryLeaves) {
+  for (const g of metadata.row_groups) {
+    const chunk = g.columns.find((c) => c.meta_data.path_in_schema.join('.') === leaf)
+    if (!chunk || chunk.meta_data.dictionary_page_offset === undefined) fail(`leaf ${leaf}: a chunk without a dictionary page`)
+  }
+}
 if (metadata.row_groups.length < minRowGroups) fail(`${metadata.row_groups.length} row groups, expected at least ${minRowGroups}`)
 for (const c of columns) if (!cqlTypes[c]) fail(`column ${c}: no acass.cql_type metadata`)
 // Statistics: null_count of every chunk must match the data (checked below per reader).
-const nullCounts = columns.map((_, ci) => metadata.row_groups.reduce((n, g) => n + Number(g.columns[ci].meta_data.statistics?.null_count ?? NaN), 0))
+// (The chunk of a top-level leaf: leaves are numbered in schema order.)
+const leafIndex = []
+{
+  let leaves = 0
+  const count = (n) => (n.children.length === 0 ? 1 : n.children.reduce((a, c) => a + count(c), 0))
+  for (const n of tree) { leafIndex.push(leaves); leaves += count(n) }
+}
+const nullCounts = columns.map((_, ci) => metadata.row_groups.reduce((n, g) => n + Number(g.columns[leafIndex[ci]].meta_data.statistics?.null_count ?? NaN), 0))
 
 const hyRows = await parquetReadObjects({ file: arrayBuffer, utf8: false })
 const wasmTable = tableFromIPC(wasm.readParquet(new Uint8Array(buffer)).intoIPCStream())
@@ -179,11 +305,16 @@ function check(readerName, rows) {
   const nulls = columns.map(() => 0)
   const actualCanon = rows.map((row) => JSON.stringify(columns.map((c, ci) => {
     if (row[c] === null || row[c] === undefined) nulls[ci]++
+    if (nested[ci]) return JSON.stringify(canonNested(tree[ci], row[c]))
     return canonActual(kinds[ci], row[c])
   })))
   const expectedCanon = expected.map((fields) => {
     const map = Object.fromEntries(fields)
-    return JSON.stringify(columns.map((c, ci) => (map[c] === undefined ? 'missing' : canonExpected(kinds[ci], map[c], structural[ci]))))
+    return JSON.stringify(columns.map((c, ci) => {
+      if (map[c] === undefined) return 'missing'
+      if (nested[ci]) return JSON.stringify(canonExpectedNested(tree[ci], parseRawJson(map[c])))
+      return canonExpected(kinds[ci], map[c], structural[ci])
+    }))
   })
   actualCanon.sort(); expectedCanon.sort()
   let mismatches = 0
@@ -193,6 +324,7 @@ function check(readerName, rows) {
   }
   if (mismatches) fail(`${readerName}: ${mismatches} rows differ`)
   columns.forEach((c, ci) => {
+    if (nested[ci]) return  // a nested column's leaves count nulls at their own level
     if (nulls[ci] !== nullCounts[ci]) fail(`${readerName}: column ${c} has ${nulls[ci]} nulls, statistics say ${nullCounts[ci]}`)
   })
   return rows.length * columns.length

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Parquet files of `acass export` read by two independent readers (hyparquet, parquet-wasm via
-# check.mjs): a table with every CQL type, nulls, edge values and collections, exported with
+# check.mjs): a table with every CQL type, nulls, edge values and collections, tuples and UDTs
+# (Parquet LIST/MAP/groups, nested, with leaves of most types; vector stays JSON text), exported with
 # small row groups (several row groups and pages), Snappy and uncompressed, single stream and
 # --splits; every value must equal the JSON lines export of the same table.
 #   readers.sh ACASS_SERVER ACASS NODE
@@ -14,7 +15,10 @@ cql "CREATE TYPE pq.address (street text, \"Zip Code\" int)"
 cql "CREATE TABLE pq.every (id int, a ascii, bi bigint, bl blob, bo boolean, d date, de decimal, db double,
   du duration, f float, ip inet, i int, si smallint, t text, tm time, ts timestamp, tu timeuuid, ti tinyint,
   u uuid, vc varchar, vi varint, l list<text>, s set<int>, m map<text, int>, mi map<int, text>,
-  tp tuple<int, text>, ad frozen<address>, nested list<frozen<map<text, list<int>>>>, PRIMARY KEY (id))"
+  tp tuple<int, text>, ad frozen<address>, nested list<frozen<map<text, list<int>>>>,
+  lts list<timestamp>, mu map<uuid, frozen<tuple<double, blob, boolean>>>, sd set<date>, lde list<decimal>,
+  tx tuple<bigint, time, inet, varint, frozen<list<float>>>, la list<frozen<address>>, ve vector<float, 3>,
+  PRIMARY KEY (id))"
 cols="id, a, bi, bl, bo, d, de, db, du, f, ip, i, si, t, tm, ts, tu, ti, u, vc, vi, l, s, m, mi, tp, ad, nested"
 cql "INSERT INTO pq.every ($cols) VALUES (1, 'plain', 9223372036854775807, 0xcafe, true, '2024-02-29', 123.456,
   3.141592653589793, 1y2mo3d4h5m6s7ms8us9ns, 1.5, '192.168.0.1', 2147483647, 32767,
@@ -22,6 +26,12 @@ cql "INSERT INTO pq.every ($cols) VALUES (1, 'plain', 9223372036854775807, 0xcaf
   50554d6e-29bb-11e5-b345-feff819cdc9f, -128, 123e4567-e89b-12d3-a456-426614174000, 'line one
 line two', -123456789012345678901234567890, ['x', 'y, z'], {3, 1, 2}, {'k1': 1, 'k,2': 2}, {5: 'five'},
   (7, 'seven'), {street: 'Main St', \"Zip Code\": 12345}, [{'k': [1, 2], 'e': []}])"
+cql "UPDATE pq.every SET lts = ['2024-01-02T03:04:05.678Z', '1969-12-31T23:59:59.999Z'],
+  mu = {123e4567-e89b-12d3-a456-426614174000: (1.5, 0xff00, true), 00000000-0000-1000-8000-000000000000: (null, null, null)},
+  sd = {'2024-02-29', '1970-01-01'}, lde = [1.50, -0.001, 123456789012345678901234567890.5],
+  tx = (-9223372036854775808, '23:59:59.999999999', '::1', 98765432109876543210, [1.5, -0.0]),
+  la = [{street: 'a', \"Zip Code\": 1}, {street: null, \"Zip Code\": null}], ve = [1.5, -2, 3.25] WHERE id = 1"
+cql "UPDATE pq.every SET tx = (null, null, null, null, []), la = [], lts = ['2000-01-01T00:00:00Z'] WHERE id = 2"
 cql "INSERT INTO pq.every ($cols) VALUES (2, '', -9223372036854775808, 0x, false, '1970-01-01', -0.001,
   -1.0E-300, -3d, -0.0, '::1', -2147483648, -32768, '', '00:00:00', '1969-12-31T23:59:59.999Z',
   00000000-0000-1000-8000-000000000000, 127, ffffffff-ffff-ffff-ffff-ffffffffffff, 'tab	and \\ backslash', 0,
@@ -42,7 +52,9 @@ done > "$work/rows.jsonl"
 
 "$acass" export --port "$port" --table pq.every --out "$work/every.jsonl" -q
 "$acass" export --port "$port" --table pq.every --out "$work/every.parquet" --fetch-size 7 --row-group-rows 40 -q
-"$node" "$here/check.mjs" --min-row-groups 3 "$work/every.parquet" "$work/every.jsonl"
+groups=l,s,m,mi,tp,ad,nested,lts,mu,sd,lde,tx,la
+"$node" "$here/check.mjs" --min-row-groups 3 --nested "$groups" --dictionary t,l.list.element \
+  "$work/every.parquet" "$work/every.jsonl"
 "$acass" export --port "$port" --table pq.every --out "$work/plain.parquet" --parquet-compression none -q
-"$node" "$here/check.mjs" "$work/plain.parquet" "$work/every.jsonl"
+"$node" "$here/check.mjs" --nested "$groups" "$work/plain.parquet" "$work/every.jsonl"
 echo "parquet readers OK"

@@ -14,10 +14,6 @@
 // scripts/reliability_table.py generates the table of docs/reliability.md. After a deliberate
 // change of behaviour, run with ACASS_RELIABILITY_UPDATE=1 to rewrite the committed JSON, then
 // `scripts/reliability_table.py` to regenerate the table.
-// GCC 12 reports a false -Wmismatched-new-delete on Asio's awaitable frame allocator.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
 
 #include "support/cluster_helpers.hpp"
 #include "support/embedded_server.hpp"

@@ -19,6 +19,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <exception>
 #include <memory>
 #include <string>
 
@@ -53,6 +54,24 @@ inline async_cassandra::server::net::FaultRule error_rule(async_cassandra::Serve
     rule.pattern = std::move(pattern);
     rule.node = node;
     return rule;
+}
+
+/// Makes `rule` the only fault rule of `server`, resets its counts and runs `request()` (a
+/// coroutine); returns the error it ended with (nullptr when it succeeded). The retry-rule tests
+/// read the node's counts afterwards.
+template <class Request>
+asio::awaitable<std::exception_ptr> error_under(async_cassandra::server::net::Cluster& server,
+                                                async_cassandra::server::net::FaultRule rule, Request request) {
+    server.faults().clear();
+    server.faults().add(std::move(rule));
+    server.reset_stats();
+    std::exception_ptr error;
+    try {
+        co_await request();
+    } catch (...) {
+        error = std::current_exception();
+    }
+    co_return error;
 }
 
 /// Waits (up to 5 s) until the cluster reports `endpoint` in state `up`.

@@ -13,6 +13,7 @@
 #include <async_cassandra/row.hpp>
 
 #include "protocol/messages.hpp"
+#include "protocol/rows_page.hpp"
 
 #include <memory>
 #include <stdexcept>
@@ -46,7 +47,7 @@ public:
         r.metadata.columns = columns_;
         r.row_count = rows_;
         r.rows_content = async_cassandra::protocol::BytesView(*body);
-        return async_cassandra::Page::from_rows(body, std::move(r));
+        return async_cassandra::protocol::page_from_rows(body, std::move(r));
     }
 
 private:

@@ -1,10 +1,6 @@
 // Connection against the scripted fake server: handshake (v4/v5, negotiation, compression,
 // SASL PLAIN), multiplexing, timeouts with orphaned ids, cancellation, connection loss, malformed
 // frames, back-pressure.
-// GCC 12 reports a false -Wmismatched-new-delete on Asio's awaitable frame allocator.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
 
 #include "integration/fake_server.hpp"
 #include "net/connection.hpp"
@@ -12,6 +8,7 @@
 #include <asio/experimental/awaitable_operators.hpp>
 
 #include "support/run_coroutine.hpp"
+#include "protocol/bytes.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,6 @@
 // ERROR responses (native_protocol_v4.spec section 9) mapped to exception types.
 #include "net/error_mapping.hpp"
+#include "protocol/bytes.hpp"
 
 #include <gtest/gtest.h>
 

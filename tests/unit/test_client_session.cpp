@@ -1,16 +1,13 @@
 // Cluster/Session against the scripted fake server: rows and paging, prepare cache, binding
 // errors, UNPREPARED recovery, server error types, batches, execute_concurrent, keyspaces,
 // recovery after a malformed frame, NoHostAvailable.
-// GCC 12 reports a false -Wmismatched-new-delete on Asio's awaitable frame allocator.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
 
 #include "integration/fake_server.hpp"
 
 #include <async_cassandra/async_cassandra.hpp>
 
 #include "support/run_coroutine.hpp"
+#include "protocol/bytes.hpp"
 
 #include <gtest/gtest.h>
 

@@ -5,6 +5,7 @@
 #include <async_cassandra/stream.hpp>
 
 #include "protocol/messages.hpp"
+#include "protocol/rows_page.hpp"
 
 #include <asio/bind_cancellation_slot.hpp>
 #include <asio/cancellation_signal.hpp>
@@ -41,10 +42,10 @@ Bytes encode_offset(std::int64_t v) {
     for (int i = 0; i < 8; ++i) b[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(static_cast<std::uint64_t>(v) >> (56 - 8 * i));
     return b;
 }
-std::int64_t decode_offset(const std::optional<Bytes>& b) {
+std::int64_t decode_offset(const std::optional<PagingState>& b) {
     if (!b) return 0;
     std::uint64_t v = 0;
-    for (std::uint8_t x : *b) v = (v << 8) | x;
+    for (std::uint8_t x : b->bytes()) v = (v << 8) | x;
     return static_cast<std::int64_t>(v);
 }
 
@@ -60,7 +61,7 @@ Page make_page(std::int64_t first, std::int64_t count, std::optional<Bytes> pagi
     r.metadata.paging_state = std::move(paging);
     r.row_count = static_cast<std::int32_t>(count);
     r.rows_content = protocol::BytesView(*body);
-    return Page::from_rows(body, std::move(r));
+    return protocol::page_from_rows(body, std::move(r));
 }
 
 struct FakeTable {
@@ -78,7 +79,7 @@ struct FakeTable {
     std::atomic<int> answered{0};
 
     PageFetcher fetcher() {
-        return [this](std::optional<Bytes> ps, std::optional<std::int32_t> size) { return fetch(std::move(ps), size); };
+        return [this](std::optional<PagingState> ps, std::optional<std::int32_t> size) { return fetch(std::move(ps), size); };
     }
 
     std::exception_ptr pop_error(int call) {
@@ -93,7 +94,7 @@ struct FakeTable {
         return nullptr;
     }
 
-    asio::awaitable<Page> fetch(std::optional<Bytes> ps, std::optional<std::int32_t> size) {
+    asio::awaitable<Page> fetch(std::optional<PagingState> ps, std::optional<std::int32_t> size) {
         const int call = ++calls;
         const int now = ++in_flight;
         int prev = max_in_flight.load();
@@ -170,6 +171,47 @@ TEST(StreamPager, IteratesRowsInOrderWithCountersAndCallback) {
     using T = std::tuple<std::int64_t, std::int64_t, std::int64_t>;
     EXPECT_EQ(calls, (std::vector<T>{T{1, 5, 5}, T{2, 5, 10}, T{3, 5, 15}, T{4, 5, 20}, T{5, 3, 23}}));
     EXPECT_EQ(table.calls.load(), 5);
+    EXPECT_EQ(table.in_flight.load(), 0);
+}
+
+TEST(StreamPager, TryNextHandsOutThePageInHandAndNextTakesTheFollowingOne) {
+    FakeTable table;
+    std::vector<std::int64_t> seen;
+    int awaited = 0;  // next() calls: one per page boundary, plus one at the end
+    ResumePoint after_seven;
+    run([&]() -> asio::awaitable<void> {
+        auto stream = co_await execute_stream(table.fetcher(), config_of(5));
+        EXPECT_FALSE(stream.try_next().has_value());  // no page taken yet: next() takes the first
+        for (;;) {
+            std::optional<Row> row = stream.try_next();
+            if (!row) {
+                ++awaited;
+                row = co_await stream.next();
+            }
+            if (!row) break;
+            seen.push_back(value_of(*row));
+            if (seen.size() == 7) after_seven = stream.resume_point();
+        }
+        EXPECT_FALSE(stream.try_next().has_value());  // stays at the end
+        EXPECT_EQ(stream.total_rows_fetched(), 23);
+        // Rows handed out by try_next() count as consumed: resuming continues after the 7th.
+        std::vector<std::int64_t> rest;
+        const StreamConfig resume = config_of(5).resume_from(after_seven);
+        auto resumed = co_await execute_stream(table.fetcher(), resume);
+        while (auto row = co_await resumed.next()) rest.push_back(value_of(*row));
+        EXPECT_EQ(rest.size(), 16u);
+        EXPECT_EQ(rest.empty() ? -1 : rest.front(), 7);
+        // After close(), try_next() hands out nothing more from the page in hand.
+        auto closed = co_await execute_stream(table.fetcher(), config_of(5));
+        EXPECT_TRUE((co_await closed.next()).has_value());
+        EXPECT_TRUE(closed.try_next().has_value());
+        co_await closed.close();
+        EXPECT_FALSE(closed.try_next().has_value());
+        EXPECT_FALSE((co_await closed.next()).has_value());
+    });
+    ASSERT_EQ(seen.size(), 23u);
+    for (std::size_t i = 0; i < seen.size(); ++i) EXPECT_EQ(seen[i], static_cast<std::int64_t>(i));
+    EXPECT_EQ(awaited, 6);  // 5 pages (5+5+5+5+3 rows) and the end
     EXPECT_EQ(table.in_flight.load(), 0);
 }
 
@@ -394,7 +436,7 @@ TEST(StreamPager, EmptyNonFinalPagesDoNotEndTheStream) {
 TEST(StreamPager, ResumeFromSavedPagingState) {
     FakeTable table;
     std::vector<std::int64_t> seen;
-    std::optional<Bytes> saved;
+    std::optional<PagingState> saved;
     run([&]() -> asio::awaitable<void> {
         StreamConfig c = config_of(5, 2);
         {
@@ -438,7 +480,7 @@ TEST(StreamPager, ExhaustedRetriesGiveStreamErrorWithPagingState) {
         StreamConfig c = config_of(5);
         c.retry_policy = std::make_shared<ExponentialBackoffRetry>(2, 1ms, 2ms);
         auto stream = co_await execute_stream(table.fetcher(), c);
-        std::optional<Bytes> resume;
+        std::optional<PagingState> resume;
         try {
             while (auto row = co_await stream.next()) seen.push_back(value_of(*row));
             ADD_FAILURE() << "no StreamError";
@@ -541,7 +583,7 @@ TEST(StreamPager, ManyStreamsAbandonedAtRandomPoints) {
             const int stop_at = static_cast<int>(rng() % 70);  // >= 60: read to the end
             const std::size_t prefetch = rng() % 3;
             const bool use_close = rng() % 2 == 0;
-            PageFetcher f = [&table, alive](std::optional<Bytes> ps, std::optional<std::int32_t> n) {
+            PageFetcher f = [&table, alive](std::optional<PagingState> ps, std::optional<std::int32_t> n) {
                 return table.fetch(std::move(ps), n);
             };
             asio::co_spawn(

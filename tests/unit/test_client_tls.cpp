@@ -1,11 +1,6 @@
 // TLS connections (asio::ssl): chain verification against a CA file and host-name verification,
 // against the fake server with a self-signed certificate made for the test by the openssl CLI.
 
-// GCC 12 reports a false -Wmismatched-new-delete on Asio's awaitable frame allocator.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-
 #include "integration/fake_server.hpp"
 #include "net/connection.hpp"
 

@@ -252,6 +252,26 @@ TEST(FrameCodecSegments, LargeEnvelopeIsSplitAndNeighboursPacked) {
     expect_same(decode_all(Mode::v5_plain, wire), envs, "split");
 }
 
+// flush() frames plain segments inside the envelopes' buffer when the output is empty (a large
+// request is held once) and appends them when it is not: both give the same bytes.
+TEST(FrameCodecSegments, InPlaceFramingMatchesAppendedFraming) {
+    auto envs = make_envelopes(Mode::v5_plain, {10, 20, 300000, 100000, 0, 131062, 5});
+    const Bytes in_place = encode_all(Mode::v5_plain, envs);
+    FrameEncoder enc;
+    enc.enable_segments(Compression::none);
+    Bytes appended{1, 2, 3};
+    for (const auto& e : envs) enc.encode(appended, e.header, e.body);
+    enc.flush(appended);
+    ASSERT_EQ(appended.size(), in_place.size() + 3);
+    EXPECT_TRUE(std::equal(in_place.begin(), in_place.end(), appended.begin() + 3));
+    expect_same(decode_all(Mode::v5_plain, in_place), envs, "in place");
+    // The encoder is reusable after an in-place flush.
+    Bytes again;
+    for (const auto& e : envs) enc.encode(again, e.header, e.body);
+    enc.flush(again);
+    EXPECT_EQ(again, in_place);
+}
+
 TEST(FrameCodecSegments, EnvelopeFillingExactlyOneSegmentIsSelfContained) {
     auto envs = make_envelopes(Mode::v5_plain, {kMaxSegmentPayload - 9});
     auto segs = segments_of(encode_all(Mode::v5_plain, envs), false);
@@ -585,7 +605,7 @@ TEST(FrameCodecGolden, NotesSegmentVectorDecodes) {
     enc.enable_segments(Compression::none);
     Bytes out;
     enc.encode(out, FrameHeader{5, true, 0, 7, Opcode::result, 0}, body);
-    enc.flush_segments(out);
+    enc.flush(out);
     EXPECT_EQ(out, wire);
 }
 

@@ -3,6 +3,7 @@
 #include <async_cassandra/row.hpp>
 
 #include "protocol/messages.hpp"
+#include "protocol/rows_page.hpp"
 
 #include <gtest/gtest.h>
 
@@ -52,7 +53,7 @@ Page make_page(const Cells& cells, std::int32_t rows, std::vector<protocol::Colu
     r.metadata.paging_state = std::move(paging);
     r.row_count = rows;
     r.rows_content = BytesView(*body).subspan(3);
-    return Page::from_rows(body, std::move(r), std::move(known));
+    return protocol::page_from_rows(body, std::move(r), std::move(known));
 }
 
 Cells three_rows() {
@@ -205,7 +206,7 @@ TEST(PageRows4_2_5_2, PagingStateAndEmptyPages) {
     const Page page = make_page(Cells{}, 0, specs3(), Bytes{1, 2, 3});
     EXPECT_TRUE(page.empty());
     EXPECT_TRUE(page.has_more_pages());
-    EXPECT_EQ(*page.paging_state(), (Bytes{1, 2, 3}));
+    EXPECT_EQ(*page.paging_state(), PagingState(Bytes{1, 2, 3}));
     EXPECT_EQ(page.columns().size(), 3u);
     const Page none;
     EXPECT_EQ(none.size(), 0u);
@@ -273,9 +274,9 @@ TEST(PageRows4_2_5_2, RowsContentMustLieInTheBody) {
     r.metadata.columns = {specs3()[0]};
     r.row_count = 1;
     r.rows_content = BytesView(elsewhere);
-    EXPECT_THROW(Page::from_rows(body, r), UsageError);
+    EXPECT_THROW(protocol::page_from_rows(body, r), UsageError);
     r.rows_content = BytesView(*body);
-    EXPECT_EQ(Page::from_rows(body, r)[0].get<std::int64_t>(0), 1);
+    EXPECT_EQ(protocol::page_from_rows(body, r)[0].get<std::int64_t>(0), 1);
 }
 
 // The full path: a RESULT body (4.2.5, kind Rows) decoded by the message layer, then paged.
@@ -292,7 +293,7 @@ TEST(PageRows4_2_5_2, FromDecodedResultBody) {
     protocol::encode_response(w, protocol::Response(protocol::ResultResponse(r)), protocol::ProtocolVersion::v5);
     auto decoded = protocol::decode_response(protocol::Opcode::result, *body, protocol::ProtocolVersion::v5);
     auto& rows = std::get<protocol::RowsResult>(std::get<protocol::ResultResponse>(decoded));
-    const Page page = Page::from_rows(body, std::move(rows));
+    const Page page = protocol::page_from_rows(body, std::move(rows));
     EXPECT_EQ(page.size(), 3u);
     EXPECT_TRUE(page.has_more_pages());
     EXPECT_EQ(page[2].get<std::string_view>("name"), "carol");

@@ -382,8 +382,14 @@ TEST_F(EngineDml, PreparedV5MetadataId) {
     auto changed = h.engine.execute(protocol::Request{e}, h.state);
     const auto* rr = rows_result(changed);
     ASSERT_NE(rr, nullptr);
-    EXPECT_TRUE(rr->metadata.new_metadata_id.has_value());
+    ASSERT_TRUE(rr->metadata.new_metadata_id.has_value());
+    EXPECT_NE(*rr->metadata.new_metadata_id, prepared.result_metadata_id);
     EXPECT_EQ(rr->metadata.columns.size(), 5u);
+    // The new id is stable (the node remembers ids per metadata shape): sent back, it matches.
+    e.result_metadata_id = *rr->metadata.new_metadata_id;
+    auto again = h.engine.execute(protocol::Request{e}, h.state);
+    ASSERT_NE(rows_result(again), nullptr);
+    EXPECT_TRUE(rows_result(again)->metadata.no_metadata);
 }
 
 TEST_F(EngineDml, Batches) {

@@ -2,6 +2,7 @@
 // with SyntaxError, and literals reach their serialized form.
 #include "server/engine/cql_ast.hpp"
 #include "server/engine/cql_values.hpp"
+#include "protocol/bytes.hpp"
 
 #include <gtest/gtest.h>
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "server/engine/engine.hpp"
+#include "protocol/bytes.hpp"
 
 #include <gtest/gtest.h>
 

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <limits>
 #include <random>
+#include "protocol/bytes.hpp"
 
 using namespace async_cassandra;
 using protocol::Bytes;

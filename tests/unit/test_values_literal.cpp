@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 #include <limits>
+#include "protocol/bytes.hpp"
 
 using namespace async_cassandra;
 using protocol::Bytes;

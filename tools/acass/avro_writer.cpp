@@ -28,6 +28,8 @@
 // "cql_type".
 #include "avro_writer.hpp"
 
+#include "errors.hpp"
+
 #include <async_cassandra/text_codec.hpp>
 
 #include <async_cassandra/codec.hpp>
@@ -49,7 +51,6 @@
 namespace acass_cli {
 
 namespace ac = async_cassandra;
-namespace proto = async_cassandra::protocol;
 
 namespace {
 
@@ -122,7 +123,7 @@ bool is_text(ac::TypeKind k) { return k == ac::TypeKind::varchar || k == ac::Typ
 
 const ac::DataType& param(const ac::DataType& t, std::size_t i) {
     if (t.params.size() <= i || !t.params[i])
-        throw std::runtime_error("CQL type " + t.cql_name() + " without its parameters cannot be written as Avro");
+        throw DataError("CQL type " + t.cql_name() + " without its parameters cannot be written as Avro");
     return *t.params[i];
 }
 
@@ -208,7 +209,7 @@ public:
             case K::set: return R"({"type": "array", "items": )" + nullable(param(t, 0), hint) + "}";
             case K::vector: {
                 const ac::DataType& et = param(t, 0);
-                if (t.vector_dimension <= 0) throw std::runtime_error("CQL type " + t.cql_name() + " has no valid dimension");
+                if (t.vector_dimension <= 0) throw DataError("CQL type " + t.cql_name() + " has no valid dimension");
                 const bool fixed = ac::detail::vector_element_size(et) != 0;
                 return R"({"type": "array", "items": )" + (fixed ? type_of(et, hint) : nullable(et, hint)) + "}";
             }
@@ -242,7 +243,7 @@ public:
                 return out + "]}";
             }
         }
-        throw std::runtime_error("CQL type " + t.cql_name() + " has no Avro mapping");
+        throw DataError("CQL type " + t.cql_name() + " has no Avro mapping");
     }
 
     std::string nullable(const ac::DataType& t, std::string_view hint) {
@@ -257,7 +258,7 @@ public:
         NameScope fields;
         for (std::size_t i = 0; i < columns.size(); ++i) {
             const ac::Column& c = columns[i];
-            if (!c.type) throw std::runtime_error("column " + c.name + " has no type");
+            if (!c.type) throw DataError("column " + c.name + " has no type");
             const std::string name = fields.claim(sanitize(c.name, "column"));
             if (i) out += ", ";
             out += R"({"name": )" + json_quoted(name) + R"(, "type": )" + nullable(*c.type, name) +
@@ -419,7 +420,7 @@ struct AvroWriter::Impl {
         check(avro_value_set_string_len(&v, copy.c_str(), copy.size() + 1), "string value");
     }
 
-    void fill_nullable(avro_value_t& u, const ac::DataType& t, std::optional<proto::BytesView> raw) {
+    void fill_nullable(avro_value_t& u, const ac::DataType& t, std::optional<ac::BytesView> raw) {
         avro_value_t branch;
         if (!raw || (raw->empty() && !ac::detail::empty_is_value(t.kind))) {
             check(avro_value_set_branch(&u, 0, &branch), "null branch");
@@ -430,7 +431,7 @@ struct AvroWriter::Impl {
         fill(branch, t, *raw);
     }
 
-    void fill(avro_value_t& v, const ac::DataType& t, proto::BytesView b) {
+    void fill(avro_value_t& v, const ac::DataType& t, ac::BytesView b) {
         using K = ac::TypeKind;
         switch (t.kind) {
             case K::tinyint: check(avro_value_set_int(&v, ac::ValueCodec<std::int8_t>::decode(t, b)), "int"); return;
@@ -477,7 +478,7 @@ struct AvroWriter::Impl {
             case K::list:
             case K::set: {
                 const ac::DataType& et = param(t, 0);
-                ac::detail::for_each_element(t, b, [&](std::optional<proto::BytesView> e) {
+                ac::detail::for_each_element(t, b, [&](std::optional<ac::BytesView> e) {
                     avro_value_t elem;
                     check(avro_value_append(&v, &elem, nullptr), "array element");
                     fill_nullable(elem, et, e);
@@ -487,7 +488,7 @@ struct AvroWriter::Impl {
             case K::vector: {
                 const ac::DataType& et = param(t, 0);
                 const bool fixed = ac::detail::vector_element_size(et) != 0;
-                ac::detail::for_each_element(t, b, [&](std::optional<proto::BytesView> e) {
+                ac::detail::for_each_element(t, b, [&](std::optional<ac::BytesView> e) {
                     avro_value_t elem;
                     check(avro_value_append(&v, &elem, nullptr), "vector element");
                     if (fixed) fill(elem, et, *e);  // for_each_element always gives fixed-size elements
@@ -498,7 +499,7 @@ struct AvroWriter::Impl {
             case K::map: {
                 const ac::DataType& kt = param(t, 0);
                 const ac::DataType& vt = param(t, 1);
-                proto::ByteReader in(b);
+                ac::detail::ByteReader in(b);
                 const std::size_t n = ac::detail::read_count(in, t);
                 for (std::size_t i = 0; i < n; ++i) {
                     const auto key = ac::detail::read_element(in);
@@ -508,7 +509,7 @@ struct AvroWriter::Impl {
                         if (!key) throw ac::ProtocolError(ac::ProtocolErrc::invalid_value, "null map key");
                         const std::string k(reinterpret_cast<const char*>(key->data()), key->size());
                         if (k.find('\0') != std::string::npos)
-                            throw std::runtime_error("map key with a NUL character cannot be an Avro map key");
+                            throw DataError("map key with a NUL character cannot be an Avro map key");
                         check(avro_value_add(&v, k.c_str(), &entry, nullptr, nullptr), "map entry");
                         fill_nullable(entry, vt, value);
                     } else {
@@ -525,7 +526,7 @@ struct AvroWriter::Impl {
             }
             case K::tuple:
             case K::udt: {
-                proto::ByteReader in(b);
+                ac::detail::ByteReader in(b);
                 for (std::size_t i = 0; i < t.params.size(); ++i) {
                     avro_value_t field;
                     check(avro_value_get_by_index(&v, i, &field, nullptr), "record field");
@@ -537,7 +538,12 @@ struct AvroWriter::Impl {
                 return;
             }
         }
-        throw std::runtime_error("CQL type " + t.cql_name() + " has no Avro mapping");
+        throw DataError("CQL type " + t.cql_name() + " has no Avro mapping");
+    }
+
+    DataError value_error(std::size_t column, const std::exception& e) const {
+        return DataError("avro file " + path + ": column " + columns[column].name + " (" +
+                         columns[column].type->cql_name() + "): " + e.what());
     }
 
     void write_row(const ac::Row& r) {
@@ -548,8 +554,10 @@ struct AvroWriter::Impl {
             check(avro_value_get_by_index(&row, c, &field, nullptr), "row field");
             try {
                 fill_nullable(field, *columns[c].type, r.raw(c));
-            } catch (const ac::Error& e) {
-                fail(path, "column " + columns[c].name + " (" + columns[c].type->cql_name() + "): " + e.what());
+            } catch (const ac::Error& e) {  // the value, not the file: exit 9, not 8
+                throw value_error(c, e);
+            } catch (const DataError& e) {
+                throw value_error(c, e);
             }
         }
         current_column.clear();
@@ -571,8 +579,8 @@ AvroWriter::AvroWriter(const std::string& path, const ac::Columns& columns, cons
     try {
         SchemaBuilder builder;
         s.schema_json = builder.record(columns, record_name);
-    } catch (const std::exception& e) {
-        fail(path, e.what());
+    } catch (const DataError& e) {
+        throw DataError("avro file " + path + ": " + e.what());  // a type Avro cannot hold: exit 9
     }
     if (avro_schema_from_json_length(s.schema_json.data(), s.schema_json.size(), &s.schema) != 0) {
         s.schema = nullptr;

@@ -1,14 +1,10 @@
-// GCC 12 reports a false -Wmismatched-new-delete on Asio's awaitable frame allocator.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-
 #include "count.hpp"
 
 #include "server_warnings.hpp"
 #include "errors.hpp"
 #include "output_file.hpp"
 #include "progress.hpp"
+#include "reads.hpp"
 
 #include <async_cassandra/scan.hpp>
 #include <async_cassandra/text_codec.hpp>
@@ -67,7 +63,7 @@ std::string count_statement_for(const std::string& select) {
 }
 
 asio::awaitable<std::int64_t> server_side_count(ac::Session session, std::string count_statement) {
-    ac::Statement statement(std::move(count_statement));
+    ac::Statement statement = statement_for(std::move(count_statement));
     statement.options().no_timeout = true;  // a count scans everything; the server has its own limits
     ac::ResultSet result = co_await session.execute(std::move(statement));
     for (const ac::Row row : result) co_return row.get<std::int64_t>(0);
@@ -76,35 +72,26 @@ asio::awaitable<std::int64_t> server_side_count(ac::Session session, std::string
 
 namespace {
 
-// The partition key column names of the table (in key order, as stored), from system_schema;
-// empty if unknown.
+// The partition key column names of the table (in key order, as stored); empty if unknown.
 asio::awaitable<std::vector<std::string>> partition_key_columns(ac::Session session, const TableName& table) {
-    std::vector<std::pair<std::int32_t, std::string>> keys;
+    std::vector<std::string> keys;
     try {
-        ac::ResultSet result = co_await session.execute(
-            "SELECT column_name, kind, position FROM system_schema.columns WHERE keyspace_name = ? AND "
-            "table_name = ?",
-            table.keyspace, table.table);
-        for (const ac::Row row : result)
-            if (row.get<std::string_view>(1) == "partition_key")
-                keys.emplace_back(row.get<std::int32_t>(2), std::string(row.get<std::string_view>(0)));
+        keys = co_await ac::read_partition_key(std::move(session), table.cql());
     } catch (const ac::ServerError&) {
-        keys.clear();  // no system_schema: fall back to the first column
+        keys.clear();  // no system_schema: the caller falls back to the first column
     }
-    std::sort(keys.begin(), keys.end());
-    std::vector<std::string> names;
-    for (auto& k : keys) names.push_back(std::move(k.second));
-    co_return names;
+    co_return keys;
 }
 
 struct Interrupted {};
 
-// --splits: the partition key columns of every token range, `concurrency` ranges at once.
+// --splits: scan_table's count mode, a SELECT count(*) per token range (the nodes count; one row
+// per range on the wire), `concurrency` ranges at once.
 asio::awaitable<int> parallel_count(CommandContext& context, const CountOptions& o, const TableName& table,
                                     std::vector<std::string> keys, Progress& progress) {
     ac::ScanConfig config;
     config.table = table.cql();
-    config.columns = keys;
+    config.count = true;
     config.partition_key = std::move(keys);
     config.splits = o.splits;
     config.concurrency = o.concurrency;
@@ -115,7 +102,7 @@ asio::awaitable<int> parallel_count(CommandContext& context, const CountOptions&
     ac::ScanStats stats;
     try {
         stats = co_await ac::scan_table(context.session, config, [&](std::size_t, const ac::Page& page) {
-            rows += static_cast<std::int64_t>(page.size());
+            for (const ac::Row row : page) rows += row.get<std::int64_t>(0);  // the range's count
             ++pages;
             progress.update(rows, -1, pages);
             if (context.interruption.requested) throw Interrupted{};
@@ -125,7 +112,7 @@ asio::awaitable<int> parallel_count(CommandContext& context, const CountOptions&
     }
     progress.finish();
     if (stopped) {
-        std::fprintf(stderr, "acass count: interrupted after %lld rows (incomplete)\n",
+        std::fprintf(stderr, "acass count: interrupted after counting %lld rows (incomplete)\n",
                      static_cast<long long>(rows));
         co_return exit_interrupted;
     }
@@ -174,7 +161,7 @@ asio::awaitable<int> run_count(CommandContext& context, const CountOptions& o) {
     ac::StreamConfig config;
     config.fetch_size = o.fetch_size;
     config.prefetch_pages = o.prefetch;
-    ac::Statement statement(select);
+    ac::Statement statement = statement_for(select);
     ac::ResultStream stream = co_await ac::execute_stream(context.session, statement, config);
     ServerWarnings warnings;  // to stderr, once per distinct text
     std::int64_t rows = 0, pages = 0;

@@ -36,7 +36,7 @@ std::optional<std::string> unquote_literal(const std::string& literal) {
 
 }  // namespace
 
-std::optional<std::string> value_text(const ac::DataType& type, std::optional<ac::protocol::BytesView> raw) {
+std::optional<std::string> value_text(const ac::DataType& type, std::optional<ac::BytesView> raw) {
     if (!raw) return std::nullopt;
     if (is_text_kind(type.kind)) return std::string(reinterpret_cast<const char*>(raw->data()), raw->size());
     std::string literal = ac::to_cql_literal(type, raw);
@@ -71,7 +71,7 @@ void append_csv_field(std::string& out, std::string_view text, const CsvDialect&
 namespace {
 
 /// Appends the decimal text of a big-endian two's-complement integer of 1, 2, 4 or 8 bytes.
-bool append_integer(std::string& out, ac::protocol::BytesView raw) {
+bool append_integer(std::string& out, ac::BytesView raw) {
     if (raw.size() != 1 && raw.size() != 2 && raw.size() != 4 && raw.size() != 8) return false;
     std::uint64_t bits = 0;
     for (std::uint8_t b : raw) bits = (bits << 8) | b;

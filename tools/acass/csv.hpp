@@ -30,7 +30,7 @@ struct CsvDialect {
 
 /// The text of a value of `type` in the CSV form above; std::nullopt for NULL.
 std::optional<std::string> value_text(const async_cassandra::DataType& type,
-                                      std::optional<async_cassandra::protocol::BytesView> raw);
+                                      std::optional<async_cassandra::BytesView> raw);
 
 /// The text of cell `i` of `row` in the CSV form above; std::nullopt for NULL.
 std::optional<std::string> cell_text(const async_cassandra::Row& row, std::size_t i);

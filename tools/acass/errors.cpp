@@ -23,6 +23,9 @@ int classify(std::exception_ptr error, std::string& message) {
     } catch (const FileError& e) {
         message = e.what();
         return exit_file;
+    } catch (const DataError& e) {
+        message = e.what();
+        return exit_data;
     } catch (const RequestFailure& e) {
         message = e.what();
         return exit_request;

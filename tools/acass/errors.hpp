@@ -19,6 +19,7 @@ enum ExitCode : int {
     exit_rejected = 6,      ///< load finished but some records were rejected
     exit_request = 7,       ///< a request failed after connecting (timeout, lost connection, overload)
     exit_file = 8,          ///< a local file could not be read or written
+    exit_data = 9,          ///< a value cannot be written in the output format (Avro's limits)
     exit_interrupted = 130  ///< stopped by SIGINT/SIGTERM (or export --stop-after-pages)
 };
 
@@ -30,6 +31,13 @@ public:
 
 /// A local file problem (exit_file). The message names the file and the reason.
 class FileError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+/// A value the output format cannot hold, e.g. a decimal beyond Avro's decimal(38, 18)
+/// (exit_data): the data, not the file, is the problem; the message names the column and value.
+class DataError : public std::runtime_error {
 public:
     using std::runtime_error::runtime_error;
 };

@@ -1,8 +1,3 @@
-// GCC 12 reports a false -Wmismatched-new-delete on Asio's awaitable frame allocator.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-
 #include "export.hpp"
 
 #include "server_warnings.hpp"
@@ -11,6 +6,7 @@
 #include "file_guard.hpp"
 #include "formats.hpp"
 #include "progress.hpp"
+#include "reads.hpp"
 #include "resume_file.hpp"
 
 #include <async_cassandra/scan.hpp>
@@ -182,13 +178,6 @@ asio::awaitable<int> run_export(CommandContext& context, const ExportOptions& o)
         if (resumed->query != statement_text || resumed->format != to_string(format))
             throw CliUsageError("resume file " + o.resume_file + " belongs to another export (" +
                                 resumed->format + ": " + resumed->query + "); delete it to start over");
-        if (resumed->point.finished) {
-            std::fprintf(
-                stderr,
-                "acass export: %s says this export is complete (%lld rows); delete it to export again\n",
-                o.resume_file.c_str(), static_cast<long long>(resumed->rows));
-            co_return exit_ok;
-        }
     }
 
     std::optional<std::int64_t> total;
@@ -208,6 +197,14 @@ asio::awaitable<int> run_export(CommandContext& context, const ExportOptions& o)
     if (resumed) restore_output_size(o.out, resumed->bytes);
     if (resumed) writer_settings.resume_state = resumed->writer_state;
     auto writer = open_writer(format, o.out, *columns, record_name, resumed.has_value(), writer_settings);
+    if (resumed && resumed->point.finished) {
+        // The run may have died after recording the end but before finishing the file (the
+        // Parquet footer): finishing it again from the recorded size leaves a whole file.
+        writer->close();
+        std::fprintf(stderr, "acass export: %s says this export is complete (%lld rows); delete it to export again\n",
+                     o.resume_file.c_str(), static_cast<long long>(resumed->rows));
+        co_return exit_ok;
+    }
 
     ResumeState state;
     state.format = to_string(format);
@@ -232,6 +229,8 @@ asio::awaitable<int> run_export(CommandContext& context, const ExportOptions& o)
     config.prefetch_pages = o.prefetch;
     if (resumed) config = config.resume_from(resumed->point);
     ac::BoundStatement bound = prepared.bind();
+    // A SELECT only reads: the driver retries a page after a timeout or an Overloaded answer.
+    if (is_select(statement_text)) bound.set_idempotent(true);
     ac::ResultStream stream = co_await ac::execute_stream(context.session, bound, config);
     ServerWarnings warnings;  // to stderr, once per distinct text
 

@@ -19,10 +19,6 @@
 //   ranges <count>
 //   range <start> <end> <ResumePoint::to_string()>      (one line per range, in order)
 //   writer <RowWriter::resume_state()>                   (Parquet only)
-// GCC 12 reports a false -Wmismatched-new-delete on Asio's awaitable frame allocator.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
 
 #include "export.hpp"
 
@@ -241,11 +237,6 @@ asio::awaitable<int> run_parallel_export(CommandContext& context, const ExportOp
         if (resumed->query != statement_text || resumed->format != to_string(format))
             throw CliUsageError("resume file " + o.resume_file + " belongs to another export (" + resumed->format +
                                 ": " + resumed->query + "); delete it to start over");
-        if (std::all_of(resumed->points.begin(), resumed->points.end(), [](const auto& p) { return p.finished; })) {
-            std::fprintf(stderr, "acass export: %s says this export is complete (%lld rows); delete it to export again\n",
-                         o.resume_file.c_str(), static_cast<long long>(resumed->rows));
-            co_return exit_ok;
-        }
         if (resumed->ranges.size() != o.splits && !o.quiet)
             std::fprintf(stderr, "acass export: continuing the %zu token ranges recorded in %s\n", resumed->ranges.size(),
                          o.resume_file.c_str());
@@ -272,6 +263,15 @@ asio::awaitable<int> run_parallel_export(CommandContext& context, const ExportOp
         writer_settings.resume_state = resumed->writer_state;
     }
     auto writer = open_writer(format, o.out, *result_columns, record_name, resumed.has_value(), writer_settings);
+    if (resumed && std::all_of(resumed->points.begin(), resumed->points.end(), [](const auto& p) { return p.finished; })) {
+        // Every range was done, but the run may have died before the file was finished (the
+        // Parquet footer is written after the last manifest save): cut back to the recorded
+        // size and finish it again, which leaves a finished file as it was.
+        writer->close();
+        std::fprintf(stderr, "acass export: %s says this export is complete (%lld rows); delete it to export again\n",
+                     o.resume_file.c_str(), static_cast<long long>(resumed->rows));
+        co_return exit_ok;
+    }
 
     using Clock = std::chrono::steady_clock;
     const auto fsync_interval = std::chrono::duration<double>(o.fsync_interval);

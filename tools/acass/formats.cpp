@@ -110,6 +110,7 @@ public:
     void write_page(const ac::Page& page) override {
         buffer_.clear();
         for (const ac::Row row : page) {
+            reserve_for_large(row);
             if (format_ == Format::csv)
                 append_csv_row(buffer_, row, dialect_);
             else
@@ -124,6 +125,17 @@ public:
     std::int64_t bytes() const override { return out_.bytes(); }
 
 private:
+    /// A row with a large value gets its text's room at once: a buffer that doubled while the
+    /// value was appended held the old and the new copy (3x the value with the response).
+    /// Room for the value plus a little escaping; more escaping grows the buffer as before.
+    void reserve_for_large(const ac::Row& row) {
+        std::size_t raw = 0;
+        for (std::size_t i = 0; i < row.size(); ++i)
+            if (const auto bytes = row.raw(i)) raw += bytes->size();
+        if (raw < (1u << 20)) return;
+        buffer_.reserve(buffer_.size() + raw + raw / 64 + 64 * row.size() + 64);
+    }
+
     void put() {
         out_.write(buffer_);
         buffer_.clear();
@@ -142,7 +154,8 @@ public:
     AvroRowWriter(const std::string& path, const ac::Columns& columns, const std::string& record_name,
                   bool append)
         : path_(path), writer_(path, columns, record_name, append) {}
-    // The writer's errors name the file and the reason; they are file errors (exit 8).
+    // The writer's errors name the file and the reason; they are file errors (exit 8), except
+    // a value Avro cannot hold (DataError, exit 9).
     void write_page(const ac::Page& page) override { as_file_error([&] { writer_.write_page(page); }); }
     void flush() override { as_file_error([&] { writer_.flush(); }); }
     void close() override { as_file_error([&] { writer_.close(); }); }
@@ -157,6 +170,8 @@ private:
         try {
             f();
         } catch (const FileError&) {
+            throw;
+        } catch (const DataError&) {
             throw;
         } catch (const async_cassandra::Error&) {
             throw;  // a value the schema cannot hold: not a file problem

@@ -1,8 +1,3 @@
-// GCC 12 reports a false -Wmismatched-new-delete on Asio's awaitable frame allocator.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-
 #include "load.hpp"
 
 #include "csv.hpp"
@@ -426,16 +421,16 @@ bool is_composite(ac::TypeKind kind) {
 }
 
 /// The bound values of `statement`, as the protocol has them (value, null or unset).
-std::vector<ac::protocol::ValueView> bound_values(const ac::BoundStatement& statement) {
-    std::vector<ac::protocol::ValueView> out;
+std::vector<ac::detail::ValueView> bound_values(const ac::BoundStatement& statement) {
+    std::vector<ac::detail::ValueView> out;
     const auto& encoded = statement.values();
-    ac::protocol::ByteReader in(encoded.bytes);
+    ac::detail::ByteReader in(encoded.bytes);
     for (std::size_t i = 0; i < encoded.count; ++i) out.push_back(in.read_value());
     return out;
 }
 
-std::optional<ac::protocol::BytesView> value_bytes(const ac::protocol::ValueView& v) {
-    if (v.kind == ac::protocol::ValueView::Kind::value) return v.bytes;
+std::optional<ac::BytesView> value_bytes(const ac::detail::ValueView& v) {
+    if (v.kind == ac::detail::ValueView::Kind::value) return v.bytes;
     return std::nullopt;
 }
 
@@ -505,7 +500,7 @@ public:
         out = "{";
         bool first = true;
         for (std::size_t i = 0; i < values.size(); ++i) {
-            if (values[i].kind == ac::protocol::ValueView::Kind::unset) continue;  // the key was absent
+            if (values[i].kind == ac::detail::ValueView::Kind::unset) continue;  // the key was absent
             if (!first) out += ", ";
             first = false;
             ac::append_json_string(out, columns_[i]);
@@ -549,10 +544,10 @@ private:
     std::string convert(const ac::DataType& type, const std::string& text, const std::string& column) {
         if (is_text_kind(type.kind)) {
             serialized_.push_back(ac::SerializedValue::of(
-                ac::protocol::BytesView(reinterpret_cast<const std::uint8_t*>(text.data()), text.size())));
+                ac::BytesView(reinterpret_cast<const std::uint8_t*>(text.data()), text.size())));
             return {};
         }
-        std::optional<ac::protocol::Bytes> bytes;
+        std::optional<ac::Bytes> bytes;
         try {
             bytes = ac::from_cql_literal(type, text);
         } catch (const std::exception& e) {
@@ -571,7 +566,7 @@ private:
             return {};
         }
         owned_.push_back(std::move(*bytes));
-        serialized_.push_back(ac::SerializedValue::of(ac::protocol::BytesView(owned_.back())));
+        serialized_.push_back(ac::SerializedValue::of(ac::BytesView(owned_.back())));
         return {};
     }
 
@@ -614,7 +609,7 @@ private:
                     serialized_[it->second] = ac::SerializedValue::null();
                 } else {
                     owned_.push_back(std::move(*bytes));
-                    serialized_[it->second] = ac::SerializedValue::of(ac::protocol::BytesView(owned_.back()));
+                    serialized_[it->second] = ac::SerializedValue::of(ac::BytesView(owned_.back()));
                 }
             } catch (const std::exception& e) {
                 return "column " + key + " (" + type.cql_name() + "): " + e.what();
@@ -634,7 +629,7 @@ private:
     std::unordered_map<std::string, std::size_t> index_;
     Record record_;
     std::vector<ac::SerializedValue> serialized_;
-    std::vector<ac::protocol::Bytes> owned_;
+    std::vector<ac::Bytes> owned_;
     std::int64_t ordinal_ = 0, read_ = 0, skipped_ = 0, end_ = -1;
     bool exhausted_ = false;
 };

@@ -12,6 +12,7 @@
 #include "parquet_thrift.hpp"
 
 #include <async_cassandra/codec.hpp>
+#include <async_cassandra/value_text.hpp>
 #include <async_cassandra/values.hpp>
 
 #include <snappy.h>
@@ -24,6 +25,7 @@
 #include <limits>
 #include <sstream>
 #include <stdexcept>
+#include <unordered_map>
 
 namespace acass_cli {
 
@@ -35,11 +37,11 @@ static_assert(std::endian::native == std::endian::little, "PLAIN encoding is wri
 
 // parquet.thrift enums used here.
 enum PhysicalType : std::int32_t { BOOLEAN = 0, INT32 = 1, INT64 = 2, FLOAT = 4, DOUBLE = 5, BYTE_ARRAY = 6, FIXED_LEN_BYTE_ARRAY = 7 };
-enum ConvertedType : std::int32_t { UTF8 = 0, DATE = 6, TIMESTAMP_MILLIS = 9, INT_8 = 15, INT_16 = 16, INT_32 = 17, INT_64 = 18, JSON = 19, NO_CONVERTED = -1 };
-enum LogicalTypeId : std::int16_t { L_NONE = 0, L_STRING = 1, L_DATE = 6, L_TIME = 7, L_TIMESTAMP = 8, L_INTEGER = 10, L_JSON = 12, L_UUID = 14 };
-constexpr std::int32_t kEncodingPlain = 0, kEncodingRle = 3;
-constexpr std::int32_t kOptional = 1;
-constexpr std::int32_t kDataPage = 0;
+enum ConvertedType : std::int32_t { UTF8 = 0, MAP = 1, LIST = 3, DATE = 6, TIMESTAMP_MILLIS = 9, INT_8 = 15, INT_16 = 16, INT_32 = 17, INT_64 = 18, JSON = 19, NO_CONVERTED = -1 };
+enum LogicalTypeId : std::int16_t { L_NONE = 0, L_STRING = 1, L_MAP = 2, L_LIST = 3, L_DATE = 6, L_TIME = 7, L_TIMESTAMP = 8, L_INTEGER = 10, L_JSON = 12, L_UUID = 14 };
+constexpr std::int32_t kEncodingPlain = 0, kEncodingRle = 3, kEncodingRleDictionary = 8;
+constexpr std::int32_t kRequired = 0, kOptional = 1, kRepeated = 2;
+constexpr std::int32_t kDataPage = 0, kDictionaryPage = 2;
 
 // How a CQL value becomes a Parquet value.
 enum class Conversion { boolean, i8, i16, i32, i64, f32, f64, bytes, timestamp, date, time, uuid, inet, varint, decimal, duration, json };
@@ -79,6 +81,74 @@ void put_le(std::string& out, T v) {
     out.append(b, sizeof(T));
 }
 
+void put_uleb128(std::string& out, std::uint64_t v) {
+    while (v >= 0x80) {
+        out += static_cast<char>((v & 0x7F) | 0x80);
+        v >>= 7;
+    }
+    out += static_cast<char>(v);
+}
+
+// Dictionary indexes of an RLE_DICTIONARY page: the bit width (one byte), then the RLE/bit-packed
+// hybrid: a run of 8 or more equal indexes as an RLE run, anything else in bit-packed groups of
+// 8 (least significant bit first; only the page's last group is padded, the reader stops at
+// the page's value count).
+void append_indexes(std::string& body, const std::vector<std::uint32_t>& idx, int width) {
+    body += static_cast<char>(width);
+    const std::size_t value_bytes = static_cast<std::size_t>(width + 7) / 8;
+    auto run_at = [&](std::size_t i) {
+        std::size_t run = 1;
+        while (i + run < idx.size() && idx[i + run] == idx[i]) ++run;
+        return run;
+    };
+    for (std::size_t i = 0; i < idx.size();) {
+        if (const std::size_t run = run_at(i); run >= 8) {
+            put_uleb128(body, static_cast<std::uint64_t>(run) << 1);
+            for (std::size_t b = 0; b < value_bytes; ++b) body += static_cast<char>(idx[i] >> (8 * b));
+            i += run;
+            continue;
+        }
+        const std::size_t start = i;
+        std::size_t groups = 0;
+        do {
+            i = std::min(i + 8, idx.size());
+            ++groups;
+        } while (i < idx.size() && run_at(i) < 8);
+        put_uleb128(body, static_cast<std::uint64_t>(groups) << 1 | 1);
+        std::string packed(groups * static_cast<std::size_t>(width), '\0');
+        for (std::size_t k = 0; k < groups * 8 && start + k < idx.size(); ++k) {
+            const std::uint32_t v = idx[start + k];
+            for (int b = 0; b < width; ++b)
+                if (v >> b & 1) {
+                    const std::size_t bit = k * static_cast<std::size_t>(width) + static_cast<std::size_t>(b);
+                    packed[bit / 8] = static_cast<char>(packed[bit / 8] | (1 << (bit % 8)));
+                }
+        }
+        body += packed;
+    }
+}
+
+// Repetition or definition levels of a v1 data page: a 4-byte length, then RLE runs of the
+// RLE/bit-packed hybrid (levels never exceed 255 here, so a run's value is one byte whatever
+// the bit width of the column's maximum level).
+void append_levels(std::string& body, const std::vector<std::uint8_t>& levels) {
+    std::string rle;
+    for (std::size_t i = 0; i < levels.size();) {
+        std::size_t j = i;
+        while (j < levels.size() && levels[j] == levels[i]) ++j;
+        std::uint64_t header = static_cast<std::uint64_t>(j - i) << 1;
+        while (header >= 0x80) {
+            rle += static_cast<char>((header & 0x7F) | 0x80);
+            header >>= 7;
+        }
+        rle += static_cast<char>(header);
+        rle += static_cast<char>(levels[i]);
+        i = j;
+    }
+    put_le(body, static_cast<std::uint32_t>(rle.size()));
+    body += rle;
+}
+
 }  // namespace
 
 ParquetOptions::Compression parse_parquet_compression(const std::string& name) {
@@ -89,7 +159,6 @@ ParquetOptions::Compression parse_parquet_compression(const std::string& name) {
 
 struct ParquetWriter::Column {
     std::string name;
-    std::string cql_type;
     Conversion conversion = Conversion::bytes;
     PhysicalType physical = BYTE_ARRAY;
     ConvertedType converted = NO_CONVERTED;
@@ -97,8 +166,16 @@ struct ParquetWriter::Column {
     std::int8_t int_bits = 0;
     std::string note;  ///< why the column is text, for the key/value metadata
 
+    // Where the leaf sits: its path from the root (a top-level column: just its name), the
+    // definition level of a present value and the repetition level of its innermost list/map.
+    std::vector<std::string> path;
+    ac::DataTypePtr type;
+    std::uint8_t max_def = 1, max_rep = 0;
+    bool required = false;  ///< a map key: never null
+
     // The open page.
-    std::vector<std::uint8_t> levels;  ///< definition level per value (0 = null, 1 = present)
+    std::vector<std::uint8_t> levels;  ///< definition level per value (max_def = present)
+    std::vector<std::uint8_t> reps;    ///< repetition level per value (when max_rep > 0)
     std::string values;                ///< PLAIN bytes (booleans: one byte each, packed at the cut)
     std::int64_t page_values = 0;
 
@@ -114,12 +191,47 @@ struct ParquetWriter::Column {
 
     std::string text;  ///< scratch for text conversions
 
+    // Dictionary encoding (BYTE_ARRAY leaves): the chunk's distinct values (PLAIN, in
+    // `dictionary`) and the open page's indexes into them. The chunk falls back to PLAIN for its
+    // remaining pages when the dictionary outgrows the limit or holds over half the values seen
+    // (it would not pay); pages already written keep their indexes.
+    std::size_t dictionary_limit = 0;  ///< bytes; 0 = no dictionary for this column
+    bool dictionary_on = false;        ///< the open page and the next ones use the dictionary
+    bool dictionary_pages = false;     ///< some page of this chunk holds indexes
+    std::string dictionary;
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> entries;  ///< (offset, size) in `dictionary`
+    std::unordered_map<std::string, std::uint32_t> entry_of;
+    std::vector<std::uint32_t> indexes;  ///< the open page's values, in dictionary mode
+    std::int64_t dictionary_values = 0;  ///< values seen in this chunk while dictionary_on
+
     void reset_chunk() {
         chunk.clear();
         chunk_values = chunk_uncompressed = nulls = nans = 0;
         has_min_max = false;
         smin.clear();
         smax.clear();
+        dictionary_on = dictionary_limit > 0;
+        dictionary_pages = false;
+        dictionary.clear();
+        entries.clear();
+        entry_of.clear();
+        dictionary_values = 0;
+    }
+
+    // Stops using the dictionary from the open page on: its indexes become PLAIN values.
+    void drop_dictionary() {
+        dictionary_on = false;
+        for (const std::uint32_t i : indexes) {
+            const std::string_view v(dictionary.data() + entries[i].first, entries[i].second);
+            put_le(values, static_cast<std::uint32_t>(v.size()));
+            values += v;
+        }
+        indexes.clear();
+        if (!dictionary_pages) {  // no page refers to it: free it now
+            dictionary.clear();
+            entries.clear();
+            entry_of.clear();
+        }
     }
 
     void see_int(std::int64_t v) {
@@ -152,59 +264,85 @@ struct ParquetWriter::Column {
         }
     }
 
-    void append_null() {
-        levels.push_back(0);
+    void push_levels(std::uint8_t rep, std::uint8_t def) {
+        if (max_rep > 0) reps.push_back(rep);
+        levels.push_back(def);
+    }
+    // A missing value: `def` says how far down the path is defined (a null list element, an
+    // empty list, a null column...).
+    void append_null(std::uint8_t rep, std::uint8_t def) {
+        push_levels(rep, def);
         ++nulls;
         ++page_values;
     }
-    void append_byte_array(std::string_view v) {
-        levels.push_back(1);
-        put_le(values, static_cast<std::uint32_t>(v.size()));
-        values += v;
+    void append_byte_array(std::uint8_t rep, std::string_view v) {
+        push_levels(rep, max_def);
         see_bytes(v);
         ++page_values;
+        if (dictionary_on) {
+            ++dictionary_values;
+            const auto [it, added] = entry_of.try_emplace(std::string(v), static_cast<std::uint32_t>(entries.size()));
+            if (added) {
+                entries.emplace_back(static_cast<std::uint32_t>(dictionary.size() + 4), static_cast<std::uint32_t>(v.size()));
+                put_le(dictionary, static_cast<std::uint32_t>(v.size()));
+                dictionary += v;
+            }
+            indexes.push_back(it->second);
+            const bool too_big = dictionary.size() > dictionary_limit;
+            const bool not_paying = entries.size() > 1000 && static_cast<std::int64_t>(entries.size()) * 2 > dictionary_values;
+            if (too_big || not_paying) drop_dictionary();
+            return;
+        }
+        put_le(values, static_cast<std::uint32_t>(v.size()));
+        values += v;
     }
 
-    void append(const ac::Row& row, std::size_t index) {
-        const std::optional<ac::protocol::BytesView> raw = row.raw(index);
+    // One value (null: `raw` empty) at repetition level `rep`.
+    void append(std::uint8_t rep, const std::optional<ac::BytesView>& raw) {
+        auto append_null = [&] {
+            if (required) throw std::runtime_error("column " + name + ": a null " + type->cql_name() + " map key");
+            this->append_null(rep, static_cast<std::uint8_t>(max_def - 1));
+        };
+        auto append_byte_array = [&](std::string_view v) { this->append_byte_array(rep, v); };
         if (!raw) return append_null();
         const std::uint8_t* p = raw->data();
         const std::size_t n = raw->size();
         auto expect = [&](std::size_t size) {
             if (n == size) return true;
             if (n == 0) return false;  // CQL "empty" value of a fixed-size type: null
-            throw std::runtime_error("column " + name + ": a " + cql_type + " value of " + std::to_string(n) +
+            throw std::runtime_error("column " + name + ": a " + type->cql_name() + " value of " + std::to_string(n) +
                                      " bytes");
         };
+        const ac::BytesView view = *raw;
         switch (conversion) {
             case Conversion::boolean:
                 if (!expect(1)) return append_null();
-                levels.push_back(1);
+                push_levels(rep, max_def);
                 values += static_cast<char>(p[0] != 0);
                 see_int(p[0] != 0);
                 break;
             case Conversion::i8:
                 if (!expect(1)) return append_null();
-                levels.push_back(1);
+                push_levels(rep, max_def);
                 put_le(values, static_cast<std::int32_t>(static_cast<std::int8_t>(p[0])));
                 see_int(static_cast<std::int8_t>(p[0]));
                 break;
             case Conversion::i16:
                 if (!expect(2)) return append_null();
-                levels.push_back(1);
+                push_levels(rep, max_def);
                 put_le(values, static_cast<std::int32_t>(ac::detail::load_be<std::int16_t>(p)));
                 see_int(ac::detail::load_be<std::int16_t>(p));
                 break;
             case Conversion::i32:
                 if (!expect(4)) return append_null();
-                levels.push_back(1);
+                push_levels(rep, max_def);
                 put_le(values, ac::detail::load_be<std::int32_t>(p));
                 see_int(ac::detail::load_be<std::int32_t>(p));
                 break;
             case Conversion::date: {
                 if (!expect(4)) return append_null();
                 const auto days = ac::Date::from_wire(ac::detail::load_be<std::uint32_t>(p)).days_since_epoch;
-                levels.push_back(1);
+                push_levels(rep, max_def);
                 put_le(values, days);
                 see_int(days);
                 break;
@@ -213,14 +351,14 @@ struct ParquetWriter::Column {
             case Conversion::timestamp:
             case Conversion::time:
                 if (!expect(8)) return append_null();
-                levels.push_back(1);
+                push_levels(rep, max_def);
                 put_le(values, ac::detail::load_be<std::int64_t>(p));
                 see_int(ac::detail::load_be<std::int64_t>(p));
                 break;
             case Conversion::f32: {
                 if (!expect(4)) return append_null();
                 const auto v = std::bit_cast<float>(ac::detail::load_be<std::uint32_t>(p));
-                levels.push_back(1);
+                push_levels(rep, max_def);
                 put_le(values, v);
                 see_double(v);
                 break;
@@ -228,7 +366,7 @@ struct ParquetWriter::Column {
             case Conversion::f64: {
                 if (!expect(8)) return append_null();
                 const auto v = std::bit_cast<double>(ac::detail::load_be<std::uint64_t>(p));
-                levels.push_back(1);
+                push_levels(rep, max_def);
                 put_le(values, v);
                 see_double(v);
                 break;
@@ -236,7 +374,7 @@ struct ParquetWriter::Column {
             case Conversion::uuid: {
                 if (!expect(16)) return append_null();
                 const std::string_view v(reinterpret_cast<const char*>(p), 16);
-                levels.push_back(1);
+                push_levels(rep, max_def);
                 values += v;
                 see_bytes(v);
                 break;
@@ -246,47 +384,40 @@ struct ParquetWriter::Column {
                 return;
             case Conversion::inet:
                 if (n == 0) return append_null();
-                return append_byte_array(row.get<ac::Inet>(index).to_string());
+                return append_byte_array(ac::ValueCodec<ac::Inet>::decode(*type, view).to_string());
             case Conversion::varint:
                 if (n == 0) return append_null();
-                return append_byte_array(row.get<ac::Varint>(index).to_string());
+                return append_byte_array(ac::ValueCodec<ac::Varint>::decode(*type, view).to_string());
             case Conversion::decimal:
                 if (n == 0) return append_null();
-                return append_byte_array(row.get<ac::Decimal>(index).to_string());
+                return append_byte_array(ac::ValueCodec<ac::Decimal>::decode(*type, view).to_string());
             case Conversion::duration:
                 if (n == 0) return append_null();
-                return append_byte_array(row.get<ac::Duration>(index).to_string());
+                return append_byte_array(ac::ValueCodec<ac::Duration>::decode(*type, view).to_string());
             case Conversion::json:
                 if (n == 0) return append_null();
-                text = row.to_json(index);
+                text.clear();
+                ac::append_json(text, *type, raw);
                 return append_byte_array(text);
         }
         ++page_values;
     }
 
-    std::size_t open_page_bytes() const { return levels.size() / 8 + values.size(); }
+    std::size_t open_page_bytes() const { return levels.size() / 8 + values.size() + indexes.size() * 4; }
+    /// The chunk's buffered bytes: its pages and its dictionary.
+    std::size_t chunk_bytes() const { return chunk.size() + dictionary.size(); }
 
     // Encodes the open page into the chunk.
     void cut_page(ParquetOptions::Compression compression) {
         if (page_values == 0) return;
         std::string body;
-        // Definition levels (max level 1, bit width 1): RLE runs, after a 4-byte length.
-        std::string rle;
-        for (std::size_t i = 0; i < levels.size();) {
-            std::size_t j = i;
-            while (j < levels.size() && levels[j] == levels[i]) ++j;
-            std::uint64_t header = static_cast<std::uint64_t>(j - i) << 1;
-            while (header >= 0x80) {
-                rle += static_cast<char>((header & 0x7F) | 0x80);
-                header >>= 7;
-            }
-            rle += static_cast<char>(header);
-            rle += static_cast<char>(levels[i]);
-            i = j;
-        }
-        put_le(body, static_cast<std::uint32_t>(rle.size()));
-        body += rle;
-        if (physical == BOOLEAN) {  // PLAIN booleans: bit-packed, least significant bit first
+        if (max_rep > 0) append_levels(body, reps);
+        append_levels(body, levels);
+        const bool indexed = dictionary_on && !indexes.empty();  // (a page of nulls only: PLAIN)
+        if (indexed) {
+            append_indexes(body, indexes, std::max(1, static_cast<int>(std::bit_width(entries.size() - 1))));
+            dictionary_pages = true;
+        } else if (physical == BOOLEAN) {  // PLAIN booleans: bit-packed, least significant bit first
             std::string bits((values.size() + 7) / 8, '\0');
             for (std::size_t i = 0; i < values.size(); ++i)
                 if (values[i]) bits[i / 8] = static_cast<char>(bits[i / 8] | (1 << (i % 8)));
@@ -308,7 +439,7 @@ struct ParquetWriter::Column {
         header.field_i32(3, static_cast<std::int32_t>(stored->size()));
         header.begin_struct_field(5);  // DataPageHeader
         header.field_i32(1, static_cast<std::int32_t>(page_values));
-        header.field_i32(2, kEncodingPlain);
+        header.field_i32(2, indexed ? kEncodingRleDictionary : kEncodingPlain);
         header.field_i32(3, kEncodingRle);
         header.field_i32(4, kEncodingRle);
         header.end_struct();
@@ -318,8 +449,32 @@ struct ParquetWriter::Column {
         chunk_uncompressed += static_cast<std::int64_t>(header.bytes().size() + body.size());
         chunk_values += page_values;
         levels.clear();
+        reps.clear();
         values.clear();
+        indexes.clear();
         page_values = 0;
+    }
+
+    // The chunk's dictionary page (PLAIN values), or nothing when no page used the dictionary.
+    std::string dictionary_page(ParquetOptions::Compression compression) {
+        if (!dictionary_pages) return {};
+        std::string compressed;
+        const std::string* stored = &dictionary;
+        if (compression == ParquetOptions::Compression::snappy) {
+            snappy::Compress(dictionary.data(), dictionary.size(), &compressed);
+            stored = &compressed;
+        }
+        parquet::ThriftWriter header;
+        header.field_i32(1, kDictionaryPage);
+        header.field_i32(2, static_cast<std::int32_t>(dictionary.size()));
+        header.field_i32(3, static_cast<std::int32_t>(stored->size()));
+        header.begin_struct_field(7);  // DictionaryPageHeader
+        header.field_i32(1, static_cast<std::int32_t>(entries.size()));
+        header.field_i32(2, kEncodingPlain);
+        header.end_struct();
+        header.end_struct();
+        chunk_uncompressed += static_cast<std::int64_t>(header.bytes().size() + dictionary.size());
+        return header.take() + *stored;
     }
 
     // min/max as Parquet statistics bytes (PLAIN, byte arrays without their length).
@@ -354,21 +509,25 @@ struct ParquetWriter::Column {
     }
 
     // Serializes the ColumnChunk of this column, whose pages start at `offset` in the file.
-    std::string column_chunk(std::int64_t offset, ParquetOptions::Compression compression) const {
+    // (`dictionary_bytes`: the size of its dictionary page, written first.)
+    std::string column_chunk(std::int64_t offset, std::int64_t dictionary_bytes,
+                             ParquetOptions::Compression compression) const {
         parquet::ThriftWriter w;
         w.field_i64(2, offset);
         w.begin_struct_field(3);  // ColumnMetaData
         w.field_i32(1, physical);
-        w.begin_list_field(2, parquet::ThriftWriter::kI32, 2);
+        w.begin_list_field(2, parquet::ThriftWriter::kI32, dictionary_bytes > 0 ? 3 : 2);
         w.list_i32(kEncodingPlain);
         w.list_i32(kEncodingRle);
-        w.begin_list_field(3, parquet::ThriftWriter::kBinary, 1);
-        w.list_binary(name);
+        if (dictionary_bytes > 0) w.list_i32(kEncodingRleDictionary);
+        w.begin_list_field(3, parquet::ThriftWriter::kBinary, path.size());
+        for (const std::string& part : path) w.list_binary(part);
         w.field_i32(4, compression == ParquetOptions::Compression::snappy ? 1 : 0);
         w.field_i64(5, chunk_values);
         w.field_i64(6, chunk_uncompressed);
-        w.field_i64(7, static_cast<std::int64_t>(chunk.size()));
-        w.field_i64(9, offset);
+        w.field_i64(7, dictionary_bytes + static_cast<std::int64_t>(chunk.size()));
+        w.field_i64(9, offset + dictionary_bytes);                 // data_page_offset
+        if (dictionary_bytes > 0) w.field_i64(11, offset);         // dictionary_page_offset
         w.begin_struct_field(12);  // Statistics
         w.field_i64(3, nulls);
         if (has_min_max) {
@@ -392,8 +551,8 @@ struct ParquetWriter::Column {
         w.begin_list_struct();
         w.field_i32(1, physical);
         if (physical == FIXED_LEN_BYTE_ARRAY) w.field_i32(2, 16);
-        w.field_i32(3, kOptional);
-        w.field_binary(4, name);
+        w.field_i32(3, required ? kRequired : kOptional);
+        w.field_binary(4, path.back());
         if (converted != NO_CONVERTED) w.field_i32(6, converted);
         if (logical != L_NONE) {
             w.begin_struct_field(10);  // LogicalType (a union: one field)
@@ -424,10 +583,11 @@ struct ParquetWriter::Column {
 
 namespace {
 
-std::unique_ptr<ParquetWriter::Column> plan_column(const ac::Column& source) {
+// The leaf column of a value of a non-nested type (or one written as JSON text).
+std::unique_ptr<ParquetWriter::Column> plan_column(const ac::DataTypePtr& type, std::string name) {
     auto c = std::make_unique<ParquetWriter::Column>();
-    c->name = source.name;
-    c->cql_type = source.type->cql_name();
+    c->name = std::move(name);
+    c->type = type;
     auto integer = [&](Conversion conversion, PhysicalType physical, std::int8_t bits, ConvertedType converted) {
         c->conversion = conversion;
         c->physical = physical;
@@ -443,7 +603,7 @@ std::unique_ptr<ParquetWriter::Column> plan_column(const ac::Column& source) {
         c->note = std::move(note);
     };
     using K = ac::TypeKind;
-    switch (source.type->kind) {
+    switch (type->kind) {
         case K::boolean:
             c->conversion = Conversion::boolean;
             c->physical = BOOLEAN;
@@ -513,7 +673,7 @@ std::unique_ptr<ParquetWriter::Column> plan_column(const ac::Column& source) {
         case K::duration:
             text(Conversion::duration, "duration as a CQL duration literal (months, days, nanoseconds)");
             break;
-        default:  // list, set, map, tuple, udt, vector
+        default:  // vector (and collections nested too deep)
             c->conversion = Conversion::json;
             c->physical = BYTE_ARRAY;
             c->converted = JSON;
@@ -521,6 +681,135 @@ std::unique_ptr<ParquetWriter::Column> plan_column(const ac::Column& source) {
             c->note = "JSON text of the CQL value (as in JSON lines exports)";
     }
     return c;
+}
+
+// Levels are one byte each here; nesting deeper than this is written as JSON text.
+constexpr std::uint8_t kMaxNestedDefinitionLevel = 200;
+
+// The Parquet shape of a CQL value named `name` under `path`, whose parent is present at
+// definition level `parent_def` and repeated at level `rep`; appends its leaves to `leaves`.
+//   list<T>, set<T>  -> optional group name (LIST) { repeated group list { optional T element; } }
+//   map<K, V>        -> optional group name (MAP) { repeated group key_value { required K key; optional V value; } }
+//   tuple<A, B>      -> optional group name { optional A _1; optional B _2; }   (Spark's tuple field names)
+//   UDT              -> optional group name { optional <field type> <field name>; ... }
+ParquetWriter::Shape plan_shape(const ac::DataTypePtr& type, const std::string& name, std::vector<std::string> path,
+                                std::uint8_t parent_def, std::uint8_t rep, bool required,
+                                std::vector<std::unique_ptr<ParquetWriter::Column>>& leaves) {
+    using K = ac::TypeKind;
+    using Shape = ParquetWriter::Shape;
+    Shape s;
+    s.name = name;
+    s.type = type.get();
+    s.def = static_cast<std::uint8_t>(parent_def + (required ? 0 : 1));
+    s.rep = rep;
+    s.required = required;
+    s.first_leaf = leaves.size();
+    path.push_back(name);
+    const bool nestable = s.def < kMaxNestedDefinitionLevel && !type->params.empty() &&
+                          (type->kind == K::list || type->kind == K::set || type->kind == K::map ||
+                           type->kind == K::tuple || type->kind == K::udt);
+    if (!nestable) {
+        std::string dotted;
+        for (const std::string& part : path) dotted += (dotted.empty() ? "" : ".") + part;
+        auto leaf = plan_column(type, dotted);
+        leaf->path = std::move(path);
+        leaf->max_def = s.def;
+        leaf->max_rep = rep;
+        leaf->required = required;
+        leaves.push_back(std::move(leaf));
+    } else if (type->kind == K::list || type->kind == K::set) {
+        s.kind = Shape::Kind::list;
+        auto inner = path;
+        inner.push_back("list");
+        s.children.push_back(plan_shape(type->params[0], "element", inner, s.def + 1, rep + 1, false, leaves));
+    } else if (type->kind == K::map) {
+        s.kind = Shape::Kind::map;
+        auto inner = path;
+        inner.push_back("key_value");
+        s.children.push_back(plan_shape(type->params[0], "key", inner, s.def + 1, rep + 1, true, leaves));
+        s.children.push_back(plan_shape(type->params[1], "value", inner, s.def + 1, rep + 1, false, leaves));
+    } else {
+        s.kind = Shape::Kind::group;
+        for (std::size_t i = 0; i < type->params.size(); ++i) {
+            const std::string field = type->kind == K::udt && i < type->field_names.size() ? type->field_names[i]
+                                                                                          : "_" + std::to_string(i + 1);
+            s.children.push_back(plan_shape(type->params[i], field, path, s.def, rep, false, leaves));
+        }
+    }
+    s.end_leaf = leaves.size();
+    return s;
+}
+
+// Reads the elements of a collection, tuple or UDT value ([int] count, then [bytes] each).
+class ElementReader {
+public:
+    ElementReader(ac::BytesView value, const std::string& column)
+        : p_(value.data()), end_(value.data() + value.size()), column_(column) {}
+    std::int32_t count() {
+        const std::int32_t n = i32();
+        if (n < 0) fail("a negative element count");
+        return n;
+    }
+    std::optional<ac::BytesView> element() {
+        const std::int32_t n = i32();
+        if (n < 0) return std::nullopt;
+        need(static_cast<std::size_t>(n));
+        const ac::BytesView v(p_, static_cast<std::size_t>(n));
+        p_ += n;
+        return v;
+    }
+    bool at_end() const noexcept { return p_ == end_; }
+    [[noreturn]] void fail(const std::string& what) const {
+        throw std::runtime_error("column " + column_ + ": " + what + " in a collection, tuple or UDT value");
+    }
+
+private:
+    std::int32_t i32() {
+        need(4);
+        const auto v = ac::detail::load_be<std::int32_t>(p_);
+        p_ += 4;
+        return v;
+    }
+    void need(std::size_t n) const {
+        if (static_cast<std::size_t>(end_ - p_) < n) fail("a truncated value");
+    }
+    const std::uint8_t* p_;
+    const std::uint8_t* end_;
+    const std::string& column_;
+};
+
+// Dremel's record shredding: writes `raw` (the value of shape `s`, null when empty) into the
+// leaves under `s`, each with repetition level `rep` for its first entry.
+void shred(std::vector<std::unique_ptr<ParquetWriter::Column>>& leaves, const ParquetWriter::Shape& s,
+           const std::optional<ac::BytesView>& raw, std::uint8_t rep) {
+    using Shape = ParquetWriter::Shape;
+    if (s.kind == Shape::Kind::leaf) return leaves[s.first_leaf]->append(rep, raw);
+    auto missing = [&](std::uint8_t def) {
+        for (std::size_t l = s.first_leaf; l < s.end_leaf; ++l) leaves[l]->append_null(rep, def);
+    };
+    if (!raw || raw->empty()) return missing(static_cast<std::uint8_t>(s.def - 1));  // null (zero bytes too)
+    ElementReader in(*raw, s.name);
+    if (s.kind == Shape::Kind::group) {
+        // A UDT value may end before its last fields (added to the type later): those are null.
+        for (const Shape& field : s.children) shred(leaves, field, in.at_end() ? std::nullopt : in.element(), rep);
+    } else {
+        const std::int32_t n = in.count();
+        if (n == 0) return missing(s.def);  // present but empty: [] / {}
+        const std::uint8_t inner = s.children.front().rep;
+        for (std::int32_t i = 0; i < n; ++i) {
+            const std::uint8_t r = i == 0 ? rep : inner;
+            for (const Shape& child : s.children) shred(leaves, child, in.element(), r);  // element, or key and value
+        }
+    }
+    if (!in.at_end()) in.fail("trailing bytes");
+}
+
+// SchemaElements of the non-leaf nodes of `s` (and its leaves', from `leaves`), depth first.
+std::size_t schema_node_count(const ParquetWriter::Shape& s) {
+    if (s.kind == ParquetWriter::Shape::Kind::leaf) return 1;
+    std::size_t n = s.kind == ParquetWriter::Shape::Kind::group ? 1 : 2;  // list/map: + the repeated group
+    for (const auto& child : s.children) n += schema_node_count(child);
+    return n;
 }
 
 void add_key_value(std::string& list, std::size_t& count, std::string_view key, std::string_view value) {
@@ -539,11 +828,15 @@ ParquetWriter::ParquetWriter(std::string path, const ac::Columns& columns, Parqu
     : path_(std::move(path)), options_(options) {
     if (columns.empty()) throw CliUsageError("Parquet needs at least one column");
     for (const ac::Column& source : columns) {
-        columns_.push_back(plan_column(source));
-        const Column& c = *columns_.back();
-        add_key_value(key_value_metadata_, key_value_count_, "acass.cql_type." + c.name, c.cql_type);
-        if (!c.note.empty()) add_key_value(key_value_metadata_, key_value_count_, "acass.note." + c.name, c.note);
+        shapes_.push_back(plan_shape(source.type, source.name, {}, 0, 0, false, columns_));
+        add_key_value(key_value_metadata_, key_value_count_, "acass.cql_type." + source.name, source.type->cql_name());
     }
+    for (auto& leaf : columns_) {  // text and blobs: dictionary pages while they pay
+        if (leaf->physical == BYTE_ARRAY) leaf->dictionary_limit = options_.dictionary_bytes;
+        leaf->reset_chunk();
+    }
+    for (const auto& leaf : columns_)  // "acass.note.<column>" / "acass.note.<column>.list.element"...
+        if (!leaf->note.empty()) add_key_value(key_value_metadata_, key_value_count_, "acass.note." + leaf->name, leaf->note);
     if (!resume_state) {
         file_ = std::fopen(path_.c_str(), "wb");
         if (!file_) throw_file_error(path_, "open the output file");
@@ -591,19 +884,20 @@ void ParquetWriter::write_bytes(const std::string& bytes) {
 
 std::int64_t ParquetWriter::buffered_bytes() const noexcept {
     std::int64_t total = 0;
-    for (const auto& c : columns_) total += static_cast<std::int64_t>(c->chunk.size() + c->open_page_bytes());
+    for (const auto& c : columns_) total += static_cast<std::int64_t>(c->chunk_bytes() + c->open_page_bytes());
     return total;
 }
 
 void ParquetWriter::write_page(const ac::Page& page) {
-    const std::size_t n = std::min(columns_.size(), page.columns().size());
-    if (page.columns().size() != columns_.size())
+    if (page.columns().size() != shapes_.size())
         throw std::runtime_error("a page with " + std::to_string(page.columns().size()) + " columns in a Parquet file of " +
-                                 std::to_string(columns_.size()));
-    for (std::size_t i = 0; i < n; ++i) {
-        Column& c = *columns_[i];
-        for (const ac::Row row : page) c.append(row, i);
-        if (c.open_page_bytes() >= options_.page_bytes) c.cut_page(options_.compression);
+                                 std::to_string(shapes_.size()));
+    for (std::size_t i = 0; i < shapes_.size(); ++i) {
+        const Shape& shape = shapes_[i];
+        for (const ac::Row row : page) shred(columns_, shape, row.raw(i), 0);
+        // Pages end between rows only (a row's repeated values never span two pages).
+        for (std::size_t l = shape.first_leaf; l < shape.end_leaf; ++l)
+            if (columns_[l]->open_page_bytes() >= options_.page_bytes) columns_[l]->cut_page(options_.compression);
     }
     buffered_rows_ += static_cast<std::int64_t>(page.size());
     if ((options_.row_group_rows > 0 && buffered_rows_ >= options_.row_group_rows) ||
@@ -620,9 +914,13 @@ void ParquetWriter::flush_row_group() {
         for (auto& column : columns_) {
             Column& c = *column;
             c.cut_page(options_.compression);
+            const std::string dictionary = c.dictionary_page(options_.compression);
+            if (c.dictionary_pages && !c.dictionary_on) ++dictionary_fallbacks_;
+            write_bytes(dictionary);
             write_bytes(c.chunk);
-            group.raw(c.column_chunk(offset, options_.compression));  // a whole ColumnChunk struct
-            offset += static_cast<std::int64_t>(c.chunk.size());
+            const auto dictionary_bytes = static_cast<std::int64_t>(dictionary.size());
+            group.raw(c.column_chunk(offset, dictionary_bytes, options_.compression));  // a whole ColumnChunk struct
+            offset += dictionary_bytes + static_cast<std::int64_t>(c.chunk.size());
             uncompressed += c.chunk_uncompressed;
             c.reset_chunk();
         }
@@ -646,12 +944,14 @@ void ParquetWriter::close() {
     flush_row_group();
     parquet::ThriftWriter meta;
     meta.field_i32(1, 2);  // version
-    meta.begin_list_field(2, parquet::ThriftWriter::kStruct, columns_.size() + 1);
+    std::size_t nodes = 1;
+    for (const Shape& shape : shapes_) nodes += schema_node_count(shape);
+    meta.begin_list_field(2, parquet::ThriftWriter::kStruct, nodes);
     meta.begin_list_struct();  // the root: a group of every column
     meta.field_binary(4, "schema");
-    meta.field_i32(5, static_cast<std::int32_t>(columns_.size()));
+    meta.field_i32(5, static_cast<std::int32_t>(shapes_.size()));
     meta.end_struct();
-    for (const auto& c : columns_) c->schema_element(meta);
+    for (const Shape& shape : shapes_) write_schema(meta, shape);
     meta.field_i64(3, committed_rows_);
     meta.begin_list_field(4, parquet::ThriftWriter::kStruct, row_groups_.size());
     for (const std::string& g : row_groups_) meta.raw(g);
@@ -672,6 +972,38 @@ void ParquetWriter::close() {
     std::FILE* f = file_;
     file_ = nullptr;
     if (std::fclose(f) != 0) throw_file_error(path_, "close");
+}
+
+void ParquetWriter::write_schema(parquet::ThriftWriter& w, const Shape& s) const {
+    if (s.kind == Shape::Kind::leaf) return columns_[s.first_leaf]->schema_element(w);
+    auto group = [&](const std::string& name, std::int32_t repetition, std::size_t children, std::int32_t converted,
+                     std::int16_t logical) {
+        w.begin_list_struct();
+        w.field_i32(3, repetition);
+        w.field_binary(4, name);
+        w.field_i32(5, static_cast<std::int32_t>(children));
+        if (converted != NO_CONVERTED) w.field_i32(6, converted);
+        if (logical != L_NONE) {
+            w.begin_struct_field(10);
+            w.field_empty_struct(logical);
+            w.end_struct();
+        }
+        w.end_struct();
+    };
+    const std::int32_t repetition = s.required ? kRequired : kOptional;
+    switch (s.kind) {
+        case Shape::Kind::list:
+            group(s.name, repetition, 1, LIST, L_LIST);
+            group("list", kRepeated, 1, NO_CONVERTED, L_NONE);
+            break;
+        case Shape::Kind::map:
+            group(s.name, repetition, 1, MAP, L_MAP);
+            group("key_value", kRepeated, 2, NO_CONVERTED, L_NONE);
+            break;
+        default:
+            group(s.name, repetition, s.children.size(), NO_CONVERTED, L_NONE);
+    }
+    for (const Shape& child : s.children) write_schema(w, child);
 }
 
 std::string ParquetWriter::resume_state() const {

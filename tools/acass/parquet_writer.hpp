@@ -1,12 +1,14 @@
 // Apache Parquet files from result pages (`acass export --format parquet`). No C++ Parquet
 // library is packaged for Debian 12, so this is a small writer of the format itself
-// (parquet-format's parquet.thrift): a flat schema of OPTIONAL columns, data pages v1 with PLAIN
-// values and RLE definition levels, Snappy or no compression, chunk statistics
-// (min_value/max_value/null_count), row groups cut by size or row count, and the Thrift
-// compact footer. Memory: the row group being built (its pages, compressed as they fill).
+// (parquet-format's parquet.thrift): OPTIONAL columns (nested groups for collections, tuples
+// and UDTs), data pages v1 with PLAIN values (dictionary-encoded text and blobs while the
+// dictionary pays, see ParquetOptions) and RLE repetition/definition levels, Snappy or no
+// compression, chunk statistics (min_value/max_value/null_count), row groups cut by size or row
+// count, and the Thrift compact footer. Memory: the row group being built (its pages,
+// compressed as they fill).
 //
 // Type mapping (lossless; the CQL type of every column is kept in the key/value metadata as
-// "acass.cql_type.<column>", and columns written as text carry "acass.note.<column>"):
+// "acass.cql_type.<column>", and leaves written as text carry "acass.note.<leaf path>"):
 //   boolean -> BOOLEAN                      tinyint, smallint, int -> INT32 INTEGER(8|16|32, signed)
 //   bigint, counter -> INT64 INTEGER(64)    float -> FLOAT, double -> DOUBLE
 //   text, ascii -> BYTE_ARRAY STRING        blob, custom -> BYTE_ARRAY
@@ -14,9 +16,15 @@
 //   time -> INT64 TIME(NANOS, not UTC)      uuid, timeuuid -> FIXED_LEN_BYTE_ARRAY(16) UUID
 //   inet -> STRING (address text)           varint -> STRING (decimal digits)
 //   decimal -> STRING (BigDecimal text: the scale of each value is kept; Parquet's DECIMAL has
-//              one scale per column, which a streamed CQL column does not promise)
+//              one scale per column, fixed in the schema before the values are seen, which a
+//              streamed CQL column does not promise)
 //   duration -> STRING (CQL duration literal, e.g. "1mo2d3ns": months/days/nanoseconds exact)
-//   list, set, map, tuple, UDT, vector -> BYTE_ARRAY JSON (the value's JSON text, as in JSON lines)
+//   list<T>, set<T> -> group (LIST) { repeated group list { optional T element } }
+//   map<K, V> -> group (MAP) { repeated group key_value { required K key; optional V value } }
+//   tuple<A, B> -> group { optional A _1; optional B _2 }      UDT -> group { its fields by name }
+//              (nested to any depth: the element/key/value/field types map the same way)
+//   vector<T, n> -> BYTE_ARRAY JSON (the value's JSON text, as in JSON lines)
+// An empty collection is an empty list/map; a null one (or a zero-byte value) is null.
 // A CQL "empty" value of a fixed-size type (zero bytes, possible in Cassandra) is written as null.
 //
 // Resume: a file is complete up to committed_bytes() (the end of the last row group written)
@@ -35,6 +43,10 @@
 
 namespace acass_cli {
 
+namespace parquet {
+class ThriftWriter;
+}
+
 struct ParquetOptions {
     enum class Compression { none, snappy };
     Compression compression = Compression::snappy;
@@ -45,6 +57,11 @@ struct ParquetOptions {
     std::int64_t row_group_rows = 0;
     /// Target size of one data page before compression.
     std::size_t page_bytes = 1024 * 1024;
+    /// Text and blob columns are dictionary-encoded (a dictionary page per column chunk, pages
+    /// of RLE/bit-packed indexes) until a chunk's dictionary exceeds this many bytes or holds
+    /// more than half of the values seen (over 1000 distinct): from then on that chunk's pages
+    /// are PLAIN. 0 = PLAIN only.
+    std::size_t dictionary_bytes = 1024 * 1024;
 };
 
 /// "none"/"uncompressed" or "snappy"; throws CliUsageError otherwise.
@@ -72,24 +89,43 @@ public:
     std::int64_t committed_bytes() const noexcept { return committed_bytes_; }
     /// Rows in the row groups written.
     std::int64_t committed_rows() const noexcept { return committed_rows_; }
+    /// Column chunks written with both dictionary-indexed and (after the dictionary stopped
+    /// paying) PLAIN pages.
+    std::int64_t dictionary_fallbacks() const noexcept { return dictionary_fallbacks_; }
     /// Bytes held for the row group being built.
     std::int64_t buffered_bytes() const noexcept;
     /// Text that lets a later run continue the file after the last row group (one line, ASCII).
     std::string resume_state() const;
 
-    struct Column;  ///< one column's buffers and statistics (parquet_writer.cpp)
+    struct Column;  ///< one leaf column's buffers and statistics (parquet_writer.cpp)
+    /// How one CQL column maps onto the schema: a tree mirroring its type, whose leaves are
+    /// Columns (the nested groups of lists, sets, maps, tuples and UDTs).
+    struct Shape {
+        enum class Kind { leaf, list, map, group };
+        Kind kind = Kind::leaf;
+        std::string name;
+        const async_cassandra::DataType* type = nullptr;
+        std::uint8_t def = 1;  ///< definition level of a present value of this node
+        std::uint8_t rep = 0;  ///< repetition level of this node's values
+        bool required = false;
+        std::size_t first_leaf = 0, end_leaf = 0;  ///< its leaves: columns_[first_leaf, end_leaf)
+        std::vector<Shape> children;                ///< list: element; map: key, value; group: fields
+    };
 
 private:
     void write_bytes(const std::string& bytes);
+    void write_schema(parquet::ThriftWriter& w, const Shape& shape) const;
 
     std::string path_;
     ParquetOptions options_;
     std::FILE* file_ = nullptr;
-    std::vector<std::unique_ptr<Column>> columns_;
+    std::vector<Shape> shapes_;                     ///< one per CQL column
+    std::vector<std::unique_ptr<Column>> columns_;  ///< the leaves, in schema order
     std::vector<std::string> row_groups_;  ///< serialized RowGroup structs, in file order
     std::int64_t committed_bytes_ = 0;
     std::int64_t committed_rows_ = 0;
     std::int64_t buffered_rows_ = 0;
+    std::int64_t dictionary_fallbacks_ = 0;
     std::string key_value_metadata_;  ///< serialized list elements (KeyValue structs)
     std::size_t key_value_count_ = 0;
 };

@@ -12,6 +12,7 @@
 #include <async_cassandra/row.hpp>
 
 #include "protocol/messages.hpp"
+#include "protocol/rows_page.hpp"
 
 #include <cstdio>
 #include <cstring>
@@ -81,7 +82,7 @@ ac::Page make_page(int first, int count) {
     result.metadata.columns = cols;
     result.row_count = count;
     result.rows_content = ac::protocol::BytesView(*body);
-    return ac::Page::from_rows(body, std::move(result));
+    return ac::protocol::page_from_rows(body, std::move(result));
 }
 
 void append_expected(std::string& jsonl, const ac::Page& page) {
@@ -125,7 +126,7 @@ void test_row_groups_by_rows(const std::string& dir) {
     options.page_bytes = 512;  // several pages per chunk
     std::string expected;
     {
-        ParquetWriter writer(dir + "/groups.parquet", *ac::Columns::from_specs(columns()), options);
+        ParquetWriter writer(dir + "/groups.parquet", *ac::protocol::columns_from_specs(columns()), options);
         for (int first = 0; first < 350; first += 50) {
             const ac::Page page = make_page(first, 50);
             append_expected(expected, page);
@@ -148,7 +149,7 @@ void test_row_groups_by_bytes(const std::string& dir) {
     options.page_bytes = 1024;
     options.compression = ParquetOptions::Compression::none;
     std::string expected;
-    ParquetWriter writer(dir + "/bysize.parquet", *ac::Columns::from_specs(columns()), options);
+    ParquetWriter writer(dir + "/bysize.parquet", *ac::protocol::columns_from_specs(columns()), options);
     std::int64_t peak = 0;
     for (int first = 0; first < 2000; first += 20) {
         const ac::Page page = make_page(first, 20);
@@ -173,7 +174,7 @@ void test_resume(const std::string& dir) {
     std::string state;
     std::int64_t committed = 0;
     {
-        ParquetWriter writer(path, *ac::Columns::from_specs(columns()), options);
+        ParquetWriter writer(path, *ac::protocol::columns_from_specs(columns()), options);
         for (int first = 0; first < 120; first += 30) {
             const ac::Page page = make_page(first, 30);
             append_expected(expected, page);
@@ -187,7 +188,7 @@ void test_resume(const std::string& dir) {
     }
     CHECK(static_cast<std::int64_t>(std::filesystem::file_size(path)) > committed);
     {
-        ParquetWriter writer(path, *ac::Columns::from_specs(columns()), options, state);
+        ParquetWriter writer(path, *ac::protocol::columns_from_specs(columns()), options, state);
         CHECK(static_cast<std::int64_t>(std::filesystem::file_size(path)) == committed);
         CHECK(writer.committed_rows() == 120);
         for (int first = 120; first < 200; first += 40) {
@@ -204,7 +205,7 @@ void test_resume(const std::string& dir) {
     bool refused = false;
     try {
         std::filesystem::resize_file(path, 10);
-        ParquetWriter again(path, *ac::Columns::from_specs(columns()), options, state);
+        ParquetWriter again(path, *ac::protocol::columns_from_specs(columns()), options, state);
     } catch (const std::exception&) {
         refused = true;
     }
@@ -213,7 +214,7 @@ void test_resume(const std::string& dir) {
     std::filesystem::remove(dir + "/resumed.jsonl");
     // Rewrite the checked copy (the file above was damaged on purpose).
     {
-        ParquetWriter writer(path, *ac::Columns::from_specs(columns()), options, std::nullopt);
+        ParquetWriter writer(path, *ac::protocol::columns_from_specs(columns()), options, std::nullopt);
         std::string again;
         for (int first = 0; first < 200; first += 40) {
             const ac::Page page = make_page(first, 40);
@@ -227,13 +228,42 @@ void test_resume(const std::string& dir) {
 
 // An empty export is still a valid file (schema, no row group).
 void test_empty(const std::string& dir) {
-    ParquetWriter writer(dir + "/empty.parquet", *ac::Columns::from_specs(columns()), ParquetOptions{});
+    ParquetWriter writer(dir + "/empty.parquet", *ac::protocol::columns_from_specs(columns()), ParquetOptions{});
     writer.close();
     write_text(dir + "/empty.jsonl", "");
     check_layout(dir + "/empty.parquet");
 }
 
 }  // namespace
+
+// Writes rows 0..499 in pages of 25 as NAME.parquet (and NAME.jsonl for the readers); returns
+// the writer's dictionary fallbacks.
+std::int64_t write_500_rows(const std::string& dir, const std::string& name, const ParquetOptions& options) {
+    ParquetWriter writer(dir + "/" + name + ".parquet", *ac::protocol::columns_from_specs(columns()), options);
+    std::string expected;
+    for (int first = 0; first < 500; first += 25) {
+        const ac::Page page = make_page(first, 25);
+        append_expected(expected, page);
+        writer.write_page(page);
+    }
+    writer.close();
+    write_text(dir + "/" + name + ".jsonl", expected);
+    check_layout(dir + "/" + name + ".parquet");
+    return writer.dictionary_fallbacks();
+}
+
+// Dictionary pages: with the default limit the names and the list elements of a chunk keep their
+// dictionary; with a small limit the names outgrow it after a few pages and the rest of each
+// chunk is PLAIN (both kinds of pages in one chunk; both readers read the file back:
+// parquet.writer_files).
+void test_dictionary(const std::string& dir) {
+    ParquetOptions options;
+    options.row_group_rows = 200;
+    CHECK(write_500_rows(dir, "dictionary", options) == 0);
+    options.page_bytes = 64;         // a page per result page (25 rows)
+    options.dictionary_bytes = 600;  // about 40 names
+    CHECK(write_500_rows(dir, "fallback", options) == 3);  // the names of each of the 3 row groups
+}
 
 int main(int argc, char** argv) {
     const std::string dir =
@@ -246,6 +276,7 @@ int main(int argc, char** argv) {
         {"row_groups_by_bytes", test_row_groups_by_bytes},
         {"resume", test_resume},
         {"empty", test_empty},
+        {"dictionary", test_dictionary},
     };
     int failed_tests = 0;
     for (const auto& [name, fn] : tests) {

@@ -1,8 +1,3 @@
-// GCC 12 reports a false -Wmismatched-new-delete on Asio's awaitable frame allocator.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-
 #include "query.hpp"
 
 #include "server_warnings.hpp"
@@ -10,6 +5,7 @@
 #include "errors.hpp"
 #include "formats.hpp"
 #include "output_file.hpp"
+#include "reads.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -123,22 +119,13 @@ private:
     OutputFile& out_;
 };
 
-// Whether the statement is a SELECT (an empty result then still says "(0 rows)"; empty pages
-// carry no columns to tell a SELECT from DDL).
-bool is_select(const std::string& cql) {
-    std::size_t i = cql.find_first_not_of(" \t\r\n(");
-    if (i == std::string::npos || cql.size() - i < 6) return false;
-    std::string word = cql.substr(i, 6);
-    for (char& c : word) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return word == "select";
-}
 
 }  // namespace
 
 asio::awaitable<int> run_query(CommandContext& context, const QueryOptions& o) {
     ac::StreamConfig config;
     config.fetch_size = o.fetch_size;
-    ac::Statement statement(o.cql);
+    ac::Statement statement = statement_for(o.cql);  // a SELECT is retried after a timeout
     ac::ResultStream stream = co_await ac::execute_stream(context.session, statement, config);
     ServerWarnings warnings;  // to stderr, once per distinct text
 
