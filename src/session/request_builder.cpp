@@ -78,6 +78,7 @@ const protocol::Request& RequestBuilder::build(protocol::ProtocolVersion version
         protocol::PrepareRequest p;
         p.query = *prepare_query_;
         request_ = p;
+        expected_ = protocol::expected_response(request_);
         return request_;
     }
     if (batch_) {
@@ -102,6 +103,7 @@ const protocol::Request& RequestBuilder::build(protocol::ProtocolVersion version
             b.statements.push_back(std::move(bs));
         }
         request_ = std::move(b);
+        expected_ = protocol::expected_response(request_);
         return request_;
     }
     protocol::QueryParameters p;
@@ -115,21 +117,37 @@ const protocol::Request& RequestBuilder::build(protocol::ProtocolVersion version
     if (v5 && opts.keyspace) p.keyspace = std::string_view(*opts.keyspace);
     if (statement_.prepared) {
         ids_.resize(1);
+        std::shared_ptr<const Columns> result_columns;
         {
+            // The id, the result metadata id and the columns it stands for change together
+            // (re-prepare, METADATA_CHANGED): read them together.
             std::lock_guard lock(statement_.prepared->mutex);
             ids_[0] = statement_.prepared->id;
             metadata_id_ = statement_.prepared->result_metadata_id;
+            result_columns = statement_.prepared->result_columns;
         }
         protocol::ExecuteRequest e;
         e.id = ids_[0];
         if (v5) e.result_metadata_id = metadata_id_;
         e.params = std::move(p);
         request_ = std::move(e);
+        expected_ = protocol::expected_response(request_);
+        expected_.statement = protocol::statement_kind(statement_.prepared->query);
+        expected_.result_keyspace.clear();
+        expected_.result_table.clear();
+        if (result_columns && result_columns->size() > 0) {
+            expected_.result_keyspace = (*result_columns)[0].keyspace;
+            expected_.result_table = (*result_columns)[0].table;
+        }
+        // v4 has no result metadata id: another client may re-prepare the same id with new columns.
+        expected_.result_columns.reset();
+        if (v5 && result_columns) expected_.result_columns = static_cast<std::int32_t>(result_columns->size());
     } else {
         protocol::QueryRequest q;
         q.query = *statement_.query;
         q.params = std::move(p);
         request_ = std::move(q);
+        expected_ = protocol::expected_response(request_);
     }
     return request_;
 }
