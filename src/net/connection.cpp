@@ -98,6 +98,7 @@ struct Connection::Waiter {
     bool notified = false;   ///< a stream id was freed for this waiter
     bool timed_out = false;  ///< woken by expire_requests()
     std::size_t request_bytes = 0;
+    const protocol::ExpectedResponse* expected = nullptr;  ///< what can answer the request
 };
 
 Connection::Connection(Executor executor, std::string host, std::uint16_t port, ConnectionConfig config,
@@ -305,16 +306,20 @@ asio::awaitable<void> Connection::authenticate(std::string server_class,
 }
 
 asio::awaitable<Reply> Connection::send(const protocol::Request& request,
-                                        std::optional<std::chrono::milliseconds> timeout, std::uint8_t flags) {
-    co_return co_await asio::co_spawn(strand_, send_on_strand(request, timeout, flags), asio::use_awaitable);
+                                        std::optional<std::chrono::milliseconds> timeout, std::uint8_t flags,
+                                        const protocol::ExpectedResponse* expected) {
+    co_return co_await asio::co_spawn(strand_, send_on_strand(request, timeout, flags, expected), asio::use_awaitable);
 }
 
 asio::awaitable<Reply> Connection::send_on_strand(const protocol::Request& request,
                                                   std::optional<std::chrono::milliseconds> timeout,
-                                                  std::uint8_t flags) {
+                                                  std::uint8_t flags, const protocol::ExpectedResponse* expected) {
     auto self = shared_from_this();
     if (!is_open()) std::rethrow_exception(close_reason_);
+    const protocol::ExpectedResponse own_expectation =
+        expected ? protocol::ExpectedResponse{} : protocol::expected_response(request);
     Waiter w(strand_);
+    w.expected = expected ? expected : &own_expectation;
     if (timeout) {
         const auto now = Clock::now();
         w.deadline = *timeout < Clock::time_point::max() - now ? now + *timeout : Clock::time_point::max();
@@ -519,6 +524,14 @@ void Connection::dispatch(protocol::Envelope env) {
                                                                    protocol::to_string(opcode), e.what()));
         }
         delivered_.push_back(w);  // woken once the whole read is dispatched (reader_loop)
+        if (w->reply)
+            if (const char* why = protocol::response_mismatch(*w->expected, w->reply->message))
+                // Another request's answer: the server mixed up stream ids, so no later answer on
+                // this connection can be trusted (reader_loop fails this read's and every pending
+                // request as on a lost connection).
+                throw ProtocolError(ProtocolErrc::invalid_value,
+                                    "response on stream " + std::to_string(env.header.stream) +
+                                        " cannot answer its request (" + why + "): stream ids mixed up");
     }
     if (done.outcome == Outcome::orphan && logger_.enabled(LogLevel::debug))
         logger_.log(LogLevel::debug, "late response on orphaned stream " + std::to_string(env.header.stream) +

@@ -13,6 +13,7 @@
 #include "net/framing.hpp"
 #include "net/logging.hpp"
 #include "net/stream_ids.hpp"
+#include "protocol/expected_response.hpp"
 #include "protocol/messages.hpp"
 
 #include <async_cassandra/config.hpp>
@@ -70,8 +71,12 @@ public:
     /// Timeout after `timeout`, RequestCancelled when the awaiting operation is cancelled (both
     /// orphan the stream id until the late response arrives), ProtocolError/TypeError when the
     /// request cannot be encoded. Completes on the caller's executor.
+    /// `expected` (null: what the request alone tells, protocol::expected_response) must stay valid
+    /// until completion too: an answer that cannot belong to the request (another request's,
+    /// the server mixed up stream ids) is treated like a lost byte stream: the connection closes
+    /// and every request on it fails with ConnectionClosed.
     asio::awaitable<Reply> send(const protocol::Request& request, std::optional<std::chrono::milliseconds> timeout,
-                                std::uint8_t flags = 0);
+                                std::uint8_t flags = 0, const protocol::ExpectedResponse* expected = nullptr);
 
     /// Closes the socket and fails every pending request with ConnectionClosed. Idempotent,
     /// thread-safe, returns at once.
@@ -111,7 +116,8 @@ private:
 
     asio::awaitable<void> start();
     asio::awaitable<Reply> send_on_strand(const protocol::Request& request,
-                                          std::optional<std::chrono::milliseconds> timeout, std::uint8_t flags);
+                                          std::optional<std::chrono::milliseconds> timeout, std::uint8_t flags,
+                                          const protocol::ExpectedResponse* expected = nullptr);
     asio::awaitable<void> reader_loop();
     asio::awaitable<void> writer_loop();
     asio::awaitable<void> heartbeat_loop();

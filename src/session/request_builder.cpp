@@ -78,6 +78,7 @@ const protocol::Request& RequestBuilder::build(protocol::ProtocolVersion version
         protocol::PrepareRequest p;
         p.query = *prepare_query_;
         request_ = p;
+        expected_ = protocol::expected_response(request_);
         return request_;
     }
     if (batch_) {
@@ -102,6 +103,7 @@ const protocol::Request& RequestBuilder::build(protocol::ProtocolVersion version
             b.statements.push_back(std::move(bs));
         }
         request_ = std::move(b);
+        expected_ = protocol::expected_response(request_);
         return request_;
     }
     protocol::QueryParameters p;
@@ -116,20 +118,32 @@ const protocol::Request& RequestBuilder::build(protocol::ProtocolVersion version
     if (statement_.prepared) {
         ids_.resize(1);
         {
+            // The id, the result metadata id and the columns it stands for change together
+            // (re-prepare, METADATA_CHANGED): read them together.
             std::lock_guard lock(statement_.prepared->mutex);
             ids_[0] = statement_.prepared->id;
             metadata_id_ = statement_.prepared->result_metadata_id;
+            result_columns_ = statement_.prepared->result_columns;
         }
         protocol::ExecuteRequest e;
         e.id = ids_[0];
         if (v5) e.result_metadata_id = metadata_id_;
         e.params = std::move(p);
         request_ = std::move(e);
+        expected_ = protocol::expected_response(request_);
+        expected_.statement = protocol::statement_kind(statement_.prepared->query);
+        if (result_columns_ && result_columns_->size() > 0) {
+            expected_.result_keyspace = (*result_columns_)[0].keyspace;
+            expected_.result_table = (*result_columns_)[0].table;
+        }
+        // v4 has no result metadata id: another client may re-prepare the same id with new columns.
+        if (v5 && result_columns_) expected_.result_columns = static_cast<std::int32_t>(result_columns_->size());
     } else {
         protocol::QueryRequest q;
         q.query = *statement_.query;
         q.params = std::move(p);
         request_ = std::move(q);
+        expected_ = protocol::expected_response(request_);
     }
     return request_;
 }

@@ -5,6 +5,7 @@
 // a re-prepare) may differ between attempts.
 #pragma once
 
+#include "protocol/expected_response.hpp"
 #include "protocol/messages.hpp"
 
 #include <async_cassandra/config.hpp>
@@ -41,6 +42,9 @@ public:
     /// The request for a connection speaking `version`; valid until the next build().
     const protocol::Request& build(protocol::ProtocolVersion version);
 
+    /// What can answer the last built request (an EXECUTE knows its prepared statement's result).
+    const protocol::ExpectedResponse& expected() const noexcept { return expected_; }
+
     RequestKind kind() const noexcept { return kind_; }
     const StatementOptions& options() const noexcept { return *options_; }
     /// Safe to send twice: the statement says so (PREPARE and internal queries always are).
@@ -75,7 +79,9 @@ private:
     std::vector<std::vector<protocol::ValueView>> batch_values_;
     std::vector<protocol::Bytes> ids_;
     protocol::Bytes metadata_id_;
+    std::shared_ptr<const Columns> result_columns_;  ///< what metadata_id_ stands for; expected_ views it
     protocol::Request request_;
+    protocol::ExpectedResponse expected_;
 };
 
 }  // namespace async_cassandra::detail

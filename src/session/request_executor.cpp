@@ -3,6 +3,7 @@
 #include <async_cassandra/exception_message.hpp>
 
 #include "net/error_mapping.hpp"
+#include "protocol/rows_page.hpp"
 #include "session/error_classifier.hpp"
 
 #include <asio/bind_cancellation_slot.hpp>
@@ -40,16 +41,16 @@ std::optional<std::chrono::milliseconds> RequestExecutor::timeout_of(const State
 asio::awaitable<net::Reply> RequestExecutor::send_once(const std::shared_ptr<net::Connection>& connection,
                                                        const protocol::Request& request,
                                                        const StatementOptions& options, RequestKind kind,
-                                                       bool observed) {
+                                                       bool observed, const protocol::ExpectedResponse* expected) {
     const std::uint8_t flags = options.tracing ? protocol::frame_flags::tracing : 0;
     RequestObserver* observer = observed ? core_->config().observer.get() : nullptr;
-    if (!observer) co_return co_await connection->send(request, timeout_of(options), flags);
+    if (!observer) co_return co_await connection->send(request, timeout_of(options), flags, expected);
 
     const auto start = Clock::now();
     std::optional<net::Reply> reply;
     std::exception_ptr error;
     try {
-        reply = co_await connection->send(request, timeout_of(options), flags);
+        reply = co_await connection->send(request, timeout_of(options), flags, expected);
     } catch (...) {
         error = std::current_exception();
     }
@@ -96,6 +97,9 @@ asio::awaitable<void> RequestExecutor::reprepare(const std::shared_ptr<net::Conn
     auto& data = const_cast<PreparedData&>(prepared);
     data.id = pr->id;
     data.result_metadata_id = pr->result_metadata_id;
+    // The columns the (maybe new) result metadata id stands for: an EXECUTE is checked against them.
+    data.result_columns =
+        pr->result_metadata.columns.empty() ? nullptr : protocol::columns_from_specs(pr->result_metadata.columns);
 }
 
 /// The query plan of one request, shared by its executions (speculative ones included): each
@@ -199,8 +203,9 @@ asio::awaitable<RequestExecutor::Answer> RequestExecutor::run_plan(RequestBuilde
 
         std::optional<net::Reply> reply;
         try {
-            reply = co_await send_once(connection, request.build(connection->version()), request.options(),
-                                       request.kind());
+            const protocol::Request& built = request.build(connection->version());
+            reply = co_await send_once(connection, built, request.options(), request.kind(), true,
+                                       &request.expected());
         } catch (...) {
             error = std::current_exception();
         }

@@ -36,9 +36,11 @@ public:
     asio::awaitable<Answer> execute(RequestBuilder& request, const RoutingInfo& routing);
 
     /// Sends on `connection` once, telling the RequestObserver about it when `observed`.
+    /// `expected`: see net::Connection::send.
     asio::awaitable<net::Reply> send_once(const std::shared_ptr<net::Connection>& connection,
                                           const protocol::Request& request, const StatementOptions& options,
-                                          RequestKind kind, bool observed = true);
+                                          RequestKind kind, bool observed = true,
+                                          const protocol::ExpectedResponse* expected = nullptr);
 
     /// Re-prepares `prepared` on `connection` (its id changes when the node forgot it).
     asio::awaitable<void> reprepare(const std::shared_ptr<net::Connection>& connection, const PreparedData& prepared);

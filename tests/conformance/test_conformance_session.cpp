@@ -18,6 +18,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <mutex>
 
 using namespace async_cassandra;
@@ -189,6 +190,70 @@ TEST_P(Session_, ServerErrorCarriesWarnings) {
         EXPECT_TRUE(thrown);
         co_await session.shutdown();
     });
+}
+
+// An EXECUTE of a prepared SELECT answered with another statement's Rows (the server mixed up
+// stream ids, the answers in different reads): Rows of another table, detectable in v4 and v5
+// (the result of a prepared SELECT comes from its table: apache/cassandra SelectStatement,
+// ResultSet.ResultMetadata), and in v5 Rows of the same table with another column count and no
+// METADATA_CHANGED ([spec5] 4.2.5.2: the result metadata id the request carries fixes the
+// columns). The wrong rows never reach the caller: the connection closes as on a lost byte
+// stream, the request fails as on connection loss, and the next execution gets the right rows.
+TEST_P(Session_, ExecuteAnsweredWithAnotherStatementsRowsIsNeverDelivered) {
+    const int v = GetParam();
+    for (const bool same_table : {false, true}) {
+        if (same_table && v == 4) continue;  // v4: another client may re-prepare the id with new columns
+        std::atomic<int> executes{0};
+        FakeServer server([&](const RequestInfo& info) {
+            Action a;
+            if (std::holds_alternative<protocol::PrepareRequest>(info.request)) {
+                // Prepared ([spec4]/[spec5] 4.2.5.4): id, (v5: result_metadata_id), no bind
+                // markers, result metadata ks.t (v varchar).
+                Golden g;
+                g.i32(4).sbytes({'P'});
+                if (info.header.version == 5) g.sbytes({'m', '1'});
+                g.i32(0x0001).i32(0).i32(0).str("ks").str("t");
+                g.i32(0x0001).i32(1).str("ks").str("t").str("v").u16(0x000D);
+                a.raw_envelope = envelope(info, 0, 0x08, g.build());
+                return a;
+            }
+            if (!std::holds_alternative<protocol::ExecuteRequest>(info.request)) return a;
+            Golden g;
+            g.i32(2);
+            if (executes++ == 0) {  // another statement's answer
+                if (same_table) g.i32(0x0001).i32(2).str("ks").str("t").str("v").u16(0x000D).str("w").u16(0x000D);
+                else g.i32(0x0001).i32(2).str("ks").str("other").str("v").u16(0x000D).str("w").u16(0x000D);
+                g.i32(1).bytes({'x'}).bytes({'y'});
+            } else {
+                g.i32(0x0001).i32(1).str("ks").str("t").str("v").u16(0x000D).i32(1).bytes({'a'});
+            }
+            a.raw_envelope = envelope(info, 0, 0x08, g.build());
+            return a;
+        });
+        run([&](auto ex) -> asio::awaitable<void> {
+            Cluster cluster(ex, config_for(server, v));
+            Session session = co_await cluster.connect();
+            PreparedStatement p = co_await session.prepare("SELECT v FROM ks.t");
+            BoundStatement bound = p.bind();
+            bound.set_idempotent();
+            std::string error;
+            try {
+                ResultSet wrong = co_await session.execute(bound);
+                ADD_FAILURE() << "another statement's rows were delivered: " << wrong.size() << " rows, "
+                              << wrong.columns().size() << " columns";
+            } catch (const Error& e) {
+                error = e.what();
+            }
+            EXPECT_NE(error.find("stream ids mixed up"), std::string::npos) << error;
+            ResultSet right = co_await session.execute(bound);  // a fresh connection
+            EXPECT_EQ(right.size(), 1u);
+            if (right.size() == 1) {
+                EXPECT_EQ(right.at(0).get<std::string_view>(0), "a");
+            }
+            co_await session.shutdown();
+        });
+        EXPECT_GE(executes.load(), 2) << (same_table ? "same table" : "other table");
+    }
 }
 
 INSTANTIATE_TEST_SUITE_P(V4AndV5, Session_, ::testing::Values(4, 5), [](const auto& info) {

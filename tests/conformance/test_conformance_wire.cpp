@@ -13,6 +13,7 @@
 #include "support/run_coroutine.hpp"
 
 #include <async_cassandra/auth.hpp>
+#include <async_cassandra/exception_message.hpp>
 
 #include <asio/co_spawn.hpp>
 #include <asio/steady_timer.hpp>
@@ -21,6 +22,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <mutex>
 #include <lz4.h>
 
 using namespace async_cassandra;
@@ -197,8 +199,17 @@ TEST_P(Wire, TrailingBytesAfterEveryResponseAreIgnored) {
             c.send(envelope(resp(v), 0, f.stream, op, plus(body)));
         }
     });
+    // The count of ignored bytes goes to a debug log line per response.
+    auto debug_lines = std::make_shared<std::vector<std::string>>();
+    auto log_mutex = std::make_shared<std::mutex>();
+    const net::Logger logger(
+        [debug_lines, log_mutex](LogLevel level, std::string_view message) {
+            std::lock_guard lock(*log_mutex);
+            if (level == LogLevel::debug) debug_lines->emplace_back(message);
+        },
+        LogLevel::debug);
     run([&](auto ex) -> asio::awaitable<void> {
-        auto conn = co_await net::Connection::open(ex, "127.0.0.1", server.port(), config(v));
+        auto conn = co_await net::Connection::open(ex, "127.0.0.1", server.port(), config(v), logger);
         EXPECT_EQ(static_cast<int>(conn->version()), v);
         const std::vector<std::string> texts1 = {"void", "rows", "use", "schema", "invalid", "unavailable"};
         Outcomes out = co_await send_all(conn, texts1);
@@ -213,6 +224,11 @@ TEST_P(Wire, TrailingBytesAfterEveryResponseAreIgnored) {
         EXPECT_TRUE(conn->is_open());
         conn->close();
     });
+    std::lock_guard lock(*log_mutex);
+    std::size_t logged = 0;
+    for (const auto& line : *debug_lines) logged += line.find("ignored 5 trailing bytes after the") != std::string::npos;
+    // SUPPORTED, READY and the six answers above.
+    EXPECT_EQ(logged, 8u);
 }
 
 // An intact envelope whose body cannot be decoded fails only its request, with the opcode and
@@ -311,6 +327,55 @@ TEST_P(Wire, AnswerOnAnotherRequestsStreamIsNotDelivered) {
         for (std::size_t i = 0; i < texts.size(); ++i) {
             EXPECT_FALSE(out.replies[i]) << "request " << texts[i] << " got a reply";
             EXPECT_TRUE(error_as<ConnectionClosed>(out.errors[i])) << "request " << texts[i];
+        }
+        EXPECT_FALSE(conn->is_open());
+    });
+}
+
+// The same mix-up with each answer in its own read, the way acass-server's `wrong_stream` fault
+// sends it (an answer on the next stream id, none on its own): nothing later gives it away, so the
+// shape of the answer must. A SELECT is answered with Rows ([ResultMessage] Rows for
+// SelectStatement), a write with Void or Rows whose first column is `[applied]`
+// (ModificationStatement.CAS_RESULT_COLUMN): the SELECT's Rows arriving on the INSERT's stream
+// cannot be the INSERT's answer. The connection closes as on a lost byte stream; neither request
+// gets the other's result, both fail with ConnectionClosed (retryable), and an idempotent retry
+// goes to a fresh connection.
+TEST_P(Wire, AnswerOfAnotherShapeInALaterReadIsNotDelivered) {
+    const int v = GetParam();
+    RawServer server([&](RawConn& c, int) {
+        handshake(c);
+        std::vector<Frame> all;
+        for (int i = 0; i < 3; ++i) all.push_back(c.read());
+        for (const auto& f : all)  // the unrelated request is answered properly, in its own read
+            if (f.query() == "void") c.send(envelope(resp(v), 0, f.stream, kResult, void_result()));
+        std::this_thread::sleep_for(50ms);
+        const Frame* select = nullptr;
+        const Frame* insert = nullptr;
+        for (const auto& f : all) {
+            if (f.query().starts_with("SELECT")) select = &f;
+            if (f.query().starts_with("INSERT")) insert = &f;
+        }
+        // 4.2.5.2: ks.t, one varchar column v, one row: the SELECT's answer, on the INSERT's stream.
+        const Bytes rows = Golden().i32(2).i32(0x0001).i32(1).str("ks").str("t").str("v").u16(0x000D).i32(1)
+                               .bytes({'x'}).build();
+        c.send(envelope(resp(v), 0, insert->stream, kResult, rows));
+        std::this_thread::sleep_for(50ms);
+        c.send(envelope(resp(v), 0, select->stream, kResult, void_result()));  // the INSERT's, misrouted
+        for (;;) c.read();
+    });
+    run([&](auto ex) -> asio::awaitable<void> {
+        auto conn = co_await net::Connection::open(ex, "127.0.0.1", server.port(), config(v));
+        const std::vector<std::string> texts = {"void", "SELECT v FROM ks.t WHERE k = 1",
+                                                "INSERT INTO ks.t (k, v) VALUES (2, 'y')"};
+        Outcomes out = co_await send_all(conn, texts);
+        EXPECT_TRUE(is_void(out.replies[0])) << "answered before the mix-up";
+        for (std::size_t i = 1; i < texts.size(); ++i) {
+            EXPECT_FALSE(out.replies[i]) << "request '" << texts[i] << "' got another request's answer";
+            auto closed = error_as<ConnectionClosed>(out.errors[i]);
+            EXPECT_TRUE(closed) << texts[i];
+            if (closed) {
+                EXPECT_NE(exception_message(closed->cause()).find("stream ids mixed up"), std::string::npos);
+            }
         }
         EXPECT_FALSE(conn->is_open());
     });

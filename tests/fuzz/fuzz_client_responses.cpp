@@ -6,13 +6,15 @@
 // shuts its sending side down, so the client always sees the end of the stream after the input.
 // Whatever the bytes, each request must end with a reply or an async_cassandra::Error, and the
 // connection must end closed with no request left in flight: never a crash (ASan/UBSan), another
-// exception, or a hang.
+// exception, or a hang; and a reply that is delivered always has a shape that can answer its
+// request (SELECT / INSERT / USE in flight: protocol::response_mismatch).
 //
 // Input: byte 0 selects the mode: bit 0 = protocol v5 (else v4); bit 1 = v5 only: send the rest
 // as is (else wrapped into valid self-contained segments, so that the fuzzer reaches the
 // envelopes behind the CRCs). The rest is what the server sends after the three requests.
 
 #include "net/connection.hpp"
+#include "protocol/expected_response.hpp"
 #include "protocol/frame_codec.hpp"
 #include "protocol/messages.hpp"
 #include "protocol/segment.hpp"
@@ -100,14 +102,20 @@ asio::awaitable<void> peer(asio::ip::tcp::acceptor& acceptor, p::ProtocolVersion
     }
 }
 
-// One request; counts itself in `finished` whatever the outcome, aborts on an untyped exception.
-asio::awaitable<void> one_request(std::shared_ptr<net::Connection> conn, int& finished) {
+// The requests in flight: statements of different kinds, so that answers of every shape meet a
+// request they can answer and one they cannot (protocol::response_mismatch).
+constexpr const char* kQueries[kRequests] = {"SELECT * FROM ks.t", "INSERT INTO ks.t (k) VALUES (1)", "USE ks"};
+
+// One request; counts itself in `finished` whatever the outcome, aborts on an untyped exception
+// and on a delivered reply that cannot answer the request (stream id mix-ups are never delivered).
+asio::awaitable<void> one_request(std::shared_ptr<net::Connection> conn, int index, int& finished) {
     p::QueryRequest query;
-    query.query = "SELECT * FROM ks.t";
+    query.query = kQueries[index];
     const p::Request request = query;
     try {
         net::Reply reply = co_await conn->send(request, 2s);
-        (void)reply;
+        if (p::response_mismatch(p::expected_response(request), reply.message))
+            fail("a reply that cannot answer its request was delivered");
     } catch (const Error&) {
     } catch (...) {
         fail("a request ended with an exception that is not an async_cassandra::Error");
@@ -140,7 +148,7 @@ void run_one(const std::uint8_t* data, std::size_t size) {
             fail("the valid handshake did not open the connection");
         }
         conn->set_event_handler([](const p::EventResponse&) {});
-        for (int i = 0; i < kRequests; ++i) asio::co_spawn(io, one_request(conn, finished), asio::detached);
+        for (int i = 0; i < kRequests; ++i) asio::co_spawn(io, one_request(conn, i, finished), asio::detached);
     };
     asio::co_spawn(io, client(), asio::detached);
     // Everything ends by itself once the client saw the end of the stream; the bound catches a hang.

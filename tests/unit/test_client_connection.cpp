@@ -70,7 +70,7 @@ TEST_P(ConnectionHandshake, QueriesWorkAfterHandshake) {
         auto conn = co_await net::Connection::open(ex, "127.0.0.1", server.port(), cfg);
         EXPECT_EQ(static_cast<int>(conn->version()), version.value_or(5));
         for (int i = 0; i < 3; ++i) {
-            std::string text = "SELECT " + std::to_string(i) + std::string(i * 100000, 'x');
+            std::string text = "ECHO " + std::to_string(i) + std::string(i * 100000, 'x');
             auto q = query(text);
             auto reply = co_await conn->send(q, 5s);
             EXPECT_EQ(echoed(reply), tag(text));
@@ -95,8 +95,8 @@ TEST(Connection, NegotiationFallsBackToV4) {
     run([&](auto ex) -> asio::awaitable<void> {
         auto conn = co_await net::Connection::open(ex, "127.0.0.1", server.port(), config());
         EXPECT_EQ(conn->version(), protocol::ProtocolVersion::v4);
-        auto q = query("SELECT 1");
-        EXPECT_EQ(echoed(co_await conn->send(q, 5s)), "SELECT 1");
+        auto q = query("ECHO 1");
+        EXPECT_EQ(echoed(co_await conn->send(q, 5s)), "ECHO 1");
         conn->close();
     });
 }
@@ -109,8 +109,8 @@ TEST(Connection, PlainTextAuthGoodAndBad) {
         auto good = config();
         good.auth = PlainTextAuth{"cassandra", "pw"};
         auto conn = co_await net::Connection::open(ex, "127.0.0.1", server.port(), good);
-        auto q = query("SELECT 1");
-        EXPECT_EQ(echoed(co_await conn->send(q, 5s)), "SELECT 1");
+        auto q = query("ECHO 1");
+        EXPECT_EQ(echoed(co_await conn->send(q, 5s)), "ECHO 1");
         conn->close();
 
         auto bad = config(4);
@@ -314,7 +314,7 @@ TEST(Connection, MalformedFrameClosesAsConnectionLossWithProtocolErrorCause) {
         auto conn = co_await net::Connection::open(ex, "127.0.0.1", server.port(), config(4));
         bool protocol_error = false;
         try {
-            auto q = query("SELECT 1");
+            auto q = query("ECHO 1");
             co_await conn->send(q, 5s);
         } catch (const ConnectionClosed& e) {
             try {
