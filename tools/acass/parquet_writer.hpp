@@ -14,10 +14,17 @@
 //   text, ascii -> BYTE_ARRAY STRING        blob, custom -> BYTE_ARRAY
 //   timestamp -> INT64 TIMESTAMP(MILLIS, UTC)   date -> INT32 DATE
 //   time -> INT64 TIME(NANOS, not UTC)      uuid, timeuuid -> FIXED_LEN_BYTE_ARRAY(16) UUID
-//   inet -> STRING (address text)           varint -> STRING (decimal digits)
-//   decimal -> STRING (BigDecimal text: the scale of each value is kept; Parquet's DECIMAL has
-//              one scale per column, fixed in the schema before the values are seen, which a
-//              streamed CQL column does not promise)
+//   inet -> STRING (address text)
+//   varint -> BYTE_ARRAY DECIMAL(38, 0), or STRING (decimal digits)
+//   decimal -> BYTE_ARRAY DECIMAL(38, s), or STRING (BigDecimal text, each value's own scale)
+//              Parquet's DECIMAL has one scale per file and the file is streamed, so the form is
+//              chosen when the first row group holding a value of the column is written (its
+//              raw values wait in the open page): DECIMAL when all of them share a scale s in
+//              0..37 and have at most 38 digits, else text. Later values of another scale are
+//              written at s when that is exact (1.5 as 150 at scale 2, counted in the note);
+//              a later value that does not fit exactly stops the export with an error naming
+//              --parquet-decimal text (ParquetOptions::decimal_as_text). Nothing is rounded.
+//              A column with no value at all: DECIMAL(38, 0). No min/max statistics (signed).
 //   duration -> STRING (CQL duration literal, e.g. "1mo2d3ns": months/days/nanoseconds exact)
 //   list<T>, set<T> -> group (LIST) { repeated group list { optional T element } }
 //   map<K, V> -> group (MAP) { repeated group key_value { required K key; optional V value } }
@@ -62,6 +69,9 @@ struct ParquetOptions {
     /// more than half of the values seen (over 1000 distinct): from then on that chunk's pages
     /// are PLAIN. 0 = PLAIN only.
     std::size_t dictionary_bytes = 1024 * 1024;
+    /// decimal and varint as text always (--parquet-decimal text) instead of DECIMAL when the
+    /// first row group holding a value allows it.
+    bool decimal_as_text = false;
 };
 
 /// "none"/"uncompressed" or "snappy"; throws CliUsageError otherwise.
@@ -115,6 +125,7 @@ public:
 private:
     void write_bytes(const std::string& bytes);
     void write_schema(parquet::ThriftWriter& w, const Shape& shape) const;
+    void restore_number_forms(const std::optional<std::string>& forms);
 
     std::string path_;
     ParquetOptions options_;
