@@ -1050,7 +1050,28 @@ std::int64_t ParquetWriter::buffered_bytes() const noexcept {
     return total;
 }
 
+void ParquetWriter::check_not_failed() const {
+    if (!failure_.empty())
+        throw std::runtime_error("Parquet file " + path_ + " stays at its last complete row group: a page failed (" +
+                                 failure_ + ")");
+}
+
 void ParquetWriter::write_page(const ac::Page& page) {
+    check_not_failed();
+    try {
+        shred_page(page);
+    } catch (const std::exception& e) {
+        // Some leaves may hold part of the page: no row group may be written from them.
+        failure_ = e.what();
+        throw;
+    }
+    buffered_rows_ += static_cast<std::int64_t>(page.size());
+    if ((options_.row_group_rows > 0 && buffered_rows_ >= options_.row_group_rows) ||
+        buffered_bytes() >= options_.row_group_bytes)
+        flush_row_group();
+}
+
+void ParquetWriter::shred_page(const ac::Page& page) {
     if (page.columns().size() != shapes_.size())
         throw std::runtime_error("a page with " + std::to_string(page.columns().size()) + " columns in a Parquet file of " +
                                  std::to_string(shapes_.size()));
@@ -1063,13 +1084,10 @@ void ParquetWriter::write_page(const ac::Page& page) {
                 columns_[l]->number_form != Column::NumberForm::undecided)  // (its raw values wait for the form)
                 columns_[l]->cut_page(options_.compression);
     }
-    buffered_rows_ += static_cast<std::int64_t>(page.size());
-    if ((options_.row_group_rows > 0 && buffered_rows_ >= options_.row_group_rows) ||
-        buffered_bytes() >= options_.row_group_bytes)
-        flush_row_group();
 }
 
 void ParquetWriter::flush_row_group() {
+    check_not_failed();
     if (buffered_rows_ > 0) {
         const std::int64_t group_offset = committed_bytes_;
         std::int64_t offset = group_offset, uncompressed = 0;
@@ -1106,7 +1124,7 @@ void ParquetWriter::flush_row_group() {
 
 void ParquetWriter::close() {
     if (!file_) return;
-    flush_row_group();
+    flush_row_group();  // (throws after a failed page: the file keeps no footer, its resume state stays valid)
     // A decimal or varint column without a single value: DECIMAL(38, 0).
     for (auto& c : columns_)
         if (c->number_form == Column::NumberForm::undecided) c->choose_decimal(0);

@@ -88,7 +88,10 @@ public:
     ParquetWriter& operator=(const ParquetWriter&) = delete;
 
     /// Buffers the rows; writes a row group whenever the buffer reaches the configured size
-    /// (only between pages, so a committed file always ends after a whole page).
+    /// (only between pages, so a committed file always ends after a whole page). A page it
+    /// refuses (a malformed value, a decimal that does not fit) throws std::runtime_error and
+    /// fails the writer: part of that page may be buffered, so every later call throws too and
+    /// the file stays as committed_bytes()/resume_state() last described it.
     void write_page(const async_cassandra::Page& page);
     /// Writes the buffered rows as a row group (nothing when empty) and flushes the file.
     void flush_row_group();
@@ -126,6 +129,8 @@ private:
     void write_bytes(const std::string& bytes);
     void write_schema(parquet::ThriftWriter& w, const Shape& shape) const;
     void restore_number_forms(const std::optional<std::string>& forms);
+    void shred_page(const async_cassandra::Page& page);
+    void check_not_failed() const;
 
     std::string path_;
     ParquetOptions options_;
@@ -139,6 +144,7 @@ private:
     std::int64_t dictionary_fallbacks_ = 0;
     std::string key_value_metadata_;  ///< serialized list elements (KeyValue structs)
     std::size_t key_value_count_ = 0;
+    std::string failure_;  ///< why a page failed (the writer is then unusable), or empty
 };
 
 }  // namespace acass_cli
