@@ -20,19 +20,22 @@ void check_segment_compression(Compression c) {
     if (c == Compression::snappy) throw UsageError("protocol v5 segments support only LZ4 compression");
 }
 
-std::shared_ptr<Bytes> new_body(std::uint32_t length) {
+}  // namespace
+
+std::shared_ptr<Bytes> FrameDecoder::new_body(std::uint32_t length) {
+    // Small bodies get a buffer of their own: a kept buffer would be pinned by a small Reply.
+    if (length >= kDirectReadThreshold) return bodies_->take(length);
     auto body = std::make_shared<Bytes>();
     // Capacity only: pages are not touched until bytes arrive.
     body->reserve(length);
     return body;
 }
 
-}  // namespace
-
 // ---------------------------------------------------------------------------------------------
 // FrameDecoder
 
-FrameDecoder::FrameDecoder(std::uint32_t max_body_size) : max_body_size_(max_body_size) {}
+FrameDecoder::FrameDecoder(std::uint32_t max_body_size)
+    : max_body_size_(max_body_size), bodies_(BufferPool::create()) {}
 
 void FrameDecoder::set_compression(Compression c) { compression_ = c; }
 
@@ -61,7 +64,9 @@ std::span<std::uint8_t> FrameDecoder::prepare(std::size_t size_hint) {
         Bytes& body = *pending_body_;
         const std::size_t length = pending_header_->body_length;
         if (length - pending_filled_ >= kDirectReadThreshold) {
-            if (body.size() == pending_filled_)  // within the reserved capacity: no reallocation
+            // Within the reserved capacity: no reallocation. A reused buffer's stale bytes are
+            // room already; it grows only when little of that is left.
+            if (body.size() - pending_filled_ < kDirectReadThreshold)
                 body.resize(std::min<std::size_t>(length, pending_filled_ + std::max(kDirectReadStep, pending_filled_)));
             direct_ = true;
             return std::span<std::uint8_t>(body).subspan(pending_filled_);
@@ -205,6 +210,7 @@ void FrameDecoder::take_segment_payload(BytesView payload, bool self_contained) 
         FrameHeader h = decode_frame_header(BytesView(split_header_, kFrameHeaderSize), max_body_size_);
         split_header_filled_ = 0;
         pending_body_ = new_body(h.body_length);
+        pending_body_->clear();  // filled by appending: its size is what has arrived
         pending_header_ = h;
     }
     Bytes& body = *pending_body_;

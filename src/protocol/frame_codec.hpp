@@ -10,6 +10,7 @@
 // Neither class does I/O, allocates per value, or is thread-safe: each belongs to one connection.
 #pragma once
 
+#include "protocol/buffer_pool.hpp"
 #include "protocol/bytes.hpp"
 #include "protocol/compression.hpp"
 #include "protocol/frame.hpp"
@@ -88,6 +89,9 @@ private:
     std::optional<Envelope> next_segmented();
     void take_segment_payload(BytesView payload, bool self_contained);
     Envelope finish(const FrameHeader& header, std::shared_ptr<Bytes> body);
+    /// A buffer for a body of `length` bytes: from bodies_ when large (its first size() bytes
+    /// are stale and get overwritten), else a new one with that capacity and size 0.
+    std::shared_ptr<Bytes> new_body(std::uint32_t length);
     void ensure_free(std::size_t n);
 
     std::uint32_t max_body_size_;
@@ -104,9 +108,11 @@ private:
     // The envelope being assembled: raw mode (body arriving), or v5 split across segments.
     std::optional<FrameHeader> pending_header_;
     std::shared_ptr<Bytes> pending_body_;
-    // Body bytes received. Raw mode may size the body beyond it: room prepare() hands out for a
-    // direct read, grown geometrically so that each byte is zero-filled once at most.
+    // Body bytes received. Raw mode may size the body beyond it: stale bytes of a reused buffer
+    // or room prepare() hands out for a direct read, grown geometrically so that each byte is
+    // zero-filled once at most (and not at all when bodies_ had a buffer of the size).
     std::size_t pending_filled_ = 0;
+    std::shared_ptr<BufferPool> bodies_;  // large bodies, reused once their pages are gone
     std::uint8_t split_header_[kFrameHeaderSize] = {};
     std::size_t split_header_filled_ = 0;
 

@@ -1,5 +1,6 @@
 // The sans-I/O frame codec: v4 frames (native_protocol_v4.spec sections 2 and 5) and v5 segment
 // framing around envelopes (native_protocol_v5.spec sections 2.1-2.4).
+#include "protocol/buffer_pool.hpp"
 #include "protocol/crc.hpp"
 #include "protocol/frame_codec.hpp"
 #include "protocol/segment.hpp"
@@ -413,6 +414,74 @@ TEST(FrameCodecZeroCopy, LargeV4BodyIsReadInPlace) {
     std::size_t in_place = 0;
     for (const auto* p : spans) in_place += (p >= begin && p < end) ? 1 : 0;
     EXPECT_GT(in_place, spans.size() / 2) << "body was not read in place";
+}
+
+namespace {
+/// Decodes the one v4 envelope of `wire` through prepare/commit, 100,000 bytes per read at most.
+Envelope decode_one_v4(FrameDecoder& dec, BytesView wire) {
+    std::optional<Envelope> env;
+    while (!wire.empty() && !env) {
+        auto span = dec.prepare();
+        const std::size_t n = std::min({span.size(), wire.size(), std::size_t{100000}});
+        std::memcpy(span.data(), wire.data(), n);
+        dec.commit(n);
+        wire = wire.subspan(n);
+        env = dec.next();
+    }
+    EXPECT_TRUE(env && wire.empty());
+    return env ? std::move(*env) : Envelope{};
+}
+
+Bytes v4_wire(const Bytes& body) {
+    FrameEncoder enc;
+    Bytes wire;
+    enc.encode(wire, header_for(Mode::v4_raw, 5), body);
+    return wire;
+}
+}  // namespace
+
+// A large body's buffer is reused once nothing shares it (no zero-fill of a new buffer), never
+// while a page still holds it, and a shorter body in a reused buffer shows none of its stale bytes.
+TEST(FrameCodecZeroCopy, ReleasedBodyBufferIsReusedHeldOneIsNot) {
+    const Bytes a = body_of(300000, 1), b = body_of(300000, 2), c = body_of(300000, 3), d = body_of(250000, 4);
+    FrameDecoder dec;
+    Envelope held = decode_one_v4(dec, v4_wire(a));
+    Envelope second = decode_one_v4(dec, v4_wire(b));
+    EXPECT_NE(second.body->data(), held.body->data());
+    EXPECT_EQ(*held.body, a);
+    EXPECT_EQ(*second.body, b);
+    const std::uint8_t* released = second.body->data();
+    second = Envelope{};
+    Envelope third = decode_one_v4(dec, v4_wire(c));
+    EXPECT_EQ(third.body->data(), released) << "the released buffer was not reused";
+    EXPECT_EQ(*third.body, c);
+    EXPECT_EQ(*held.body, a) << "a held body was overwritten";
+    third = Envelope{};
+    Envelope shorter = decode_one_v4(dec, v4_wire(d));
+    EXPECT_EQ(shorter.body->data(), released);
+    EXPECT_EQ(shorter.header.body_length, d.size());
+    EXPECT_EQ(*shorter.body, d);
+}
+
+TEST(BufferPoolTest, KeepsBoundedIdleBuffersAndNeverPinsALargeOneForASmallBody) {
+    auto pool = BufferPool::create(2, 1u << 20);
+    {
+        auto small = pool->take(20000);
+        small->resize(20000);
+        auto third = pool->take(20000);
+        auto big = pool->take(600000);
+        big->resize(600000);
+    }  // released big first, then third, then small (one too many: freed)
+    EXPECT_EQ(pool->idle(), 2u) << "at most max_kept idle buffers";
+    auto small = pool->take(20000);
+    EXPECT_LT(small->capacity(), 600000u) << "a 20 kB body must not take the 600 kB buffer";
+    EXPECT_LE(small->size(), 20000u);
+    auto big = pool->take(500000);
+    EXPECT_GE(big->capacity(), 600000u) << "the kept large buffer serves a body of about its size";
+    EXPECT_EQ(big->size(), 500000u) << "shrunk to the body, stale bytes to overwrite";
+    // A buffer released after its pool is gone is simply freed (checked under ASan).
+    pool.reset();
+    big.reset();
 }
 
 // ----- bad input -----
