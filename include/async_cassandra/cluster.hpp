@@ -54,6 +54,10 @@ public:
     /// Nodes and schema as the control connection last read them (an immutable snapshot; empty
     /// before the first connect() or when the control connection could not start).
     ClusterMetadata metadata() const;
+    /// The CQL protocol version (4 or 5) negotiated once per cluster by its first connection
+    /// (ConnectionConfig::protocol_version when set, else v5 with a fall back to v4) and used for
+    /// every later connection; nullopt until the first connect() has opened a connection.
+    std::optional<int> protocol_version() const;
 
     struct State;  ///< internal (src/cluster)
 

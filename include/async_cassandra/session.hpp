@@ -138,6 +138,9 @@ public:
     /// caller gave up (timeout, cancellation, abandoned stream) while their stream id waits for the
     /// late response. Diagnostics: returns to zero once the session is idle.
     std::size_t in_flight_requests() const;
+    /// The CQL protocol version (4 or 5) this session's cluster negotiated once, on its first
+    /// connection, and uses for every connection; nullopt for a Session that is not connected.
+    std::optional<int> protocol_version() const;
 
 private:
     asio::awaitable<std::vector<ExecutionOutcome>> execute_concurrent_impl(

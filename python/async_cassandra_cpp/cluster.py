@@ -218,6 +218,11 @@ class AsyncCassandraSession:
     def keyspace(self) -> str:
         return self._handle.keyspace
 
+    @property
+    def protocol_version(self) -> int:
+        """The CQL protocol version (4 or 5) negotiated for this session's cluster."""
+        return self._handle.protocol_version
+
     def in_flight_requests(self) -> int:
         """Requests sent and not yet answered, abandoned ones included (diagnostics)."""
         return self._handle.in_flight_requests()
@@ -306,7 +311,7 @@ class AsyncCluster:
             compression = "lz4"
         self.contact_points = list(contact_points)
         self.port = port
-        self.protocol_version = protocol_version
+        self._requested_version = protocol_version
         self._settings = {
             "contact_points": self.contact_points, "port": int(port), "protocol_version": protocol_version,
             "username": username, "password": password if password is not None else "",
@@ -340,6 +345,13 @@ class AsyncCluster:
         for s in self._sessions:
             await s.close()
         await _bridge.call(self._handle.shutdown)
+
+    @property
+    def protocol_version(self) -> Optional[int]:
+        """The protocol version negotiated by the first connect() (4 or 5), as in the DataStax driver;
+        before that, the one asked for (None = negotiate)."""
+        negotiated = self._handle.protocol_version
+        return negotiated if negotiated is not None else self._requested_version
 
     @property
     def is_closed(self) -> bool:

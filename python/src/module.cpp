@@ -388,7 +388,8 @@ PYBIND11_MODULE(_core, m) {
             py::gil_scoped_release release;
             return s.session->open_connections();
         })
-        .def_property_readonly("keyspace", [](const SessionHandle& s) { return s.session->keyspace(); });
+        .def_property_readonly("keyspace", [](const SessionHandle& s) { return s.session->keyspace(); })
+        .def_property_readonly("protocol_version", [](const SessionHandle& s) { return s.session->protocol_version(); });
 
     py::class_<ClusterHandle>(m, "Cluster")
         .def(py::init([](py::dict kw) {
@@ -401,5 +402,6 @@ PYBIND11_MODULE(_core, m) {
         .def("connect", [](const ClusterHandle& c, QueuePtr q, std::uint64_t token, std::optional<std::string> keyspace) {
             cluster_connect(c.cluster, std::move(keyspace), q, token);
         })
-        .def("shutdown", [](const ClusterHandle& c, QueuePtr q, std::uint64_t token) { cluster_shutdown(c.cluster, q, token); });
+        .def("shutdown", [](const ClusterHandle& c, QueuePtr q, std::uint64_t token) { cluster_shutdown(c.cluster, q, token); })
+        .def_property_readonly("protocol_version", [](const ClusterHandle& c) { return c.cluster->protocol_version(); });
 }

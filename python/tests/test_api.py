@@ -46,6 +46,22 @@ def test_connect_execute_one_all(server):
     run(main())
 
 
+def test_negotiated_protocol_version(server):
+    async def negotiated(srv, **kw):
+        async with AsyncCluster([srv.host], port=srv.port, **kw) as cluster:
+            assert cluster.protocol_version == kw.get("protocol_version")  # before connect: as asked
+            session = await cluster.connect()
+            assert session.protocol_version == cluster.protocol_version
+            return cluster.protocol_version
+    assert run(negotiated(server)) == 5
+    assert run(negotiated(server, protocol_version=4)) == 4
+    scylla = start_server("--emulate", "scylla")  # v4 only: the first (v5) attempt is refused
+    try:
+        assert run(negotiated(scylla)) == 4
+    finally:
+        scylla.stop()
+
+
 def test_async_with_forms_and_keyspace(server):
     async def main():
         async with cluster_for(server) as cluster:

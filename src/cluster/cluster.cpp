@@ -33,4 +33,6 @@ HostList Cluster::hosts() const { return state_->core->hosts()->hosts; }
 
 ClusterMetadata Cluster::metadata() const { return state_->core->metadata(); }
 
+std::optional<int> Cluster::protocol_version() const { return state_->core->protocol_version(); }
+
 }  // namespace async_cassandra

@@ -28,6 +28,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 namespace async_cassandra::cluster {
@@ -127,6 +128,11 @@ public:
     asio::awaitable<void> start_topology();
     /// The current metadata snapshot (empty before the first connect).
     ClusterMetadata metadata() const;
+    /// The version settled by the cluster's first connection (nullopt before it opened).
+    std::optional<int> protocol_version() const noexcept {
+        const int v = pool_settings_->settled_version->load(std::memory_order_acquire);
+        return v ? std::optional<int>(v) : std::nullopt;
+    }
     /// After DDL: waits until every live node reports the same schema version (false: timeout,
     /// or no control connection).
     asio::awaitable<bool> wait_for_schema_agreement(std::chrono::milliseconds timeout);

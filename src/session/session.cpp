@@ -152,5 +152,8 @@ asio::awaitable<void> Session::shutdown() const {
 
 std::size_t Session::open_connections() const { return impl_ ? impl_->open_connections() : 0; }
 std::size_t Session::in_flight_requests() const { return impl_ ? impl_->in_flight_requests() : 0; }
+std::optional<int> Session::protocol_version() const {
+    return impl_ ? impl_->protocol_version() : std::nullopt;
+}
 
 }  // namespace async_cassandra

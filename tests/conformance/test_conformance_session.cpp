@@ -117,6 +117,10 @@ TEST_P(Session_, WarningsTracingAndPayloadReachEveryPage) {
         };
         Cluster cluster(ex, cfg);
         Session session = co_await cluster.connect();
+        // An explicit ConnectionConfig::protocol_version is the one reported.
+        EXPECT_EQ(cluster.protocol_version(), GetParam());
+        EXPECT_EQ(session.protocol_version(), GetParam());
+        EXPECT_EQ(Session().protocol_version(), std::nullopt);
 
         StreamConfig sc;
         sc.fetch_size = 2;
@@ -308,6 +312,7 @@ INSTANTIATE_TEST_SUITE_P(V4AndV5, AcassCli, ::testing::Values(4, 5), [](const au
 TEST(Negotiation, V4OnlyClusterPaysOneRefusalNotOnePerConnection) {
     constexpr int kNodes = 3;
     constexpr std::size_t kPerHost = 3;
+    std::optional<int> negotiated;  // Cluster::protocol_version() of the last run
     auto accepted = [&](const std::string& emulate) {
         server::net::ClusterOptions options;
         options.port = 0;
@@ -319,7 +324,10 @@ TEST(Negotiation, V4OnlyClusterPaysOneRefusalNotOnePerConnection) {
             ClusterConfig cfg = acass_test::config_for_all_nodes(server);
             cfg.connections_per_host = kPerHost;
             Cluster cluster(ex, cfg);
+            EXPECT_EQ(cluster.protocol_version(), std::nullopt) << "nothing negotiated before connect()";
             Session session = co_await cluster.connect();
+            negotiated = cluster.protocol_version();
+            EXPECT_EQ(session.protocol_version(), negotiated);
             for (int i = 0; i < 30; ++i) {
                 ResultSet rs = co_await session.execute(Statement("SELECT release_version FROM system.local"));
                 EXPECT_EQ(rs.size(), 1u);
@@ -341,7 +349,9 @@ TEST(Negotiation, V4OnlyClusterPaysOneRefusalNotOnePerConnection) {
         return total;
     };
     const std::uint64_t native = accepted("");
+    EXPECT_EQ(negotiated, 5) << "a v5-capable cluster negotiates v5";
     const std::uint64_t v4_only = accepted("cassandra-3.11");
+    EXPECT_EQ(negotiated, 4) << "a v4-only cluster (emulated Cassandra 3.11) negotiates v4";
     // The control connection and every pool slot (at least; a pool may have reopened a slot).
     EXPECT_GE(native, 1 + kNodes * kPerHost);
     EXPECT_EQ(v4_only, native + 1) << "v4-only cluster: " << v4_only << " connections, v5-capable: " << native;
