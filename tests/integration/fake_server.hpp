@@ -154,7 +154,7 @@ private:
                 return;
             }
             version_ = static_cast<protocol::ProtocolVersion>(v);
-            auto request = protocol::decode_request(env.header.opcode, *env.body, version_);
+            auto request = protocol::decode_request(env.header.opcode, env.body, version_);
             if (std::holds_alternative<protocol::OptionsRequest>(request)) {
                 protocol::SupportedResponse s;
                 s.options["CQL_VERSION"] = {"3.0.0"};
@@ -197,7 +197,7 @@ private:
                 }
                 return;
             }
-            RequestInfo info{env.header, request, env.body, number_};
+            RequestInfo info{env.header, request, env.storage, number_};
             Action action = server_.handler_(info);
             if (action.drop) return;
             if (action.delay.count() == 0) {
