@@ -156,7 +156,7 @@ private:
                 return;
             }
             version_ = static_cast<protocol::ProtocolVersion>(v);
-            auto request = protocol::decode_request(env.header.opcode, *env.body, version_);
+            auto request = protocol::decode_request(env.header.opcode, env.body, version_);
             if (std::holds_alternative<protocol::OptionsRequest>(request)) {
                 protocol::SupportedResponse s;
                 s.options["CQL_VERSION"] = {"3.0.0"};
@@ -205,7 +205,7 @@ private:
                 send(stream, protocol::ReadyResponse{});
                 return;
             }
-            RequestInfo info{env.header, request, env.body, number_};
+            RequestInfo info{env.header, request, env.storage, number_};
             Action action = server_.handler_(info);
             if (action.drop) return;
             if (!action.response && !action.raw && !action.raw_envelope && !action.close) {
