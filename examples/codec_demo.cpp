@@ -104,7 +104,7 @@ int main() {
     auto answer = client_decoder.next();
     auto response = proto::decode_response(answer->header.opcode, answer->body_view(), v5);
     auto& rows = std::get<proto::RowsResult>(std::get<proto::ResultResponse>(response));
-    ac::Page page = ac::protocol::page_from_rows(answer->body, std::move(rows));
+    ac::Page page = ac::protocol::page_from_rows(answer->storage, std::move(rows));
     std::printf("client: page of %zu rows, has_more_pages=%s\n", page.size(), page.has_more_pages() ? "yes" : "no");
     for (const ac::Row& row : page)
         std::printf("  id=%lld name=%.*s score=%.1f\n", static_cast<long long>(row.get<std::int64_t>("id")),

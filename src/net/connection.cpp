@@ -543,11 +543,11 @@ void Connection::dispatch(protocol::Envelope env) {
 Reply Connection::decode_body(protocol::Envelope& env, protocol::ProtocolVersion version) {
     Reply r;
     r.header = env.header;
-    protocol::ByteReader in(*env.body);
+    protocol::ByteReader in(env.body);
     r.prefix = protocol::decode_body_prefix(in, env.header.flags, true);
     std::size_t ignored = 0;
     r.message = protocol::decode_response(env.header.opcode, in.rest(), version, &ignored);
-    r.response_bytes = protocol::kFrameHeaderSize + env.body->size();
+    r.response_bytes = protocol::kFrameHeaderSize + env.body.size();
     if (ignored > 0 && logger_.enabled(LogLevel::debug))
         logger_.log(LogLevel::debug, "ignored " + std::to_string(ignored) + " trailing bytes after the " +
                                          protocol::to_string(env.header.opcode) + " body on stream " +
@@ -556,7 +556,7 @@ Reply Connection::decode_body(protocol::Envelope& env, protocol::ProtocolVersion
         for (const auto& warning : r.prefix.warnings)
             logger_.log(LogLevel::warn, "server warning from " + endpoint() + ": " + warning);
     if (auto* e = std::get_if<protocol::ErrorResponse>(&r.message)) e->info = response_info_of(r.prefix);
-    r.body = std::move(env.body);
+    r.body = std::move(env.storage);
     return r;
 }
 

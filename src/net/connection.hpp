@@ -40,7 +40,8 @@ namespace async_cassandra::net {
 /// The prefix of a response body as the public ResponseInfo.
 ResponseInfo response_info_of(const protocol::BodyPrefix& prefix);
 
-/// A decoded response. `body` owns the bytes that views in `message` (rows) point into.
+/// A decoded response. `body` owns the bytes that views in `message` (rows) point into (the
+/// envelope's storage: its body, or a read buffer holding it).
 struct Reply {
     protocol::FrameHeader header;
     std::shared_ptr<protocol::Bytes> body;

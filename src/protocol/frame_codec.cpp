@@ -15,24 +15,30 @@ constexpr std::size_t kDirectReadThreshold = 16 * 1024;
 // A direct read grows the body by at most this much (or by what is already there) at a time, so
 // a peer announcing a huge body and then stalling does not make us commit the whole of it.
 constexpr std::size_t kDirectReadStep = 1024 * 1024;
+// A body decoded in place keeps the whole read buffer alive: only if the buffer is at most this
+// many times the body's size.
+constexpr std::size_t kMaxLentRatio = 8;
 
 void check_segment_compression(Compression c) {
     if (c == Compression::snappy) throw UsageError("protocol v5 segments support only LZ4 compression");
 }
 
-std::shared_ptr<Bytes> new_body(std::uint32_t length) {
+}  // namespace
+
+std::shared_ptr<Bytes> FrameDecoder::new_body(std::uint32_t length) {
+    // Small bodies get a buffer of their own: a kept buffer would be pinned by a small Reply.
+    if (length >= kDirectReadThreshold) return bodies_->take(length);
     auto body = std::make_shared<Bytes>();
     // Capacity only: pages are not touched until bytes arrive.
     body->reserve(length);
     return body;
 }
 
-}  // namespace
-
 // ---------------------------------------------------------------------------------------------
 // FrameDecoder
 
-FrameDecoder::FrameDecoder(std::uint32_t max_body_size) : max_body_size_(max_body_size) {}
+FrameDecoder::FrameDecoder(std::uint32_t max_body_size)
+    : max_body_size_(max_body_size), in_(std::make_shared<Bytes>()), bodies_(BufferPool::create()) {}
 
 void FrameDecoder::set_compression(Compression c) { compression_ = c; }
 
@@ -44,14 +50,27 @@ void FrameDecoder::enable_segments(Compression c) {
 }
 
 void FrameDecoder::ensure_free(std::size_t n) {
-    if (in_.size() - wpos_ >= n) return;
+    Bytes& in = *in_;
+    if (in.size() - wpos_ >= n) return;
+    if (in_lent_) {
+        // Envelopes view the bytes before rpos_: continue in another buffer, leave this one to them.
+        const std::size_t unconsumed = wpos_ - rpos_;
+        std::shared_ptr<Bytes> fresh = bodies_->take(std::max(in.size(), unconsumed + n));
+        fresh->resize(std::max(in.size(), unconsumed + n));  // zero-fills only beyond a kept buffer's size
+        if (unconsumed > 0) std::memcpy(fresh->data(), in.data() + rpos_, unconsumed);
+        in_ = std::move(fresh);
+        in_lent_ = false;
+        rpos_ = 0;
+        wpos_ = unconsumed;
+        return;
+    }
     // Move the unconsumed bytes to the front first; grow only if that is not enough.
     if (rpos_ > 0) {
-        std::memmove(in_.data(), in_.data() + rpos_, wpos_ - rpos_);
+        std::memmove(in.data(), in.data() + rpos_, wpos_ - rpos_);
         wpos_ -= rpos_;
         rpos_ = 0;
     }
-    if (in_.size() - wpos_ < n) in_.resize(std::max(wpos_ + n, in_.size() * 2));
+    if (in.size() - wpos_ < n) in.resize(std::max(wpos_ + n, in.size() * 2));
 }
 
 std::span<std::uint8_t> FrameDecoder::prepare(std::size_t size_hint) {
@@ -61,15 +80,17 @@ std::span<std::uint8_t> FrameDecoder::prepare(std::size_t size_hint) {
         Bytes& body = *pending_body_;
         const std::size_t length = pending_header_->body_length;
         if (length - pending_filled_ >= kDirectReadThreshold) {
-            if (body.size() == pending_filled_)  // within the reserved capacity: no reallocation
+            // Within the reserved capacity: no reallocation. A reused buffer's stale bytes are
+            // room already; it grows only when little of that is left.
+            if (body.size() - pending_filled_ < kDirectReadThreshold)
                 body.resize(std::min<std::size_t>(length, pending_filled_ + std::max(kDirectReadStep, pending_filled_)));
             direct_ = true;
             return std::span<std::uint8_t>(body).subspan(pending_filled_);
         }
     }
-    if (rpos_ == wpos_) rpos_ = wpos_ = 0;  // cheap reset: no memmove needed later
+    if (rpos_ == wpos_ && !in_lent_) rpos_ = wpos_ = 0;  // cheap reset: no memmove needed later
     ensure_free(size_hint);
-    return std::span<std::uint8_t>(in_).subspan(wpos_);
+    return std::span<std::uint8_t>(*in_).subspan(wpos_);
 }
 
 void FrameDecoder::commit(std::size_t n) {
@@ -80,7 +101,7 @@ void FrameDecoder::commit(std::size_t n) {
         pending_filled_ += n;
         return;
     }
-    if (n > in_.size() - wpos_) throw UsageError("commit() of more bytes than prepare() offered");
+    if (n > in_->size() - wpos_) throw UsageError("commit() of more bytes than prepare() offered");
     wpos_ += n;
 }
 
@@ -105,31 +126,43 @@ std::optional<Envelope> FrameDecoder::next() {
     }
 }
 
-Envelope FrameDecoder::finish(const FrameHeader& header, std::shared_ptr<Bytes> body) {
-    Envelope env{header, std::move(body)};
+bool FrameDecoder::worth_viewing_in_place(std::size_t body_size) const noexcept {
+    return body_size >= kDirectReadThreshold && body_size * kMaxLentRatio >= in_->size();
+}
+
+Envelope FrameDecoder::finish(const FrameHeader& header, std::shared_ptr<Bytes> storage, BytesView body) {
+    Envelope env{header, std::move(storage), body};
     if (env.header.flags & frame_flags::compression) {
         // v5 envelopes: the flag is deprecated and ignored (v5 spec 2.4.1.2); compression, if
         // any, happened at the segment level.
         // An empty body flagged as compressed holds nothing to decompress (servers flag even an
         // empty READY once compression is negotiated).
-        if (env.header.version <= 4 && !segments_ && !env.body->empty()) {
+        if (env.header.version <= 4 && !segments_ && !env.body.empty()) {
             if (compression_ == Compression::none)
                 throw ProtocolError(ProtocolErrc::compression, "compressed frame but no compression was negotiated");
             auto plain = std::make_shared<Bytes>();
-            decompress_body(compression_, *env.body, *plain, max_body_size_);
-            env.body = std::move(plain);
+            decompress_body(compression_, env.body, *plain, max_body_size_);
+            env.body = *plain;
+            env.storage = std::move(plain);
         }
         env.header.flags = static_cast<std::uint8_t>(env.header.flags & ~frame_flags::compression);
     }
-    env.header.body_length = static_cast<std::uint32_t>(env.body->size());
+    env.header.body_length = static_cast<std::uint32_t>(env.body.size());
     return env;
 }
 
 std::optional<Envelope> FrameDecoder::next_raw() {
     if (!pending_header_) {
         if (wpos_ - rpos_ < kFrameHeaderSize) return std::nullopt;
-        FrameHeader h = decode_frame_header(BytesView(in_).subspan(rpos_, kFrameHeaderSize), max_body_size_);
+        FrameHeader h = decode_frame_header(BytesView(*in_).subspan(rpos_, kFrameHeaderSize), max_body_size_);
         rpos_ += kFrameHeaderSize;
+        if (!(h.flags & frame_flags::compression) && wpos_ - rpos_ >= h.body_length && worth_viewing_in_place(h.body_length)) {
+            // The whole body is already in the read buffer: view it there.
+            const BytesView body(in_->data() + rpos_, h.body_length);
+            rpos_ += h.body_length;
+            in_lent_ = true;
+            return finish(h, in_, body);
+        }
         pending_body_ = new_body(h.body_length);
         pending_filled_ = 0;
         pending_header_ = h;
@@ -138,7 +171,7 @@ std::optional<Envelope> FrameDecoder::next_raw() {
     const std::size_t length = pending_header_->body_length;
     const std::size_t n = std::min(length - pending_filled_, wpos_ - rpos_);
     // Fill the room a direct read left unused first, then append.
-    const std::uint8_t* src = in_.data() + rpos_;
+    const std::uint8_t* src = in_->data() + rpos_;
     const std::size_t in_room = std::min(n, body.size() - pending_filled_);
     if (in_room > 0) std::memcpy(body.data() + pending_filled_, src, in_room);
     body.insert(body.end(), src + in_room, src + n);
@@ -147,17 +180,17 @@ std::optional<Envelope> FrameDecoder::next_raw() {
     if (pending_filled_ < length) return std::nullopt;
     FrameHeader h = *pending_header_;
     pending_header_.reset();
-    return finish(h, std::move(pending_body_));
+    return finish(h, std::move(pending_body_), body);
 }
 
 std::optional<Envelope> FrameDecoder::next_segmented() {
     while (ready_.empty()) {
-        auto seg = verify_segment(BytesView(in_).subspan(rpos_, wpos_ - rpos_), segment_lz4_);
+        auto seg = verify_segment(BytesView(*in_).subspan(rpos_, wpos_ - rpos_), segment_lz4_);
         if (!seg) return std::nullopt;
         rpos_ += seg->wire_size;
         const SegmentHeader& h = seg->header;
         if (h.uncompressed_length == 0) {
-            take_segment_payload(seg->wire_payload, h.self_contained);
+            take_segment_payload(seg->wire_payload, h.self_contained, true);
         } else if (!h.self_contained && pending_header_ &&
                    h.uncompressed_length <= pending_header_->body_length - pending_body_->size()) {
             // The middle or end of a split envelope: decompress straight into its body.
@@ -165,11 +198,11 @@ std::optional<Envelope> FrameDecoder::next_segmented() {
             const std::size_t at = body.size();
             body.resize(at + h.uncompressed_length);
             lz4_decompress_block(seg->wire_payload, std::span<std::uint8_t>(body).subspan(at));
-            take_segment_payload({}, false);
+            take_segment_payload({}, false, false);
         } else {
             scratch_.resize(h.uncompressed_length);
             lz4_decompress_block(seg->wire_payload, scratch_);
-            take_segment_payload(scratch_, h.self_contained);
+            take_segment_payload(scratch_, h.self_contained, false);
         }
     }
     Envelope env = std::move(ready_.front());
@@ -177,7 +210,7 @@ std::optional<Envelope> FrameDecoder::next_segmented() {
     return env;
 }
 
-void FrameDecoder::take_segment_payload(BytesView payload, bool self_contained) {
+void FrameDecoder::take_segment_payload(BytesView payload, bool self_contained, bool in_read_buffer) {
     if (self_contained) {
         // v5 spec 2: a self-contained segment holds one or more complete envelopes.
         if (pending_header_ || split_header_filled_ > 0)
@@ -191,7 +224,14 @@ void FrameDecoder::take_segment_payload(BytesView payload, bool self_contained) 
             if (in.remaining() < h.body_length)
                 throw ProtocolError(ProtocolErrc::truncated, "envelope body cut by the end of a self-contained segment");
             BytesView body = in.take(h.body_length);
-            ready_.push_back(finish(h, std::make_shared<Bytes>(body.begin(), body.end())));
+            if (in_read_buffer && worth_viewing_in_place(body.size())) {
+                in_lent_ = true;
+                ready_.push_back(finish(h, in_, body));
+            } else {
+                auto copy = std::make_shared<Bytes>(body.begin(), body.end());
+                const BytesView view(*copy);
+                ready_.push_back(finish(h, std::move(copy), view));
+            }
         }
         return;
     }
@@ -205,6 +245,7 @@ void FrameDecoder::take_segment_payload(BytesView payload, bool self_contained) 
         FrameHeader h = decode_frame_header(BytesView(split_header_, kFrameHeaderSize), max_body_size_);
         split_header_filled_ = 0;
         pending_body_ = new_body(h.body_length);
+        pending_body_->clear();  // filled by appending: its size is what has arrived
         pending_header_ = h;
     }
     Bytes& body = *pending_body_;
@@ -216,7 +257,7 @@ void FrameDecoder::take_segment_payload(BytesView payload, bool self_contained) 
     if (body.size() < pending_header_->body_length) return;
     FrameHeader h = *pending_header_;
     pending_header_.reset();
-    ready_.push_back(finish(h, std::move(pending_body_)));
+    ready_.push_back(finish(h, std::move(pending_body_), body));
 }
 
 // ---------------------------------------------------------------------------------------------

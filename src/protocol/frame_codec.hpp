@@ -10,6 +10,7 @@
 // Neither class does I/O, allocates per value, or is thread-safe: each belongs to one connection.
 #pragma once
 
+#include "protocol/buffer_pool.hpp"
 #include "protocol/bytes.hpp"
 #include "protocol/compression.hpp"
 #include "protocol/frame.hpp"
@@ -22,13 +23,16 @@
 namespace async_cassandra::protocol {
 
 /// One decoded envelope (v4: frame). `body` is the decompressed body: header.body_length equals
-/// body->size() and the compression flag is cleared. The shared buffer may be kept alive as long
-/// as the caller likes (e.g. as a page of rows viewed in place); the decoder never touches it again.
+/// body.size() and the compression flag is cleared. `storage` owns the bytes `body` views: a
+/// buffer of the body alone, or the read buffer a large v5 body was decoded from in place. It may
+/// be kept alive as long as the caller likes (e.g. as a page of rows viewed in place); the decoder
+/// never writes to those bytes again.
 struct Envelope {
     FrameHeader header;
-    std::shared_ptr<Bytes> body;
+    std::shared_ptr<Bytes> storage;
+    BytesView body;
 
-    BytesView body_view() const noexcept { return body ? BytesView(*body) : BytesView{}; }
+    BytesView body_view() const noexcept { return body; }
 };
 
 /// Incremental decoder. Typical read loop:
@@ -41,7 +45,8 @@ struct Envelope {
 ///     }
 ///
 /// Bytes may arrive split anywhere. A large uncompressed v4 body is read by the socket straight
-/// into the envelope's buffer (prepare() hands out that buffer), so it is never copied; anything
+/// into the envelope's buffer (prepare() hands out that buffer), so it is never copied; a large
+/// body that arrived whole in the read buffer (v4, or v5 in one segment) is viewed there; anything
 /// else is copied once from the read buffer into its envelope (or decompressed once).
 /// After next() throws, the stream is unusable: every later next() throws again.
 class FrameDecoder {
@@ -86,8 +91,16 @@ public:
 private:
     std::optional<Envelope> next_raw();
     std::optional<Envelope> next_segmented();
-    void take_segment_payload(BytesView payload, bool self_contained);
-    Envelope finish(const FrameHeader& header, std::shared_ptr<Bytes> body);
+    /// `in_read_buffer`: `payload` lies in in_, so a large envelope may be viewed in place.
+    void take_segment_payload(BytesView payload, bool self_contained, bool in_read_buffer);
+    Envelope finish(const FrameHeader& header, std::shared_ptr<Bytes> storage, BytesView body);
+    /// A body lying whole in the read buffer is viewed there (no copy) when large: the envelope
+    /// then shares the buffer (in_lent_), and the decoder continues in another one. A small body
+    /// is copied, so that it does not pin a buffer many times its size.
+    bool worth_viewing_in_place(std::size_t body_size) const noexcept;
+    /// A buffer for a body of `length` bytes: from bodies_ when large (its first size() bytes
+    /// are stale and get overwritten), else a new one with that capacity and size 0.
+    std::shared_ptr<Bytes> new_body(std::uint32_t length);
     void ensure_free(std::size_t n);
 
     std::uint32_t max_body_size_;
@@ -96,17 +109,21 @@ private:
     bool segment_lz4_ = false;
     bool failed_ = false;
 
-    // Read buffer: [rpos_, wpos_) holds received, unconsumed bytes.
-    Bytes in_;
+    // Read buffer: [rpos_, wpos_) holds received, unconsumed bytes. Lent: envelopes view bytes
+    // before rpos_, so it is only appended to; it is replaced when it would be compacted or grown.
+    std::shared_ptr<Bytes> in_;
+    bool in_lent_ = false;
     std::size_t rpos_ = 0;
     std::size_t wpos_ = 0;
 
     // The envelope being assembled: raw mode (body arriving), or v5 split across segments.
     std::optional<FrameHeader> pending_header_;
     std::shared_ptr<Bytes> pending_body_;
-    // Body bytes received. Raw mode may size the body beyond it: room prepare() hands out for a
-    // direct read, grown geometrically so that each byte is zero-filled once at most.
+    // Body bytes received. Raw mode may size the body beyond it: stale bytes of a reused buffer
+    // or room prepare() hands out for a direct read, grown geometrically so that each byte is
+    // zero-filled once at most (and not at all when bodies_ had a buffer of the size).
     std::size_t pending_filled_ = 0;
+    std::shared_ptr<BufferPool> bodies_;  // large bodies and lent read buffers, reused once free
     std::uint8_t split_header_[kFrameHeaderSize] = {};
     std::size_t split_header_filled_ = 0;
 

@@ -87,7 +87,7 @@ public:
         if (!env) throw std::runtime_error("connection closed by the server");
         Received r;
         r.header = env->header;
-        r.body = env->body;
+        r.body = env->storage;
         p::ByteReader in(env->body_view());
         r.prefix = p::decode_body_prefix(in, env->header.flags, true);
         r.response = p::decode_response(env->header.opcode, in.rest(),

@@ -4,7 +4,12 @@
 // driver's JSON of the source rows). Rows are compared as multisets (parallel exports have no
 // order across token ranges).
 //
-//   node check.mjs [--min-row-groups N] [--nested COL,...] [--dictionary LEAF,...] FILE.parquet EXPECTED.jsonl [FILE2.parquet EXPECTED2.jsonl ...]
+//   node check.mjs [--min-row-groups N] [--nested COL,...] [--dictionary LEAF,...]
+//                  [--decimal LEAF=SCALE,...] [--decimal-text LEAF,...] FILE.parquet EXPECTED.jsonl [FILE2.parquet EXPECTED2.jsonl ...]
+// --decimal: leaves that must be DECIMAL(38, SCALE); --decimal-text: decimal/varint leaves that must be text.
+// DECIMAL values are compared exactly as numbers (unscaled value and scale, trailing zeros
+// stripped: the writer may store 1.5 as 1.50 in a scale-2 column); hyparquet is asked for the
+// raw bytes of DECIMAL leaves, since it would turn them into (inexact) JavaScript numbers.
 // Exit 0 when both readers agree with every value of every file; prints "N passed, 0 failed".
 import { readFileSync } from 'node:fs'
 import { parquetMetadata, parquetReadObjects } from 'hyparquet'
@@ -15,10 +20,14 @@ const args = process.argv.slice(2)
 let minRowGroups = 0
 let groupColumns = []  // --nested a,b: columns that must be Parquet groups (LIST/MAP/struct), not JSON text
 let dictionaryLeaves = []  // --dictionary a,l.list.element: leaves whose every chunk has a dictionary page
+let decimalLeaves = []  // --decimal de=2,vi=0: [leaf, scale]
+let decimalTextLeaves = []  // --decimal-text de,vi
 for (;;) {
   if (args[0] === '--min-row-groups') { minRowGroups = Number(args[1]); args.splice(0, 2) }
   else if (args[0] === '--nested') { groupColumns = args[1].split(','); args.splice(0, 2) }
   else if (args[0] === '--dictionary') { dictionaryLeaves = args[1].split(','); args.splice(0, 2) }
+  else if (args[0] === '--decimal') { decimalLeaves = args[1].split(',').map((x) => x.split('=')); args.splice(0, 2) }
+  else if (args[0] === '--decimal-text') { decimalTextLeaves = args[1].split(','); args.splice(0, 2) }
   else break
 }
 if (args.length === 0 || args.length % 2) {
@@ -105,15 +114,42 @@ function timestampMillis(v) {
   return Number(v)
 }
 const normalizedJson = (text) => JSON.stringify(JSON.parse(text))
+// A decimal as "<unscaled>e<-scale>" without trailing zeros: equal numbers, equal text.
+function decimalKey(unscaled, scale) {
+  let u = BigInt(unscaled)
+  let s = BigInt(scale)
+  if (u === 0n) return '0'
+  while (u % 10n === 0n) { u /= 10n; s -= 1n }
+  return `${u}e${-s}`
+}
+function decimalKeyOfText(text) {
+  const m = /^(-?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/.exec(text)
+  if (!m) return `not a decimal: ${text}`
+  const frac = m[3] ?? ''
+  return decimalKey(BigInt(m[1] + ((m[2] + frac) || '0')), frac.length - Number(m[4] ?? 0))
+}
+const isDecimal = (e) => e?.converted_type === 'DECIMAL' || e?.logical_type?.type === 'DECIMAL'
+// A DECIMAL value read back: raw two's complement bytes (hyparquet) or arrow's DecimalBigNum.
+function decimalKeyOfValue(v, scale) {
+  if (v instanceof Uint8Array) {
+    let u = 0n
+    for (const b of v) u = u * 256n + BigInt(b)
+    if (v.length && v[0] & 0x80) u -= 1n << BigInt(8 * v.length)
+    return decimalKey(u, scale)
+  }
+  return decimalKey(BigInt(String(v)), scale)
+}
 
 // The canonical text of a value read back (`kind`: the CQL type, or 'json' for the types
 // written as JSON text).
-function canonActual(kind, v) {
+function canonActual(kind, v, element) {
   if (v === null || v === undefined) return 'null'
+  if (isDecimal(element)) return decimalKeyOfValue(v, element.scale ?? 0)
   switch (kind) {
     case 'int': case 'smallint': case 'tinyint': return String(Number(v))
     case 'bigint': case 'counter': return String(BigInt(v))
-    case 'varint': case 'decimal': case 'boolean': return String(v)
+    case 'varint': case 'decimal': return decimalKeyOfText(typeof v === 'string' ? v : new TextDecoder().decode(v))
+    case 'boolean': return String(v)
     case 'float': return floatText(Number(v), true)
     case 'double': return floatText(Number(v), false)
     case 'text': case 'ascii': case 'varchar': case 'inet': case 'duration':
@@ -132,8 +168,9 @@ function canonActual(kind, v) {
 function canonExpected(kind, raw, structural) {
   if (raw === 'null') return 'null'
   switch (kind) {
-    case 'int': case 'smallint': case 'tinyint': case 'bigint': case 'counter': case 'varint': case 'decimal': case 'boolean':
+    case 'int': case 'smallint': case 'tinyint': case 'bigint': case 'counter': case 'boolean':
       return raw
+    case 'varint': case 'decimal': return decimalKeyOfText(unquote(raw))
     case 'float': return floatText(Number(unquote(raw)), true)
     case 'double': return floatText(Number(unquote(raw)), false)
     case 'timestamp': return String(Date.parse(unquote(raw)))
@@ -166,6 +203,7 @@ const isMap = (n) => n.element.converted_type === 'MAP' || logicalOf(n.element) 
 function leafKind(e) {
   const lt = logicalOf(e)
   const ct = e.converted_type
+  if (isDecimal(e)) return 'decimal'
   if (lt === 'STRING' || ct === 'UTF8') return 'text'
   if (lt === 'JSON' || ct === 'JSON') return 'json'
   if (lt === 'DATE' || ct === 'DATE') return 'date'
@@ -186,7 +224,7 @@ function mapEntries(v) {
 // sorted [key, value] pairs, tuples/UDTs as arrays of their fields in schema order.
 function canonNested(node, v) {
   if (v === null || v === undefined) return null
-  if (node.children.length === 0) return canonActual(leafKind(node.element), v)
+  if (node.children.length === 0) return canonActual(leafKind(node.element), v, node.element)
   if (isList(node)) return Array.from(v, (x) => canonNested(node.children[0].children[0], x))
   if (isMap(node)) {
     const [key, value] = node.children[0].children
@@ -285,7 +323,29 @@ const leafIndex = []
 }
 const nullCounts = columns.map((_, ci) => metadata.row_groups.reduce((n, g) => n + Number(g.columns[leafIndex[ci]].meta_data.statistics?.null_count ?? NaN), 0))
 
-const hyRows = await parquetReadObjects({ file: arrayBuffer, utf8: false })
+// Leaves by dotted path ("lde.list.element"), for the DECIMAL/text assertions.
+const leafElements = {}
+const walk = (n, prefix) => {
+  const path = prefix ? `${prefix}.${n.name}` : n.name
+  if (n.children.length === 0) leafElements[path] = n.element
+  for (const c of n.children) walk(c, path)
+}
+for (const n of tree) walk(n, '')
+for (const [leaf, scale] of decimalLeaves) {
+  const e = leafElements[leaf]
+  if (!isDecimal(e) || e.type !== 'BYTE_ARRAY' || e.scale !== Number(scale) || e.precision !== 38 ||
+      e.logical_type?.scale !== Number(scale) || e.logical_type?.precision !== 38)
+    fail(`leaf ${leaf}: not BYTE_ARRAY DECIMAL(38, ${scale}): ${JSON.stringify(e)}`)
+}
+for (const leaf of decimalTextLeaves) {
+  const e = leafElements[leaf]
+  if (e?.logical_type?.type !== 'STRING' || isDecimal(e)) fail(`leaf ${leaf}: not text: ${JSON.stringify(e)}`)
+  if (!(metadata.key_value_metadata ?? []).some(({ key }) => key === `acass.note.${leaf}`)) fail(`leaf ${leaf}: no note`)
+}
+// hyparquet: DECIMAL leaves read as their raw bytes (the annotation hidden from its converter).
+const rawDecimals = structuredClone(metadata)
+for (const e of rawDecimals.schema) if (isDecimal(e)) { delete e.converted_type; delete e.logical_type }
+const hyRows = await parquetReadObjects({ file: arrayBuffer, metadata: rawDecimals, utf8: false })
 const wasmTable = tableFromIPC(wasm.readParquet(new Uint8Array(buffer)).intoIPCStream())
 const wasmRows = []
 for (let r = 0; r < wasmTable.numRows; r++) {
@@ -306,7 +366,7 @@ function check(readerName, rows) {
   const actualCanon = rows.map((row) => JSON.stringify(columns.map((c, ci) => {
     if (row[c] === null || row[c] === undefined) nulls[ci]++
     if (nested[ci]) return JSON.stringify(canonNested(tree[ci], row[c]))
-    return canonActual(kinds[ci], row[c])
+    return canonActual(kinds[ci], row[c], tree[ci].element)
   })))
   const expectedCanon = expected.map((fields) => {
     const map = Object.fromEntries(fields)

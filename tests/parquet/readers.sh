@@ -39,6 +39,7 @@ cql "INSERT INTO pq.every ($cols) VALUES (2, '', -9223372036854775808, 0x, false
 cql "INSERT INTO pq.every (id) VALUES (3)"   # every other column NULL
 cql "INSERT INTO pq.every (id, t, db, f, l, d, ts) VALUES (4, '\"', NaN, Infinity, ['', '\"', 'a''b'], '-0100-03-01', '1900-01-01T00:00:00.001Z')"
 cql "INSERT INTO pq.every (id, t, vc, db, f) VALUES (5, 'ünïcödé ✓', 'null', -Infinity, 3.4028235E38)"
+cql "INSERT INTO pq.every (id, de, vi) VALUES (6, -99999999999999999999999999999999999.999, 99999999999999999999999999999999999999)"
 # Enough rows for several row groups and pages, with nulls in between.
 for i in $(seq 10 129); do
   if (( i % 3 == 0 )); then
@@ -53,8 +54,35 @@ done > "$work/rows.jsonl"
 "$acass" export --port "$port" --table pq.every --out "$work/every.jsonl" -q
 "$acass" export --port "$port" --table pq.every --out "$work/every.parquet" --fetch-size 7 --row-group-rows 40 -q
 groups=l,s,m,mi,tp,ad,nested,lts,mu,sd,lde,tx,la
-"$node" "$here/check.mjs" --min-row-groups 3 --nested "$groups" --dictionary t,l.list.element \
+# decimal (one scale, 3) and varint (up to 38 digits) are DECIMAL; lde mixes scales: text.
+numbers=(--decimal de=3,vi=0,tx._4=0 --decimal-text lde.list.element)
+"$node" "$here/check.mjs" --min-row-groups 3 --nested "$groups" "${numbers[@]}" --dictionary t,l.list.element \
   "$work/every.parquet" "$work/every.jsonl"
 "$acass" export --port "$port" --table pq.every --out "$work/plain.parquet" --parquet-compression none -q
-"$node" "$here/check.mjs" --nested "$groups" "$work/plain.parquet" "$work/every.jsonl"
+"$node" "$here/check.mjs" --nested "$groups" "${numbers[@]}" "$work/plain.parquet" "$work/every.jsonl"
+"$acass" export --port "$port" --table pq.every --out "$work/text.parquet" --parquet-decimal text -q
+"$node" "$here/check.mjs" --nested "$groups" --decimal-text de,vi,tx._4,lde.list.element "$work/text.parquet" "$work/every.jsonl"
+# A decimal whose scale grows after its first row group (one row each here) cannot stay
+# DECIMAL without rounding: the export stops with exit 1 and names --parquet-decimal text.
+cql "CREATE TABLE pq.scales (id int PRIMARY KEY, de decimal)"
+for i in $(seq 1 12); do cql "INSERT INTO pq.scales (id, de) VALUES ($i, 0.$(printf '7%.0s' $(seq 1 $(( i % 3 + 1 )))))"; done
+"$acass" export --port "$port" --table pq.scales --out "$work/scales.jsonl" -q
+status=0
+"$acass" export --port "$port" --table pq.scales --out "$work/scales.parquet" --row-group-rows 1 --fetch-size 1 -q \
+  2>"$work/scales.err" || status=$?
+if ! head -1 "$work/scales.jsonl" | grep -q '^{"id": 5,'; then
+  echo "pq.scales: the first row is not id 5 any more; pick the scales again" >&2; exit 1
+fi
+# Row 5 (scale 3) comes first: every later value fits DECIMAL(38, 3) exactly (0.7 as 0.700).
+[[ $status == 0 ]] || { cat "$work/scales.err" >&2; exit 1; }
+"$node" "$here/check.mjs" --decimal de=3 "$work/scales.parquet" "$work/scales.jsonl"
+cql "UPDATE pq.scales SET de = 0.7 WHERE id = 5"  # now scale 1 first, then 0.77, 0.777: not exact
+status=0
+"$acass" export --port "$port" --table pq.scales --out "$work/scales.parquet" --row-group-rows 1 --fetch-size 1 -q \
+  2>"$work/scales.err" || status=$?
+[[ $status == 1 ]] && grep -q "column de: the decimal 0.77.* does not fit this file's DECIMAL(38, 1) exactly.*--parquet-decimal text" "$work/scales.err" \
+  || { echo "expected exit 1 naming --parquet-decimal text, got $status:" >&2; cat "$work/scales.err" >&2; exit 1; }
+"$acass" export --port "$port" --table pq.scales --out "$work/scales.jsonl" -q
+"$acass" export --port "$port" --table pq.scales --out "$work/scales.parquet" --row-group-rows 1 --fetch-size 1 -q --parquet-decimal text
+"$node" "$here/check.mjs" --decimal-text de "$work/scales.parquet" "$work/scales.jsonl"
 echo "parquet readers OK"

@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace acass_cli {
 
@@ -35,5 +36,10 @@ std::string count_statement_for(const std::string& select);
 /// Runs a COUNT(*) statement and returns its single value.
 asio::awaitable<std::int64_t> server_side_count(async_cassandra::Session session,
                                                 std::string count_statement);
+
+/// The nodes' tokens (Murmur3), from system.local and system.peers; empty when unknown (then
+/// split_token_ring_aligned cuts the ring evenly). For `--splits` ranges that each go to a
+/// replica of the whole range.
+asio::awaitable<std::vector<std::int64_t>> ring_tokens(async_cassandra::Session session);
 
 }  // namespace acass_cli

@@ -93,8 +93,4 @@ int report_failure(const std::string& command, std::exception_ptr error) {
     return code;
 }
 
-void throw_file_error(const std::string& path, const std::string& action) {
-    throw FileError("cannot " + action + " " + path + ": " + std::strerror(errno));
-}
-
 }  // namespace acass_cli

@@ -3,6 +3,8 @@
 // (tools/README.md, "Exit codes").
 #pragma once
 
+#include <cerrno>
+#include <cstring>
 #include <exception>
 #include <stdexcept>
 #include <string>
@@ -63,7 +65,10 @@ public:
 /// Prints "acass <command>: <message>" on stderr and returns the exit code of `error`.
 int report_failure(const std::string& command, std::exception_ptr error);
 
-/// "<path>: <strerror(errno)>" as a FileError.
-[[noreturn]] void throw_file_error(const std::string& path, const std::string& action);
+/// "cannot <action> <path>: <strerror(errno)>" as a FileError. (Inline: the Parquet writer's
+/// fuzz target links it without the rest of the tool.)
+[[noreturn]] inline void throw_file_error(const std::string& path, const std::string& action) {
+    throw FileError("cannot " + action + " " + path + ": " + std::strerror(errno));
+}
 
 }  // namespace acass_cli

@@ -41,6 +41,10 @@ void add_export_flags(CLI::App& app, ExportOptions& o) {
     app.add_option("--parquet-compression", o.parquet_compression, "Parquet page compression: snappy or none")
         ->default_val("snappy")
         ->check(CLI::IsMember({"snappy", "none"}));
+    app.add_option("--parquet-decimal", o.parquet_decimal,
+                   "Parquet decimal and varint columns: auto (DECIMAL when the first row group allows) or text")
+        ->default_val("auto")
+        ->check(CLI::IsMember({"auto", "text"}));
     app.add_option("--fetch-size", o.fetch_size, "Rows per page")
         ->default_val(5000)
         ->check(CLI::Range(1, 1 << 30));
@@ -96,6 +100,7 @@ WriterOptions writer_options(const ExportOptions& o) {
     w.parquet.row_group_bytes = parse_byte_size(o.row_group_size, "--row-group-size");
     w.parquet.row_group_rows = o.row_group_rows;
     w.parquet.compression = parse_parquet_compression(o.parquet_compression);
+    w.parquet.decimal_as_text = o.parquet_decimal == "text";
     w.csv = o.csv;
     return w;
 }

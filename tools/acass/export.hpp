@@ -28,6 +28,7 @@ struct ExportOptions {
     std::string row_group_size = "128MB";  ///< Parquet: bytes per row group
     std::int64_t row_group_rows = 0;       ///< Parquet: rows per row group (0 = by size only)
     std::string parquet_compression = "snappy";
+    std::string parquet_decimal = "auto";    ///< Parquet decimal/varint: "auto" (DECIMAL when it fits) or "text"
     std::size_t splits = 0;       ///< > 0: a parallel export of this many token ranges
     std::size_t concurrency = 4;  ///< ranges streamed at once (with splits)
     double fsync_interval = 5;    ///< seconds between fsyncs of the output and the resume file (splits)

@@ -149,26 +149,6 @@ void parse_simple_select(const std::string& query, std::string& table, std::vect
     }
 }
 
-// The nodes' tokens (Murmur3), from system.local and system.peers; empty when unknown.
-asio::awaitable<std::vector<std::int64_t>> ring_tokens(ac::Session session) {
-    std::vector<std::int64_t> tokens;
-    bool known = true;
-    for (const char* query : {"SELECT tokens FROM system.local", "SELECT tokens FROM system.peers"}) {
-        try {
-            ac::ResultSet result = co_await session.execute(query);
-            for (const ac::Row row : result) {
-                const auto texts = row.get<std::optional<std::vector<std::string>>>(0);
-                for (const std::string& t : texts.value_or(std::vector<std::string>{})) tokens.push_back(std::stoll(t));
-            }
-        } catch (const std::exception&) {  // no such table/column, or not Murmur3 tokens
-            known = false;
-        }
-        if (!known) break;
-    }
-    if (!known) tokens.clear();
-    co_return tokens;
-}
-
 // Saves the manifest atomically; with `durable`, fsyncs the output first, then the manifest.
 void save_manifest(ResumeFile& file, const std::string& output, const ParallelResume& state, bool durable) {
     if (durable) {

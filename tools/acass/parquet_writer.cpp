@@ -37,14 +37,41 @@ static_assert(std::endian::native == std::endian::little, "PLAIN encoding is wri
 
 // parquet.thrift enums used here.
 enum PhysicalType : std::int32_t { BOOLEAN = 0, INT32 = 1, INT64 = 2, FLOAT = 4, DOUBLE = 5, BYTE_ARRAY = 6, FIXED_LEN_BYTE_ARRAY = 7 };
-enum ConvertedType : std::int32_t { UTF8 = 0, MAP = 1, LIST = 3, DATE = 6, TIMESTAMP_MILLIS = 9, INT_8 = 15, INT_16 = 16, INT_32 = 17, INT_64 = 18, JSON = 19, NO_CONVERTED = -1 };
-enum LogicalTypeId : std::int16_t { L_NONE = 0, L_STRING = 1, L_MAP = 2, L_LIST = 3, L_DATE = 6, L_TIME = 7, L_TIMESTAMP = 8, L_INTEGER = 10, L_JSON = 12, L_UUID = 14 };
+enum ConvertedType : std::int32_t { UTF8 = 0, MAP = 1, LIST = 3, DECIMAL = 5, DATE = 6, TIMESTAMP_MILLIS = 9, INT_8 = 15, INT_16 = 16, INT_32 = 17, INT_64 = 18, JSON = 19, NO_CONVERTED = -1 };
+enum LogicalTypeId : std::int16_t { L_NONE = 0, L_STRING = 1, L_MAP = 2, L_LIST = 3, L_DECIMAL = 5, L_DATE = 6, L_TIME = 7, L_TIMESTAMP = 8, L_INTEGER = 10, L_JSON = 12, L_UUID = 14 };
 constexpr std::int32_t kEncodingPlain = 0, kEncodingRle = 3, kEncodingRleDictionary = 8;
 constexpr std::int32_t kRequired = 0, kOptional = 1, kRepeated = 2;
 constexpr std::int32_t kDataPage = 0, kDictionaryPage = 2;
 
 // How a CQL value becomes a Parquet value.
 enum class Conversion { boolean, i8, i16, i32, i64, f32, f64, bytes, timestamp, date, time, uuid, inet, varint, decimal, duration, json };
+
+// DECIMAL columns declare this precision: the largest that Decimal128 readers (arrow, Spark,
+// DuckDB) take exactly. Their scale is 0 (varint) or the file's (decimal), always below it.
+constexpr std::int32_t kDecimalPrecision = 38;
+
+// The minimal two's complement form of a CQL varint (which may carry redundant sign bytes);
+// Parquet's binary DECIMAL asks for the minimal number of bytes. Empty (a malformed zero): "".
+std::string_view minimal_twos_complement(std::string_view b) {
+    while (b.size() > 1 && ((b[0] == 0 && !(static_cast<unsigned char>(b[1]) & 0x80)) ||
+                            (static_cast<unsigned char>(b[0]) == 0xff && (static_cast<unsigned char>(b[1]) & 0x80))))
+        b.remove_prefix(1);
+    return b;
+}
+
+ac::Varint varint_of(std::string_view b) {
+    if (b.empty()) return ac::Varint{};
+    return ac::Varint::from_bytes({reinterpret_cast<const std::uint8_t*>(b.data()), b.size()});
+}
+
+// Whether a minimal unscaled value has at most kDecimalPrecision digits.
+bool fits_decimal_precision(std::string_view minimal) {
+    if (minimal.size() <= 15) return true;  // |v| < 2^119 < 10^38
+    if (minimal.size() > 16) return false;  // |v| >= 2^127 > 10^38
+    std::string digits = varint_of(minimal).to_string();
+    if (digits[0] == '-') digits.erase(0, 1);
+    return digits.size() <= static_cast<std::size_t>(kDecimalPrecision);
+}
 
 // Statistics longer than this are left out (a reader may not want a 1 MB blob in the footer).
 constexpr std::size_t kMaxStatisticsBytes = 256;
@@ -166,6 +193,15 @@ struct ParquetWriter::Column {
     std::int8_t int_bits = 0;
     std::string note;  ///< why the column is text, for the key/value metadata
 
+    // decimal and varint leaves: DECIMAL(38, scale) over BYTE_ARRAY, or text. The form is chosen
+    // when the first row group holding a value of the column is written (see decide_number_form);
+    // until then the open page keeps the raw CQL values (length-prefixed) and is not cut.
+    enum class NumberForm { none, undecided, decimal, text };
+    NumberForm number_form = NumberForm::none;
+    std::int32_t decimal_scale = 0;   ///< NumberForm::decimal: the file's scale (0 for varint)
+    std::int64_t rescaled = 0;        ///< decimals of another scale written at decimal_scale exactly
+    std::string text_reason;          ///< NumberForm::text: why (for the note)
+
     // Where the leaf sits: its path from the root (a top-level column: just its name), the
     // definition level of a present value and the repetition level of its innermost list/map.
     std::vector<std::string> path;
@@ -277,8 +313,13 @@ struct ParquetWriter::Column {
     }
     void append_byte_array(std::uint8_t rep, std::string_view v) {
         push_levels(rep, max_def);
-        see_bytes(v);
         ++page_values;
+        store_byte_array(v);
+    }
+    // The value part of a present byte array (its levels are already pushed).
+    void store_byte_array(std::string_view v) {
+        // DECIMAL bytes order as signed numbers, not byte strings: no min/max for them.
+        if (logical != L_DECIMAL) see_bytes(v);
         if (dictionary_on) {
             ++dictionary_values;
             const auto [it, added] = entry_of.try_emplace(std::string(v), static_cast<std::uint32_t>(entries.size()));
@@ -386,11 +427,16 @@ struct ParquetWriter::Column {
                 if (n == 0) return append_null();
                 return append_byte_array(ac::ValueCodec<ac::Inet>::decode(*type, view).to_string());
             case Conversion::varint:
-                if (n == 0) return append_null();
-                return append_byte_array(ac::ValueCodec<ac::Varint>::decode(*type, view).to_string());
             case Conversion::decimal:
                 if (n == 0) return append_null();
-                return append_byte_array(ac::ValueCodec<ac::Decimal>::decode(*type, view).to_string());
+                push_levels(rep, max_def);
+                ++page_values;
+                if (number_form == NumberForm::undecided) {  // kept raw until the form is chosen
+                    put_le(values, static_cast<std::uint32_t>(n));
+                    values.append(reinterpret_cast<const char*>(p), n);
+                    return;
+                }
+                return store_number(view);
             case Conversion::duration:
                 if (n == 0) return append_null();
                 return append_byte_array(ac::ValueCodec<ac::Duration>::decode(*type, view).to_string());
@@ -401,6 +447,108 @@ struct ParquetWriter::Column {
                 return append_byte_array(text);
         }
         ++page_values;
+    }
+
+    // The value part of a present decimal or varint in the chosen form.
+    void store_number(ac::BytesView raw) {
+        if (number_form == NumberForm::text) {
+            if (conversion == Conversion::varint) return store_byte_array(ac::ValueCodec<ac::Varint>::decode(*type, raw).to_string());
+            return store_byte_array(ac::ValueCodec<ac::Decimal>::decode(*type, raw).to_string());
+        }
+        const auto [scale, unscaled] = split_number(raw);
+        if (scale == decimal_scale) {
+            const std::string_view minimal = minimal_twos_complement(unscaled);
+            if (fits_decimal_precision(minimal)) return store_byte_array(minimal.empty() ? std::string_view("\0", 1) : minimal);
+        } else if (auto bytes = rescale(unscaled, scale)) {
+            ++rescaled;
+            return store_byte_array(*bytes);
+        }
+        const std::string shown = conversion == Conversion::varint
+                                      ? varint_of(unscaled).to_string()
+                                      : ac::Decimal(scale, varint_of(unscaled)).to_string();
+        throw std::runtime_error("column " + name + ": the " + type->cql_name() + " " + shown +
+                                 " does not fit this file's DECIMAL(" + std::to_string(kDecimalPrecision) + ", " +
+                                 std::to_string(decimal_scale) +
+                                 ") exactly (the form was chosen by the first row group holding a value); export "
+                                 "again from scratch with --parquet-decimal text");
+    }
+    // (scale, unscaled two's complement bytes) of a decimal; a varint has scale 0.
+    std::pair<std::int32_t, std::string_view> split_number(ac::BytesView raw) const {
+        const std::string_view all(reinterpret_cast<const char*>(raw.data()), raw.size());
+        if (conversion == Conversion::varint) return {0, all};
+        if (raw.size() < 4) throw std::runtime_error("column " + name + ": a decimal value of " + std::to_string(raw.size()) + " bytes");
+        return {ac::detail::load_be<std::int32_t>(raw.data()), all.substr(4)};
+    }
+    // `unscaled` * 10^(decimal_scale - scale) as minimal bytes, when that is an integer of at
+    // most kDecimalPrecision digits (1.5 at scale 2 is 150; 1.25 at scale 1 is not exact).
+    std::optional<std::string> rescale(std::string_view unscaled, std::int32_t scale) const {
+        std::string digits = varint_of(minimal_twos_complement(unscaled)).to_string();
+        const std::int64_t shift = std::int64_t{decimal_scale} - scale;
+        if (digits != "0" && shift > 0) {
+            if (shift > kDecimalPrecision) return std::nullopt;
+            digits.append(static_cast<std::size_t>(shift), '0');
+        } else if (digits != "0" && shift < 0) {
+            const std::size_t drop = static_cast<std::size_t>(-shift);
+            const std::size_t sign = digits[0] == '-' ? 1 : 0;
+            if (drop >= digits.size() - sign || digits.find_first_not_of('0', digits.size() - drop) != std::string::npos)
+                return std::nullopt;
+            digits.resize(digits.size() - drop);
+        }
+        const auto bytes = ac::Varint::parse(digits).bytes();
+        std::string out(bytes.begin(), bytes.end());
+        if (!fits_decimal_precision(out)) return std::nullopt;
+        return out;
+    }
+    // Chooses DECIMAL or text from the raw values of the open page (the first row group holding
+    // any): DECIMAL(38, s) when every decimal has the same scale s in [0, 38) and every unscaled
+    // value has at most 38 digits (varint: scale 0), else text; then stores them in that form.
+    void decide_number_form() {
+        const std::string raw = std::move(values);
+        values.clear();
+        std::optional<std::int32_t> scale;
+        std::string reason;
+        for (std::size_t at = 0; at < raw.size();) {
+            std::uint32_t size = 0;
+            std::memcpy(&size, raw.data() + at, 4);
+            const auto [s, unscaled] = split_number(ac::BytesView(reinterpret_cast<const std::uint8_t*>(raw.data()) + at + 4, size));
+            at += 4 + size;
+            if (!scale) scale = s;
+            if (s != *scale) reason = "its scale varies";
+            else if (s < 0 || s >= kDecimalPrecision) reason = "its scale " + std::to_string(s) + " is outside 0.." + std::to_string(kDecimalPrecision - 1);
+            else if (!fits_decimal_precision(minimal_twos_complement(unscaled))) reason = "a value has over " + std::to_string(kDecimalPrecision) + " digits";
+            if (!reason.empty()) break;
+        }
+        if (reason.empty()) choose_decimal(scale.value_or(0));
+        else choose_text(reason + " in the first row group holding a value");
+        for (std::size_t at = 0; at < raw.size();) {
+            std::uint32_t size = 0;
+            std::memcpy(&size, raw.data() + at, 4);
+            store_number(ac::BytesView(reinterpret_cast<const std::uint8_t*>(raw.data()) + at + 4, size));
+            at += 4 + size;
+        }
+    }
+    void choose_decimal(std::int32_t scale) {
+        number_form = NumberForm::decimal;
+        decimal_scale = scale;
+        converted = DECIMAL;
+        logical = L_DECIMAL;
+    }
+    void choose_text(std::string reason) {
+        number_form = NumberForm::text;
+        text_reason = std::move(reason);
+        converted = UTF8;
+        logical = L_STRING;
+    }
+    // The key/value note of a decimal or varint leaf ("" when there is nothing to say).
+    std::string number_note() const {
+        const std::string what = conversion == Conversion::varint ? "varint" : "decimal";
+        if (number_form == NumberForm::text)
+            return what + " as text (" + (conversion == Conversion::varint ? "decimal digits" : "each value keeps its own scale") +
+                   "): " + text_reason;
+        if (rescaled > 0)
+            return "DECIMAL(" + std::to_string(kDecimalPrecision) + ", " + std::to_string(decimal_scale) + "): " +
+                   std::to_string(rescaled) + " values of another scale were written at this scale exactly (equal numbers, e.g. 1.5 as 1.50)";
+        return {};
     }
 
     std::size_t open_page_bytes() const { return levels.size() / 8 + values.size() + indexes.size() * 4; }
@@ -554,6 +702,10 @@ struct ParquetWriter::Column {
         w.field_i32(3, required ? kRequired : kOptional);
         w.field_binary(4, path.back());
         if (converted != NO_CONVERTED) w.field_i32(6, converted);
+        if (logical == L_DECIMAL) {
+            w.field_i32(7, decimal_scale);
+            w.field_i32(8, kDecimalPrecision);
+        }
         if (logical != L_NONE) {
             w.begin_struct_field(10);  // LogicalType (a union: one field)
             switch (logical) {
@@ -561,6 +713,12 @@ struct ParquetWriter::Column {
                     w.begin_struct_field(L_INTEGER);
                     w.field_i8(1, int_bits);
                     w.field_bool(2, true);
+                    w.end_struct();
+                    break;
+                case L_DECIMAL:
+                    w.begin_struct_field(L_DECIMAL);
+                    w.field_i32(1, decimal_scale);
+                    w.field_i32(2, kDecimalPrecision);
                     w.end_struct();
                     break;
                 case L_TIMESTAMP:
@@ -665,10 +823,10 @@ std::unique_ptr<ParquetWriter::Column> plan_column(const ac::DataTypePtr& type, 
             text(Conversion::inet, "inet as address text");
             break;
         case K::varint:
-            text(Conversion::varint, "varint as decimal digits");
-            break;
-        case K::decimal:
-            text(Conversion::decimal, "decimal as text (each value keeps its own scale)");
+        case K::decimal:  // DECIMAL or text: chosen by the first row group holding a value
+            c->conversion = type->kind == K::varint ? Conversion::varint : Conversion::decimal;
+            c->physical = BYTE_ARRAY;
+            c->number_form = ParquetWriter::Column::NumberForm::undecided;
             break;
         case K::duration:
             text(Conversion::duration, "duration as a CQL duration literal (months, days, nanoseconds)");
@@ -833,10 +991,10 @@ ParquetWriter::ParquetWriter(std::string path, const ac::Columns& columns, Parqu
     }
     for (auto& leaf : columns_) {  // text and blobs: dictionary pages while they pay
         if (leaf->physical == BYTE_ARRAY) leaf->dictionary_limit = options_.dictionary_bytes;
+        if (leaf->number_form == Column::NumberForm::undecided && options_.decimal_as_text)
+            leaf->choose_text("--parquet-decimal text");
         leaf->reset_chunk();
     }
-    for (const auto& leaf : columns_)  // "acass.note.<column>" / "acass.note.<column>.list.element"...
-        if (!leaf->note.empty()) add_key_value(key_value_metadata_, key_value_count_, "acass.note." + leaf->name, leaf->note);
     if (!resume_state) {
         file_ = std::fopen(path_.c_str(), "wb");
         if (!file_) throw_file_error(path_, "open the output file");
@@ -844,12 +1002,16 @@ ParquetWriter::ParquetWriter(std::string path, const ac::Columns& columns, Parqu
         committed_bytes_ = 4;
         return;
     }
-    // "acass-parquet-1 <committed bytes> <committed rows> <row group hex>,<row group hex>..."
+    // "acass-parquet-2 <committed bytes> <committed rows> <row group hex>,<row group hex>... <forms>"
+    // (forms: per leaf "-", or for decimal/varint leaves "u" undecided, "t" text, "d<scale>r<rescaled>"
+    // DECIMAL). acass-parquet-1 (no forms) wrote decimal and varint as text.
     std::istringstream in(*resume_state);
-    std::string magic, groups;
+    std::string magic, groups, forms;
     in >> magic >> committed_bytes_ >> committed_rows_ >> groups;
-    if (magic != "acass-parquet-1" || !in || committed_bytes_ < 4)
+    if ((magic != "acass-parquet-1" && magic != "acass-parquet-2") || !in || committed_bytes_ < 4)
         throw FileError("resume state of " + path_ + " is not a Parquet writer state");
+    if (magic == "acass-parquet-2" && !(in >> forms)) throw FileError("resume state of " + path_ + " has no column forms");
+    restore_number_forms(magic == "acass-parquet-1" ? std::nullopt : std::optional<std::string>(forms));
     try {
         for (std::size_t start = 0; start < groups.size();) {
             std::size_t comma = groups.find(',', start);
@@ -888,7 +1050,28 @@ std::int64_t ParquetWriter::buffered_bytes() const noexcept {
     return total;
 }
 
+void ParquetWriter::check_not_failed() const {
+    if (!failure_.empty())
+        throw std::runtime_error("Parquet file " + path_ + " stays at its last complete row group: a page failed (" +
+                                 failure_ + ")");
+}
+
 void ParquetWriter::write_page(const ac::Page& page) {
+    check_not_failed();
+    try {
+        shred_page(page);
+    } catch (const std::exception& e) {
+        // Some leaves may hold part of the page: no row group may be written from them.
+        failure_ = e.what();
+        throw;
+    }
+    buffered_rows_ += static_cast<std::int64_t>(page.size());
+    if ((options_.row_group_rows > 0 && buffered_rows_ >= options_.row_group_rows) ||
+        buffered_bytes() >= options_.row_group_bytes)
+        flush_row_group();
+}
+
+void ParquetWriter::shred_page(const ac::Page& page) {
     if (page.columns().size() != shapes_.size())
         throw std::runtime_error("a page with " + std::to_string(page.columns().size()) + " columns in a Parquet file of " +
                                  std::to_string(shapes_.size()));
@@ -897,15 +1080,14 @@ void ParquetWriter::write_page(const ac::Page& page) {
         for (const ac::Row row : page) shred(columns_, shape, row.raw(i), 0);
         // Pages end between rows only (a row's repeated values never span two pages).
         for (std::size_t l = shape.first_leaf; l < shape.end_leaf; ++l)
-            if (columns_[l]->open_page_bytes() >= options_.page_bytes) columns_[l]->cut_page(options_.compression);
+            if (columns_[l]->open_page_bytes() >= options_.page_bytes &&
+                columns_[l]->number_form != Column::NumberForm::undecided)  // (its raw values wait for the form)
+                columns_[l]->cut_page(options_.compression);
     }
-    buffered_rows_ += static_cast<std::int64_t>(page.size());
-    if ((options_.row_group_rows > 0 && buffered_rows_ >= options_.row_group_rows) ||
-        buffered_bytes() >= options_.row_group_bytes)
-        flush_row_group();
 }
 
 void ParquetWriter::flush_row_group() {
+    check_not_failed();
     if (buffered_rows_ > 0) {
         const std::int64_t group_offset = committed_bytes_;
         std::int64_t offset = group_offset, uncompressed = 0;
@@ -913,6 +1095,7 @@ void ParquetWriter::flush_row_group() {
         group.begin_list_field(1, parquet::ThriftWriter::kStruct, columns_.size());
         for (auto& column : columns_) {
             Column& c = *column;
+            if (c.number_form == Column::NumberForm::undecided && !c.values.empty()) c.decide_number_form();
             c.cut_page(options_.compression);
             const std::string dictionary = c.dictionary_page(options_.compression);
             if (c.dictionary_pages && !c.dictionary_on) ++dictionary_fallbacks_;
@@ -941,7 +1124,16 @@ void ParquetWriter::flush_row_group() {
 
 void ParquetWriter::close() {
     if (!file_) return;
-    flush_row_group();
+    flush_row_group();  // (throws after a failed page: the file keeps no footer, its resume state stays valid)
+    // A decimal or varint column without a single value: DECIMAL(38, 0).
+    for (auto& c : columns_)
+        if (c->number_form == Column::NumberForm::undecided) c->choose_decimal(0);
+    std::string key_values = key_value_metadata_;  // + "acass.note.<leaf path>" for the leaves that need one
+    std::size_t key_value_count = key_value_count_;
+    for (const auto& c : columns_) {
+        const std::string note = c->number_form == Column::NumberForm::none ? c->note : c->number_note();
+        if (!note.empty()) add_key_value(key_values, key_value_count, "acass.note." + c->name, note);
+    }
     parquet::ThriftWriter meta;
     meta.field_i32(1, 2);  // version
     std::size_t nodes = 1;
@@ -955,8 +1147,8 @@ void ParquetWriter::close() {
     meta.field_i64(3, committed_rows_);
     meta.begin_list_field(4, parquet::ThriftWriter::kStruct, row_groups_.size());
     for (const std::string& g : row_groups_) meta.raw(g);
-    meta.begin_list_field(5, parquet::ThriftWriter::kStruct, key_value_count_);
-    meta.raw(key_value_metadata_);
+    meta.begin_list_field(5, parquet::ThriftWriter::kStruct, key_value_count);
+    meta.raw(key_values);
     meta.field_binary(6, "acass (async-cassandra-cpp)");
     meta.begin_list_field(7, parquet::ThriftWriter::kStruct, columns_.size());  // ColumnOrder per leaf
     for (std::size_t i = 0; i < columns_.size(); ++i) {
@@ -1007,10 +1199,64 @@ void ParquetWriter::write_schema(parquet::ThriftWriter& w, const Shape& s) const
 }
 
 std::string ParquetWriter::resume_state() const {
-    std::string text = "acass-parquet-1 " + std::to_string(committed_bytes_) + " " + std::to_string(committed_rows_) + " ";
+    std::string text = "acass-parquet-2 " + std::to_string(committed_bytes_) + " " + std::to_string(committed_rows_) + " ";
     if (row_groups_.empty()) text += "-";
     for (std::size_t i = 0; i < row_groups_.size(); ++i) text += (i ? "," : "") + hex(row_groups_[i]);
+    text += ' ';
+    for (std::size_t i = 0; i < columns_.size(); ++i) {
+        const Column& c = *columns_[i];
+        if (i) text += ',';
+        switch (c.number_form) {
+            case Column::NumberForm::none: text += '-'; break;
+            case Column::NumberForm::undecided: text += 'u'; break;
+            case Column::NumberForm::text: text += 't'; break;
+            case Column::NumberForm::decimal:
+                text += 'd' + std::to_string(c.decimal_scale) + 'r' + std::to_string(c.rescaled);
+        }
+    }
     return text;
+}
+
+void ParquetWriter::restore_number_forms(const std::optional<std::string>& forms) {
+    auto refuse = [&](const std::string& why) { throw FileError("resume state of " + path_ + ": " + why); };
+    std::vector<std::string> items;
+    if (forms)
+        for (std::size_t start = 0;;) {
+            const std::size_t comma = forms->find(',', start);
+            items.push_back(forms->substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+            if (comma == std::string::npos) break;
+            start = comma + 1;
+        }
+    if (forms && items.size() != columns_.size()) refuse("its column forms do not match the columns");
+    for (std::size_t i = 0; i < columns_.size(); ++i) {
+        Column& c = *columns_[i];
+        const bool number = c.conversion == Conversion::varint || c.conversion == Conversion::decimal;
+        if (!forms) {  // acass-parquet-1 wrote them as text
+            if (number) c.choose_text("written as text by an earlier version of acass (the export was resumed)");
+            continue;
+        }
+        const std::string& f = items[i];
+        if (!number) {
+            if (f != "-") refuse("its column forms do not match the columns");
+            continue;
+        }
+        if (f == "t") {
+            if (c.number_form != Column::NumberForm::text) c.choose_text("in the part written before a resume");
+        } else if (f == "u") {
+            if (c.number_form == Column::NumberForm::text)
+                refuse("the earlier run did not ask for --parquet-decimal text (start the export from scratch)");
+        } else if (f.size() > 1 && f[0] == 'd') {
+            if (c.number_form == Column::NumberForm::text)
+                refuse("column " + c.name + " is DECIMAL in the part already written; --parquet-decimal text needs a fresh export");
+            long long scale = 0, rescaled = 0;
+            if (std::sscanf(f.c_str(), "d%lldr%lld", &scale, &rescaled) != 2 || scale < 0 || scale >= kDecimalPrecision)
+                refuse("a malformed column form '" + f + "'");
+            c.choose_decimal(static_cast<std::int32_t>(scale));
+            c.rescaled = rescaled;
+        } else {
+            refuse("a malformed column form '" + f + "'");
+        }
+    }
 }
 
 }  // namespace acass_cli

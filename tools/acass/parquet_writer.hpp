@@ -14,10 +14,17 @@
 //   text, ascii -> BYTE_ARRAY STRING        blob, custom -> BYTE_ARRAY
 //   timestamp -> INT64 TIMESTAMP(MILLIS, UTC)   date -> INT32 DATE
 //   time -> INT64 TIME(NANOS, not UTC)      uuid, timeuuid -> FIXED_LEN_BYTE_ARRAY(16) UUID
-//   inet -> STRING (address text)           varint -> STRING (decimal digits)
-//   decimal -> STRING (BigDecimal text: the scale of each value is kept; Parquet's DECIMAL has
-//              one scale per column, fixed in the schema before the values are seen, which a
-//              streamed CQL column does not promise)
+//   inet -> STRING (address text)
+//   varint -> BYTE_ARRAY DECIMAL(38, 0), or STRING (decimal digits)
+//   decimal -> BYTE_ARRAY DECIMAL(38, s), or STRING (BigDecimal text, each value's own scale)
+//              Parquet's DECIMAL has one scale per file and the file is streamed, so the form is
+//              chosen when the first row group holding a value of the column is written (its
+//              raw values wait in the open page): DECIMAL when all of them share a scale s in
+//              0..37 and have at most 38 digits, else text. Later values of another scale are
+//              written at s when that is exact (1.5 as 150 at scale 2, counted in the note);
+//              a later value that does not fit exactly stops the export with an error naming
+//              --parquet-decimal text (ParquetOptions::decimal_as_text). Nothing is rounded.
+//              A column with no value at all: DECIMAL(38, 0). No min/max statistics (signed).
 //   duration -> STRING (CQL duration literal, e.g. "1mo2d3ns": months/days/nanoseconds exact)
 //   list<T>, set<T> -> group (LIST) { repeated group list { optional T element } }
 //   map<K, V> -> group (MAP) { repeated group key_value { required K key; optional V value } }
@@ -62,6 +69,9 @@ struct ParquetOptions {
     /// more than half of the values seen (over 1000 distinct): from then on that chunk's pages
     /// are PLAIN. 0 = PLAIN only.
     std::size_t dictionary_bytes = 1024 * 1024;
+    /// decimal and varint as text always (--parquet-decimal text) instead of DECIMAL when the
+    /// first row group holding a value allows it.
+    bool decimal_as_text = false;
 };
 
 /// "none"/"uncompressed" or "snappy"; throws CliUsageError otherwise.
@@ -78,7 +88,10 @@ public:
     ParquetWriter& operator=(const ParquetWriter&) = delete;
 
     /// Buffers the rows; writes a row group whenever the buffer reaches the configured size
-    /// (only between pages, so a committed file always ends after a whole page).
+    /// (only between pages, so a committed file always ends after a whole page). A page it
+    /// refuses (a malformed value, a decimal that does not fit) throws std::runtime_error and
+    /// fails the writer: part of that page may be buffered, so every later call throws too and
+    /// the file stays as committed_bytes()/resume_state() last described it.
     void write_page(const async_cassandra::Page& page);
     /// Writes the buffered rows as a row group (nothing when empty) and flushes the file.
     void flush_row_group();
@@ -115,6 +128,9 @@ public:
 private:
     void write_bytes(const std::string& bytes);
     void write_schema(parquet::ThriftWriter& w, const Shape& shape) const;
+    void restore_number_forms(const std::optional<std::string>& forms);
+    void shred_page(const async_cassandra::Page& page);
+    void check_not_failed() const;
 
     std::string path_;
     ParquetOptions options_;
@@ -128,6 +144,7 @@ private:
     std::int64_t dictionary_fallbacks_ = 0;
     std::string key_value_metadata_;  ///< serialized list elements (KeyValue structs)
     std::size_t key_value_count_ = 0;
+    std::string failure_;  ///< why a page failed (the writer is then unusable), or empty
 };
 
 }  // namespace acass_cli

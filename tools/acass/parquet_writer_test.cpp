@@ -234,6 +234,175 @@ void test_empty(const std::string& dir) {
     check_layout(dir + "/empty.parquet");
 }
 
+// decimal and varint columns: DECIMAL(38, s) when the first row group holding values allows.
+std::vector<ac::protocol::ColumnSpec> number_columns() {
+    return {
+        {"ks", "n", "id", DataType::simple(TypeKind::int_)},
+        {"ks", "n", "de", DataType::simple(TypeKind::decimal)},
+        {"ks", "n", "vi", DataType::simple(TypeKind::varint)},
+        {"ks", "n", "lde", DataType::list_of(DataType::simple(TypeKind::decimal))},
+    };
+}
+
+// One cell of a number page: a decimal/varint literal ("" = null), or raw varint bytes.
+struct NumberRow {
+    std::string de, vi;
+    std::vector<std::string> lde;  // empty = null list
+    std::vector<std::uint8_t> vi_raw;  // when set, the varint's exact bytes (redundant sign bytes)
+};
+
+ac::Page number_page(int first, const std::vector<NumberRow>& rows) {
+    const auto cols = number_columns();
+    auto body = std::make_shared<Bytes>();
+    ac::protocol::ByteWriter w(*body);
+    int id = first;
+    for (const NumberRow& r : rows) {
+        ac::encode_value(w, *cols[0].type, std::int32_t{id++});
+        if (r.de.empty()) w.write_null_bytes();
+        else ac::encode_value(w, *cols[1].type, ac::Decimal::parse(r.de));
+        if (!r.vi_raw.empty()) w.write_bytes(ac::BytesView(r.vi_raw.data(), r.vi_raw.size()));
+        else if (r.vi.empty()) w.write_null_bytes();
+        else ac::encode_value(w, *cols[2].type, ac::Varint::parse(r.vi));
+        if (r.lde.empty()) {
+            w.write_null_bytes();
+        } else {
+            std::vector<ac::Decimal> list;
+            for (const std::string& d : r.lde) list.push_back(ac::Decimal::parse(d));
+            ac::encode_value(w, *cols[3].type, list);
+        }
+    }
+    ac::protocol::RowsResult result;
+    result.metadata.column_count = static_cast<std::int32_t>(cols.size());
+    result.metadata.columns = cols;
+    result.row_count = static_cast<std::int32_t>(rows.size());
+    result.rows_content = ac::protocol::BytesView(*body);
+    return ac::protocol::page_from_rows(body, std::move(result));
+}
+
+// The rows of decimals.parquet: a first row group of scale-2 decimals, varints up to 38 digits
+// (one with redundant sign bytes) and scale-1 list elements; later groups with decimals of other
+// scales that fit exactly (1.5 -> 1.50, 0.1200 -> 0.12) and scale-0 list elements.
+std::vector<NumberRow> number_rows(int first, int count) {
+    std::vector<NumberRow> rows;
+    for (int i = first; i < first + count; ++i) {
+        NumberRow r;
+        const std::string n = std::to_string(i);
+        if (i % 5 != 4) {
+            if (i < 20) r.de = (i % 2 ? "-" : "") + n + "." + std::to_string(10 + i % 90);
+            else if (i % 3 == 0) r.de = n + ".5";             // scale 1 -> 2
+            else if (i % 3 == 1) r.de = "-0." + n + "00";     // scale 4 with trailing zeros -> 2
+            else r.de = "1" + n + "E+2";                      // scale -2 -> 2
+        }
+        if (i == 1) r.vi = std::string(38, '9');
+        else if (i == 2) r.vi = "-" + std::string(38, '9');
+        else if (i == 3) r.vi_raw = {0x00, 0x00, 0x05};      // 5 with two redundant sign bytes
+        else if (i == 5) r.vi_raw = {0xff, 0xff, 0x80};      // -128, one redundant byte
+        else if (i % 4 != 0) r.vi = (i % 2 ? "-" : "") + n + "000000000000000000000";
+        if (i % 6 != 5) r.lde = i < 20 ? std::vector<std::string>{n + ".5", "-0.1"} : std::vector<std::string>{n, "0"};
+        rows.push_back(r);
+    }
+    return rows;
+}
+
+std::string write_numbers(const std::string& dir, const std::string& name, const std::vector<NumberRow>& rows,
+                          ParquetOptions options, const std::optional<std::string>& resume = std::nullopt) {
+    ParquetWriter writer(dir + "/" + name + ".parquet", *ac::protocol::columns_from_specs(number_columns()), options, resume);
+    std::string expected;
+    for (std::size_t first = 0; first < rows.size(); first += 10) {
+        const std::vector<NumberRow> part(rows.begin() + static_cast<std::ptrdiff_t>(first),
+                                          rows.begin() + static_cast<std::ptrdiff_t>(std::min(first + 10, rows.size())));
+        const ac::Page page = number_page(static_cast<int>(first), part);
+        append_expected(expected, page);
+        writer.write_page(page);
+    }
+    writer.flush_row_group();
+    const std::string state = writer.resume_state();
+    writer.close();
+    write_text(dir + "/" + name + ".jsonl", expected);
+    check_layout(dir + "/" + name + ".parquet");
+    return state;
+}
+
+void test_decimals(const std::string& dir) {
+    ParquetOptions options;
+    options.row_group_rows = 20;
+    // DECIMAL: de at scale 2 (later values rescaled exactly), vi at 0, lde's elements at scale 1.
+    const std::string state = write_numbers(dir, "decimals", number_rows(0, 60), options);
+    CHECK(state.rfind("acass-parquet-2 ", 0) == 0);
+    CHECK(state.find(" -,d2r") != std::string::npos);  // id; de: DECIMAL scale 2, some rescaled
+    CHECK(state.find(",d2r0,") == std::string::npos);
+    CHECK(state.find(",d0r0,d1r") != std::string::npos);  // vi; lde.list.element: scale 1, rescaled
+    const std::string footer = read_file(dir + "/decimals.parquet");
+    CHECK(footer.find("were written at this scale exactly") != std::string::npos);  // the note
+
+    // Text: the first row group's decimals have two scales, a varint has 39 digits.
+    auto mixed = number_rows(0, 30);
+    mixed[0].de = "1.5";
+    mixed[6].vi = std::string(39, '1');
+    write_numbers(dir, "decimals_text", mixed, options);
+    const std::string text_footer = read_file(dir + "/decimals_text.parquet");
+    CHECK(text_footer.find("its scale varies in the first row group holding a value") != std::string::npos);
+    CHECK(text_footer.find("a value has over 38 digits") != std::string::npos);
+
+    // --parquet-decimal text: text whatever the values.
+    ParquetOptions as_text = options;
+    as_text.decimal_as_text = true;
+    const std::string text_state = write_numbers(dir, "decimals_forced_text", number_rows(0, 30), as_text);
+    CHECK(text_state.find(" -,t,t,t") != std::string::npos);
+
+    // A later value that no DECIMAL(38, 2) holds exactly stops the writer: nothing is rounded.
+    std::string refusal;
+    try {
+        auto rows = number_rows(0, 30);
+        rows[25].de = "1.234";
+        write_numbers(dir, "decimals_refused", rows, options);
+    } catch (const std::runtime_error& e) {
+        refusal = e.what();
+    }
+    CHECK(refusal.find("column de: the decimal 1.234 does not fit this file's DECIMAL(38, 2)") != std::string::npos);
+    CHECK(refusal.find("--parquet-decimal text") != std::string::npos);
+    std::filesystem::remove(dir + "/decimals_refused.parquet");
+    std::filesystem::remove(dir + "/decimals_refused.jsonl");
+
+    // Resume keeps the form chosen before the crash, and refuses to switch it to text.
+    const std::string path = dir + "/decimals_resumed.parquet";
+    std::string first_state;
+    std::string expected;
+    {
+        ParquetWriter writer(path, *ac::protocol::columns_from_specs(number_columns()), options);
+        for (int first = 0; first < 40; first += 10) {
+            const ac::Page page = number_page(first, number_rows(first, 10));
+            append_expected(expected, page);
+            writer.write_page(page);
+        }
+        first_state = writer.resume_state();
+    }  // "killed": no footer
+    bool refused = false;
+    try {
+        ParquetWriter again(path, *ac::protocol::columns_from_specs(number_columns()), as_text, first_state);
+    } catch (const std::exception& e) {
+        refused = std::string(e.what()).find("is DECIMAL in the part already written") != std::string::npos;
+    }
+    CHECK(refused);
+    {
+        ParquetWriter writer(path, *ac::protocol::columns_from_specs(number_columns()), options, first_state);
+        for (int first = 40; first < 60; first += 10) {
+            const ac::Page page = number_page(first, number_rows(first, 10));
+            append_expected(expected, page);
+            writer.write_page(page);
+        }
+        writer.close();
+    }
+    write_text(dir + "/decimals_resumed.jsonl", expected);
+    check_layout(path);
+
+    // A resume state of the earlier format (decimal and varint were text then) continues as text.
+    {
+        std::ofstream(dir + "/decimals_v1.parquet", std::ios::binary) << "PAR1";
+    }
+    write_numbers(dir, "decimals_v1", number_rows(0, 30), options, std::string("acass-parquet-1 4 0 -"));
+}
+
 }  // namespace
 
 // Writes rows 0..499 in pages of 25 as NAME.parquet (and NAME.jsonl for the readers); returns
@@ -277,6 +446,7 @@ int main(int argc, char** argv) {
         {"resume", test_resume},
         {"empty", test_empty},
         {"dictionary", test_dictionary},
+        {"decimals", test_decimals},
     };
     int failed_tests = 0;
     for (const auto& [name, fn] : tests) {
