@@ -71,22 +71,27 @@ asio::awaitable<std::int64_t> server_side_count(ac::Session session, std::string
 }
 
 asio::awaitable<std::vector<std::int64_t>> ring_tokens(ac::Session session) {
+    // system.local gives the answering node's tokens, system.peers every other node's. The two
+    // queries may be answered by different nodes (load balancing), and then the union misses
+    // the second node's tokens; so each is asked a few times: peers lists from two different
+    // nodes already cover every node, and the local answers of a single node cover a 1-node ring.
     std::vector<std::int64_t> tokens;
-    bool known = true;
-    for (const char* query : {"SELECT tokens FROM system.local", "SELECT tokens FROM system.peers"}) {
-        try {
-            ac::Statement statement = statement_for(query);  // a read: retried like the others
-            ac::ResultSet result = co_await session.execute(std::move(statement));
-            for (const ac::Row row : result) {
-                const auto texts = row.get<std::optional<std::vector<std::string>>>(0);
-                for (const std::string& t : texts.value_or(std::vector<std::string>{})) tokens.push_back(std::stoll(t));
+    for (int round = 0; round < 4; ++round) {
+        for (const char* query : {"SELECT tokens FROM system.local", "SELECT tokens FROM system.peers"}) {
+            try {
+                ac::Statement statement = statement_for(query);  // a read: retried like the others
+                ac::ResultSet result = co_await session.execute(std::move(statement));
+                for (const ac::Row row : result) {
+                    const auto texts = row.get<std::optional<std::vector<std::string>>>(0);
+                    for (const std::string& t : texts.value_or(std::vector<std::string>{})) tokens.push_back(std::stoll(t));
+                }
+            } catch (const std::exception&) {  // no such table/column, or not Murmur3 tokens
+                co_return std::vector<std::int64_t>{};
             }
-        } catch (const std::exception&) {  // no such table/column, or not Murmur3 tokens
-            known = false;
         }
-        if (!known) break;
     }
-    if (!known) tokens.clear();
+    std::sort(tokens.begin(), tokens.end());
+    tokens.erase(std::unique(tokens.begin(), tokens.end()), tokens.end());
     co_return tokens;
 }
 
