@@ -60,6 +60,25 @@ private:
         }
         ++pos_;
     }
+    /// The text between `quote` at pos_ and its closing twin, a doubled quote standing for one
+    /// (a "quoted identifier" and a 'string literal' are lexed alike).
+    std::string lex_quoted(char quote, const char* unterminated) {
+        std::string text;
+        ++pos_;
+        for (;;) {
+            if (pos_ >= s_.size()) fail(unterminated);
+            if (peek() == quote) {
+                if (peek(1) != quote) break;
+                text += quote;
+                pos_ += 2;
+                continue;
+            }
+            text += s_[pos_];
+            advance();
+        }
+        ++pos_;
+        return text;
+    }
 
     void skip_space_and_comments() {
         for (;;) {
@@ -122,41 +141,13 @@ private:
             return;
         }
         if (c == '"') {
-            ++pos_;
-            for (;;) {
-                if (pos_ >= s_.size()) fail("unterminated quoted identifier");
-                if (peek() == '"') {
-                    if (peek(1) == '"') {
-                        t.text += '"';
-                        pos_ += 2;
-                        continue;
-                    }
-                    ++pos_;
-                    break;
-                }
-                t.text += s_[pos_];
-                advance();
-            }
+            t.text = lex_quoted('"', "unterminated quoted identifier");
             if (t.text.empty()) fail("empty quoted identifier");
             t.kind = Tok::quoted_ident;
             return;
         }
         if (c == '\'') {
-            ++pos_;
-            for (;;) {
-                if (pos_ >= s_.size()) fail("unterminated string literal");
-                if (peek() == '\'') {
-                    if (peek(1) == '\'') {
-                        t.text += '\'';
-                        pos_ += 2;
-                        continue;
-                    }
-                    ++pos_;
-                    break;
-                }
-                t.text += s_[pos_];
-                advance();
-            }
+            t.text = lex_quoted('\'', "unterminated string literal");
             t.kind = Tok::string;
             return;
         }

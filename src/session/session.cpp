@@ -77,28 +77,26 @@ asio::awaitable<ResultSet> Session::execute_batch(Batch batch) const {
     co_return co_await impl->execute_batch(batch);
 }
 
-asio::awaitable<std::pair<std::exception_ptr, ResultSet>> Session::try_execute(Statement statement) const {
+namespace {
+/// The error-returning form of an operation that yields a ResultSet: the one body of both
+/// try_execute overloads (each hands over the statement it owns, so nothing is copied).
+asio::awaitable<std::pair<std::exception_ptr, ResultSet>> with_error(asio::awaitable<ResultSet> operation) {
     std::pair<std::exception_ptr, ResultSet> out;
     try {
-        auto impl = checked().shared_from_this();
-        const detail::StatementRef ref = ref_of(statement);
-        out.second = co_await impl->execute_all(ref);
+        out.second = co_await std::move(operation);
     } catch (...) {
         out.first = std::current_exception();
     }
     co_return out;
 }
+}  // namespace
+
+asio::awaitable<std::pair<std::exception_ptr, ResultSet>> Session::try_execute(Statement statement) const {
+    return with_error(execute(std::move(statement)));
+}
 
 asio::awaitable<std::pair<std::exception_ptr, ResultSet>> Session::try_execute(BoundStatement statement) const {
-    std::pair<std::exception_ptr, ResultSet> out;
-    try {
-        auto impl = checked().shared_from_this();
-        const detail::StatementRef ref = ref_of(statement);
-        out.second = co_await impl->execute_all(ref);
-    } catch (...) {
-        out.first = std::current_exception();
-    }
-    co_return out;
+    return with_error(execute(std::move(statement)));
 }
 
 asio::awaitable<Page> Session::execute_page(Statement statement, std::optional<PagingState> paging_state,

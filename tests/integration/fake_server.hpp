@@ -26,7 +26,9 @@
 
 namespace async_cassandra::testing {
 
-/// What the server does with one request.
+/// What the server does with one request. An Action with nothing set is answered with a
+/// ServerError naming the request (a gap in the test's script shows up at once, as an error,
+/// instead of as a request that waits for its timeout); `drop` is the way to never answer.
 struct Action {
     std::optional<protocol::Response> response;   ///< sent on the request's stream
     std::chrono::milliseconds delay{0};            ///< before sending
@@ -35,7 +37,7 @@ struct Action {
     /// self-contained segment once v5 framing is on.
     std::optional<protocol::Bytes> raw_envelope;
     bool close = false;                            ///< close the connection instead of answering
-    bool drop = false;                             ///< never answer
+    bool drop = false;                             ///< never answer (on purpose)
     std::shared_ptr<protocol::Bytes> storage;      ///< keeps bytes viewed by `response` alive
 };
 
@@ -197,9 +199,22 @@ private:
                 }
                 return;
             }
+            if (std::holds_alternative<protocol::RegisterRequest>(request)) {
+                // Every node answers REGISTER with READY (spec 4.1.8); the control connection
+                // waits for it before reading the topology.
+                send(stream, protocol::ReadyResponse{});
+                return;
+            }
             RequestInfo info{env.header, request, env.storage, number_};
             Action action = server_.handler_(info);
             if (action.drop) return;
+            if (!action.response && !action.raw && !action.raw_envelope && !action.close) {
+                protocol::ErrorResponse e;
+                e.code = ServerErrorCode::server_error;
+                e.message = "fake server: the test's handler has no answer for opcode " +
+                            std::to_string(static_cast<int>(env.header.opcode));
+                action.response = std::move(e);
+            }
             if (action.delay.count() == 0) {
                 perform(stream, std::move(action));
                 return;

@@ -14,6 +14,9 @@
 #include <atomic>
 #include <mutex>
 #include <set>
+#include <string>
+#include <string_view>
+#include <vector>
 
 using namespace async_cassandra;
 using namespace async_cassandra::testing;
@@ -141,12 +144,32 @@ struct Engine {
     }
 };
 
+/// The log lines of a test's clusters that say a request timed out. The fake server answers every
+/// request at once (or after a scripted delay of 20 ms), so here a timeout is a request that was
+/// never answered or never woken. Once, every test of this file waited out 5 s like that (the
+/// control connection's REGISTER went unanswered) and still passed: SessionTest fails on any.
+struct TimeoutLog {
+    std::mutex mutex;
+    std::vector<std::string> lines;
+};
+TimeoutLog& timeout_log() {
+    static TimeoutLog log;
+    return log;
+}
+
 ClusterConfig config_for(const FakeServer& server, std::optional<int> version = std::nullopt) {
     ClusterConfig c;
     c.contact_points = {"127.0.0.1"};
     c.port = server.port();
     c.connection.protocol_version = version;
     c.request_timeout = 5s;
+    c.log_level = LogLevel::debug;  // the connection logs each timed-out request at debug
+    c.log_sink = [](LogLevel, std::string_view message) {
+        if (message.find("timed out") == std::string_view::npos) return;
+        auto& log = timeout_log();
+        std::lock_guard lock(log.mutex);
+        log.lines.emplace_back(message);
+    };
     return c;
 }
 
@@ -154,6 +177,16 @@ ClusterConfig config_for(const FakeServer& server, std::optional<int> version = 
 
 class SessionTest : public ::testing::TestWithParam<int> {
 protected:
+    void SetUp() override {
+        std::lock_guard lock(timeout_log().mutex);
+        timeout_log().lines.clear();
+    }
+    // Every request of these tests ends with the server's answer, never with its timeout.
+    void TearDown() override {
+        std::lock_guard lock(timeout_log().mutex);
+        for (const auto& line : timeout_log().lines) ADD_FAILURE() << "a request ended by its timeout: " << line;
+    }
+
     Engine engine;
     FakeServer server{std::ref(engine)};
 };
