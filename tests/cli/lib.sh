@@ -50,8 +50,11 @@ start_controlled_server() {
   fail "acass-server did not report its port"
 }
 
+# fail writes to the test's own stderr, kept on a descriptor of its own: a check run as
+# `expect_status 7 cmd 2>/dev/null` silences cmd, not the reason the test failed.
+exec {acass_test_stderr}>&2
 fail() {
-  echo "FAIL: $*" >&2
+  echo "FAIL: $*" >&"$acass_test_stderr"
   exit 1
 }
 

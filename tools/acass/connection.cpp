@@ -123,7 +123,7 @@ asio::awaitable<int> run_body(const std::string& command, const ConnectionOption
     int code = exit_ok;
     std::exception_ptr error;
     try {
-        CommandContext context{session, interruption, options};
+        CommandContext context{session, cluster, interruption, options};
         code = co_await body(context);
     } catch (...) {
         error = std::current_exception();

@@ -47,9 +47,11 @@ struct Interruption {
     bool requested = false;
 };
 
-/// What a subcommand body gets: a connected session (keyspace applied) and the interruption flag.
+/// What a subcommand body gets: a connected session (keyspace applied), its cluster (for the
+/// control connection's metadata) and the interruption flag.
 struct CommandContext {
     async_cassandra::Session session;
+    const async_cassandra::Cluster& cluster;
     const Interruption& interruption;
     const ConnectionOptions& connection;
 };

@@ -70,11 +70,23 @@ asio::awaitable<std::int64_t> server_side_count(ac::Session session, std::string
     throw CliUsageError("COUNT(*) returned no row");
 }
 
-asio::awaitable<std::vector<std::int64_t>> ring_tokens(ac::Session session) {
-    // system.local gives the answering node's tokens, system.peers every other node's. The two
-    // queries may be answered by different nodes (load balancing), and then the union misses
-    // the second node's tokens; so each is asked a few times: peers lists from two different
-    // nodes already cover every node, and the local answers of a single node cover a 1-node ring.
+namespace {
+
+// Every node's tokens as the control connection read them; empty when a node's are unknown.
+std::vector<std::int64_t> tokens_from_metadata(const ac::ClusterMetadata& metadata) {
+    std::vector<std::int64_t> tokens;
+    for (const ac::HostInfo& host : metadata.hosts) {
+        if (host.tokens.empty()) return {};  // a partial ring would give ranges across owners
+        tokens.insert(tokens.end(), host.tokens.begin(), host.tokens.end());
+    }
+    return tokens;
+}
+
+// Fallback without a control connection: system.local gives the answering node's tokens,
+// system.peers every other node's. The two queries may be answered by different nodes (load
+// balancing), and then the union misses the second node's tokens; so each is asked a few times:
+// peers lists from two different nodes already cover every node.
+asio::awaitable<std::vector<std::int64_t>> tokens_from_system_tables(ac::Session session) {
     std::vector<std::int64_t> tokens;
     for (int round = 0; round < 4; ++round) {
         for (const char* query : {"SELECT tokens FROM system.local", "SELECT tokens FROM system.peers"}) {
@@ -90,6 +102,14 @@ asio::awaitable<std::vector<std::int64_t>> ring_tokens(ac::Session session) {
             }
         }
     }
+    co_return tokens;
+}
+
+}  // namespace
+
+asio::awaitable<std::vector<std::int64_t>> ring_tokens(const CommandContext& context) {
+    std::vector<std::int64_t> tokens = tokens_from_metadata(context.cluster.metadata());
+    if (tokens.empty()) tokens = co_await tokens_from_system_tables(context.session);
     std::sort(tokens.begin(), tokens.end());
     tokens.erase(std::unique(tokens.begin(), tokens.end()), tokens.end());
     co_return tokens;
@@ -119,7 +139,7 @@ asio::awaitable<int> parallel_count(CommandContext& context, const CountOptions&
     config.count = true;
     config.partition_key = std::move(keys);
     // Aligned to the nodes' tokens (when known): every range is counted by a replica of all of it.
-    const std::vector<std::int64_t> tokens = co_await ring_tokens(context.session);
+    const std::vector<std::int64_t> tokens = co_await ring_tokens(context);
     config.ranges = ac::split_token_ring_aligned(o.splits, tokens);
     config.concurrency = o.concurrency;
     config.stream.fetch_size = o.fetch_size;

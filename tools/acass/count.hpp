@@ -37,9 +37,10 @@ std::string count_statement_for(const std::string& select);
 asio::awaitable<std::int64_t> server_side_count(async_cassandra::Session session,
                                                 std::string count_statement);
 
-/// The nodes' tokens (Murmur3), from system.local and system.peers; empty when unknown (then
-/// split_token_ring_aligned cuts the ring evenly). For `--splits` ranges that each go to a
-/// replica of the whole range.
-asio::awaitable<std::vector<std::int64_t>> ring_tokens(async_cassandra::Session session);
+/// The nodes' tokens (Murmur3); empty when unknown (then split_token_ring_aligned cuts the ring
+/// evenly). For `--splits` ranges that each go to a replica of the whole range. Taken from the
+/// control connection's metadata (system.local and system.peers read on one connection); only
+/// when that has no tokens, from those two tables through the session.
+asio::awaitable<std::vector<std::int64_t>> ring_tokens(const CommandContext& context);
 
 }  // namespace acass_cli

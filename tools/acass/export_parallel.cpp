@@ -235,7 +235,7 @@ asio::awaitable<int> run_parallel_export(CommandContext& context, const ExportOp
     } else {
         state.format = to_string(format);
         state.query = statement_text;
-        state.ranges = ac::split_token_ring_aligned(o.splits, co_await ring_tokens(context.session));
+        state.ranges = ac::split_token_ring_aligned(o.splits, co_await ring_tokens(context));
         state.points.assign(state.ranges.size(), ac::ResumePoint{});
     }
     if (resumed) {
