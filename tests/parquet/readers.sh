@@ -63,7 +63,7 @@ numbers=(--decimal de=3,vi=0,tx._4=0 --decimal-text lde.list.element)
 "$acass" export --port "$port" --table pq.every --out "$work/text.parquet" --parquet-decimal text -q
 "$node" "$here/check.mjs" --nested "$groups" --decimal-text de,vi,tx._4,lde.list.element "$work/text.parquet" "$work/every.jsonl"
 # A decimal whose scale grows after its first row group (one row each here) cannot stay
-# DECIMAL without rounding: the export stops with exit 1 and names --parquet-decimal text.
+# DECIMAL without rounding: the export stops with exit 9 (a value the format cannot hold) and names --parquet-decimal text.
 cql "CREATE TABLE pq.scales (id int PRIMARY KEY, de decimal)"
 for i in $(seq 1 12); do cql "INSERT INTO pq.scales (id, de) VALUES ($i, 0.$(printf '7%.0s' $(seq 1 $(( i % 3 + 1 )))))"; done
 "$acass" export --port "$port" --table pq.scales --out "$work/scales.jsonl" -q
@@ -80,8 +80,8 @@ cql "UPDATE pq.scales SET de = 0.7 WHERE id = 5"  # now scale 1 first, then 0.77
 status=0
 "$acass" export --port "$port" --table pq.scales --out "$work/scales.parquet" --row-group-rows 1 --fetch-size 1 -q \
   2>"$work/scales.err" || status=$?
-[[ $status == 1 ]] && grep -q "column de: the decimal 0.77.* does not fit this file's DECIMAL(38, 1) exactly.*--parquet-decimal text" "$work/scales.err" \
-  || { echo "expected exit 1 naming --parquet-decimal text, got $status:" >&2; cat "$work/scales.err" >&2; exit 1; }
+[[ $status == 9 ]] && grep -q "column de: the decimal 0.77.* does not fit this file's DECIMAL(38, 1) exactly.*--parquet-decimal text" "$work/scales.err" \
+  || { echo "expected exit 9 naming --parquet-decimal text, got $status:" >&2; cat "$work/scales.err" >&2; exit 1; }
 "$acass" export --port "$port" --table pq.scales --out "$work/scales.jsonl" -q
 "$acass" export --port "$port" --table pq.scales --out "$work/scales.parquet" --row-group-rows 1 --fetch-size 1 -q --parquet-decimal text
 "$node" "$here/check.mjs" --decimal-text de "$work/scales.parquet" "$work/scales.jsonl"

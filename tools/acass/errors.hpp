@@ -21,7 +21,7 @@ enum ExitCode : int {
     exit_rejected = 6,      ///< load finished but some records were rejected
     exit_request = 7,       ///< a request failed after connecting (timeout, lost connection, overload)
     exit_file = 8,          ///< a local file could not be read or written
-    exit_data = 9,          ///< a value cannot be written in the output format (Avro's limits)
+    exit_data = 9,          ///< a value cannot be written in the output format (Avro's or Parquet's limits)
     exit_interrupted = 130  ///< stopped by SIGINT/SIGTERM (or export --stop-after-pages)
 };
 

@@ -466,7 +466,7 @@ struct ParquetWriter::Column {
         const std::string shown = conversion == Conversion::varint
                                       ? varint_of(unscaled).to_string()
                                       : ac::Decimal(scale, varint_of(unscaled)).to_string();
-        throw std::runtime_error("column " + name + ": the " + type->cql_name() + " " + shown +
+        throw DataError("column " + name + ": the " + type->cql_name() + " " + shown +
                                  " does not fit this file's DECIMAL(" + std::to_string(kDecimalPrecision) + ", " +
                                  std::to_string(decimal_scale) +
                                  ") exactly (the form was chosen by the first row group holding a value); export "

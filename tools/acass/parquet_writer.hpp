@@ -89,7 +89,8 @@ public:
 
     /// Buffers the rows; writes a row group whenever the buffer reaches the configured size
     /// (only between pages, so a committed file always ends after a whole page). A page it
-    /// refuses (a malformed value, a decimal that does not fit) throws std::runtime_error and
+    /// refuses throws (a decimal or varint that the file's DECIMAL does not hold exactly:
+    /// DataError, exit 9; a malformed value: std::runtime_error) and
     /// fails the writer: part of that page may be buffered, so every later call throws too and
     /// the file stays as committed_bytes()/resume_state() last described it.
     void write_page(const async_cassandra::Page& page);

@@ -4,6 +4,7 @@
 // The files are left in the scratch directory with the expected rows as JSON lines, for the
 // independent readers (tests/parquet/check.mjs, ctest parquet.writer_files).
 // Usage: acass_parquet_writer_test DIR   (exit status 0 when every check passes)
+#include "errors.hpp"
 #include "formats.hpp"
 #include "parquet_thrift.hpp"
 #include "parquet_writer.hpp"
@@ -356,7 +357,7 @@ void test_decimals(const std::string& dir) {
         auto rows = number_rows(0, 30);
         rows[25].de = "1.234";
         write_numbers(dir, "decimals_refused", rows, options);
-    } catch (const std::runtime_error& e) {
+    } catch (const acass_cli::DataError& e) {  // the value, not the file: exit 9
         refusal = e.what();
     }
     CHECK(refusal.find("column de: the decimal 1.234 does not fit this file's DECIMAL(38, 2)") != std::string::npos);
