@@ -60,6 +60,17 @@ StreamConfig small_pages() {
     return c;
 }
 
+/// A scan of synthetic.rows' key columns (pk, ck) in small pages.
+ScanConfig key_scan(std::size_t splits, std::size_t concurrency) {
+    ScanConfig config;
+    config.table = "synthetic.rows";
+    config.columns = {"pk", "ck"};
+    config.splits = splits;
+    config.concurrency = concurrency;
+    config.stream = small_pages();
+    return config;
+}
+
 /// Every (pk, ck) of synthetic.rows through one plain stream: the reference.
 asio::awaitable<std::multiset<Key>> reference_keys(Session session) {
     Statement st("SELECT pk, ck FROM synthetic.rows");
@@ -191,12 +202,7 @@ TEST_P(ScanSynthetic, EveryRowExactlyOnceWithinTheConcurrencyBound) {
             },
             asio::detached);
 
-        ScanConfig config;
-        config.table = "synthetic.rows";
-        config.columns = {"pk", "ck"};
-        config.splits = splits;
-        config.concurrency = concurrency;
-        config.stream = small_pages();
+        ScanConfig config = key_scan(splits, concurrency);
         std::multiset<Key> seen;
         int inside = 0;
         std::int64_t pages = 0;
@@ -445,12 +451,7 @@ TEST(ScanTable, ServerErrorStopsEveryStream) {
     run([&](auto ex) -> asio::awaitable<void> {
         Cluster cluster(ex, config_for(*server));
         Session session = co_await cluster.connect();
-        ScanConfig config;
-        config.table = "synthetic.rows";
-        config.columns = {"pk", "ck"};
-        config.splits = 16;
-        config.concurrency = 4;
-        config.stream = small_pages();
+        ScanConfig config = key_scan(16, 4);
         config.stream.retry_policy = std::make_shared<NoRetry>();
         std::int64_t calls = 0;
         std::set<Key> seen;
@@ -528,12 +529,8 @@ TEST(ScanTable, ResumePointsContinueEverySplitExactly) {
         Cluster cluster(ex, config_for(*server));
         Session session = co_await cluster.connect();
         const std::multiset<Key> expected = co_await reference_keys(session);
-        ScanConfig config;
-        config.table = "synthetic.rows";
-        config.columns = {"pk", "ck"};
+        ScanConfig config = key_scan(12, 3);
         config.ranges = split_token_ring_aligned(12, {-100, 4'000'000'000'000'000'000});
-        config.concurrency = 3;
-        config.stream = small_pages();
         config.stream.fetch_size = 333;  // pages end inside partitions
         config.resume.assign(config.ranges.size(), ResumePoint{});
         std::multiset<Key> seen;
@@ -688,12 +685,7 @@ TEST(ScanTable, DefaultRangesGoToAReplicaOfTheWholeRange) {
         for (const HostInfo& h : session.metadata().hosts) ring.insert(ring.end(), h.tokens.begin(), h.tokens.end());
         CO_ASSERT_TRUE(ring.size() == 12u);
         const std::multiset<Key> expected = co_await reference_keys(session);
-        ScanConfig config;
-        config.table = "synthetic.rows";
-        config.columns = {"pk", "ck"};
-        config.splits = 8;
-        config.concurrency = 3;
-        config.stream = small_pages();
+        ScanConfig config = key_scan(8, 3);
         server.reset_stats();
         std::multiset<Key> seen;
         ScanStats stats = co_await scan_table(session, config, [&](std::size_t, const Page& page) {
