@@ -156,6 +156,15 @@ TEST(SplitTokenRingAligned, NoRangeStraddlesAnOwnerBoundary) {
     EXPECT_THROW(split_token_ring_aligned(0, tokens), UsageError);
 }
 
+// Without a token map (here a session that is not connected: no metadata at all) the default
+// ranges are the even slices; the split count is checked like split_token_ring's.
+TEST(ScanRanges, WithoutATokenMapTheRingIsCutEvenly) {
+    const Session unconnected;
+    EXPECT_TRUE(unconnected.metadata().hosts.empty());
+    EXPECT_EQ(scan_ranges(unconnected, 8), split_token_ring(8));
+    EXPECT_THROW(scan_ranges(unconnected, 0), UsageError);
+}
+
 TEST(ScanStatement, QuotesWhatNeedsQuoting) {
     EXPECT_EQ(scan_statement("ks.t", {}, {"a", "b"}),
               "SELECT * FROM ks.t WHERE token(a, b) > ? AND token(a, b) <= ?");
@@ -678,7 +687,6 @@ TEST(ScanTable, DefaultRangesGoToAReplicaOfTheWholeRange) {
     srv::Cluster server(options);
     server.start();
     run([&](auto ex) -> asio::awaitable<void> {
-        EXPECT_TRUE(Session{}.metadata().hosts.empty());  // not connected: no metadata, no error
         Cluster cluster(ex, config_for(server));
         Session session = co_await cluster.connect();
         std::vector<std::int64_t> ring;
