@@ -2,8 +2,10 @@
 # Memory: `acass load` and `acass export` of one 50 MB text value stay within 3x the value
 # (issue 13), over v4 and v5. The peak RSS (/usr/bin/time) of each run, less the peak of the
 # same command on a one-byte value (the binary, its libraries and threads), must be at most 3x
-# the value. Before the fixes load took 4x (the frame buffer doubled while the value was
-# encoded; v5 segments were a second copy of the frame), export 3x (the CSV line doubled).
+# the value for load and 2.5x for export (which holds 2x: the response and the CSV line). Before
+# the fixes load took 4x (the frame buffer doubled while the value was encoded; v5 segments were
+# a second copy of the frame), export 3x (the CSV line doubled; again when the line's buffer was
+# sized exactly for the value and the newline after it doubled it).
 #   large_value.sh ACASS_SERVER ACASS
 server="$1" acass="$2"
 source "$(dirname "$0")/lib.sh"
@@ -23,13 +25,15 @@ peak_kb() {  # peak_kb COMMAND...: runs COMMAND (exit 0 required), prints its pe
   tail -1 "$work/time"
 }
 
-# check NAME BASELINE_KB PEAK_KB: the peak above the baseline is at most 3x the value.
+# check NAME BASELINE_KB PEAK_KB LIMIT: the peak above the baseline is at most LIMIT (in
+# tenths: 25 is 2.5x) times the value.
 check() {
-  local extra=$(($3 - $2))
+  local extra=$(($3 - $2)) limit="$4"
   local ratio
   ratio="$(awk -v e="$extra" -v v="$value_bytes" 'BEGIN { printf "%.2f", e * 1024 / v }')"
   echo "$1: peak ${3} KB, baseline ${2} KB, ${ratio}x the value"
-  ((extra * 1024 <= 3 * value_bytes)) || fail "$1 held ${ratio}x the 50 MB value (limit 3x)"
+  ((extra * 1024 * 10 <= limit * value_bytes)) ||
+    fail "$1 held ${ratio}x the 50 MB value (limit $((limit / 10)).$((limit % 10))x)"
 }
 
 for version in 4 5; do
@@ -38,12 +42,12 @@ for version in 4 5; do
   load=("$acass" load --port "$port" --protocol-version "$version" -q)
   base="$(peak_kb "${load[@]}" --table "lv.tiny$version" --in "$work/tiny.csv")"
   peak="$(peak_kb "${load[@]}" --table "lv.big$version" --in "$work/big.csv")"
-  check "load v$version" "$base" "$peak"
+  check "load v$version" "$base" "$peak" 30
 
   export=("$acass" export --port "$port" --protocol-version "$version" -q)
   base="$(peak_kb "${export[@]}" --table "lv.tiny$version" --out "$work/tiny-out.csv")"
   peak="$(peak_kb "${export[@]}" --table "lv.big$version" --out "$work/big-out.csv")"
-  check "export v$version" "$base" "$peak"
+  check "export v$version" "$base" "$peak" 25
   cmp -s "$work/big.csv" "$work/big-out.csv" || fail "export v$version: the value did not come back as loaded"
   rm -f "$work/big-out.csv"
 done

@@ -18,9 +18,12 @@ namespace ac = async_cassandra;
 // ---------------------------------------------------------------- TextBuffer
 
 void TextBuffer::grow(std::size_t n) {
-    // Exactly what is asked for when that is more than doubling: a large value is not held
-    // twice over by a buffer that doubled past it.
-    const std::size_t capacity = std::max({size_ + n, capacity_ * 2, std::size_t{4096}});
+    // What is asked for plus a little when that is more than doubling: a large value is not
+    // held twice over by a buffer that doubled past it, and the delimiter, quote or newline
+    // written after it still fit (with exactly the value's room, that one byte doubled the
+    // buffer and copied the value: 3x the value at the peak with the response, not 2x).
+    const std::size_t wanted = size_ + n;
+    const std::size_t capacity = std::max({wanted + wanted / 64 + 4096, capacity_ * 2, std::size_t{4096}});
     auto data = std::unique_ptr<char[]>(new char[capacity]);
     if (size_) std::memcpy(data.get(), data_.get(), size_);
     data_ = std::move(data);
