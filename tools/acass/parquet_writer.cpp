@@ -9,13 +9,13 @@
 #include "parquet_writer.hpp"
 
 #include "errors.hpp"
+#include "fsync_directory.hpp"
 #include "parquet_thrift.hpp"
 
 #include <async_cassandra/codec.hpp>
 #include <async_cassandra/value_text.hpp>
 #include <async_cassandra/values.hpp>
 
-#include <fcntl.h>
 #include <snappy.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -178,16 +178,6 @@ void append_levels(std::string& body, const std::vector<std::uint8_t>& levels) {
     body += rle;
 }
 
-// fsyncs the directory holding `path` (after a rename in it).
-void fsync_directory_of(const std::string& path) {
-    const std::string dir = std::filesystem::path(path).parent_path().string();
-    const int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        ::fsync(fd);
-        ::close(fd);
-    }
-}
-
 // Reads the RLE/bit-packed hybrid (levels, dictionary indexes) of `width` bits per value: `count`
 // values from `in`, which is advanced past them.
 std::vector<std::uint32_t> read_hybrid(std::string_view& in, int width, std::size_t count) {
@@ -284,7 +274,9 @@ void for_each_data_page(std::string_view chunk, ParquetOptions::Compression comp
         const ThriftValue* d = header.field(5);
         if (type != kDataPage || !d) fail("a page that is not a v1 data page");
         const std::int64_t n = d->integer_of(1);
-        if (n < 0 || static_cast<std::uint64_t>(n) > body.size() * 8 + 8) fail("more values than the page can hold");
+        // (A page of nulls holds millions of levels in a few RLE bytes: bounded by what a page of
+        // page_bytes can hold, not by its size.)
+        if (n < 0 || n > (std::int64_t{1} << 26)) fail("more values than a page of this writer holds");
         const auto count = static_cast<std::size_t>(n);
         auto levels = [&](std::uint8_t max, std::vector<std::uint8_t>& out) {
             out.clear();
