@@ -101,7 +101,8 @@ ExecutionResult run_statement(Engine::Impl& impl, const cql::ParsedStatement& ps
                                nullptr, std::nullopt, {}};
     }
     if (auto result = run_ddl(impl, ps.statement, ks)) return std::move(*result);
-    return run_write(impl, ps.statement, ps, ks, params.values, params.value_names, params.default_timestamp);
+    return run_write(impl, ps.statement, ps, ks, params.values, params.value_names, params.default_timestamp,
+                     opt.prepared);
 }
 
 }  // namespace
@@ -126,7 +127,7 @@ ExecutionResult Engine::execute(const protocol::Request& request, ConnectionStat
                     if (!entry) return unprepared(e.id);
                     RunOptions opt;
                     opt.params = &e.params;
-                    opt.is_execute = true;
+                    opt.prepared = entry.get();
                     opt.client_metadata_id = e.result_metadata_id;
                     return run_statement(impl, *entry->parsed, entry->keyspace, opt, state);
                 },

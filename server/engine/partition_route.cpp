@@ -3,6 +3,7 @@
 
 #include "server/engine/bind_analysis.hpp"
 #include "server/engine/bound_terms.hpp"
+#include "server/engine/prepared_shape.hpp"
 #include "server/engine/prepared_statements.hpp"
 #include "server/engine/select_plan.hpp"
 #include "server/engine/statement_context.hpp"
@@ -14,7 +15,7 @@ namespace async_cassandra::server::detail {
 using protocol::ValueView;
 
 PartitionOf single_partition(Engine::Impl& impl, const cql::Statement& st, const std::string& ks,
-                             std::span<const ValueView> bound) {
+                             std::span<const ValueView> bound, const PreparedShape* shape) {
     auto of_keys = [&](const cql::QualifiedName& table, const std::vector<std::vector<Bytes>>& keys) -> PartitionOf {
         if (keys.size() != 1) return std::nullopt;
         return std::make_pair(keyspace_of(table, ks), partition_pos(keys[0]).token);
@@ -23,7 +24,7 @@ PartitionOf single_partition(Engine::Impl& impl, const cql::Statement& st, const
         Overloaded{
             [&](const cql::SelectStmt& s) -> PartitionOf {
                 auto schema = find_table(impl, s.table, ks)->schema;
-                SelectPlan plan = plan_select(s, schema, bound);
+                SelectPlan plan = plan_select(s, schema, bound, shape ? shape->outputs : nullptr);
                 if (!plan.partition_keys) return std::nullopt;
                 return of_keys(s.table, *plan.partition_keys);
             },
@@ -75,12 +76,15 @@ std::optional<TokenRangeOf> token_range(Engine::Impl& impl, const cql::Statement
 }
 
 /// The route of one QUERY or EXECUTE statement: its partition, or the token range it scans.
+/// `shape`: an EXECUTE's prepared statement's, under the current schema.
 static std::optional<PartitionRoute> statement_route(Engine::Impl& impl, const cql::ParsedStatement& ps,
                                                      const std::string& ks, const std::vector<ValueView>& values,
-                                                     const std::vector<std::string_view>& names) {
-    BindAnalysis a = analyze(impl, ps, ks);
-    auto bound = bind_values(a, values, names);
-    if (auto p = single_partition(impl, ps.statement, ks, bound)) return PartitionRoute{p->first, {}, p->second, {}};
+                                                     const std::vector<std::string_view>& names,
+                                                     const PreparedShape* shape) {
+    BindAnalysis analysed;
+    if (!shape) analysed = analyze(impl, ps, ks);
+    auto bound = bind_values(shape ? shape->analysis : analysed, values, names);
+    if (auto p = single_partition(impl, ps.statement, ks, bound, shape)) return PartitionRoute{p->first, {}, p->second, {}};
     if (auto r = token_range(impl, ps.statement, ks, bound)) return PartitionRoute{r->keyspace, {}, r->lo, r->hi};
     return std::nullopt;
 }
@@ -107,12 +111,13 @@ std::optional<PartitionRoute> Engine::route(const protocol::Request& request, co
             auto ps = impl.parse(q->query);
             std::shared_lock lk(impl.mutex);
             route = statement_route(impl, *ps, default_keyspace(state, q->params.keyspace), q->params.values,
-                                    q->params.value_names);
+                                    q->params.value_names, nullptr);
         } else if (const auto* e = std::get_if<protocol::ExecuteRequest>(&request)) {
             auto entry = find_prepared(impl, state.node_id, e->id);
             if (!entry) return std::nullopt;
             std::shared_lock lk(impl.mutex);
-            route = statement_route(impl, *entry->parsed, entry->keyspace, e->params.values, e->params.value_names);
+            route = statement_route(impl, *entry->parsed, entry->keyspace, e->params.values, e->params.value_names,
+                                    shape_of(impl, *entry).get());
         } else if (const auto* b = std::get_if<protocol::BatchRequest>(&request)) {
             std::vector<std::pair<std::shared_ptr<const cql::ParsedStatement>, std::string>> items;
             for (const auto& s : b->statements) {

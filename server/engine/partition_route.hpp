@@ -13,8 +13,9 @@ namespace async_cassandra::server::detail {
 /// Throws like the statement's execution would for bad input (the caller maps that to nullopt).
 using PartitionOf = std::optional<std::pair<std::string, std::int64_t>>;
 
+/// `shape`: the prepared statement's of `st`, under the current schema, when `st` was prepared.
 PartitionOf single_partition(Engine::Impl& impl, const cql::Statement& st, const std::string& ks,
-                             std::span<const protocol::ValueView> bound);
+                             std::span<const protocol::ValueView> bound, const PreparedShape* shape = nullptr);
 
 /// (keyspace, lowest token, highest token), both inclusive, of a SELECT restricted by token(pk)
 /// to a non-empty range (a scan of a token range); nullopt for anything else.
