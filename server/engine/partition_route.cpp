@@ -23,10 +23,11 @@ PartitionOf single_partition(Engine::Impl& impl, const cql::Statement& st, const
     return std::visit(
         Overloaded{
             [&](const cql::SelectStmt& s) -> PartitionOf {
-                auto schema = find_table(impl, s.table, ks)->schema;
-                SelectPlan plan = plan_select(s, schema, bound, shape ? shape->outputs : nullptr);
-                if (!plan.partition_keys) return std::nullopt;
-                return of_keys(s.table, *plan.partition_keys);
+                auto route = select_route(plan_select(s, find_table(impl, s.table, ks)->schema, bound,
+                                                      shape ? shape->outputs : nullptr),
+                                          keyspace_of(s.table, ks));
+                if (!route || route->range_end) return std::nullopt;
+                return std::make_pair(std::move(route->keyspace), route->token);
             },
             [&](const cql::InsertStmt& s) -> PartitionOf {
                 const TableSchema& schema = *find_table(impl, s.table, ks)->schema;
@@ -63,16 +64,23 @@ PartitionOf single_partition(Engine::Impl& impl, const cql::Statement& st, const
         st);
 }
 
-std::optional<TokenRangeOf> token_range(Engine::Impl& impl, const cql::Statement& st, const std::string& ks,
-                                        std::span<const ValueView> bound) {
-    const auto* s = std::get_if<cql::SelectStmt>(&st);
-    if (!s) return std::nullopt;
-    SelectPlan plan = plan_select(*s, find_table(impl, s->table, ks)->schema, bound);
+std::optional<PartitionRoute> select_route(const SelectPlan& plan, const std::string& keyspace) {
     constexpr auto min = std::numeric_limits<std::int64_t>::min();
     constexpr auto max = std::numeric_limits<std::int64_t>::max();
-    if (plan.partition_keys || plan.empty_range || plan.token_lo > plan.token_hi) return std::nullopt;
+    if (plan.partition_keys) {
+        if (plan.partition_keys->size() != 1) return std::nullopt;
+        return PartitionRoute{keyspace, {}, partition_pos(plan.partition_keys->front()).token, {}};
+    }
+    if (plan.empty_range || plan.token_lo > plan.token_hi) return std::nullopt;
     if (plan.token_lo == min && plan.token_hi == max) return std::nullopt;  // no token restriction
-    return TokenRangeOf{keyspace_of(s->table, ks), plan.token_lo, plan.token_hi};
+    return PartitionRoute{keyspace, {}, plan.token_lo, plan.token_hi};
+}
+
+bool with_replication(const Engine::Impl& impl, PartitionRoute& route) {
+    auto ks = impl.keyspaces.find(route.keyspace);
+    if (ks == impl.keyspaces.end()) return false;
+    route.replication = ks->second.replication;
+    return true;
 }
 
 /// The route of one QUERY or EXECUTE statement: its partition, or the token range it scans.
@@ -84,8 +92,10 @@ static std::optional<PartitionRoute> statement_route(Engine::Impl& impl, const c
     BindAnalysis analysed;
     if (!shape) analysed = analyze(impl, ps, ks);
     auto bound = bind_values(shape ? shape->analysis : analysed, values, names);
+    if (const auto* s = std::get_if<cql::SelectStmt>(&ps.statement))
+        return select_route(plan_select(*s, find_table(impl, s->table, ks)->schema, bound, shape ? shape->outputs : nullptr),
+                            keyspace_of(s->table, ks));
     if (auto p = single_partition(impl, ps.statement, ks, bound, shape)) return PartitionRoute{p->first, {}, p->second, {}};
-    if (auto r = token_range(impl, ps.statement, ks, bound)) return PartitionRoute{r->keyspace, {}, r->lo, r->hi};
     return std::nullopt;
 }
 
@@ -140,9 +150,7 @@ std::optional<PartitionRoute> Engine::route(const protocol::Request& request, co
         }
         if (!route) return std::nullopt;
         std::shared_lock lk(impl.mutex);
-        auto ks = impl.keyspaces.find(route->keyspace);
-        if (ks == impl.keyspaces.end()) return std::nullopt;
-        route->replication = ks->second.replication;
+        if (!with_replication(impl, *route)) return std::nullopt;
         return route;
     } catch (const std::exception&) {
         return std::nullopt;  // the request itself will fail; it has no partition to count

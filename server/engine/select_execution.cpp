@@ -2,6 +2,7 @@
 #include "server/engine/select_execution.hpp"
 
 #include "server/engine/bind_analysis.hpp"
+#include "server/engine/partition_route.hpp"
 #include "server/engine/prepared_shape.hpp"
 #include "server/engine/select_plan.hpp"
 #include "server/engine/statement_context.hpp"
@@ -31,6 +32,10 @@ ExecutionResult run_select(Engine::Impl& impl, const cql::SelectStmt& st, const 
     else analysed = analyze(impl, ps, ks);
     auto bound = bind_values(shape ? shape->analysis : analysed, params.values, params.value_names);
     SelectPlan plan = plan_select(st, schema, bound, shape ? shape->outputs : nullptr);
+    if (opt.route) {
+        *opt.route = select_route(plan, keyspace_of(st.table, ks));
+        if (*opt.route && !with_replication(impl, **opt.route)) opt.route->reset();
+    }
     std::optional<PagingState> resume;
     if (params.paging_state && !params.paging_state->empty()) resume = decode_paging_state(*params.paging_state);
     std::int32_t page_size = params.page_size.value_or(0);

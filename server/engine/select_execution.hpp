@@ -11,6 +11,8 @@ struct RunOptions {
     BytesView client_metadata_id;  ///< v5 EXECUTE
     /// EXECUTE: the prepared statement, whose shape (prepared_shape.hpp) spares re-analysing it.
     const PreparedEntry* prepared = nullptr;
+    /// Receives the route of the plan (Engine::execute's `route`), replication included.
+    std::optional<PartitionRoute>* route = nullptr;
 };
 
 ExecutionResult run_select(Engine::Impl& impl, const cql::SelectStmt& st, const cql::ParsedStatement& ps,
