@@ -13,6 +13,10 @@
 // memory of a stream. Each split's requests are marked idempotent (a failed page goes to another
 // node with the same paging state) and routed as the split's end token (StatementOptions::
 // routing_token), so token-aware routing sends them to a replica owning that end of the split.
+// Without explicit `ranges` the splits are aligned to the nodes' tokens (scan_ranges): no split
+// straddles two owners, so that replica holds the whole split and no node has to forward part
+// of it. Those default ranges follow the topology of the moment, so a resumable scan names its
+// ranges explicitly (keep scan_ranges()' result with the resume points; see ScanConfig::resume).
 // The scan reads a live table without a snapshot: rows written during the scan may or may not
 // be seen, like any paged query.
 #pragma once
@@ -53,6 +57,13 @@ std::vector<TokenRange> split_token_ring(std::size_t n);
 /// least one each. Without tokens, split_token_ring(n). Throws UsageError like split_token_ring.
 std::vector<TokenRange> split_token_ring_aligned(std::size_t n, std::vector<std::int64_t> ring_tokens);
 
+/// The ranges scan_table scans when ScanConfig::ranges is empty: split_token_ring_aligned(n,
+/// every node's tokens) when the session's cluster metadata (Session::metadata(), read by the
+/// control connection) knows the tokens of every node, else split_token_ring(n). They depend on
+/// the topology at the time of the call: a scan that may be resumed keeps them with its resume
+/// points and passes them as ScanConfig::ranges. Throws UsageError like split_token_ring.
+std::vector<TokenRange> scan_ranges(const Session& session, std::size_t n);
+
 /// What scan_table reads and how.
 struct ScanConfig {
     // A declared constructor keeps this type from being an aggregate: GCC 12 destroys an
@@ -68,14 +79,18 @@ struct ScanConfig {
     /// Partition key column names in key order (as stored). Empty = read from
     /// system_schema.columns (UsageError when the table is not found there).
     std::vector<std::string> partition_key;
-    /// Number of token ranges (1 .. max_token_splits).
+    /// Number of token ranges wanted when `ranges` is empty (1 .. max_token_splits). Ranges
+    /// aligned to the nodes' tokens can be a few more: at least one per owner's range.
     std::size_t splits = 8;
-    /// The ranges to scan, in order (e.g. from split_token_ring_aligned); empty =
-    /// split_token_ring(splits). Split indexes given to the handlers index this list.
+    /// The ranges to scan, in order (e.g. from scan_ranges or split_token_ring_aligned); empty =
+    /// scan_ranges(session, splits) when the scan starts. Split indexes given to the handlers
+    /// index this list (ScanStats::ranges returns it either way).
     std::vector<TokenRange> ranges;
     /// Where each split starts (parallel to the ranges; missing entries = from the start): the
     /// `after` points a ScanResumableHandler was given by an earlier scan of the same ranges.
     /// A finished point skips its split (no request, no handler call; counted in splits_done).
+    /// Needs explicit `ranges` (UsageError otherwise): the default ones follow the live token
+    /// map, and points applied to the ranges of another topology would skip or repeat rows.
     std::vector<ResumePoint> resume;
     /// Splits streamed at once (>= 1).
     std::size_t concurrency = 4;
@@ -97,9 +112,11 @@ struct ScanStats {
     std::int64_t rows = 0;   ///< rows handed to on_page (count mode: the rows counted)
     std::int64_t pages = 0;  ///< non-empty pages handed to on_page
     std::size_t splits_done = 0;  ///< splits streamed to their end
+    /// The ranges scanned, indexed by split: ScanConfig::ranges, or the default scan_ranges().
+    std::vector<TokenRange> ranges;
 };
 
-/// Called for every non-empty page with the index of its split (into split_token_ring(splits)).
+/// Called for every non-empty page with the index of its split (into ScanStats::ranges).
 /// The page owns its buffer and may be kept. An exception it throws stops the scan (below).
 using ScanPageHandler = std::function<void(std::size_t split, const Page& page)>;
 

@@ -17,6 +17,7 @@
 #pragma once
 
 #include <async_cassandra/config.hpp>
+#include <async_cassandra/metadata.hpp>
 #include <async_cassandra/paging_state.hpp>
 #include <async_cassandra/result.hpp>
 #include <async_cassandra/server_errors.hpp>
@@ -141,6 +142,10 @@ public:
     /// The CQL protocol version (4 or 5) this session's cluster negotiated once, on its first
     /// connection, and uses for every connection; nullopt for a Session that is not connected.
     std::optional<int> protocol_version() const;
+    /// The metadata of this session's cluster (Cluster::metadata(): hosts with their tokens,
+    /// schema) as its control connection last read it; empty for a Session that is not
+    /// connected or whose cluster has no control connection.
+    ClusterMetadata metadata() const;
 
 private:
     asio::awaitable<std::vector<ExecutionOutcome>> execute_concurrent_impl(

@@ -18,7 +18,8 @@ struct Token {
 
 bool is_hex(char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; }
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
-bool is_ident_start(char c) { return std::isalpha(static_cast<unsigned char>(c)) != 0 || c == '_'; }
+// Cassandra's IDENT is LETTER (LETTER | DIGIT | '_')*: an unquoted name cannot start with '_'.
+bool is_ident_start(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 bool is_ident_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_'; }
 
 std::string lower(std::string_view s) {
@@ -181,7 +182,8 @@ private:
             ++pos_;
             return;
         }
-        fail(std::string("token recognition error at: '") + c + "'");
+        // What Cassandra's (ANTLR 3) lexer reports for a character no token starts with.
+        fail(std::string("no viable alternative at character '") + c + "'");
     }
 
     void lex_number(Token& t) {

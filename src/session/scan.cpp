@@ -88,6 +88,17 @@ std::vector<TokenRange> split_token_ring_aligned(std::size_t n, std::vector<std:
     return ranges;
 }
 
+std::vector<TokenRange> scan_ranges(const Session& session, std::size_t n) {
+    const ClusterMetadata metadata = session.metadata();
+    std::vector<std::int64_t> tokens;
+    for (const HostInfo& host : metadata.hosts) {
+        // A ring missing one node's tokens would give ranges across that node's boundaries.
+        if (host.tokens.empty()) return split_token_ring(n);
+        tokens.insert(tokens.end(), host.tokens.begin(), host.tokens.end());
+    }
+    return split_token_ring_aligned(n, std::move(tokens));
+}
+
 namespace {
 
 // " FROM table WHERE token(k1, k2) > ? AND token(k1, k2) <= ?"
@@ -282,7 +293,11 @@ asio::awaitable<ScanStats> scan_table(Session session, ScanConfig config, ScanRe
     if (!on_page) throw UsageError("scan_table: no page handler");
     if (config.stream.start_state || config.stream.skip_rows != 0 || config.stream.start_finished)
         throw UsageError("scan_table: the stream config must not carry a resume position");
-    std::vector<TokenRange> ranges = config.ranges.empty() ? split_token_ring(config.splits) : std::move(config.ranges);
+    if (!config.resume.empty() && config.ranges.empty())
+        throw UsageError("scan_table: resume points need the ranges they were taken on: pass ScanConfig::ranges "
+                         "(keep scan_ranges() or ScanStats::ranges of the first scan), the default ones follow "
+                         "the current token map");
+    std::vector<TokenRange> ranges = config.ranges.empty() ? scan_ranges(session, config.splits) : std::move(config.ranges);
     if (config.resume.size() > ranges.size()) throw UsageError("scan_table: more resume points than ranges");
 
     std::vector<std::string> key = config.partition_key;
@@ -299,7 +314,7 @@ asio::awaitable<ScanStats> scan_table(Session session, ScanConfig config, ScanRe
 
     const asio::any_io_executor caller = co_await asio::this_coro::executor;
     const std::size_t workers = std::min(config.concurrency, ranges.size());
-    auto state = std::make_shared<ScanState>(caller, session, std::move(prepared), std::move(ranges),
+    auto state = std::make_shared<ScanState>(caller, session, std::move(prepared), ranges,
                                              std::move(config.stream), std::move(on_page), std::move(config.resume),
                                              workers);
     state->key = std::move(key);
@@ -332,7 +347,9 @@ asio::awaitable<ScanStats> scan_table(Session session, ScanConfig config, ScanRe
     }
     // The channel hand-over orders the workers' writes before these reads.
     if (state->error) std::rethrow_exception(state->error);
-    co_return state->stats;
+    ScanStats stats = std::move(state->stats);
+    stats.ranges = std::move(ranges);
+    co_return stats;
 }
 
 }  // namespace async_cassandra

@@ -153,5 +153,6 @@ std::size_t Session::in_flight_requests() const { return impl_ ? impl_->in_fligh
 std::optional<int> Session::protocol_version() const {
     return impl_ ? impl_->protocol_version() : std::nullopt;
 }
+ClusterMetadata Session::metadata() const { return impl_ ? impl_->metadata() : ClusterMetadata{}; }
 
 }  // namespace async_cassandra

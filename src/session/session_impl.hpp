@@ -52,6 +52,7 @@ public:
     std::size_t in_flight_requests() const;
     const ClusterConfig& config() const noexcept { return core_->config(); }
     std::optional<int> protocol_version() const noexcept { return core_->protocol_version(); }
+    ClusterMetadata metadata() const { return core_->metadata(); }
 
 private:
     struct PrepareEntry;

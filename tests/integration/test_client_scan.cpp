@@ -25,6 +25,7 @@
 #include <algorithm>
 #include <atomic>
 #include <limits>
+#include <map>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -199,9 +200,10 @@ TEST_P(ScanSynthetic, EveryRowExactlyOnceWithinTheConcurrencyBound) {
         std::multiset<Key> seen;
         int inside = 0;
         std::int64_t pages = 0;
+        std::size_t last_split = 0;
         ScanStats stats = co_await scan_table(session, config, [&](std::size_t split, const Page& page) {
             EXPECT_EQ(++inside, 1);
-            EXPECT_LT(split, splits);
+            last_split = std::max(last_split, split);
             ++pages;
             for (Row row : page) seen.emplace(row.get<std::int64_t>(0), row.get<std::int32_t>(1));
             --inside;
@@ -215,9 +217,14 @@ TEST_P(ScanSynthetic, EveryRowExactlyOnceWithinTheConcurrencyBound) {
         EXPECT_EQ(seen, expected);
         EXPECT_EQ(stats.rows, kRows);
         EXPECT_EQ(stats.pages, pages);
-        EXPECT_EQ(stats.splits_done, splits);
+        // The default ranges are aligned to the node's token: about `splits`, one more at most
+        // (the ring's two ends around INT64_MIN are one owner's range in two parts).
+        EXPECT_GE(stats.ranges.size(), splits);
+        EXPECT_LE(stats.ranges.size(), splits + 1);
+        EXPECT_LT(last_split, stats.ranges.size());
+        EXPECT_EQ(stats.splits_done, stats.ranges.size());
         EXPECT_GE(stats.pages, std::max<std::int64_t>(static_cast<std::int64_t>(splits) / 2, kRows / 700));
-        const std::size_t workers = std::min(splits, concurrency);
+        const std::size_t workers = std::min(stats.ranges.size(), concurrency);
         EXPECT_LE(max_in_flight, workers);
         if (workers > 1) {
             EXPECT_GE(max_in_flight, 2u) << "the splits never overlapped";
@@ -243,16 +250,17 @@ TEST(ScanTable, SplitIndexMatchesTheRowTokens) {
         config.splits = 16;
         config.concurrency = 4;
         config.stream = small_pages();
-        const auto ranges = split_token_ring(config.splits);
         std::int64_t rows = 0;
         // SELECT * has no token column: check with a second statement per page instead.
         PreparedStatement token_of = co_await session.prepare("SELECT token(pk) FROM synthetic.rows WHERE pk = ?");
         std::vector<std::pair<std::size_t, std::int64_t>> firsts;  // (split, pk of the page's first row)
-        co_await scan_table(session, config, [&](std::size_t split, const Page& page) {
+        ScanStats stats = co_await scan_table(session, config, [&](std::size_t split, const Page& page) {
             rows += static_cast<std::int64_t>(page.size());
             firsts.emplace_back(split, page[0].get<std::int64_t>("pk"));
         });
         EXPECT_EQ(rows, kRows);
+        const std::vector<TokenRange> ranges = stats.ranges;
+        EXPECT_EQ(ranges, scan_ranges(session, config.splits));
         for (const auto& [split, pk] : firsts) {
             ResultSet r = co_await session.execute(token_of.bind(pk));
             std::int64_t token = 0;
@@ -277,17 +285,18 @@ TEST(ScanTable, CountModeSumsOneCountPerSplit) {
         config.splits = 13;
         config.concurrency = 3;
         config.count = true;
-        std::vector<int> pages(config.splits, 0);
+        std::map<std::size_t, int> pages;  // split -> pages
         std::int64_t counted = 0;
         ScanStats stats = co_await scan_table(session, config, [&](std::size_t split, const Page& page) {
-            ++pages.at(split);
+            ++pages[split];
             EXPECT_EQ(page.size(), 1u);
             for (Row row : page) counted += row.get<std::int64_t>(0);
         });
         EXPECT_EQ(counted, kRows);
         EXPECT_EQ(stats.rows, kRows);
-        EXPECT_EQ(stats.splits_done, config.splits);
-        for (int n : pages) EXPECT_EQ(n, 1);
+        EXPECT_EQ(stats.splits_done, stats.ranges.size());
+        EXPECT_EQ(pages.size(), stats.ranges.size());
+        for (const auto& [split, n] : pages) EXPECT_EQ(n, 1) << split;
         config.columns = {"pk"};  // a count selects nothing else
         EXPECT_TRUE(co_await scan_refused(session, config));
         co_await session.shutdown();
@@ -638,6 +647,86 @@ TEST(ScanTable, RejectsBadConfigs) {
         c = good;
         c.table = "rows";  // no keyspace in the name nor in the session
         EXPECT_TRUE(co_await refused(c));
+        // Resume points without the ranges they belong to: the default ranges follow the token
+        // map, which may have changed since the points were taken.
+        c = good;
+        c.resume.assign(2, ResumePoint{});
+        std::string message;
+        try {
+            co_await scan_table(session, c, [](std::size_t, const Page&) { ADD_FAILURE() << "a page was read"; });
+        } catch (const UsageError& e) {
+            message = e.what();
+        }
+        EXPECT_NE(message.find("ScanConfig::ranges"), std::string::npos) << message;
+        c.ranges = split_token_ring(2);  // with them, the same points are accepted
+        EXPECT_FALSE(co_await refused(c));
+        co_await session.shutdown();
+        co_await cluster.shutdown();
+    });
+}
+
+// ---------------------------------------------------------------- default ranges on a cluster
+
+// Without ScanConfig::ranges, scan_table aligns its ranges to the nodes' tokens (three nodes of
+// four tokens each; keyspace synthetic has replication factor 1): no range straddles two owners,
+// so each range's requests go to the one node holding all of it. Each node counts the range
+// reads it does not wholly replicate; the same scan over even slices of the ring (the default
+// before) makes such reads, which shows that the count tells the two apart.
+TEST(ScanTable, DefaultRangesGoToAReplicaOfTheWholeRange) {
+    srv::ClusterOptions options;
+    options.port = 0;
+    options.nodes = 3;
+    options.tokens_per_node = 4;
+    options.synthetic_rows = kRows;
+    srv::Cluster server(options);
+    server.start();
+    run([&](auto ex) -> asio::awaitable<void> {
+        EXPECT_TRUE(Session{}.metadata().hosts.empty());  // not connected: no metadata, no error
+        Cluster cluster(ex, config_for(server));
+        Session session = co_await cluster.connect();
+        std::vector<std::int64_t> ring;
+        for (const HostInfo& h : session.metadata().hosts) ring.insert(ring.end(), h.tokens.begin(), h.tokens.end());
+        CO_ASSERT_TRUE(ring.size() == 12u);
+        const std::multiset<Key> expected = co_await reference_keys(session);
+        ScanConfig config;
+        config.table = "synthetic.rows";
+        config.columns = {"pk", "ck"};
+        config.splits = 8;
+        config.concurrency = 3;
+        config.stream = small_pages();
+        server.reset_stats();
+        std::multiset<Key> seen;
+        ScanStats stats = co_await scan_table(session, config, [&](std::size_t, const Page& page) {
+            for (Row row : page) seen.emplace(row.get<std::int64_t>(0), row.get<std::int32_t>(1));
+        });
+        EXPECT_EQ(seen, expected);  // every row exactly once
+        EXPECT_EQ(stats.ranges, scan_ranges(session, config.splits));
+        EXPECT_GE(stats.ranges.size(), 13u);  // one per owner's range at least (the wrapping one in two)
+        // Contiguous over the whole ring, and no node token strictly inside a range.
+        std::int64_t previous = std::numeric_limits<std::int64_t>::min();
+        for (const TokenRange& r : stats.ranges) {
+            EXPECT_EQ(r.start, previous);
+            previous = r.end;
+            for (std::int64_t token : ring) EXPECT_FALSE(token > r.start && token < r.end) << token;
+        }
+        EXPECT_EQ(previous, std::numeric_limits<std::int64_t>::max());
+        std::uint64_t reads = 0;
+        for (int node = 1; node <= 3; ++node) {
+            const srv::NodeStats s = server.stats(node);
+            EXPECT_EQ(s.range_non_replica_requests, 0u) << "node " << node;
+            EXPECT_GT(s.range_replica_requests, 0u) << "node " << node;
+            reads += s.range_replica_requests;
+        }
+        EXPECT_GE(reads, stats.ranges.size());  // every range read at least once
+
+        server.reset_stats();
+        config.ranges = split_token_ring(config.splits);
+        ScanStats even = co_await scan_table(session, config, [](std::size_t, const Page&) {});
+        EXPECT_EQ(even.rows, kRows);
+        EXPECT_EQ(even.ranges, config.ranges);
+        std::uint64_t straddling = 0;
+        for (int node = 1; node <= 3; ++node) straddling += server.stats(node).range_non_replica_requests;
+        EXPECT_GT(straddling, 0u);
         co_await session.shutdown();
         co_await cluster.shutdown();
     });

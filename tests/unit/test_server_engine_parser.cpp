@@ -121,6 +121,24 @@ TEST(EngineParser, RejectsWithSyntaxError) {
         EXPECT_EQ(reject_code(q), 0x2000) << q;
 }
 
+// An unquoted identifier starts with a letter (Cassandra's Lexer.g: IDENT is LETTER (LETTER |
+// DIGIT | '_')*), so a leading '_' is refused as Cassandra refuses it; quoted, any name goes.
+TEST(EngineParser, UnquotedIdentifiersStartWithALetter) {
+    for (const char* q : {"SELECT _a FROM t", "SELECT a FROM _t", "SELECT a FROM ks._t", "CREATE TABLE t (_k int PRIMARY KEY)",
+                          "INSERT INTO t (_a) VALUES (1)", "CREATE KEYSPACE _ks WITH replication = {'class': 'SimpleStrategy'}",
+                          "SELECT a FROM t WHERE k = :_name"})
+        EXPECT_EQ(reject_code(q), 0x2000) << q;
+    std::string message;
+    try {
+        parse_cql("SELECT _a FROM t");
+    } catch (const CqlError& e) {
+        message = e.message;
+    }
+    EXPECT_EQ(message, "line 1:7 no viable alternative at character '_'");
+    parse("SELECT a_b, c_, \"_d\" FROM t_1 WHERE k = :n_1");
+    parse("CREATE TABLE \"_t\" (\"_k\" int PRIMARY KEY, v_ int)");
+}
+
 TEST(EngineParser, Literals) {
     EXPECT_EQ(literal("42", "int"), (protocol::Bytes{0, 0, 0, 42}));
     EXPECT_EQ(literal("-1", "bigint"), protocol::Bytes(8, 0xFF));

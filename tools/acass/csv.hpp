@@ -39,9 +39,6 @@ std::optional<std::string> cell_text(const async_cassandra::Row& row, std::size_
 /// quote, CR or LF, or when it reads as NULL unquoted (empty, or the dialect's null string).
 void append_csv_field(std::string& out, std::string_view text, const CsvDialect& dialect = {});
 
-/// Appends one CSV line (LF-terminated) for `row`.
-void append_csv_row(std::string& out, const async_cassandra::Row& row, const CsvDialect& dialect = {});
-
 /// Appends the header line (column names, LF-terminated).
 void append_csv_header(std::string& out, const async_cassandra::Columns& columns, const CsvDialect& dialect = {});
 

@@ -1,6 +1,7 @@
 #include "export.hpp"
 
 #include "server_warnings.hpp"
+#include "column_list.hpp"
 #include "count.hpp"
 #include "errors.hpp"
 #include "file_guard.hpp"
@@ -105,23 +106,6 @@ WriterOptions writer_options(const ExportOptions& o) {
     return w;
 }
 
-std::vector<std::string> export_column_list(const std::string& columns) {
-    std::vector<std::string> names;
-    std::size_t start = 0;
-    for (;;) {
-        const std::size_t comma = columns.find(',', start);
-        std::string name = columns.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-        const auto first = name.find_first_not_of(" \t");
-        const auto last = name.find_last_not_of(" \t");
-        name = first == std::string::npos ? "" : name.substr(first, last - first + 1);
-        if (name.empty()) throw CliUsageError("--columns '" + columns + "': an empty column name");
-        names.push_back(std::move(name));
-        if (comma == std::string::npos) break;
-        start = comma + 1;
-    }
-    return names;
-}
-
 void restore_output_size(const std::string& path, std::int64_t bytes) {
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0) throw_file_error(path, "find the output file to continue");
@@ -164,7 +148,7 @@ asio::awaitable<int> run_export(CommandContext& context, const ExportOptions& o)
         const TableName table = parse_table_name(o.table, context.connection.keyspace);
         std::string select_list = o.columns.empty() ? "*" : "";
         if (!o.columns.empty())
-            for (const std::string& name : export_column_list(o.columns)) select_list += (select_list.empty() ? "" : ", ") + name;
+            for (const std::string& name : split_column_list(o.columns)) select_list += (select_list.empty() ? "" : ", ") + name;
         statement_text = "SELECT " + select_list + " FROM " +
                          table.cql() + (o.where.empty() ? "" : " WHERE " + o.where);
         record_name = table.table;

@@ -5,6 +5,7 @@
 
 #include "csv.hpp"
 #include "errors.hpp"
+#include "export_render.hpp"
 #include "output_file.hpp"
 
 #ifdef ACASS_HAVE_AVRO
@@ -95,57 +96,41 @@ bool avro_available() {
 namespace {
 
 
-/// CSV and JSON lines: text built per page, written through a checked OutputFile.
+/// CSV and JSON lines: text rendered per page (RowRenderer), written through a checked OutputFile.
 class TextWriter : public RowWriter {
 public:
     TextWriter(Format format, const std::string& path, const ac::Columns& columns, bool append,
                const CsvDialect& dialect)
-        : format_(format), dialect_(dialect), out_(path, append) {
-        if (!append && format_ == Format::csv && dialect_.header) {
-            append_csv_header(buffer_, columns, dialect_);
-            put();
+        : renderer_(format == Format::csv ? TextStyle::csv : TextStyle::jsonl, dialect), out_(path, append) {
+        if (!append && format == Format::csv && dialect.header) {
+            std::string header;
+            append_csv_header(header, columns, dialect);
+            out_.write(header);
         }
     }
 
     void write_page(const ac::Page& page) override {
-        buffer_.clear();
-        for (const ac::Row row : page) {
-            reserve_for_large(row);
-            if (format_ == Format::csv)
-                append_csv_row(buffer_, row, dialect_);
-            else
-                append_json_row(buffer_, row);
-            // A page of large values is passed on row by row: the text of one row at a time.
-            if (buffer_.size() >= (1u << 20)) put();
+        // A page of large values is passed on in parts of about 1 MB (the text of one row at
+        // least), so that the text of a large page is not held whole besides the page.
+        for (std::size_t row = 0; row < page.size();) {
+            row = renderer_.append_rows(buffer_, page, row, page.size(), std::size_t{1} << 20);
+            put();
         }
-        put();
     }
     void flush() override { out_.flush(); }
     void close() override { out_.close(); }
     std::int64_t bytes() const override { return out_.bytes(); }
 
 private:
-    /// A row with a large value gets its text's room at once: a buffer that doubled while the
-    /// value was appended held the old and the new copy (3x the value with the response).
-    /// Room for the value plus a little escaping; more escaping grows the buffer as before.
-    void reserve_for_large(const ac::Row& row) {
-        std::size_t raw = 0;
-        for (std::size_t i = 0; i < row.size(); ++i)
-            if (const auto bytes = row.raw(i)) raw += bytes->size();
-        if (raw < (1u << 20)) return;
-        buffer_.reserve(buffer_.size() + raw + raw / 64 + 64 * row.size() + 64);
-    }
-
     void put() {
-        out_.write(buffer_);
+        out_.write(buffer_.view());
         buffer_.clear();
-        if (buffer_.capacity() > (4u << 20)) buffer_.shrink_to_fit();  // after a large value
+        if (buffer_.capacity() > (4u << 20)) buffer_.release();  // after a large value
     }
 
-    Format format_;
-    CsvDialect dialect_;
+    RowRenderer renderer_;
     OutputFile out_;
-    std::string buffer_;
+    TextBuffer buffer_;
 };
 
 #ifdef ACASS_HAVE_AVRO
@@ -205,15 +190,10 @@ private:
 }  // namespace
 
 void append_json_row(std::string& out, const ac::Row& row) {
-    const ac::Columns& columns = row.columns();
-    out += '{';
-    for (std::size_t i = 0; i < row.size(); ++i) {
-        if (i) out += ", ";
-        ac::append_json_string(out, columns[i].name);
-        out += ": ";
-        ac::append_json(out, *columns[i].type, row.raw(i));  // Row::to_json's text, no string per cell
-    }
-    out += "}\n";
+    RowRenderer renderer(TextStyle::jsonl);
+    TextBuffer text;
+    renderer.append_row(text, row);
+    out += text.view();
 }
 
 std::unique_ptr<RowWriter> open_writer(Format format, const std::string& path, const ac::Columns& columns,

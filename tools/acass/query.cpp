@@ -3,6 +3,7 @@
 #include "server_warnings.hpp"
 #include "csv.hpp"
 #include "errors.hpp"
+#include "export_render.hpp"
 #include "formats.hpp"
 #include "output_file.hpp"
 #include "reads.hpp"
@@ -131,7 +132,8 @@ asio::awaitable<int> run_query(CommandContext& context, const QueryOptions& o) {
 
     OutputFile out("-", false);  // every write checked: a full disk or a closed pipe is exit 8
     std::optional<TablePrinter> table;
-    std::string buffer;
+    TextBuffer buffer;
+    RowRenderer renderer(o.format == "csv" ? TextStyle::csv : TextStyle::jsonl);
     bool header_written = false;
     std::int64_t rows = 0;
     bool stopped = false;
@@ -146,19 +148,17 @@ asio::awaitable<int> run_query(CommandContext& context, const QueryOptions& o) {
         buffer.clear();
         if (o.format == "table" && !table) table.emplace(page->columns(), o.table_block, out);
         if (o.format == "csv" && !header_written) {
-            append_csv_header(buffer, page->columns());
+            std::string header;
+            append_csv_header(header, page->columns());
+            buffer.append(header);
             header_written = true;
         }
-        for (const ac::Row row : *page) {
-            if (table)
-                table->add(row);
-            else if (o.format == "csv")
-                append_csv_row(buffer, row);
-            else
-                append_json_row(buffer, row);
-        }
+        if (table)
+            for (const ac::Row row : *page) table->add(row);
+        else
+            renderer.append_rows(buffer, *page, 0, page->size());
         rows += static_cast<std::int64_t>(page->size());
-        out.write(buffer);
+        out.write(buffer.view());
     }
     co_await stream.close();
     if (table) table->finish(rows);

@@ -1,0 +1,20 @@
+# Fails when a public header (include/async_cassandra/*.hpp) is not named by the umbrella header
+# async_cassandra.hpp, which promises the whole public API.
+# Usage: cmake -DROOT=<source dir> -P tests/check_umbrella_header.cmake
+file(GLOB headers RELATIVE "${ROOT}/include" "${ROOT}/include/async_cassandra/*.hpp")
+file(READ "${ROOT}/include/async_cassandra/async_cassandra.hpp" umbrella)
+set(missing "")
+foreach(header IN LISTS headers)
+  if(NOT header STREQUAL "async_cassandra/async_cassandra.hpp")
+    string(FIND "${umbrella}" "#include <${header}>" at)
+    if(at EQUAL -1)
+      list(APPEND missing "${header}")
+    endif()
+  endif()
+endforeach()
+if(missing)
+  message(FATAL_ERROR "async_cassandra.hpp does not include: ${missing}")
+endif()
+list(LENGTH headers count)
+math(EXPR count "${count} - 1")
+message(STATUS "async_cassandra.hpp names all ${count} other public headers")
