@@ -43,9 +43,10 @@ void add_export_flags(CLI::App& app, ExportOptions& o) {
         ->default_val("snappy")
         ->check(CLI::IsMember({"snappy", "none"}));
     app.add_option("--parquet-decimal", o.parquet_decimal,
-                   "Parquet decimal and varint columns: auto (DECIMAL when the first row group allows) or text")
+                   "Parquet decimal and varint columns: auto (DECIMAL while every value fits, else text), text, "
+                   "or decimal (DECIMAL or exit 9)")
         ->default_val("auto")
-        ->check(CLI::IsMember({"auto", "text"}));
+        ->check(CLI::IsMember({"auto", "text", "decimal"}));
     app.add_option("--fetch-size", o.fetch_size, "Rows per page")
         ->default_val(5000)
         ->check(CLI::Range(1, 1 << 30));
@@ -102,6 +103,7 @@ WriterOptions writer_options(const ExportOptions& o) {
     w.parquet.row_group_rows = o.row_group_rows;
     w.parquet.compression = parse_parquet_compression(o.parquet_compression);
     w.parquet.decimal_as_text = o.parquet_decimal == "text";
+    w.parquet.decimal_strict = o.parquet_decimal == "decimal";
     w.csv = o.csv;
     return w;
 }
@@ -183,7 +185,8 @@ asio::awaitable<int> run_export(CommandContext& context, const ExportOptions& o)
     if (!columns || columns->empty())
         throw CliUsageError("export needs a statement that returns rows: " + statement_text);
 
-    if (resumed) restore_output_size(o.out, resumed->bytes);
+    // (Parquet cuts its file itself: after a rewrite the file to cut may be the one set aside.)
+    if (resumed && format != Format::parquet) restore_output_size(o.out, resumed->bytes);
     if (resumed) writer_settings.resume_state = resumed->writer_state;
     auto writer = open_writer(format, o.out, *columns, record_name, resumed.has_value(), writer_settings);
     if (resumed && resumed->point.finished) {

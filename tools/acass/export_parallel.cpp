@@ -240,7 +240,7 @@ asio::awaitable<int> run_parallel_export(CommandContext& context, const ExportOp
         state.points.assign(state.ranges.size(), ac::ResumePoint{});
     }
     if (resumed) {
-        restore_output_size(o.out, resumed->bytes);
+        if (format != Format::parquet) restore_output_size(o.out, resumed->bytes);  // (Parquet: the writer)
         writer_settings.resume_state = resumed->writer_state;
     }
     auto writer = open_writer(format, o.out, *result_columns, record_name, resumed.has_value(), writer_settings);
