@@ -32,6 +32,7 @@ public:
     void append(std::string_view text);
     void push_back(char c) { *room(1) = c, ++size_; }
     std::string_view view() const noexcept { return {data_.get(), size_}; }
+    char* data() noexcept { return data_.get(); }
     std::size_t size() const noexcept { return size_; }
     std::size_t capacity() const noexcept { return capacity_; }
     void clear() noexcept { size_ = 0; }
@@ -55,6 +56,8 @@ char* write_shortest_double(char* out, double value) noexcept;
 
 enum class TextStyle { csv, jsonl };
 
+class TextCursor;  ///< a TextBuffer's write position while rows are rendered (export_render.cpp)
+
 class RowRenderer {
 public:
     explicit RowRenderer(TextStyle style, CsvDialect dialect = {});
@@ -74,10 +77,17 @@ public:
 
 private:
     void plan_for(const async_cassandra::Columns& columns);
-    void append_cell(TextBuffer& out, const ColumnPlan& column, const std::uint8_t* data, std::int32_t size);
+    template <bool Json>
+    std::size_t render_rows(TextBuffer& out, const async_cassandra::Page& page, std::size_t first, std::size_t last,
+                            std::size_t stop_at_bytes);
+    template <bool Json>
+    void render_cell(TextCursor& out, const ColumnPlan& column, const std::uint8_t* data, std::int32_t size);
+    // The slow paths, out of line.
     void append_generic(TextBuffer& out, const ColumnPlan& column, const std::uint8_t* data, std::int32_t size);
     void append_csv_text(TextBuffer& out, std::string_view text);
-    void append_json_text(TextBuffer& out, std::string_view text);
+    void append_json_escaped(TextBuffer& out, std::string_view text);
+    void requote_csv(TextCursor& out, char* start);
+    bool cache_day(std::int64_t days);
 
     TextStyle style_;
     CsvDialect dialect_;
