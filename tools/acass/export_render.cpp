@@ -121,6 +121,35 @@ constexpr std::uint64_t kPow10[] = {1ull,
                                     10000000000000000000ull};
 constexpr std::uint64_t kMaxExactDigits = 999'999'999'999'999;  // 15 significant digits
 
+// Decimal digits of v (v > 0): its bit width times log10(2), corrected by one comparison.
+inline int digit_count(std::uint64_t v) noexcept {
+    const int guess = (std::bit_width(v) * 1233) >> 12;
+    return guess + (v >= kPow10[guess] ? 1 : 0) + (v == 0 ? 1 : 0);
+}
+
+// The decimal digits of v, two at a time from the end (std::to_chars' text, without its
+// length loop).
+[[gnu::always_inline]] inline char* write_u64(char* p, std::uint64_t v) noexcept {
+    char* const end = p + digit_count(v);
+    char* q = end;
+    while (v >= 100) {
+        q -= 2;
+        put2(q, static_cast<unsigned>(v % 100));
+        v /= 100;
+    }
+    if (v >= 10) put2(q - 2, static_cast<unsigned>(v));
+    else q[-1] = static_cast<char>('0' + v);
+    return end;
+}
+
+[[gnu::always_inline]] inline char* write_i64(char* p, std::int64_t v) noexcept {
+    if (v < 0) {
+        *p++ = '-';
+        return write_u64(p, 0 - static_cast<std::uint64_t>(v));
+    }
+    return write_u64(p, static_cast<std::uint64_t>(v));
+}
+
 }  // namespace
 
 // A double whose exact decimal value has at most 15 significant digits (prices, counters, n/2^k)
@@ -138,14 +167,21 @@ char* write_shortest_double(char* out, double value) noexcept {
     const int zeros = std::countr_zero(mantissa);
     mantissa >>= zeros;
     exponent += zeros;
+    char* p = out;
+    if (bits >> 63) *p++ = '-';
     std::uint64_t digits = 0;
     int decimal_exponent = 0;  // |value| = digits * 10^decimal_exponent
     if (exponent >= 0) {
         if (exponent >= 50 || (mantissa << exponent) >> exponent != mantissa ||
             (mantissa << exponent) > kMaxExactDigits)
             return std::to_chars(out, out + 32, value).ptr;
-        digits = mantissa << exponent;
+        const std::uint64_t whole = mantissa << exponent;
+        digits = whole;
         while (digits % 10 == 0) digits /= 10, ++decimal_exponent;
+        // An integer: fixed is its digits; scientific is the significant ones, "e+XX" and a
+        // point when there are several (fewer than 100 as the value is below 10^15).
+        const int significant = digit_count(digits);
+        if (significant + decimal_exponent <= significant + (significant > 1 ? 1 : 0) + 4) return write_u64(p, whole);
     } else {
         const int halvings = -exponent;  // m / 2^j = m * 5^j / 10^j; odd * odd has no trailing 0
         if (halvings >= static_cast<int>(std::size(kPow5)) || mantissa > kMaxExactDigits / kPow5[halvings])
@@ -153,33 +189,23 @@ char* write_shortest_double(char* out, double value) noexcept {
         digits = mantissa * kPow5[halvings];
         decimal_exponent = -halvings;
     }
-    // Digits of `digits`: bit width * log10(2), corrected by one comparison.
-    const int guess = (std::bit_width(digits) * 1233) >> 12;
-    const int n = guess + (digits >= kPow10[guess] ? 1 : 0);
+    const int n = digit_count(digits);
     const int scientific_exponent = n - 1 + decimal_exponent;
     const int abs_exponent = scientific_exponent < 0 ? -scientific_exponent : scientific_exponent;
     const int scientific_size = n + (n > 1 ? 1 : 0) + 2 + (abs_exponent >= 100 ? 3 : 2);
     const int fixed_size = decimal_exponent >= 0 ? n + decimal_exponent
                            : scientific_exponent >= 0 ? n + 1
                                                       : 2 - decimal_exponent;
-    char* p = out;
-    if (bits >> 63) *p++ = '-';
-    if (fixed_size <= scientific_size) {
-        if (decimal_exponent >= 0) {
-            p = std::to_chars(p, p + 20, digits).ptr;
-            std::memset(p, '0', static_cast<std::size_t>(decimal_exponent));
-            return p + decimal_exponent;
-        }
+    if (fixed_size <= scientific_size && decimal_exponent < 0) {
         // Integer part (or 0), point, then the fraction's digits with their leading zeros.
         const int fraction_digits = -decimal_exponent;
-        p = std::to_chars(p, p + 20, digits / kPow10[fraction_digits]).ptr;
+        p = write_u64(p, digits / kPow10[fraction_digits]);
         *p++ = '.';
         std::uint64_t fraction = digits % kPow10[fraction_digits];
         char* end = p + fraction_digits;
-        for (char* q = end; q > p;) {
-            *--q = static_cast<char>('0' + fraction % 10);
-            fraction /= 10;
-        }
+        char* q = end;
+        for (; q - p >= 2; q -= 2, fraction /= 100) put2(q - 2, static_cast<unsigned>(fraction % 100));
+        if (q > p) *p = static_cast<char>('0' + fraction);
         return end;
     }
     char text[20] = {};
@@ -351,7 +377,7 @@ char* write_uuid(char* p, const std::uint8_t* b) noexcept {
 
 template <class Int>
 [[gnu::always_inline]] inline char* write_int(char* p, const std::uint8_t* b) noexcept {
-    return std::to_chars(p, p + 24, ac::detail::load_be<Int>(b)).ptr;
+    return write_i64(p, ac::detail::load_be<Int>(b));
 }
 
 }  // namespace

@@ -166,7 +166,9 @@ std::vector<TestColumn> every_type() {
                                         "0.30000000000000004", "6172.5", "-12.25", "1e15", "1e16"};
     std::vector<TestColumn> c;
     c.push_back(column("i", s(TypeKind::int_), {"0", "-1", "2147483647", "-2147483648", "42"}, {Bytes{}}));
-    c.push_back(column("bi", s(TypeKind::bigint), {"9223372036854775807", "-9223372036854775808", "0", "1700"},
+    c.push_back(column("bi", s(TypeKind::bigint),
+                       {"9223372036854775807", "-9223372036854775808", "0", "1700", "-1", "9", "10", "99", "100",
+                        "999999999999999999", "1000000000000000000", "-1000000000000000000", "12345678901"},
                        {Bytes{}}));
     c.push_back(column("si", s(TypeKind::smallint), {"32767", "-32768", "7"}));
     c.push_back(column("ti", s(TypeKind::tinyint), {"127", "-128", "0"}));
