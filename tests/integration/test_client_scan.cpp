@@ -60,6 +60,17 @@ StreamConfig small_pages() {
     return c;
 }
 
+/// A scan of synthetic.rows' key columns (pk, ck) in small pages.
+ScanConfig key_scan(std::size_t splits, std::size_t concurrency) {
+    ScanConfig config;
+    config.table = "synthetic.rows";
+    config.columns = {"pk", "ck"};
+    config.splits = splits;
+    config.concurrency = concurrency;
+    config.stream = small_pages();
+    return config;
+}
+
 /// Every (pk, ck) of synthetic.rows through one plain stream: the reference.
 asio::awaitable<std::multiset<Key>> reference_keys(Session session) {
     Statement st("SELECT pk, ck FROM synthetic.rows");
@@ -145,6 +156,15 @@ TEST(SplitTokenRingAligned, NoRangeStraddlesAnOwnerBoundary) {
     EXPECT_THROW(split_token_ring_aligned(0, tokens), UsageError);
 }
 
+// Without a token map (here a session that is not connected: no metadata at all) the default
+// ranges are the even slices; the split count is checked like split_token_ring's.
+TEST(ScanRanges, WithoutATokenMapTheRingIsCutEvenly) {
+    const Session unconnected;
+    EXPECT_TRUE(unconnected.metadata().hosts.empty());
+    EXPECT_EQ(scan_ranges(unconnected, 8), split_token_ring(8));
+    EXPECT_THROW(scan_ranges(unconnected, 0), UsageError);
+}
+
 TEST(ScanStatement, QuotesWhatNeedsQuoting) {
     EXPECT_EQ(scan_statement("ks.t", {}, {"a", "b"}),
               "SELECT * FROM ks.t WHERE token(a, b) > ? AND token(a, b) <= ?");
@@ -191,12 +211,7 @@ TEST_P(ScanSynthetic, EveryRowExactlyOnceWithinTheConcurrencyBound) {
             },
             asio::detached);
 
-        ScanConfig config;
-        config.table = "synthetic.rows";
-        config.columns = {"pk", "ck"};
-        config.splits = splits;
-        config.concurrency = concurrency;
-        config.stream = small_pages();
+        ScanConfig config = key_scan(splits, concurrency);
         std::multiset<Key> seen;
         int inside = 0;
         std::int64_t pages = 0;
@@ -445,12 +460,7 @@ TEST(ScanTable, ServerErrorStopsEveryStream) {
     run([&](auto ex) -> asio::awaitable<void> {
         Cluster cluster(ex, config_for(*server));
         Session session = co_await cluster.connect();
-        ScanConfig config;
-        config.table = "synthetic.rows";
-        config.columns = {"pk", "ck"};
-        config.splits = 16;
-        config.concurrency = 4;
-        config.stream = small_pages();
+        ScanConfig config = key_scan(16, 4);
         config.stream.retry_policy = std::make_shared<NoRetry>();
         std::int64_t calls = 0;
         std::set<Key> seen;
@@ -528,12 +538,8 @@ TEST(ScanTable, ResumePointsContinueEverySplitExactly) {
         Cluster cluster(ex, config_for(*server));
         Session session = co_await cluster.connect();
         const std::multiset<Key> expected = co_await reference_keys(session);
-        ScanConfig config;
-        config.table = "synthetic.rows";
-        config.columns = {"pk", "ck"};
+        ScanConfig config = key_scan(12, 3);
         config.ranges = split_token_ring_aligned(12, {-100, 4'000'000'000'000'000'000});
-        config.concurrency = 3;
-        config.stream = small_pages();
         config.stream.fetch_size = 333;  // pages end inside partitions
         config.resume.assign(config.ranges.size(), ResumePoint{});
         std::multiset<Key> seen;
@@ -681,19 +687,13 @@ TEST(ScanTable, DefaultRangesGoToAReplicaOfTheWholeRange) {
     srv::Cluster server(options);
     server.start();
     run([&](auto ex) -> asio::awaitable<void> {
-        EXPECT_TRUE(Session{}.metadata().hosts.empty());  // not connected: no metadata, no error
         Cluster cluster(ex, config_for(server));
         Session session = co_await cluster.connect();
         std::vector<std::int64_t> ring;
         for (const HostInfo& h : session.metadata().hosts) ring.insert(ring.end(), h.tokens.begin(), h.tokens.end());
         CO_ASSERT_TRUE(ring.size() == 12u);
         const std::multiset<Key> expected = co_await reference_keys(session);
-        ScanConfig config;
-        config.table = "synthetic.rows";
-        config.columns = {"pk", "ck"};
-        config.splits = 8;
-        config.concurrency = 3;
-        config.stream = small_pages();
+        ScanConfig config = key_scan(8, 3);
         server.reset_stats();
         std::multiset<Key> seen;
         ScanStats stats = co_await scan_table(session, config, [&](std::size_t, const Page& page) {

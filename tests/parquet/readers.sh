@@ -62,27 +62,33 @@ numbers=(--decimal de=3,vi=0,tx._4=0 --decimal-text lde.list.element)
 "$node" "$here/check.mjs" --nested "$groups" "${numbers[@]}" "$work/plain.parquet" "$work/every.jsonl"
 "$acass" export --port "$port" --table pq.every --out "$work/text.parquet" --parquet-decimal text -q
 "$node" "$here/check.mjs" --nested "$groups" --decimal-text de,vi,tx._4,lde.list.element "$work/text.parquet" "$work/every.jsonl"
-# A decimal whose scale grows after its first row group (one row each here) cannot stay
-# DECIMAL without rounding: the export stops with exit 9 (a value the format cannot hold) and names --parquet-decimal text.
+# A decimal whose scale changes after its first row group (one row each here): DECIMAL cannot
+# hold it without changing its text, so the column becomes text for the whole file (the row
+# groups written so far are rewritten, tests/parquet/decimal_switch.sh); --parquet-decimal
+# decimal keeps DECIMAL while every value fits exactly and stops with exit 9 otherwise.
 cql "CREATE TABLE pq.scales (id int PRIMARY KEY, de decimal)"
 for i in $(seq 1 12); do cql "INSERT INTO pq.scales (id, de) VALUES ($i, 0.$(printf '7%.0s' $(seq 1 $(( i % 3 + 1 )))))"; done
 "$acass" export --port "$port" --table pq.scales --out "$work/scales.jsonl" -q
-status=0
-"$acass" export --port "$port" --table pq.scales --out "$work/scales.parquet" --row-group-rows 1 --fetch-size 1 -q \
-  2>"$work/scales.err" || status=$?
 if ! head -1 "$work/scales.jsonl" | grep -q '^{"id": 5,'; then
   echo "pq.scales: the first row is not id 5 any more; pick the scales again" >&2; exit 1
 fi
-# Row 5 (scale 3) comes first: every later value fits DECIMAL(38, 3) exactly (0.7 as 0.700).
-[[ $status == 0 ]] || { cat "$work/scales.err" >&2; exit 1; }
+"$acass" export --port "$port" --table pq.scales --out "$work/scales.parquet" --row-group-rows 1 --fetch-size 1 -q 2>"$work/scales.err"
+grep -q "Parquet column de becomes text for the whole file" "$work/scales.err" || { cat "$work/scales.err" >&2; exit 1; }
+"$node" "$here/check.mjs" --decimal-text de "$work/scales.parquet" "$work/scales.jsonl"
+# Row 5 (scale 3) comes first: with --parquet-decimal decimal every later value fits
+# DECIMAL(38, 3) exactly (0.7 as 0.700).
+"$acass" export --port "$port" --table pq.scales --out "$work/scales.parquet" --row-group-rows 1 --fetch-size 1 -q \
+  --parquet-decimal decimal
 "$node" "$here/check.mjs" --decimal de=3 "$work/scales.parquet" "$work/scales.jsonl"
 cql "UPDATE pq.scales SET de = 0.7 WHERE id = 5"  # now scale 1 first, then 0.77, 0.777: not exact
 status=0
 "$acass" export --port "$port" --table pq.scales --out "$work/scales.parquet" --row-group-rows 1 --fetch-size 1 -q \
-  2>"$work/scales.err" || status=$?
-[[ $status == 9 ]] && grep -q "column de: the decimal 0.77.* does not fit this file's DECIMAL(38, 1) exactly.*--parquet-decimal text" "$work/scales.err" \
-  || { echo "expected exit 9 naming --parquet-decimal text, got $status:" >&2; cat "$work/scales.err" >&2; exit 1; }
+  --parquet-decimal decimal 2>"$work/scales.err" || status=$?
+[[ $status == 9 ]] && grep -q "column de: the decimal 0.77.* does not fit this file's DECIMAL(38, 1) exactly.*--parquet-decimal auto" "$work/scales.err" \
+  || { echo "expected exit 9 naming --parquet-decimal auto, got $status:" >&2; cat "$work/scales.err" >&2; exit 1; }
 "$acass" export --port "$port" --table pq.scales --out "$work/scales.jsonl" -q
 "$acass" export --port "$port" --table pq.scales --out "$work/scales.parquet" --row-group-rows 1 --fetch-size 1 -q --parquet-decimal text
+"$node" "$here/check.mjs" --decimal-text de "$work/scales.parquet" "$work/scales.jsonl"
+"$acass" export --port "$port" --table pq.scales --out "$work/scales.parquet" --row-group-rows 1 --fetch-size 1 -q 2>/dev/null
 "$node" "$here/check.mjs" --decimal-text de "$work/scales.parquet" "$work/scales.jsonl"
 echo "parquet readers OK"

@@ -1,6 +1,7 @@
 #include "export.hpp"
 
 #include "server_warnings.hpp"
+#include "column_list.hpp"
 #include "count.hpp"
 #include "errors.hpp"
 #include "file_guard.hpp"
@@ -42,9 +43,10 @@ void add_export_flags(CLI::App& app, ExportOptions& o) {
         ->default_val("snappy")
         ->check(CLI::IsMember({"snappy", "none"}));
     app.add_option("--parquet-decimal", o.parquet_decimal,
-                   "Parquet decimal and varint columns: auto (DECIMAL when the first row group allows) or text")
+                   "Parquet decimal and varint columns: auto (DECIMAL while every value fits, else text), text, "
+                   "or decimal (DECIMAL or exit 9)")
         ->default_val("auto")
-        ->check(CLI::IsMember({"auto", "text"}));
+        ->check(CLI::IsMember({"auto", "text", "decimal"}));
     app.add_option("--fetch-size", o.fetch_size, "Rows per page")
         ->default_val(5000)
         ->check(CLI::Range(1, 1 << 30));
@@ -101,25 +103,9 @@ WriterOptions writer_options(const ExportOptions& o) {
     w.parquet.row_group_rows = o.row_group_rows;
     w.parquet.compression = parse_parquet_compression(o.parquet_compression);
     w.parquet.decimal_as_text = o.parquet_decimal == "text";
+    w.parquet.decimal_strict = o.parquet_decimal == "decimal";
     w.csv = o.csv;
     return w;
-}
-
-std::vector<std::string> export_column_list(const std::string& columns) {
-    std::vector<std::string> names;
-    std::size_t start = 0;
-    for (;;) {
-        const std::size_t comma = columns.find(',', start);
-        std::string name = columns.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-        const auto first = name.find_first_not_of(" \t");
-        const auto last = name.find_last_not_of(" \t");
-        name = first == std::string::npos ? "" : name.substr(first, last - first + 1);
-        if (name.empty()) throw CliUsageError("--columns '" + columns + "': an empty column name");
-        names.push_back(std::move(name));
-        if (comma == std::string::npos) break;
-        start = comma + 1;
-    }
-    return names;
 }
 
 void restore_output_size(const std::string& path, std::int64_t bytes) {
@@ -164,7 +150,7 @@ asio::awaitable<int> run_export(CommandContext& context, const ExportOptions& o)
         const TableName table = parse_table_name(o.table, context.connection.keyspace);
         std::string select_list = o.columns.empty() ? "*" : "";
         if (!o.columns.empty())
-            for (const std::string& name : export_column_list(o.columns)) select_list += (select_list.empty() ? "" : ", ") + name;
+            for (const std::string& name : split_column_list(o.columns)) select_list += (select_list.empty() ? "" : ", ") + name;
         statement_text = "SELECT " + select_list + " FROM " +
                          table.cql() + (o.where.empty() ? "" : " WHERE " + o.where);
         record_name = table.table;
@@ -199,7 +185,8 @@ asio::awaitable<int> run_export(CommandContext& context, const ExportOptions& o)
     if (!columns || columns->empty())
         throw CliUsageError("export needs a statement that returns rows: " + statement_text);
 
-    if (resumed) restore_output_size(o.out, resumed->bytes);
+    // (Parquet cuts its file itself: after a rewrite the file to cut may be the one set aside.)
+    if (resumed && format != Format::parquet) restore_output_size(o.out, resumed->bytes);
     if (resumed) writer_settings.resume_state = resumed->writer_state;
     auto writer = open_writer(format, o.out, *columns, record_name, resumed.has_value(), writer_settings);
     if (resumed && resumed->point.finished) {

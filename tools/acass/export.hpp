@@ -39,10 +39,6 @@ struct ExportOptions {
 
 /// "128MB", "64MiB", "1GB", "500000" (bytes): binary multiples. Throws CliUsageError.
 std::int64_t parse_byte_size(const std::string& text, const std::string& option);
-/// --columns "a, B ,\"Quoted\"" -> {"a", "B", "\"Quoted\""}: each name trimmed and spelled as in
-/// CQL (unquoted names are case-insensitive, quoted ones keep their case). Throws CliUsageError
-/// for an empty name.
-std::vector<std::string> export_column_list(const std::string& columns);
 /// The writer settings of the Parquet and CSV dialect flags.
 WriterOptions writer_options(const ExportOptions& options);
 

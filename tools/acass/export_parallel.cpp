@@ -22,6 +22,7 @@
 
 #include "export.hpp"
 
+#include "column_list.hpp"
 #include "count.hpp"
 #include "errors.hpp"
 #include "file_guard.hpp"
@@ -197,7 +198,7 @@ asio::awaitable<int> run_parallel_export(CommandContext& context, const ExportOp
     }
     if (!o.where.empty()) throw CliUsageError("--where cannot be combined with --splits (each range is a token-range scan)");
     if (!o.columns.empty()) {  // with --table (CLI11 checks)
-        for (const std::string& name : export_column_list(o.columns)) columns.push_back(ac::unquote_cql_identifier(name));
+        for (const std::string& name : split_column_list(o.columns)) columns.push_back(ac::unquote_cql_identifier(name));
     }
     // The statement each range runs (with its token bounds), also the manifest's identity.
     std::string statement_text = "SELECT ";
@@ -239,7 +240,7 @@ asio::awaitable<int> run_parallel_export(CommandContext& context, const ExportOp
         state.points.assign(state.ranges.size(), ac::ResumePoint{});
     }
     if (resumed) {
-        restore_output_size(o.out, resumed->bytes);
+        if (format != Format::parquet) restore_output_size(o.out, resumed->bytes);  // (Parquet: the writer)
         writer_settings.resume_state = resumed->writer_state;
     }
     auto writer = open_writer(format, o.out, *result_columns, record_name, resumed.has_value(), writer_settings);

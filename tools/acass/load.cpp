@@ -1,5 +1,6 @@
 #include "load.hpp"
 
+#include "column_list.hpp"
 #include "csv.hpp"
 #include "errors.hpp"
 #include "file_guard.hpp"
@@ -126,19 +127,6 @@ private:
     std::set<std::string> exact_;
     std::unordered_map<std::string, std::vector<std::string>> folded_;
 };
-
-std::vector<std::string> split_list(const std::string& list) {
-    std::vector<std::string> out;
-    std::size_t start = 0;
-    for (;;) {
-        const std::size_t comma = list.find(',', start);
-        out.push_back(trim(std::string_view(list).substr(start, comma == std::string::npos ? std::string::npos
-                                                                                            : comma - start)));
-        if (comma == std::string::npos) break;
-        start = comma + 1;
-    }
-    return out;
-}
 
 // ---------------------------------------------------------------- input
 
@@ -883,7 +871,7 @@ asio::awaitable<int> run_load(CommandContext& context, const LoadOptions& o) {
     InputSet input(inputs, csv, o);
     std::vector<std::string> columns;
     if (!o.columns.empty()) {
-        for (const auto& n : split_list(o.columns)) columns.push_back(resolver.resolve(n, "--columns"));
+        for (const auto& n : split_column_list(o.columns)) columns.push_back(resolver.resolve(n, "--columns"));
     } else if (csv && o.csv.header) {
         for (const auto& n : input.header()) columns.push_back(resolver.resolve(n, inputs[0] + ": header"));
     } else {

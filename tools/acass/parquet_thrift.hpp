@@ -1,5 +1,6 @@
-// Thrift compact protocol, write side only: what the Parquet footer (FileMetaData) and page
-// headers need. Structs are written field by field in increasing field-id order; the writer
+// Thrift compact protocol: what the Parquet footer (FileMetaData) and page headers need. The
+// write side builds them; the read side (ThriftValue, read_thrift_struct) parses back the
+// structs this writer wrote (page headers and RowGroups, when a file is rewritten). Structs are written field by field in increasing field-id order; the writer
 // keeps the last field id of every open struct for the compact protocol's id deltas.
 //
 //   ThriftWriter w;
@@ -11,6 +12,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -74,6 +77,7 @@ public:
     }
     void list_i32(std::int32_t v) { varint(zigzag(v)); }
     void list_binary(std::string_view v) { binary(v); }
+    void list_i64(std::int64_t v) { varint(zigzag(v)); }
     /// A struct element of a list; close it with end_struct().
     void begin_list_struct() { last_ids_.push_back(0); }
     /// Appends bytes that already are one complete serialized struct (a list element).
@@ -86,6 +90,7 @@ private:
     static std::uint64_t zigzag(std::int64_t v) {
         return (static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63);
     }
+public:
     void varint(std::uint64_t v) {
         while (v >= 0x80) {
             out_ += static_cast<char>((v & 0x7F) | 0x80);
@@ -93,10 +98,13 @@ private:
         }
         out_ += static_cast<char>(v);
     }
+private:
     void binary(std::string_view v) {
         varint(v.size());
         out_ += v;
     }
+public:
+    /// A field header for a value the caller then writes itself (write_thrift_value).
     void field_header(std::int16_t id, std::uint8_t type) {
         const int delta = id - last_ids_.back();
         if (delta > 0 && delta <= 15) {
@@ -108,8 +116,139 @@ private:
         last_ids_.back() = id;
     }
 
+private:
     std::string out_;
     std::vector<std::int16_t> last_ids_;
 };
+
+/// One parsed compact-protocol value: an integer (bool, byte, i16, i32, i64), a binary, a list or
+/// a struct (fields in the order read). Doubles, sets and maps are refused: Parquet's page
+/// headers and RowGroups written here have none.
+struct ThriftValue {
+    std::uint8_t type = 0;  ///< ThriftWriter::k* (booleans: kBoolTrue or kBoolFalse)
+    std::int64_t integer = 0;
+    std::string binary;
+    std::uint8_t element_type = 0;  ///< list
+    std::vector<ThriftValue> elements;
+    std::vector<std::pair<std::int16_t, ThriftValue>> fields;  ///< struct
+
+    /// The struct field `id`, or nullptr.
+    ThriftValue* field(std::int16_t id) {
+        for (auto& [fid, v] : fields)
+            if (fid == id) return &v;
+        return nullptr;
+    }
+    const ThriftValue* field(std::int16_t id) const { return const_cast<ThriftValue*>(this)->field(id); }
+    /// The integer of field `id`; throws std::runtime_error when it is missing.
+    std::int64_t integer_of(std::int16_t id) const {
+        const ThriftValue* v = field(id);
+        if (!v) throw std::runtime_error("Thrift struct without field " + std::to_string(id));
+        return v->integer;
+    }
+};
+
+/// Reads one struct from `in` (advancing it past the struct). Throws std::runtime_error on
+/// malformed or truncated input.
+inline ThriftValue read_thrift_struct(std::string_view& in, int depth = 0) {
+    auto fail = [](const char* what) -> void { throw std::runtime_error(std::string("malformed Thrift: ") + what); };
+    auto byte = [&]() -> std::uint8_t {
+        if (in.empty()) fail("truncated");
+        const auto b = static_cast<std::uint8_t>(in.front());
+        in.remove_prefix(1);
+        return b;
+    };
+    auto uvarint = [&]() -> std::uint64_t {
+        std::uint64_t v = 0;
+        for (int shift = 0; shift < 64; shift += 7) {
+            const std::uint8_t b = byte();
+            v |= static_cast<std::uint64_t>(b & 0x7F) << shift;
+            if (!(b & 0x80)) return v;
+        }
+        fail("varint too long");
+        return 0;
+    };
+    auto zigzag = [&]() { const std::uint64_t u = uvarint(); return static_cast<std::int64_t>(u >> 1) ^ -static_cast<std::int64_t>(u & 1); };
+    if (depth > 32) fail("nested too deep");
+    std::function<ThriftValue(std::uint8_t)> value = [&](std::uint8_t type) {
+        ThriftValue v;
+        v.type = type;
+        switch (type) {
+            case ThriftWriter::kBoolTrue: v.integer = 1; break;
+            case ThriftWriter::kBoolFalse: v.integer = 0; break;
+            case ThriftWriter::kByte: v.integer = static_cast<std::int8_t>(byte()); break;
+            case ThriftWriter::kI16:
+            case ThriftWriter::kI32:
+            case ThriftWriter::kI64: v.integer = zigzag(); break;
+            case ThriftWriter::kBinary: {
+                const std::uint64_t n = uvarint();
+                if (n > in.size()) fail("truncated binary");
+                v.binary.assign(in.substr(0, n));
+                in.remove_prefix(n);
+                break;
+            }
+            case ThriftWriter::kList: {
+                const std::uint8_t head = byte();
+                v.element_type = head & 0x0F;
+                std::uint64_t n = head >> 4;
+                if (n == 15) n = uvarint();
+                if (n > in.size()) fail("list longer than its input");  // every element takes a byte at least
+                for (std::uint64_t i = 0; i < n; ++i) {
+                    if (v.element_type == ThriftWriter::kBoolTrue) {  // list booleans: one byte each
+                        ThriftValue b;
+                        b.type = v.element_type;
+                        b.integer = byte() == 1;
+                        v.elements.push_back(std::move(b));
+                    } else {
+                        v.elements.push_back(value(v.element_type));
+                    }
+                }
+                break;
+            }
+            case ThriftWriter::kStruct: v = read_thrift_struct(in, depth + 1); break;
+            default: fail("unsupported type");
+        }
+        return v;
+    };
+    ThriftValue s;
+    s.type = ThriftWriter::kStruct;
+    std::int16_t last = 0;
+    for (;;) {
+        const std::uint8_t head = byte();
+        if (head == 0) return s;
+        const std::uint8_t type = head & 0x0F;
+        const int delta = head >> 4;
+        const std::int16_t id = delta ? static_cast<std::int16_t>(last + delta) : static_cast<std::int16_t>(zigzag());
+        last = id;
+        s.fields.emplace_back(id, value(type));
+    }
+}
+
+/// Writes `v` (read by read_thrift_struct) as field `id` of the struct open in `w`, or as a list
+/// element when `id` is 0.
+inline void write_thrift_value(ThriftWriter& w, std::int16_t id, const ThriftValue& v) {
+    if (v.type == ThriftWriter::kStruct) {
+        if (id) w.begin_struct_field(id);
+        else w.begin_list_struct();
+        for (const auto& [fid, f] : v.fields) write_thrift_value(w, fid, f);
+        w.end_struct();
+        return;
+    }
+    if (v.type == ThriftWriter::kList) {
+        w.begin_list_field(id, v.element_type, v.elements.size());
+        for (const ThriftValue& e : v.elements) write_thrift_value(w, 0, e);
+        return;
+    }
+    if (v.type == ThriftWriter::kBoolTrue || v.type == ThriftWriter::kBoolFalse) {
+        if (id) w.field_bool(id, v.integer != 0);
+        else w.raw(std::string(1, v.integer ? '\x01' : '\x02'));
+        return;
+    }
+    if (id) w.field_header(id, v.type);
+    switch (v.type) {
+        case ThriftWriter::kByte: w.raw(std::string(1, static_cast<char>(v.integer))); break;
+        case ThriftWriter::kBinary: w.varint(v.binary.size()); w.raw(v.binary); break;
+        default: w.list_i64(v.integer);  // i16, i32, i64: a zigzag varint
+    }
+}
 
 }  // namespace acass_cli::parquet

@@ -9,6 +9,7 @@
 #include "parquet_writer.hpp"
 
 #include "errors.hpp"
+#include "fsync_directory.hpp"
 #include "parquet_thrift.hpp"
 
 #include <async_cassandra/codec.hpp>
@@ -22,6 +23,7 @@
 #include <bit>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <limits>
 #include <sstream>
 #include <stdexcept>
@@ -176,7 +178,146 @@ void append_levels(std::string& body, const std::vector<std::uint8_t>& levels) {
     body += rle;
 }
 
+// Reads the RLE/bit-packed hybrid (levels, dictionary indexes) of `width` bits per value: `count`
+// values from `in`, which is advanced past them.
+std::vector<std::uint32_t> read_hybrid(std::string_view& in, int width, std::size_t count) {
+    auto fail = [](const char* what) { throw std::runtime_error(std::string("Parquet page: ") + what); };
+    if (width < 0 || width > 32) fail("a bit width over 32");
+    auto uleb = [&] {
+        std::uint64_t v = 0;
+        for (int shift = 0; shift < 64; shift += 7) {
+            if (in.empty()) fail("a truncated run header");
+            const auto b = static_cast<std::uint8_t>(in.front());
+            in.remove_prefix(1);
+            v |= static_cast<std::uint64_t>(b & 0x7F) << shift;
+            if (!(b & 0x80)) return v;
+        }
+        fail("a run header too long");
+        return std::uint64_t{0};
+    };
+    std::vector<std::uint32_t> out;
+    out.reserve(std::min<std::size_t>(count, in.size() * 8 + 8));
+    const std::size_t value_bytes = static_cast<std::size_t>(width + 7) / 8;
+    while (out.size() < count) {
+        const std::uint64_t header = uleb();
+        if (header & 1) {  // bit-packed groups of 8
+            const std::uint64_t groups = header >> 1;
+            if (groups == 0 || groups > in.size()) fail("a truncated bit-packed run");
+            const std::size_t bytes = static_cast<std::size_t>(groups) * static_cast<std::size_t>(width);
+            if (bytes > in.size()) fail("a truncated bit-packed run");
+            for (std::size_t k = 0; k < groups * 8 && out.size() < count; ++k) {
+                std::uint32_t v = 0;
+                for (int b = 0; b < width; ++b) {
+                    const std::size_t bit = k * static_cast<std::size_t>(width) + static_cast<std::size_t>(b);
+                    if (static_cast<unsigned char>(in[bit / 8]) >> (bit % 8) & 1) v |= std::uint32_t{1} << b;
+                }
+                out.push_back(v);
+            }
+            in.remove_prefix(bytes);
+        } else {
+            const std::uint64_t run = header >> 1;
+            if (run == 0 || run > count - out.size()) fail("an RLE run beyond the page's values");
+            if (in.size() < value_bytes) fail("a truncated RLE run");
+            std::uint32_t v = 0;
+            for (std::size_t b = 0; b < value_bytes; ++b) v |= static_cast<std::uint32_t>(static_cast<unsigned char>(in[b])) << (8 * b);
+            in.remove_prefix(value_bytes);
+            out.insert(out.end(), static_cast<std::size_t>(run), v);
+        }
+    }
+    return out;
+}
+
 }  // namespace
+
+namespace parquet {
+
+void for_each_data_page(std::string_view chunk, ParquetOptions::Compression compression, std::uint8_t max_def,
+                        std::uint8_t max_rep, const std::function<void(const DecodedPage&)>& on_page) {
+    auto fail = [](const std::string& what) { throw std::runtime_error("Parquet column chunk: " + what); };
+    std::vector<std::string> dictionary;
+    std::string body;
+    DecodedPage page;
+    while (!chunk.empty()) {
+        const ThriftValue header = read_thrift_struct(chunk);
+        const std::int64_t type = header.integer_of(1), size = header.integer_of(2), stored = header.integer_of(3);
+        if (stored < 0 || size < 0 || static_cast<std::uint64_t>(stored) > chunk.size()) fail("a page beyond the chunk");
+        const std::string_view raw = chunk.substr(0, static_cast<std::size_t>(stored));
+        chunk.remove_prefix(static_cast<std::size_t>(stored));
+        if (compression == ParquetOptions::Compression::snappy) {
+            std::size_t length = 0;
+            if (!snappy::GetUncompressedLength(raw.data(), raw.size(), &length) || length != static_cast<std::size_t>(size) ||
+                !snappy::Uncompress(raw.data(), raw.size(), &body))
+                fail("a page that is not valid Snappy");
+        } else {
+            if (stored != size) fail("an uncompressed page whose sizes differ");
+            body.assign(raw);
+        }
+        std::string_view in(body);
+        auto plain_byte_arrays = [&](std::size_t count, auto&& add) {
+            for (std::size_t i = 0; i < count; ++i) {
+                if (in.size() < 4) fail("a truncated PLAIN value");
+                std::uint32_t n = 0;
+                std::memcpy(&n, in.data(), 4);
+                if (n > in.size() - 4) fail("a truncated PLAIN value");
+                add(in.substr(4, n));
+                in.remove_prefix(4 + static_cast<std::size_t>(n));
+            }
+        };
+        if (type == kDictionaryPage) {
+            const ThriftValue* d = header.field(7);
+            if (!d || !dictionary.empty()) fail("a misplaced dictionary page");
+            const std::int64_t n = d->integer_of(1);
+            if (n < 0 || static_cast<std::uint64_t>(n) > in.size()) fail("a dictionary larger than its page");
+            plain_byte_arrays(static_cast<std::size_t>(n), [&](std::string_view v) { dictionary.emplace_back(v); });
+            continue;
+        }
+        const ThriftValue* d = header.field(5);
+        if (type != kDataPage || !d) fail("a page that is not a v1 data page");
+        const std::int64_t n = d->integer_of(1);
+        // (A page of nulls holds millions of levels in a few RLE bytes: bounded by what a page of
+        // page_bytes can hold, not by its size.)
+        if (n < 0 || n > (std::int64_t{1} << 26)) fail("more values than a page of this writer holds");
+        const auto count = static_cast<std::size_t>(n);
+        auto levels = [&](std::uint8_t max, std::vector<std::uint8_t>& out) {
+            out.clear();
+            if (in.size() < 4) fail("truncated levels");
+            std::uint32_t length = 0;
+            std::memcpy(&length, in.data(), 4);
+            if (length > in.size() - 4) fail("truncated levels");
+            std::string_view runs = in.substr(4, length);
+            for (const std::uint32_t l : read_hybrid(runs, std::bit_width(max), count)) {
+                if (l > max) fail("a level above the column's maximum");
+                out.push_back(static_cast<std::uint8_t>(l));
+            }
+            in.remove_prefix(4 + static_cast<std::size_t>(length));
+        };
+        if (max_rep > 0) levels(max_rep, page.reps);
+        else page.reps.assign(count, 0);
+        levels(max_def, page.defs);
+        std::size_t present = 0;
+        for (const std::uint8_t l : page.defs) present += l == max_def;
+        page.values.clear();
+        const std::int64_t encoding = d->integer_of(2);
+        if (encoding == kEncodingPlain) {
+            plain_byte_arrays(present, [&](std::string_view v) { page.values.push_back(v); });
+        } else if (encoding == kEncodingRleDictionary) {
+            if (present > 0) {
+                if (in.empty()) fail("a dictionary page without a bit width");
+                const int width = static_cast<unsigned char>(in.front());
+                in.remove_prefix(1);
+                for (const std::uint32_t i : read_hybrid(in, width, present)) {
+                    if (i >= dictionary.size()) fail("an index beyond the dictionary");
+                    page.values.emplace_back(dictionary[i]);
+                }
+            }
+        } else {
+            fail("an encoding this writer does not use");
+        }
+        on_page(page);
+    }
+}
+
+}  // namespace parquet
 
 ParquetOptions::Compression parse_parquet_compression(const std::string& name) {
     if (name == "snappy") return ParquetOptions::Compression::snappy;
@@ -201,6 +342,15 @@ struct ParquetWriter::Column {
     std::int32_t decimal_scale = 0;   ///< NumberForm::decimal: the file's scale (0 for varint)
     std::int64_t rescaled = 0;        ///< decimals of another scale written at decimal_scale exactly
     std::string text_reason;          ///< NumberForm::text: why (for the note)
+    /// --parquet-decimal decimal: a value DECIMAL cannot hold stops the export (DataError)
+    /// instead of switching the column to text.
+    bool strict_decimal = false;
+    /// Switched from DECIMAL to text after row groups were written in DECIMAL: the writer
+    /// rewrites them (ParquetWriter::rewrite_file_so_far) before the next row group.
+    bool rewrite_pending = false;
+    bool switched = false;  ///< switched mid-file (now or in an earlier run): for the note
+    ParquetOptions::Compression compression = ParquetOptions::Compression::snappy;
+    std::string decimal_scratch;  ///< a rescaled value's bytes
 
     // Where the leaf sits: its path from the root (a top-level column: just its name), the
     // definition level of a present value and the repetition level of its innermost list/map.
@@ -427,8 +577,13 @@ struct ParquetWriter::Column {
                 if (n == 0) return append_null();
                 return append_byte_array(ac::ValueCodec<ac::Inet>::decode(*type, view).to_string());
             case Conversion::varint:
-            case Conversion::decimal:
+            case Conversion::decimal: {
                 if (n == 0) return append_null();
+                std::optional<std::string_view> decimal;
+                if (number_form == NumberForm::decimal && !(decimal = decimal_bytes(view))) {
+                    if (strict_decimal) refuse_decimal(view);
+                    switch_to_text(view);  // (before this value's levels: the open page is re-encoded)
+                }
                 push_levels(rep, max_def);
                 ++page_values;
                 if (number_form == NumberForm::undecided) {  // kept raw until the form is chosen
@@ -436,7 +591,9 @@ struct ParquetWriter::Column {
                     values.append(reinterpret_cast<const char*>(p), n);
                     return;
                 }
+                if (decimal) return store_byte_array(*decimal);
                 return store_number(view);
+            }
             case Conversion::duration:
                 if (n == 0) return append_null();
                 return append_byte_array(ac::ValueCodec<ac::Duration>::decode(*type, view).to_string());
@@ -455,22 +612,122 @@ struct ParquetWriter::Column {
             if (conversion == Conversion::varint) return store_byte_array(ac::ValueCodec<ac::Varint>::decode(*type, raw).to_string());
             return store_byte_array(ac::ValueCodec<ac::Decimal>::decode(*type, raw).to_string());
         }
+        const std::optional<std::string_view> bytes = decimal_bytes(raw);
+        if (!bytes) refuse_decimal(raw);
+        store_byte_array(*bytes);
+    }
+    // The DECIMAL(38, decimal_scale) bytes of a decimal or varint (minimal two's complement of
+    // the unscaled value), or nothing when that DECIMAL cannot hold it exactly. A value of
+    // another scale is not held: 1.5 and 1.50 are different CQL decimals (as text they differ),
+    // so the column becomes text; only --parquet-decimal decimal (strict_decimal) writes it at
+    // the file's scale when that is exact (1.5 as 1.50, counted in `rescaled` and the note).
+    // The view is valid until the next call.
+    std::optional<std::string_view> decimal_bytes(ac::BytesView raw) {
         const auto [scale, unscaled] = split_number(raw);
         if (scale == decimal_scale) {
             const std::string_view minimal = minimal_twos_complement(unscaled);
-            if (fits_decimal_precision(minimal)) return store_byte_array(minimal.empty() ? std::string_view("\0", 1) : minimal);
-        } else if (auto bytes = rescale(unscaled, scale)) {
+            if (fits_decimal_precision(minimal)) return minimal.empty() ? std::string_view("\0", 1) : minimal;
+        } else if (auto bytes = strict_decimal ? rescale(unscaled, scale) : std::nullopt) {
             ++rescaled;
-            return store_byte_array(*bytes);
+            decimal_scratch = std::move(*bytes);
+            return std::string_view(decimal_scratch);
         }
-        const std::string shown = conversion == Conversion::varint
-                                      ? varint_of(unscaled).to_string()
-                                      : ac::Decimal(scale, varint_of(unscaled)).to_string();
-        throw DataError("column " + name + ": the " + type->cql_name() + " " + shown +
-                                 " does not fit this file's DECIMAL(" + std::to_string(kDecimalPrecision) + ", " +
-                                 std::to_string(decimal_scale) +
-                                 ") exactly (the form was chosen by the first row group holding a value); export "
-                                 "again from scratch with --parquet-decimal text");
+        return std::nullopt;
+    }
+    // "the decimal 0.77 does not fit this file's DECIMAL(38, 1) exactly".
+    std::string misfit(ac::BytesView raw) const {
+        const auto [scale, unscaled] = split_number(raw);
+        const std::string shown = conversion == Conversion::varint ? varint_of(unscaled).to_string()
+                                                                   : ac::Decimal(scale, varint_of(unscaled)).to_string();
+        const std::string file_decimal = "DECIMAL(" + std::to_string(kDecimalPrecision) + ", " + std::to_string(decimal_scale) + ")";
+        if (scale != decimal_scale && !strict_decimal)
+            return "the " + type->cql_name() + " " + shown + " has scale " + std::to_string(scale) + ", not the scale of this file's " + file_decimal;
+        return "the " + type->cql_name() + " " + shown + " does not fit this file's " + file_decimal + " exactly";
+    }
+    [[noreturn]] void refuse_decimal(ac::BytesView raw) const {
+        throw DataError("column " + name + ": " + misfit(raw) +
+                        " (the form was chosen by the first row group holding a value) and --parquet-decimal decimal "
+                        "was asked for; export again with --parquet-decimal auto (switches the column to text) or text");
+    }
+    // The text of a DECIMAL value this column wrote (the text --parquet-decimal text writes for
+    // a value of the file's scale).
+    std::string text_of_decimal(std::string_view bytes) const {
+        if (conversion == Conversion::varint) return varint_of(bytes).to_string();
+        return ac::Decimal(decimal_scale, varint_of(bytes)).to_string();
+    }
+    // A value that DECIMAL(38, decimal_scale) cannot hold arrived after the form was chosen:
+    // the column becomes text. The row group being built (its encoded pages and the open page)
+    // is re-encoded as text here; the row groups already in the file are rewritten by the
+    // writer before it writes the next one (rewrite_pending).
+    void switch_to_text(ac::BytesView raw) {
+        const std::string why = misfit(raw);
+        const std::string encoded = dictionary_page(compression) + chunk;  // this row group's pages so far
+        std::vector<std::string> old_dictionary;
+        for (const auto& [offset, size] : entries) old_dictionary.emplace_back(dictionary.data() + offset, size);
+        const std::vector<std::uint8_t> old_levels = std::move(levels), old_reps = std::move(reps);
+        const std::string old_values = std::move(values);
+        const std::vector<std::uint32_t> old_indexes = std::move(indexes);
+        const bool old_indexed = dictionary_on;
+        levels.clear();
+        reps.clear();
+        values.clear();
+        indexes.clear();
+        page_values = 0;
+        reset_chunk();
+        choose_text("switched mid-file: " + why + " (DECIMAL was chosen by the first row group holding a value); the "
+                    "row groups written before were rewritten as text");
+        switched = true;
+        rewrite_pending = true;
+        std::fprintf(stderr, "acass: warning: Parquet column %s becomes text for the whole file: %s; the row groups "
+                     "already written are rewritten (one extra pass over the file so far)\n", name.c_str(), why.c_str());
+        transcode_pages(encoded, compression);
+        std::size_t at = 0, next = 0;
+        refeed(old_reps, old_levels, [&]() {
+            if (old_indexed) return std::string_view(old_dictionary[old_indexes[next++]]);
+            std::uint32_t n = 0;
+            std::memcpy(&n, old_values.data() + at, 4);
+            const std::string_view v = std::string_view(old_values).substr(at + 4, n);
+            at += 4 + n;
+            return v;
+        });
+    }
+    // Appends the DECIMAL pages of `encoded` (a chunk this column wrote, see
+    // parquet::for_each_data_page) as text pages, page for page (so pages still end between rows).
+    void transcode_pages(std::string_view encoded, ParquetOptions::Compression codec) {
+        parquet::for_each_data_page(encoded, codec, max_def, max_rep, [&](const parquet::DecodedPage& page) {
+            refeed(page.reps, page.defs, [&, next = std::size_t{0}]() mutable { return page.values[next++]; });
+            cut_page(compression);
+        });
+    }
+    // Appends DECIMAL values as text: levels (`value_reps` empty when the column does not
+    // repeat), and the bytes of the present ones from next_bytes().
+    template <class NextBytes>
+    void refeed(const std::vector<std::uint8_t>& value_reps, const std::vector<std::uint8_t>& defs, NextBytes&& next_bytes) {
+        for (std::size_t i = 0; i < defs.size(); ++i) {
+            const std::uint8_t r = value_reps.empty() ? 0 : value_reps[i];
+            if (defs[i] == max_def) append_byte_array(r, text_of_decimal(next_bytes()));
+            else append_null(r, defs[i]);
+        }
+    }
+    // An empty column of the same leaf in this column's form (a rewrite's transcoding target).
+    std::unique_ptr<Column> twin() const {
+        auto t = std::make_unique<Column>();
+        t->name = name;
+        t->conversion = conversion;
+        t->physical = physical;
+        t->converted = converted;
+        t->logical = logical;
+        t->number_form = number_form;
+        t->decimal_scale = decimal_scale;
+        t->path = path;
+        t->type = type;
+        t->max_def = max_def;
+        t->max_rep = max_rep;
+        t->required = required;
+        t->compression = compression;
+        t->dictionary_limit = dictionary_limit;
+        t->reset_chunk();
+        return t;
     }
     // (scale, unscaled two's complement bytes) of a decimal; a varint has scale 0.
     std::pair<std::int32_t, std::string_view> split_number(ac::BytesView raw) const {
@@ -518,6 +775,9 @@ struct ParquetWriter::Column {
             else if (!fits_decimal_precision(minimal_twos_complement(unscaled))) reason = "a value has over " + std::to_string(kDecimalPrecision) + " digits";
             if (!reason.empty()) break;
         }
+        if (!reason.empty() && strict_decimal)
+            throw DataError("column " + name + ": " + reason + " in the first row group holding a value, and "
+                            "--parquet-decimal decimal was asked for; export with --parquet-decimal auto or text");
         if (reason.empty()) choose_decimal(scale.value_or(0));
         else choose_text(reason + " in the first row group holding a value");
         for (std::size_t at = 0; at < raw.size();) {
@@ -544,7 +804,11 @@ struct ParquetWriter::Column {
         const std::string what = conversion == Conversion::varint ? "varint" : "decimal";
         if (number_form == NumberForm::text)
             return what + " as text (" + (conversion == Conversion::varint ? "decimal digits" : "each value keeps its own scale") +
-                   "): " + text_reason;
+                   "): " + text_reason +
+                   (switched && rescaled > 0 ? "; " + std::to_string(rescaled) + " values of another scale written before the switch "
+                                                   "(by an earlier version of acass) show the file's former scale (equal "
+                                                   "numbers, e.g. 1.5 as 1.50)"
+                                             : "");
         if (rescaled > 0)
             return "DECIMAL(" + std::to_string(kDecimalPrecision) + ", " + std::to_string(decimal_scale) + "): " +
                    std::to_string(rescaled) + " values of another scale were written at this scale exactly (equal numbers, e.g. 1.5 as 1.50)";
@@ -993,10 +1257,13 @@ ParquetWriter::ParquetWriter(std::string path, const ac::Columns& columns, Parqu
         if (leaf->physical == BYTE_ARRAY) leaf->dictionary_limit = options_.dictionary_bytes;
         if (leaf->number_form == Column::NumberForm::undecided && options_.decimal_as_text)
             leaf->choose_text("--parquet-decimal text");
+        leaf->strict_decimal = options_.decimal_strict;
+        leaf->compression = options_.compression;
         leaf->reset_chunk();
     }
     if (!resume_state) {
-        file_ = std::fopen(path_.c_str(), "wb");
+        remove_rewrite_leftovers(path_);
+        file_ = std::fopen(path_.c_str(), "w+b");  // (read back by a rewrite)
         if (!file_) throw_file_error(path_, "open the output file");
         write_bytes("PAR1");
         committed_bytes_ = 4;
@@ -1011,6 +1278,19 @@ ParquetWriter::ParquetWriter(std::string path, const ac::Columns& columns, Parqu
     if ((magic != "acass-parquet-1" && magic != "acass-parquet-2") || !in || committed_bytes_ < 4)
         throw FileError("resume state of " + path_ + " is not a Parquet writer state");
     if (magic == "acass-parquet-2" && !(in >> forms)) throw FileError("resume state of " + path_ + " has no column forms");
+    if (std::string rewrites; in >> rewrites) {  // "g<N>": the file was rewritten N times
+        if (rewrites.size() < 2 || rewrites[0] != 'g' || rewrites.find_first_not_of("0123456789", 1) != std::string::npos ||
+            rewrites.size() > 6)
+            throw FileError("resume state of " + path_ + " has a malformed rewrite count");
+        generation_ = std::stoi(rewrites.substr(1));
+    }
+    // Killed after a rewrite replaced the file but before a state of the new file was saved:
+    // the file this state describes is the one the rewrite kept aside.
+    if (const std::string kept = backup_path(generation_); ::access(kept.c_str(), F_OK) == 0 &&
+                                                            std::rename(kept.c_str(), path_.c_str()) != 0)
+        throw_file_error(kept, "restore the file a rewrite replaced");
+    std::remove(rewrite_path().c_str());                                   // an unfinished rewrite
+    if (generation_ > 0) std::remove(backup_path(generation_ - 1).c_str());  // the state is newer than it
     restore_number_forms(magic == "acass-parquet-1" ? std::nullopt : std::optional<std::string>(forms));
     try {
         for (std::size_t start = 0; start < groups.size();) {
@@ -1033,6 +1313,28 @@ ParquetWriter::ParquetWriter(std::string path, const ac::Columns& columns, Parqu
     // Cut off a row group (or footer) written after the last recorded one.
     if (::ftruncate(fileno(file_), committed_bytes_) != 0) throw_file_error(path_, "truncate");
     if (std::fseek(file_, 0, SEEK_END) != 0) throw_file_error(path_, "seek");
+}
+
+void ParquetWriter::remove_rewrite_leftovers(const std::string& path) {
+    namespace fs = std::filesystem;
+    const fs::path p(path);
+    const std::string prefix = p.filename().string() + ".acass-";
+    std::error_code ec;
+    for (fs::directory_iterator it(p.parent_path().empty() ? fs::path(".") : p.parent_path(), ec), end; !ec && it != end;
+         it.increment(ec)) {
+        const std::string name = it->path().filename().string();
+        if (name.rfind(prefix, 0) == 0 &&
+            (name == prefix + "rewrite" || (name.rfind(prefix + "gen", 0) == 0 && name.size() > prefix.size() + 3 &&
+                                            name.find_first_not_of("0123456789", prefix.size() + 3) == std::string::npos)))
+            fs::remove(it->path(), ec);
+    }
+}
+
+void ParquetWriter::drop_backup_once_saved() {
+    if (!backup_.empty() && state_generation_ == generation_) {
+        std::remove(backup_.c_str());
+        backup_.clear();
+    }
 }
 
 ParquetWriter::~ParquetWriter() {
@@ -1058,6 +1360,7 @@ void ParquetWriter::check_not_failed() const {
 
 void ParquetWriter::write_page(const ac::Page& page) {
     check_not_failed();
+    drop_backup_once_saved();
     try {
         shred_page(page);
     } catch (const std::exception& e) {
@@ -1088,6 +1391,18 @@ void ParquetWriter::shred_page(const ac::Page& page) {
 
 void ParquetWriter::flush_row_group() {
     check_not_failed();
+    drop_backup_once_saved();
+    bool rewrite = false;
+    for (const auto& c : columns_) rewrite = rewrite || (c->rewrite_pending && !row_groups_.empty());
+    if (rewrite) {
+        try {
+            rewrite_file_so_far();  // file_ is now the rewritten copy; the row group goes there too
+        } catch (const std::exception& e) {
+            failure_ = e.what();  // the file and its state stay as they were
+            throw;
+        }
+    }
+    for (auto& c : columns_) c->rewrite_pending = false;
     if (buffered_rows_ > 0) {
         const std::int64_t group_offset = committed_bytes_;
         std::int64_t offset = group_offset, uncompressed = 0;
@@ -1119,7 +1434,95 @@ void ParquetWriter::flush_row_group() {
         committed_rows_ += buffered_rows_;
         buffered_rows_ = 0;
     }
+    if (!rewrite) {
+        if (std::fflush(file_) != 0) throw_file_error(path_, "write");
+        return;
+    }
+    // The rewritten copy replaces the file: durable first, then the old file is set aside (a
+    // run resumed from a state saved before this rewrite takes it back), then the rename.
+    const std::string copy = rewrite_path(), kept = backup_path(generation_);
+    if (std::fflush(file_) != 0 || ::fsync(fileno(file_)) != 0) throw_file_error(copy, "write");
+    if (std::rename(path_.c_str(), kept.c_str()) != 0) throw_file_error(path_, "set the file aside for its rewrite");
+    if (std::rename(copy.c_str(), path_.c_str()) != 0) throw_file_error(copy, "rename the rewritten file");
+    fsync_directory_of(path_);
+    if (!backup_.empty()) std::remove(backup_.c_str());
+    backup_ = kept;
+    ++generation_;
+}
+
+void ParquetWriter::rewrite_file_so_far() {
     if (std::fflush(file_) != 0) throw_file_error(path_, "write");
+    const std::string copy = rewrite_path();
+    std::FILE* out = std::fopen(copy.c_str(), "w+b");
+    if (!out) throw_file_error(copy, "create the rewritten file");
+    std::unique_ptr<std::FILE, int (*)(std::FILE*)> out_guard(out, &std::fclose);
+    auto write_out = [&](std::string_view bytes) {
+        if (!bytes.empty() && std::fwrite(bytes.data(), 1, bytes.size(), out) != bytes.size()) throw_file_error(copy, "write");
+    };
+    std::string buffer;
+    auto read_at = [&](std::int64_t at, std::int64_t size) -> const std::string& {
+        if (at < 4 || size < 0 || at + size > committed_bytes_) throw std::runtime_error("a row group beyond the file");
+        buffer.resize(static_cast<std::size_t>(size));
+        for (std::int64_t done = 0; done < size;) {
+            const ssize_t n = ::pread(fileno(file_), buffer.data() + done, static_cast<std::size_t>(size - done), at + done);
+            if (n <= 0) throw_file_error(path_, "read back for the rewrite");
+            done += n;
+        }
+        return buffer;
+    };
+    write_out("PAR1");
+    std::int64_t offset = 4;
+    std::vector<std::string> groups;
+    for (std::size_t g = 0; g < row_groups_.size(); ++g) {
+        std::string_view in(row_groups_[g]);
+        parquet::ThriftValue group = parquet::read_thrift_struct(in);
+        parquet::ThriftValue* chunks = group.field(1);
+        if (!chunks || chunks->elements.size() != columns_.size()) throw std::runtime_error("a row group of another schema");
+        const std::int64_t group_offset = offset;
+        std::int64_t uncompressed = 0;
+        parquet::ThriftWriter w;
+        w.begin_list_field(1, parquet::ThriftWriter::kStruct, columns_.size());
+        for (std::size_t i = 0; i < columns_.size(); ++i) {
+            parquet::ThriftValue& chunk = chunks->elements[i];
+            parquet::ThriftValue* meta = chunk.field(3);
+            if (!meta || !meta->field(9) || !meta->field(7)) throw std::runtime_error("a column chunk without its metadata");
+            parquet::ThriftValue* dictionary_offset = meta->field(11);
+            const std::int64_t start = dictionary_offset ? dictionary_offset->integer : meta->integer_of(9);
+            std::int64_t size = meta->integer_of(7);
+            const Column& c = *columns_[i];
+            if (!c.rewrite_pending) {  // copied as it is, at its new offset
+                for (std::int64_t done = 0; done < size; done += std::int64_t{1} << 20)
+                    write_out(read_at(start + done, std::min<std::int64_t>(size - done, std::int64_t{1} << 20)));
+                const std::int64_t shift = offset - start;
+                for (parquet::ThriftValue* v : {chunk.field(2), meta->field(9), dictionary_offset})
+                    if (v) v->integer += shift;
+                uncompressed += meta->integer_of(6);
+                parquet::write_thrift_value(w, 0, chunk);
+            } else {  // transcoded: DECIMAL pages to text pages
+                const auto codec = meta->integer_of(4) == 1 ? ParquetOptions::Compression::snappy : ParquetOptions::Compression::none;
+                const std::unique_ptr<Column> text = c.twin();
+                text->transcode_pages(read_at(start, size), codec);
+                const std::string dictionary = text->dictionary_page(options_.compression);
+                write_out(dictionary);
+                write_out(text->chunk);
+                w.raw(text->column_chunk(offset, static_cast<std::int64_t>(dictionary.size()), options_.compression));
+                uncompressed += text->chunk_uncompressed;
+                size = static_cast<std::int64_t>(dictionary.size() + text->chunk.size());
+            }
+            offset += size;
+        }
+        w.field_i64(2, uncompressed);
+        w.field_i64(3, group.integer_of(3));
+        w.field_i64(5, group_offset);
+        w.field_i64(6, offset - group_offset);
+        w.field_i16(7, static_cast<std::int16_t>(g));
+        w.end_struct();
+        groups.push_back(w.take());
+    }
+    std::fclose(file_);
+    file_ = out_guard.release();
+    row_groups_ = std::move(groups);
+    committed_bytes_ = offset;
 }
 
 void ParquetWriter::close() {
@@ -1164,6 +1567,12 @@ void ParquetWriter::close() {
     std::FILE* f = file_;
     file_ = nullptr;
     if (std::fclose(f) != 0) throw_file_error(path_, "close");
+    // The file before the last rewrite: no longer needed once the state of the new file was
+    // handed out (or when no state was ever asked for: no resume file).
+    if (!backup_.empty() && (states_handed_out_ == 0 || state_generation_ == generation_)) {
+        std::remove(backup_.c_str());
+        backup_.clear();
+    }
 }
 
 void ParquetWriter::write_schema(parquet::ThriftWriter& w, const Shape& s) const {
@@ -1199,6 +1608,8 @@ void ParquetWriter::write_schema(parquet::ThriftWriter& w, const Shape& s) const
 }
 
 std::string ParquetWriter::resume_state() const {
+    ++states_handed_out_;
+    state_generation_ = generation_;
     std::string text = "acass-parquet-2 " + std::to_string(committed_bytes_) + " " + std::to_string(committed_rows_) + " ";
     if (row_groups_.empty()) text += "-";
     for (std::size_t i = 0; i < row_groups_.size(); ++i) text += (i ? "," : "") + hex(row_groups_[i]);
@@ -1209,11 +1620,12 @@ std::string ParquetWriter::resume_state() const {
         switch (c.number_form) {
             case Column::NumberForm::none: text += '-'; break;
             case Column::NumberForm::undecided: text += 'u'; break;
-            case Column::NumberForm::text: text += 't'; break;
+            case Column::NumberForm::text: text += c.switched ? 's' : 't'; break;
             case Column::NumberForm::decimal:
                 text += 'd' + std::to_string(c.decimal_scale) + 'r' + std::to_string(c.rescaled);
         }
     }
+    if (generation_ > 0) text += " g" + std::to_string(generation_);
     return text;
 }
 
@@ -1240,7 +1652,13 @@ void ParquetWriter::restore_number_forms(const std::optional<std::string>& forms
             if (f != "-") refuse("its column forms do not match the columns");
             continue;
         }
-        if (f == "t") {
+        if ((f == "t" || f == "s") && options_.decimal_strict)
+            refuse("column " + c.name + " is text in the part already written; --parquet-decimal decimal needs a fresh export");
+        if (f == "s") {
+            c.choose_text("switched mid-file by the run this one resumes (a value did not fit the DECIMAL chosen by the "
+                          "first row group holding a value); the row groups written before were rewritten as text");
+            c.switched = true;
+        } else if (f == "t") {
             if (c.number_form != Column::NumberForm::text) c.choose_text("in the part written before a resume");
         } else if (f == "u") {
             if (c.number_form == Column::NumberForm::text)

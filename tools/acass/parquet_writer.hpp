@@ -21,9 +21,15 @@
 //              chosen when the first row group holding a value of the column is written (its
 //              raw values wait in the open page): DECIMAL when all of them share a scale s in
 //              0..37 and have at most 38 digits, else text. Later values of another scale are
-//              written at s when that is exact (1.5 as 150 at scale 2, counted in the note);
-//              a later value that does not fit exactly stops the export with an error naming
-//              --parquet-decimal text (ParquetOptions::decimal_as_text). Nothing is rounded.
+//              written at s when that is exact (1.5 as 150 at scale 2, counted in the note).
+//              A later value that does not fit exactly switches the column to text for the
+//              whole file: the row group being built is re-encoded at once, the row groups
+//              already written are rewritten (rewrite_file_so_far: the file so far is copied
+//              into "<file>.acass-rewrite", that column's chunks transcoded, then renamed over
+//              the file), a warning goes to stderr and the note names the value. With
+//              ParquetOptions::decimal_strict (--parquet-decimal decimal) such a value stops
+//              the export instead (DataError); with decimal_as_text (--parquet-decimal text)
+//              the column is text from the start. Nothing is rounded.
 //              A column with no value at all: DECIMAL(38, 0). No min/max statistics (signed).
 //   duration -> STRING (CQL duration literal, e.g. "1mo2d3ns": months/days/nanoseconds exact)
 //   list<T>, set<T> -> group (LIST) { repeated group list { optional T element } }
@@ -36,16 +42,23 @@
 //
 // Resume: a file is complete up to committed_bytes() (the end of the last row group written)
 // and resume_state() holds what the footer needs about those row groups; a writer opened with
-// that state truncates the file there and continues with the next row group.
+// that state truncates the file there and continues with the next row group. A rewrite keeps
+// the file it replaces as "<file>.acass-gen<N>" (N: rewrites before it, also in the state)
+// until a state of the new file has been handed out and the writer is called again (so it
+// was saved) or the writer closes: a run resumed from a state older than the rewrite (killed
+// between the rename and the save) takes that file back, so the state always describes the
+// file it continues.
 #pragma once
 
 #include <async_cassandra/row.hpp>
 
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace acass_cli {
@@ -72,7 +85,25 @@ struct ParquetOptions {
     /// decimal and varint as text always (--parquet-decimal text) instead of DECIMAL when the
     /// first row group holding a value allows it.
     bool decimal_as_text = false;
+    /// decimal and varint as DECIMAL always (--parquet-decimal decimal): a value the file's
+    /// DECIMAL cannot hold exactly stops the export (DataError) instead of switching to text.
+    bool decimal_strict = false;
 };
+
+namespace parquet {
+/// One data page as decoded by for_each_data_page: repetition and definition levels per value
+/// and the present values' bytes (valid during the callback).
+struct DecodedPage {
+    std::vector<std::uint8_t> reps, defs;
+    std::vector<std::string_view> values;
+};
+/// Decodes a column chunk of BYTE_ARRAY values as ParquetWriter writes them: an optional PLAIN
+/// dictionary page, then v1 data pages (RLE levels, PLAIN or RLE_DICTIONARY values), each body
+/// compressed whole. Calls `on_page` per data page. Throws std::runtime_error on anything else
+/// (malformed, truncated, an encoding this writer does not use).
+void for_each_data_page(std::string_view chunk, ParquetOptions::Compression compression, std::uint8_t max_def,
+                        std::uint8_t max_rep, const std::function<void(const DecodedPage&)>& on_page);
+}  // namespace parquet
 
 /// "none"/"uncompressed" or "snappy"; throws CliUsageError otherwise.
 ParquetOptions::Compression parse_parquet_compression(const std::string& name);
@@ -110,6 +141,8 @@ public:
     std::int64_t buffered_bytes() const noexcept;
     /// Text that lets a later run continue the file after the last row group (one line, ASCII).
     std::string resume_state() const;
+    /// Times the file so far was rewritten (a decimal or varint column switched to text).
+    int rewrites() const noexcept { return generation_; }
 
     struct Column;  ///< one leaf column's buffers and statistics (parquet_writer.cpp)
     /// How one CQL column maps onto the schema: a tree mirroring its type, whose leaves are
@@ -132,6 +165,12 @@ private:
     void restore_number_forms(const std::optional<std::string>& forms);
     void shred_page(const async_cassandra::Page& page);
     void check_not_failed() const;
+    void rewrite_file_so_far();
+    /// Removes "<path>.acass-rewrite" and "<path>.acass-gen<N>" left by an earlier run.
+    static void remove_rewrite_leftovers(const std::string& path);
+    void drop_backup_once_saved();
+    std::string backup_path(int generation) const { return path_ + ".acass-gen" + std::to_string(generation); }
+    std::string rewrite_path() const { return path_ + ".acass-rewrite"; }
 
     std::string path_;
     ParquetOptions options_;
@@ -146,6 +185,10 @@ private:
     std::string key_value_metadata_;  ///< serialized list elements (KeyValue structs)
     std::size_t key_value_count_ = 0;
     std::string failure_;  ///< why a page failed (the writer is then unusable), or empty
+    int generation_ = 0;   ///< rewrites of the file so far (this run and the runs it continues)
+    std::string backup_;   ///< the file before the last rewrite, kept until a newer state was saved
+    mutable int states_handed_out_ = 0;
+    mutable int state_generation_ = -1;  ///< generation_ when resume_state() was last called
 };
 
 }  // namespace acass_cli

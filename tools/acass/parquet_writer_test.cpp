@@ -327,8 +327,10 @@ std::string write_numbers(const std::string& dir, const std::string& name, const
 void test_decimals(const std::string& dir) {
     ParquetOptions options;
     options.row_group_rows = 20;
+    ParquetOptions strict = options;  // --parquet-decimal decimal
+    strict.decimal_strict = true;
     // DECIMAL: de at scale 2 (later values rescaled exactly), vi at 0, lde's elements at scale 1.
-    const std::string state = write_numbers(dir, "decimals", number_rows(0, 60), options);
+    const std::string state = write_numbers(dir, "decimals", number_rows(0, 60), strict);
     CHECK(state.rfind("acass-parquet-2 ", 0) == 0);
     CHECK(state.find(" -,d2r") != std::string::npos);  // id; de: DECIMAL scale 2, some rescaled
     CHECK(state.find(",d2r0,") == std::string::npos);
@@ -351,21 +353,23 @@ void test_decimals(const std::string& dir) {
     const std::string text_state = write_numbers(dir, "decimals_forced_text", number_rows(0, 30), as_text);
     CHECK(text_state.find(" -,t,t,t") != std::string::npos);
 
-    // A later value that no DECIMAL(38, 2) holds exactly stops the writer: nothing is rounded.
+    // --parquet-decimal decimal: a later value that no DECIMAL(38, 2) holds exactly stops the
+    // writer; nothing is rounded.
     std::string refusal;
     try {
         auto rows = number_rows(0, 30);
         rows[25].de = "1.234";
-        write_numbers(dir, "decimals_refused", rows, options);
+        write_numbers(dir, "decimals_refused", rows, strict);
     } catch (const acass_cli::DataError& e) {  // the value, not the file: exit 9
         refusal = e.what();
     }
     CHECK(refusal.find("column de: the decimal 1.234 does not fit this file's DECIMAL(38, 2)") != std::string::npos);
-    CHECK(refusal.find("--parquet-decimal text") != std::string::npos);
+    CHECK(refusal.find("--parquet-decimal auto") != std::string::npos);
     std::filesystem::remove(dir + "/decimals_refused.parquet");
     std::filesystem::remove(dir + "/decimals_refused.jsonl");
 
     // Resume keeps the form chosen before the crash, and refuses to switch it to text.
+    options = strict;
     const std::string path = dir + "/decimals_resumed.parquet";
     std::string first_state;
     std::string expected;
@@ -402,6 +406,109 @@ void test_decimals(const std::string& dir) {
         std::ofstream(dir + "/decimals_v1.parquet", std::ios::binary) << "PAR1";
     }
     write_numbers(dir, "decimals_v1", number_rows(0, 30), options, std::string("acass-parquet-1 4 0 -"));
+}
+
+// The rows of decimals_switched.parquet: number_rows' first row group continued (decimals of
+// scale 2, list elements of scale 1), then in the third row group (40..59) a decimal of scale
+// 3, a varint of 39 digits and a list element of scale 2, which the DECIMALs chosen by the first
+// row group cannot hold: all three leaves become text for the whole file.
+std::vector<NumberRow> switching_rows(int first, int count) {
+    std::vector<NumberRow> rows;
+    for (int i = first; i < first + count; ++i) {
+        NumberRow r = number_rows(i % 20, 1).front();
+        const std::string n = std::to_string(i);
+        if (!r.de.empty()) r.de = (i % 2 ? "-" : "") + n + "." + std::to_string(10 + i % 90);
+        if (!r.vi.empty()) r.vi = (i % 2 ? "-" : "") + n + "000000000000000000000";
+        if (!r.lde.empty()) r.lde = {n + ".5", "-0.1"};
+        if (i == 47) r.de = "-12.345";
+        if (i == 48) r.vi = std::string(39, '7');
+        if (i == 53) r.lde = {"0.5", "7.25", "3.0"};
+        rows.push_back(r);
+    }
+    return rows;
+}
+
+// A value that the file's DECIMAL cannot hold after row groups were written: the column becomes
+// text for the whole file (the row groups so far rewritten, page by page, with and without a
+// dictionary), the note says so, the export goes on; both readers read every value back
+// (parquet.writer_decimal_text).
+void test_decimal_switch(const std::string& dir) {
+    for (const bool small_pages : {false, true}) {
+        ParquetOptions options;
+        options.row_group_rows = 20;
+        if (small_pages) {  // several pages per chunk, PLAIN after the dictionary stopped paying
+            options.page_bytes = 40;
+            options.dictionary_bytes = 64;
+            options.compression = ParquetOptions::Compression::none;
+        }
+        const std::string name = small_pages ? "decimals_switched_pages" : "decimals_switched";
+        const std::string state = write_numbers(dir, name, switching_rows(0, 80), options);
+        CHECK(state.find(" -,s,s,s g1") != std::string::npos);  // one rewrite for the three leaves
+        const std::string bytes = read_file(dir + "/" + name + ".parquet");
+        CHECK(bytes.find("acass.note.de") != std::string::npos);
+        CHECK(bytes.find("switched mid-file: the decimal -12.345 has scale 3, not the scale of this file's DECIMAL(38, 2)") != std::string::npos);
+        CHECK(bytes.find("the varint 777") != std::string::npos);
+        CHECK(!std::filesystem::exists(dir + "/" + name + ".parquet.acass-gen0"));
+        CHECK(!std::filesystem::exists(dir + "/" + name + ".parquet.acass-rewrite"));
+    }
+
+    // Killed right after the rewrite replaced the file, before the new state was saved: the
+    // resumed run takes the file the old state describes back and switches again.
+    const std::string path = dir + "/decimals_switch_resumed.parquet";
+    ParquetOptions options;
+    options.row_group_rows = 20;
+    std::string expected, before_switch;
+    auto write_rows = [&](ParquetWriter& writer, int from, int to) {
+        for (int first = from; first < to; first += 10) {
+            const ac::Page page = number_page(first, switching_rows(first, 10));
+            append_expected(expected, page);
+            writer.write_page(page);
+        }
+    };
+    {
+        ParquetWriter writer(path, *ac::protocol::columns_from_specs(number_columns()), options);
+        write_rows(writer, 0, 40);
+        before_switch = writer.resume_state();
+        const std::string kept = expected;
+        write_rows(writer, 40, 60);  // switches, rewrites the two row groups written
+        CHECK(writer.rewrites() == 1);
+        CHECK(std::filesystem::exists(path + ".acass-gen0"));  // the old file, for before_switch
+        expected = kept;
+    }  // "killed"
+    {
+        ParquetWriter writer(path, *ac::protocol::columns_from_specs(number_columns()), options, before_switch);
+        CHECK(!std::filesystem::exists(path + ".acass-gen0"));  // taken back
+        write_rows(writer, 40, 60);
+        const std::string after_switch = writer.resume_state();
+        CHECK(after_switch.find(" -,s,s,s g1") != std::string::npos);
+        write_rows(writer, 60, 70);  // the state was saved: the old file goes
+        CHECK(!std::filesystem::exists(path + ".acass-gen0"));
+        // Killed again later: a resume from the state after the switch continues the text file.
+        ParquetWriter again(path, *ac::protocol::columns_from_specs(number_columns()), options, after_switch);
+        expected.resize(0);
+        for (int first = 0; first < 60; first += 10) append_expected(expected, number_page(first, switching_rows(first, 10)));
+        write_rows(again, 60, 80);
+        again.close();
+    }
+    write_text(dir + "/decimals_switch_resumed.jsonl", expected);
+    check_layout(path);
+    const std::string bytes = read_file(path);
+    CHECK(bytes.find("switched mid-file by the run this one resumes") != std::string::npos);
+}
+
+// for_each_data_page refuses what this writer never writes, with std::runtime_error.
+void test_page_decoder(const std::string&) {
+    int refused = 0;
+    const std::string inputs[] = {std::string("\x15\x00", 2), std::string("\x15\x00\x15\x02\x15\x02\x00", 7),
+                                  std::string(1, '\xff'), std::string("\x15\x00\x15\x10\x15\x10\x1c\x15\x04\x00\x00", 11)};
+    for (const std::string& in : inputs) {
+        try {
+            acass_cli::parquet::for_each_data_page(in, ParquetOptions::Compression::none, 1, 0, [](const auto&) {});
+        } catch (const std::runtime_error&) {
+            ++refused;
+        }
+    }
+    CHECK(refused == static_cast<int>(std::size(inputs)));
 }
 
 }  // namespace
@@ -448,6 +555,8 @@ int main(int argc, char** argv) {
         {"empty", test_empty},
         {"dictionary", test_dictionary},
         {"decimals", test_decimals},
+        {"decimal_switch", test_decimal_switch},
+        {"page_decoder", test_page_decoder},
     };
     int failed_tests = 0;
     for (const auto& [name, fn] : tests) {

@@ -1,6 +1,7 @@
 #include "resume_file.hpp"
 
 #include "errors.hpp"
+#include "fsync_directory.hpp"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -63,15 +64,6 @@ int open_locked(const std::string& path, int flags) {
             locked.st_ino == named.st_ino)
             return fd;
         ::close(fd);  // replaced meanwhile: lock the file that carries the name now
-    }
-}
-
-void fsync_directory_of(const std::string& path) {
-    const std::string dir = std::filesystem::path(path).parent_path().string();
-    const int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        ::fsync(fd);
-        ::close(fd);
     }
 }
 
