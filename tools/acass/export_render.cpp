@@ -515,6 +515,16 @@ void RowRenderer::requote_csv(TextCursor& out, char* start) {
     out.reload();
 }
 
+void RowRenderer::pass_large_text(TextCursor& out, std::string_view text, bool json_quotes) {
+    TextBuffer& buffer = out.buffer();
+    if (json_quotes) buffer.push_back('"');
+    large_sink_(buffer.view());
+    buffer.clear();
+    large_sink_(text);
+    if (json_quotes) buffer.push_back('"');
+    out.reload();
+}
+
 template <bool Json>
 [[gnu::always_inline]] inline void RowRenderer::render_cell(TextCursor& out, const ColumnPlan& column, const std::uint8_t* data, std::int32_t size) {
     if (size < 0) {  // NULL
@@ -533,6 +543,10 @@ template <bool Json>
                 out.reload();
                 return;
             }
+            if (text.size() >= large_threshold_) [[unlikely]] {
+                pass_large_text(out, text, true);
+                return;
+            }
             char* p = out.need(text.size() + 2);
             *p++ = '"';
             copy_bytes(p, text.data(), text.size());
@@ -545,6 +559,10 @@ template <bool Json>
                 any_special(text, csv_specials_)) [[unlikely]] {
                 append_quoted_field(out.buffer(), text, dialect_);
                 out.reload();
+                return;
+            }
+            if (text.size() >= large_threshold_) [[unlikely]] {
+                pass_large_text(out, text, false);
                 return;
             }
             out.write(text);

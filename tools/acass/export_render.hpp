@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <string>
@@ -72,6 +73,14 @@ public:
                             std::size_t stop_at_bytes = std::numeric_limits<std::size_t>::max());
     /// Appends one row (read through Row::raw: for callers with a Row, not a Page).
     void append_row(TextBuffer& out, const async_cassandra::Row& row);
+    /// Text values of `threshold` bytes or more that are written as they are (CSV without
+    /// quotes, JSON without escapes) go to `sink` straight from the page, after what `out`
+    /// holds so far (which is passed to `sink` and cleared first): a large value is then not
+    /// copied into the buffer.
+    void pass_large_values_to(std::function<void(std::string_view)> sink, std::size_t threshold = std::size_t{1} << 20) {
+        large_sink_ = std::move(sink);
+        large_threshold_ = threshold;
+    }
 
     struct ColumnPlan;
 
@@ -87,6 +96,7 @@ private:
     void append_csv_text(TextBuffer& out, std::string_view text);
     void append_json_escaped(TextBuffer& out, std::string_view text);
     void requote_csv(TextCursor& out, char* start);
+    void pass_large_text(TextCursor& out, std::string_view text, bool json_quotes);
     bool cache_day(std::int64_t days);
 
     TextStyle style_;
@@ -96,6 +106,8 @@ private:
     std::vector<ColumnPlan> plans_;
     std::uint64_t csv_specials_[5] = {};  ///< delimiter, quote, escape, CR, LF, each in every byte of a word
     std::string scratch_;  ///< text of the types without a fast path
+    std::function<void(std::string_view)> large_sink_;
+    std::size_t large_threshold_ = std::numeric_limits<std::size_t>::max();
     std::int64_t cached_day_ = std::numeric_limits<std::int64_t>::min();  ///< the last timestamp's day, and its "YYYY-MM-DD"
     char cached_date_[10] = {};
 };

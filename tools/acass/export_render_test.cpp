@@ -342,6 +342,29 @@ void test_large_value() {
     CHECK(out.capacity() < 2 * out.size());
 }
 
+// Large text values go to the sink straight from the page, in order with the rest of the text.
+void test_large_values_passed_through() {
+    const auto cols = every_type();
+    const ac::Page page = make_page(cols, 40);
+    for (const TextStyle style : {TextStyle::csv, TextStyle::jsonl}) {
+        RowRenderer renderer(style);
+        std::string passed;
+        int calls = 0;
+        renderer.pass_large_values_to(
+            [&](std::string_view text) {
+                passed += text;
+                ++calls;
+            },
+            12);
+        TextBuffer out;
+        renderer.append_rows(out, page, 0, page.size());
+        passed += out.view();
+        CHECK(calls > 0);
+        check_equal(style == TextStyle::csv ? "CSV, large values passed" : "JSON lines, large values passed", passed,
+                    style == TextStyle::csv ? reference_csv(page, {}) : reference_jsonl(page));
+    }
+}
+
 }  // namespace
 
 int main() {
@@ -349,6 +372,7 @@ int main() {
     test_every_type();
     test_plan_changes_and_stops();
     test_large_value();
+    test_large_values_passed_through();
     std::printf("%d checks, %d failures\n", g_checks, g_failures);
     return g_failures == 0 ? 0 : 1;
 }
