@@ -27,8 +27,11 @@ void append_i32(Bytes& out, std::int32_t v) {
     for (int s = 24; s >= 0; s -= 8) out.push_back(static_cast<std::uint8_t>(u >> s));
 }
 void append_i64(Bytes& out, std::int64_t v) {
+    // One insert, not eight push_backs: an empty vector grew 1, 2, 4, 8 (four allocations).
     auto u = static_cast<std::uint64_t>(v);
-    for (int s = 56; s >= 0; s -= 8) out.push_back(static_cast<std::uint8_t>(u >> s));
+    std::uint8_t b[8];
+    for (int i = 0; i < 8; ++i) b[i] = static_cast<std::uint8_t>(u >> (56 - 8 * i));
+    out.insert(out.end(), b, b + 8);
 }
 Bytes text_bytes(std::string_view s) { return Bytes(s.begin(), s.end()); }
 

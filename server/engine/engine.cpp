@@ -101,13 +101,22 @@ ExecutionResult run_statement(Engine::Impl& impl, const cql::ParsedStatement& ps
                                nullptr, std::nullopt, {}};
     }
     if (auto result = run_ddl(impl, ps.statement, ks)) return std::move(*result);
-    return run_write(impl, ps.statement, ps, ks, params.values, params.value_names, params.default_timestamp);
+    return run_write(impl, ps.statement, ps, ks, params.values, params.value_names, params.default_timestamp,
+                     opt.prepared);
 }
 
 }  // namespace
 
-ExecutionResult Engine::execute(const protocol::Request& request, ConnectionState& state) {
+ExecutionResult Engine::execute(const protocol::Request& request, ConnectionState& state,
+                                std::optional<PartitionRoute>* route) {
     Impl& impl = *impl_;
+    if (route) route->reset();
+    // A SELECT's route comes from run_select's plan; any other statement's is computed first.
+    auto route_unless_select = [&](const cql::ParsedStatement& ps, RunOptions& opt) {
+        if (!route) return;
+        if (std::holds_alternative<cql::SelectStmt>(ps.statement)) opt.route = route;
+        else *route = this->route(request, state);
+    };
     try {
         return std::visit(
             Overloaded{
@@ -115,6 +124,7 @@ ExecutionResult Engine::execute(const protocol::Request& request, ConnectionStat
                     auto ps = impl.parse(q.query);
                     RunOptions opt;
                     opt.params = &q.params;
+                    route_unless_select(*ps, opt);
                     std::string ks = default_keyspace(state, q.params.keyspace);
                     auto r = run_statement(impl, *ps, ks, opt, state);
                     warn_query_batch(impl, q, *ps, ks, r);
@@ -126,11 +136,15 @@ ExecutionResult Engine::execute(const protocol::Request& request, ConnectionStat
                     if (!entry) return unprepared(e.id);
                     RunOptions opt;
                     opt.params = &e.params;
-                    opt.is_execute = true;
+                    opt.prepared = entry.get();
                     opt.client_metadata_id = e.result_metadata_id;
+                    route_unless_select(*entry->parsed, opt);
                     return run_statement(impl, *entry->parsed, entry->keyspace, opt, state);
                 },
-                [&](const protocol::BatchRequest& b) { return execute_batch(impl, b, state); },
+                [&](const protocol::BatchRequest& b) {
+                    if (route) *route = this->route(request, state);
+                    return execute_batch(impl, b, state);
+                },
                 [&](const auto&) {
                     return error_result(ServerErrorCode::protocol_error, "The engine only executes QUERY, PREPARE, EXECUTE and BATCH");
                 },

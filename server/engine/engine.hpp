@@ -87,7 +87,10 @@ public:
     /// Executes QUERY, PREPARE, EXECUTE or BATCH. Any other request yields a ProtocolError response.
     /// Never throws for bad input: errors become ErrorResponse (SyntaxError, Invalid, Unprepared...).
     /// Thread-safe: connections of several nodes may call concurrently.
-    ExecutionResult execute(const protocol::Request& request, ConnectionState& state);
+    /// `route`, when given, receives what route() returns for this request; a SELECT's comes from
+    /// the plan it is executed with instead of planning it twice.
+    ExecutionResult execute(const protocol::Request& request, ConnectionState& state,
+                            std::optional<PartitionRoute>* route = nullptr);
 
     /// The partition a QUERY/EXECUTE/BATCH request touches when it touches exactly one (a SELECT,
     /// INSERT, UPDATE or DELETE with the whole partition key given by `=`, or a batch whose

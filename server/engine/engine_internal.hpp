@@ -145,10 +145,18 @@ struct OutputColumn {
     protocol::ColumnSpec spec;
 };
 
+/// The result columns of a SELECT under one schema: shared by the plans of every EXECUTE of a
+/// prepared statement (see prepared_shape.hpp) instead of rebuilt, strings and all, per request.
+struct SelectOutputs {
+    std::vector<OutputColumn> columns;
+    std::vector<protocol::ColumnSpec> specs;  ///< columns' specs: the Rows metadata
+    bool count = false;                       ///< COUNT(*) is selected
+};
+
 struct SelectPlan {
     std::shared_ptr<const TableSchema> schema;
-    std::vector<OutputColumn> outputs;
-    bool count = false;
+    std::shared_ptr<const SelectOutputs> outputs;
+    bool count = false;  ///< outputs->count
     bool star = false;
     std::optional<std::vector<std::vector<Bytes>>> partition_keys;  ///< exact keys (components)
     std::int64_t token_lo = std::numeric_limits<std::int64_t>::min();  ///< inclusive
@@ -190,7 +198,9 @@ class RowsBuffer {
 public:
     explicit RowsBuffer(Bytes& out) : out_(out) {}
     void ensure(std::size_t n) {
-        if (pos_ + n > out_.size()) out_.resize(std::max(out_.size() * 2, pos_ + n + 4096));
+        // Doubling, from what the first row needs: resize() zero-fills, and a point query's
+        // one row used to pay for 4 KiB of it.
+        if (pos_ + n > out_.size()) out_.resize(std::max(out_.size() * 2, pos_ + n));
     }
     std::uint8_t* at() { return out_.data() + pos_; }
     void advance(std::size_t n) { pos_ += n; }
@@ -248,10 +258,15 @@ std::shared_ptr<TableSchema> synthetic_schema();
 PageResult run_synthetic(const SyntheticData& data, const SelectPlan& plan, const std::optional<PagingState>& resume,
                          std::int32_t page_size, Bytes& out);
 
+struct PreparedShape;
+
 struct PreparedEntry {
     std::string query;
     std::string keyspace;
     std::shared_ptr<const cql::ParsedStatement> parsed;
+    /// What its EXECUTEs need under the current schema (shape_of() in prepared_shape.hpp).
+    mutable std::mutex shape_mutex;
+    mutable std::shared_ptr<const PreparedShape> shape;
 };
 
 }  // namespace async_cassandra::server::detail

@@ -3,6 +3,7 @@
 
 #include "server/engine/bind_analysis.hpp"
 #include "server/engine/bound_terms.hpp"
+#include "server/engine/prepared_shape.hpp"
 #include "server/engine/prepared_statements.hpp"
 #include "server/engine/select_plan.hpp"
 #include "server/engine/statement_context.hpp"
@@ -14,7 +15,7 @@ namespace async_cassandra::server::detail {
 using protocol::ValueView;
 
 PartitionOf single_partition(Engine::Impl& impl, const cql::Statement& st, const std::string& ks,
-                             std::span<const ValueView> bound) {
+                             std::span<const ValueView> bound, const PreparedShape* shape) {
     auto of_keys = [&](const cql::QualifiedName& table, const std::vector<std::vector<Bytes>>& keys) -> PartitionOf {
         if (keys.size() != 1) return std::nullopt;
         return std::make_pair(keyspace_of(table, ks), partition_pos(keys[0]).token);
@@ -22,10 +23,11 @@ PartitionOf single_partition(Engine::Impl& impl, const cql::Statement& st, const
     return std::visit(
         Overloaded{
             [&](const cql::SelectStmt& s) -> PartitionOf {
-                auto schema = find_table(impl, s.table, ks)->schema;
-                SelectPlan plan = plan_select(s, schema, bound);
-                if (!plan.partition_keys) return std::nullopt;
-                return of_keys(s.table, *plan.partition_keys);
+                auto route = select_route(plan_select(s, find_table(impl, s.table, ks)->schema, bound,
+                                                      shape ? shape->outputs : nullptr),
+                                          keyspace_of(s.table, ks));
+                if (!route || route->range_end) return std::nullopt;
+                return std::make_pair(std::move(route->keyspace), route->token);
             },
             [&](const cql::InsertStmt& s) -> PartitionOf {
                 const TableSchema& schema = *find_table(impl, s.table, ks)->schema;
@@ -62,26 +64,38 @@ PartitionOf single_partition(Engine::Impl& impl, const cql::Statement& st, const
         st);
 }
 
-std::optional<TokenRangeOf> token_range(Engine::Impl& impl, const cql::Statement& st, const std::string& ks,
-                                        std::span<const ValueView> bound) {
-    const auto* s = std::get_if<cql::SelectStmt>(&st);
-    if (!s) return std::nullopt;
-    SelectPlan plan = plan_select(*s, find_table(impl, s->table, ks)->schema, bound);
+std::optional<PartitionRoute> select_route(const SelectPlan& plan, const std::string& keyspace) {
     constexpr auto min = std::numeric_limits<std::int64_t>::min();
     constexpr auto max = std::numeric_limits<std::int64_t>::max();
-    if (plan.partition_keys || plan.empty_range || plan.token_lo > plan.token_hi) return std::nullopt;
+    if (plan.partition_keys) {
+        if (plan.partition_keys->size() != 1) return std::nullopt;
+        return PartitionRoute{keyspace, {}, partition_pos(plan.partition_keys->front()).token, {}};
+    }
+    if (plan.empty_range || plan.token_lo > plan.token_hi) return std::nullopt;
     if (plan.token_lo == min && plan.token_hi == max) return std::nullopt;  // no token restriction
-    return TokenRangeOf{keyspace_of(s->table, ks), plan.token_lo, plan.token_hi};
+    return PartitionRoute{keyspace, {}, plan.token_lo, plan.token_hi};
+}
+
+bool with_replication(const Engine::Impl& impl, PartitionRoute& route) {
+    auto ks = impl.keyspaces.find(route.keyspace);
+    if (ks == impl.keyspaces.end()) return false;
+    route.replication = ks->second.replication;
+    return true;
 }
 
 /// The route of one QUERY or EXECUTE statement: its partition, or the token range it scans.
+/// `shape`: an EXECUTE's prepared statement's, under the current schema.
 static std::optional<PartitionRoute> statement_route(Engine::Impl& impl, const cql::ParsedStatement& ps,
                                                      const std::string& ks, const std::vector<ValueView>& values,
-                                                     const std::vector<std::string_view>& names) {
-    BindAnalysis a = analyze(impl, ps, ks);
-    auto bound = bind_values(a, values, names);
-    if (auto p = single_partition(impl, ps.statement, ks, bound)) return PartitionRoute{p->first, {}, p->second, {}};
-    if (auto r = token_range(impl, ps.statement, ks, bound)) return PartitionRoute{r->keyspace, {}, r->lo, r->hi};
+                                                     const std::vector<std::string_view>& names,
+                                                     const PreparedShape* shape) {
+    BindAnalysis analysed;
+    if (!shape) analysed = analyze(impl, ps, ks);
+    auto bound = bind_values(shape ? shape->analysis : analysed, values, names);
+    if (const auto* s = std::get_if<cql::SelectStmt>(&ps.statement))
+        return select_route(plan_select(*s, find_table(impl, s->table, ks)->schema, bound, shape ? shape->outputs : nullptr),
+                            keyspace_of(s->table, ks));
+    if (auto p = single_partition(impl, ps.statement, ks, bound, shape)) return PartitionRoute{p->first, {}, p->second, {}};
     return std::nullopt;
 }
 
@@ -107,12 +121,13 @@ std::optional<PartitionRoute> Engine::route(const protocol::Request& request, co
             auto ps = impl.parse(q->query);
             std::shared_lock lk(impl.mutex);
             route = statement_route(impl, *ps, default_keyspace(state, q->params.keyspace), q->params.values,
-                                    q->params.value_names);
+                                    q->params.value_names, nullptr);
         } else if (const auto* e = std::get_if<protocol::ExecuteRequest>(&request)) {
             auto entry = find_prepared(impl, state.node_id, e->id);
             if (!entry) return std::nullopt;
             std::shared_lock lk(impl.mutex);
-            route = statement_route(impl, *entry->parsed, entry->keyspace, e->params.values, e->params.value_names);
+            route = statement_route(impl, *entry->parsed, entry->keyspace, e->params.values, e->params.value_names,
+                                    shape_of(impl, *entry).get());
         } else if (const auto* b = std::get_if<protocol::BatchRequest>(&request)) {
             std::vector<std::pair<std::shared_ptr<const cql::ParsedStatement>, std::string>> items;
             for (const auto& s : b->statements) {
@@ -135,9 +150,7 @@ std::optional<PartitionRoute> Engine::route(const protocol::Request& request, co
         }
         if (!route) return std::nullopt;
         std::shared_lock lk(impl.mutex);
-        auto ks = impl.keyspaces.find(route->keyspace);
-        if (ks == impl.keyspaces.end()) return std::nullopt;
-        route->replication = ks->second.replication;
+        if (!with_replication(impl, *route)) return std::nullopt;
         return route;
     } catch (const std::exception&) {
         return std::nullopt;  // the request itself will fail; it has no partition to count

@@ -13,17 +13,14 @@ namespace async_cassandra::server::detail {
 /// Throws like the statement's execution would for bad input (the caller maps that to nullopt).
 using PartitionOf = std::optional<std::pair<std::string, std::int64_t>>;
 
+/// `shape`: the prepared statement's of `st`, under the current schema, when `st` was prepared.
 PartitionOf single_partition(Engine::Impl& impl, const cql::Statement& st, const std::string& ks,
-                             std::span<const protocol::ValueView> bound);
+                             std::span<const protocol::ValueView> bound, const PreparedShape* shape = nullptr);
 
-/// (keyspace, lowest token, highest token), both inclusive, of a SELECT restricted by token(pk)
-/// to a non-empty range (a scan of a token range); nullopt for anything else.
-struct TokenRangeOf {
-    std::string keyspace;
-    std::int64_t lo = 0;
-    std::int64_t hi = 0;
-};
-std::optional<TokenRangeOf> token_range(Engine::Impl& impl, const cql::Statement& st, const std::string& ks,
-                                        std::span<const protocol::ValueView> bound);
+/// The route of a planned SELECT: its one partition, or the token range it is restricted to (a
+/// scan of a token range); nullopt for anything else. Replication is left empty.
+std::optional<PartitionRoute> select_route(const SelectPlan& plan, const std::string& keyspace);
+/// Fills in `route.replication` from its keyspace (caller holds the lock); false when it is gone.
+bool with_replication(const Engine::Impl& impl, PartitionRoute& route);
 
 }  // namespace async_cassandra::server::detail

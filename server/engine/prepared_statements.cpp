@@ -1,9 +1,7 @@
 // Prepared statements and their per-node cache.
 #include "server/engine/prepared_statements.hpp"
 
-#include "server/engine/bind_analysis.hpp"
-#include "server/engine/select_execution.hpp"
-#include "server/engine/select_plan.hpp"
+#include "server/engine/prepared_shape.hpp"
 #include "server/engine/statement_context.hpp"
 
 namespace async_cassandra::server {
@@ -29,29 +27,25 @@ void Engine::forget_prepared(int node_id) {
 namespace async_cassandra::server::detail {
 
 ExecutionResult prepare(Engine::Impl& impl, const protocol::PrepareRequest& p, ConnectionState& state) {
-    auto ps = std::make_shared<cql::ParsedStatement>(cql::parse_cql(p.query));
-    std::string ks = default_keyspace(state, p.keyspace);
-    protocol::PreparedResult result;
+    auto entry = std::make_shared<PreparedEntry>();
+    entry->query = std::string(p.query);
+    entry->keyspace = default_keyspace(state, p.keyspace);
+    entry->parsed = std::make_shared<cql::ParsedStatement>(cql::parse_cql(p.query));
     {
         std::shared_lock lk(impl.mutex);
-        BindAnalysis a = analyze(impl, *ps, ks);
-        result.metadata.columns = a.specs;
-        result.metadata.partition_key_indexes = a.pk_indexes;
-        if (const auto* sel = std::get_if<cql::SelectStmt>(&ps->statement)) {
-            auto schema = lookup_schema(impl, sel->table, ks);
-            bool count = false;
-            for (auto& o : build_outputs(*sel, *schema, count))
-                result.result_metadata.columns.push_back(o.spec);
-        }
+        entry->shape = make_prepared_shape(impl, *entry->parsed, entry->keyspace);
     }
+    const PreparedShape& shape = *entry->shape;
+    protocol::PreparedResult result;
+    result.metadata.columns = shape.analysis.specs;
+    result.metadata.partition_key_indexes = shape.analysis.pk_indexes;
+    if (shape.outputs) result.result_metadata.columns = shape.outputs->specs;
     result.result_metadata.column_count = static_cast<std::int32_t>(result.result_metadata.columns.size());
-    result.id = md5(ks + std::string(p.query));
-    if (state.version == protocol::ProtocolVersion::v5)
-        result.result_metadata_id = md5(metadata_fingerprint(result.result_metadata.columns));
+    result.id = md5(entry->keyspace + entry->query);
+    if (state.version == protocol::ProtocolVersion::v5) result.result_metadata_id = shape.result_metadata_id;
     {
         std::lock_guard lk(impl.prepared_mutex);
-        impl.prepared[state.node_id][result.id] = std::make_shared<const PreparedEntry>(
-            PreparedEntry{std::string(p.query), ks, ps});
+        impl.prepared[state.node_id][result.id] = std::move(entry);
     }
     return ExecutionResult{protocol::Response{protocol::ResultResponse{std::move(result)}}, nullptr,
                            std::nullopt, {}};

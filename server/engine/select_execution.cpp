@@ -2,36 +2,20 @@
 #include "server/engine/select_execution.hpp"
 
 #include "server/engine/bind_analysis.hpp"
+#include "server/engine/partition_route.hpp"
+#include "server/engine/prepared_shape.hpp"
 #include "server/engine/select_plan.hpp"
 #include "server/engine/statement_context.hpp"
 #include "server/engine/table_scan.hpp"
 
 #include <algorithm>
 #include <string>
-#include <unordered_map>
 
 namespace async_cassandra::server::detail {
 
 using cql::CqlError;
 using cql::throw_invalid;
 using protocol::ValueView;
-
-namespace {
-
-/// The v5 result metadata id of `cols`. Cassandra computes it once per prepared statement (and
-/// again when the table changes); hashing the metadata on every EXECUTE made the node spend ~3,000
-/// more instructions per v5 point query than per v4 one, so the ids are remembered per thread
-/// by their fingerprint (bounded: cleared when it grows past 4,096 shapes).
-const Bytes& metadata_id(const std::vector<protocol::ColumnSpec>& cols) {
-    thread_local std::unordered_map<std::string, Bytes> ids;
-    std::string fingerprint = metadata_fingerprint(cols);
-    if (auto it = ids.find(fingerprint); it != ids.end()) return it->second;
-    if (ids.size() >= 4096) ids.clear();
-    Bytes id = md5(fingerprint);
-    return ids.emplace(std::move(fingerprint), std::move(id)).first->second;
-}
-
-}  // namespace
 
 ExecutionResult run_select(Engine::Impl& impl, const cql::SelectStmt& st, const cql::ParsedStatement& ps,
                            const std::string& ks, const RunOptions& opt, ConnectionState& state) {
@@ -42,9 +26,16 @@ ExecutionResult run_select(Engine::Impl& impl, const cql::SelectStmt& st, const 
     std::shared_lock lk(impl.mutex);
     Table* table = find_table(impl, st.table, ks);
     auto schema = table->schema;
-    BindAnalysis a = analyze(impl, ps, ks);
-    auto bound = bind_values(a, params.values, params.value_names);
-    SelectPlan plan = plan_select(st, schema, bound);
+    std::shared_ptr<const PreparedShape> shape;
+    BindAnalysis analysed;
+    if (opt.prepared) shape = shape_of(impl, *opt.prepared);
+    else analysed = analyze(impl, ps, ks);
+    auto bound = bind_values(shape ? shape->analysis : analysed, params.values, params.value_names);
+    SelectPlan plan = plan_select(st, schema, bound, shape ? shape->outputs : nullptr);
+    if (opt.route) {
+        *opt.route = select_route(plan, keyspace_of(st.table, ks));
+        if (*opt.route && !with_replication(impl, **opt.route)) opt.route->reset();
+    }
     std::optional<PagingState> resume;
     if (params.paging_state && !params.paging_state->empty()) resume = decode_paging_state(*params.paging_state);
     std::int32_t page_size = params.page_size.value_or(0);
@@ -75,7 +66,7 @@ ExecutionResult run_select(Engine::Impl& impl, const cql::SelectStmt& st, const 
     if (plan.count) {
         storage->clear();
         RowsBuffer buf(*storage);
-        for (const auto& o : plan.outputs) {
+        for (const auto& o : plan.outputs->columns) {
             if (o.kind == cql::Selector::Kind::count) {
                 Bytes b;
                 cql::append_i64(b, count);
@@ -88,19 +79,17 @@ ExecutionResult run_select(Engine::Impl& impl, const cql::SelectStmt& st, const 
         page.row_count = 1;
         page.next.reset();
     }
-    std::vector<protocol::ColumnSpec> cols;
-    for (const auto& o : plan.outputs) cols.push_back(o.spec);
-    rows.metadata.column_count = static_cast<std::int32_t>(cols.size());
+    rows.metadata.column_count = static_cast<std::int32_t>(plan.outputs->specs.size());
     if (page.next) rows.metadata.paging_state = encode_paging_state(*page.next);
     bool send_metadata = !params.skip_metadata;
-    if (opt.is_execute && state.version == protocol::ProtocolVersion::v5) {
-        const Bytes& id = metadata_id(cols);
+    if (shape && state.version == protocol::ProtocolVersion::v5) {
+        const Bytes& id = shape->result_metadata_id;
         if (!opt.client_metadata_id.empty() && !std::equal(id.begin(), id.end(), opt.client_metadata_id.begin(), opt.client_metadata_id.end())) {
             rows.metadata.new_metadata_id = id;
             send_metadata = true;
         }
     }
-    if (send_metadata) rows.metadata.columns = std::move(cols);
+    if (send_metadata) rows.metadata.columns = plan.outputs->specs;
     else rows.metadata.no_metadata = true;
     rows.row_count = page.row_count;
     rows.rows_content = BytesView(*storage);

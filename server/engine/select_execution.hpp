@@ -9,7 +9,10 @@ namespace async_cassandra::server::detail {
 struct RunOptions {
     const protocol::QueryParameters* params = nullptr;
     BytesView client_metadata_id;  ///< v5 EXECUTE
-    bool is_execute = false;
+    /// EXECUTE: the prepared statement, whose shape (prepared_shape.hpp) spares re-analysing it.
+    const PreparedEntry* prepared = nullptr;
+    /// Receives the route of the plan (Engine::execute's `route`), replication included.
+    std::optional<PartitionRoute>* route = nullptr;
 };
 
 ExecutionResult run_select(Engine::Impl& impl, const cql::SelectStmt& st, const cql::ParsedStatement& ps,

@@ -13,6 +13,8 @@ using cql::CqlError;
 using cql::throw_invalid;
 using protocol::ValueView;
 
+namespace {
+
 std::vector<OutputColumn> build_outputs(const cql::SelectStmt& st, const TableSchema& s, bool& count) {
     std::vector<OutputColumn> out;
     count = false;
@@ -66,7 +68,6 @@ std::vector<OutputColumn> build_outputs(const cql::SelectStmt& st, const TableSc
     return out;
 }
 
-namespace {
 [[noreturn]] void needs_filtering() {
     throw_invalid(
         "Cannot execute this query as it might involve data filtering and thus may have unpredictable performance. "
@@ -74,13 +75,21 @@ namespace {
 }
 }  // namespace
 
+std::shared_ptr<const SelectOutputs> select_outputs(const cql::SelectStmt& st, const TableSchema& s) {
+    auto outputs = std::make_shared<SelectOutputs>();
+    outputs->columns = build_outputs(st, s, outputs->count);
+    for (const auto& o : outputs->columns) outputs->specs.push_back(o.spec);
+    return outputs;
+}
+
 SelectPlan plan_select(const cql::SelectStmt& st, std::shared_ptr<const TableSchema> schema,
-                       std::span<const ValueView> bound) {
+                       std::span<const ValueView> bound, std::shared_ptr<const SelectOutputs> outputs) {
     SelectPlan plan;
     const TableSchema& s = *schema;
     plan.schema = schema;
     plan.star = st.star;
-    plan.outputs = build_outputs(st, s, plan.count);
+    plan.outputs = outputs ? std::move(outputs) : select_outputs(st, s);
+    plan.count = plan.outputs->count;
     std::vector<std::vector<Bytes>> pk_values(s.pk.size());
     std::vector<Restriction> pk_ranges;
     bool has_token = false;
@@ -197,7 +206,7 @@ SelectPlan plan_select(const cql::SelectStmt& st, std::shared_ptr<const TableSch
         plan.per_partition_limit = *l;
     }
     if (st.distinct) {
-        for (const auto& o : plan.outputs)
+        for (const auto& o : plan.outputs->columns)
             if (o.kind == cql::Selector::Kind::column && s.columns[o.column].kind != ColumnKind::partition_key &&
                 s.columns[o.column].kind != ColumnKind::static_)
                 throw_invalid("SELECT DISTINCT queries must only request partition key columns and/or static columns (not " +

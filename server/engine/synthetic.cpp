@@ -93,7 +93,7 @@ PageResult run_synthetic(const SyntheticData& data, const SelectPlan& plan, cons
     };
 
     std::vector<Out> outs;
-    for (const auto& o : plan.outputs) {
+    for (const auto& o : plan.outputs->columns) {
         if (o.kind == cql::Selector::Kind::token) {
             outs.push_back(Out::token);
         } else if (o.kind == cql::Selector::Kind::column) {

@@ -85,7 +85,7 @@ struct TableScanner {
     }
 
     void emit(const PartitionPos& pos, const Partition& p, const ClusteringKey* ck, const Row* row) {
-        for (const auto& o : plan.outputs) {
+        for (const auto& o : plan.outputs->columns) {
             BytesView v;
             switch (o.kind) {
                 case cql::Selector::Kind::column:

@@ -3,6 +3,7 @@
 
 #include "server/engine/bind_analysis.hpp"
 #include "server/engine/bound_terms.hpp"
+#include "server/engine/prepared_shape.hpp"
 #include "server/engine/statement_context.hpp"
 #include "server/engine/storage.hpp"
 
@@ -462,9 +463,13 @@ namespace {
 
 ExecutionResult run_write_locked(Engine::Impl& impl, const cql::Statement& st, const cql::ParsedStatement& ps,
                                  const std::string& ks, const std::vector<ValueView>& values,
-                                 const std::vector<std::string_view>& names, std::optional<std::int64_t> default_ts) {
-    BindAnalysis a = analyze(impl, ps, ks);
-    auto bound = bind_values(a, values, names);
+                                 const std::vector<std::string_view>& names, std::optional<std::int64_t> default_ts,
+                                 const PreparedEntry* prepared) {
+    std::shared_ptr<const PreparedShape> shape;
+    BindAnalysis analysed;
+    if (prepared) shape = shape_of(impl, *prepared);
+    else analysed = analyze(impl, ps, ks);
+    auto bound = bind_values(shape ? shape->analysis : analysed, values, names);
     std::int64_t ts = default_ts.value_or(now_us());
     std::optional<ExecutionResult> r;
     std::visit(Overloaded{
@@ -497,11 +502,12 @@ ExecutionResult run_write_locked(Engine::Impl& impl, const cql::Statement& st, c
 
 ExecutionResult run_write(Engine::Impl& impl, const cql::Statement& st, const cql::ParsedStatement& ps,
                           const std::string& ks, const std::vector<ValueView>& values,
-                          const std::vector<std::string_view>& names, std::optional<std::int64_t> default_ts) {
+                          const std::vector<std::string_view>& names, std::optional<std::int64_t> default_ts,
+                          const PreparedEntry* prepared) {
     std::unique_lock lk(impl.mutex);
     UndoScope undo;
     try {
-        return run_write_locked(impl, st, ps, ks, values, names, default_ts);
+        return run_write_locked(impl, st, ps, ks, values, names, default_ts, prepared);
     } catch (...) {
         undo.log.rollback();
         throw;

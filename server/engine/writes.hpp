@@ -32,6 +32,7 @@ std::optional<ExecutionResult> do_delete(Engine::Impl& impl, const cql::DeleteSt
 /// Executes a write statement or a BATCH statement text: takes the lock, rolls back on failure.
 ExecutionResult run_write(Engine::Impl& impl, const cql::Statement& st, const cql::ParsedStatement& ps,
                           const std::string& ks, const std::vector<protocol::ValueView>& values,
-                          const std::vector<std::string_view>& names, std::optional<std::int64_t> default_ts);
+                          const std::vector<std::string_view>& names, std::optional<std::int64_t> default_ts,
+                          const PreparedEntry* prepared = nullptr);
 
 }  // namespace async_cassandra::server::detail

@@ -584,7 +584,11 @@ void Connection::handle_query(const p::FrameHeader& header, const p::Request& re
     const std::int16_t stream = header.stream;
     node_.queries.fetch_add(1, std::memory_order_relaxed);
     // Before any fault: a request answered with an injected error was still sent to this node.
-    if (header.opcode != p::Opcode::prepare)
+    // Without faults or replayed pages every request is executed, and the engine reports its route
+    // with the execution (a SELECT is then planned once, not twice).
+    const bool counts_route = header.opcode != p::Opcode::prepare;
+    const bool route_from_execution = counts_route && impl.faults.empty() && !impl.replay;
+    if (counts_route && !route_from_execution)
         if (auto route = impl.engine.route(req, state_)) impl.count_route(node_, *route);
 
     FaultDecision fault;
@@ -607,7 +611,9 @@ void Connection::handle_query(const p::FrameHeader& header, const p::Request& re
         if (replayed) {
             result = std::move(*replayed);
         } else {
-            result = impl.engine.execute(req, state_);
+            std::optional<PartitionRoute> route;
+            result = impl.engine.execute(req, state_, route_from_execution ? &route : nullptr);
+            if (route) impl.count_route(node_, *route);
             if (impl.replay && ReplayPages::is_first_page(req, result))
                 impl.replay->remember(req, query_text(req), state_, result);
         }

@@ -392,6 +392,52 @@ TEST_F(EngineDml, PreparedV5MetadataId) {
     EXPECT_TRUE(rows_result(again)->metadata.no_metadata);
 }
 
+// A prepared statement's bind markers, result columns and metadata id are kept with it
+// (prepared_shape.hpp) and recomputed after a schema change: the same prepared SELECT reads the
+// re-created table's new layout, and EXECUTE and route() of a statement whose table is gone fail.
+TEST_F(EngineDml, PreparedStatementsFollowSchemaChanges) {
+    make_t();
+    auto prepare = [&](std::string_view cql) {
+        protocol::PrepareRequest p;
+        p.query = cql;
+        return std::get<protocol::PreparedResult>(std::get<protocol::ResultResponse>(
+            h.engine.execute(protocol::Request{p}, h.state).response));
+    };
+    auto select = prepare("SELECT * FROM t WHERE k = ? AND c = ?");
+    auto insert = prepare("INSERT INTO t (k, c, v) VALUES (?, ?, ?)");
+    Bytes k = i32(1), c = i32(2), v = txt("new");
+    protocol::ExecuteRequest e;
+    e.id = select.id;
+    e.params.values = {view(k), view(c)};
+    for (int repeat = 0; repeat < 2; ++repeat) {  // the second EXECUTE uses the remembered shape
+        auto rows = rows_of(h.engine.execute(protocol::Request{e}, h.state));
+        ASSERT_EQ(rows.size(), 1u);
+        ASSERT_EQ(rows[0].size(), 4u);  // k, c, n, v
+        EXPECT_EQ(as_int(rows[0][2]), 12);
+        EXPECT_EQ(as_text(rows[0][3]), "v1-2");
+        auto route = h.engine.route(protocol::Request{e}, h.state);
+        ASSERT_TRUE(route);
+        EXPECT_EQ(route->token, token_of_int(1));
+    }
+    h.ok("DROP TABLE t");
+    h.ok("CREATE TABLE t (k int, c int, a text, PRIMARY KEY (k, c))");
+    protocol::ExecuteRequest ins;
+    ins.id = insert.id;
+    ins.params.values = {view(k), view(c), view(v)};
+    EXPECT_EQ(error_code(h.engine.execute(protocol::Request{ins}, h.state)), 0x2200);  // no column v any more
+    EXPECT_FALSE(h.engine.route(protocol::Request{ins}, h.state));
+    h.ok("INSERT INTO t (k, c, a) VALUES (1, 2, 'x')");
+    auto result = h.engine.execute(protocol::Request{e}, h.state);
+    auto rows = rows_of(result);
+    ASSERT_EQ(rows.size(), 1u);
+    ASSERT_EQ(rows[0].size(), 3u);  // k, c, a
+    EXPECT_EQ(as_text(rows[0][2]), "x");
+    EXPECT_EQ(rows_result(result)->metadata.columns.at(2).name, "a");
+    h.ok("DROP TABLE t");
+    EXPECT_EQ(error_code(h.engine.execute(protocol::Request{e}, h.state)), 0x2200);
+    EXPECT_FALSE(h.engine.route(protocol::Request{e}, h.state));
+}
+
 TEST_F(EngineDml, Batches) {
     make_t();
     h.ok("BEGIN BATCH INSERT INTO t (k, c, v) VALUES (100, 1, 'a'); UPDATE t SET v = 'b' WHERE k = 100 AND c = 2; "

@@ -101,7 +101,23 @@ struct RouteHarness : Harness {
         protocol::QueryRequest q;
         q.query = cql;
         q.params.values = std::move(values);
-        return engine.route(protocol::Request{q}, state);
+        return checked_route(protocol::Request{q});
+    }
+    /// route(), checked against the route execute() reports with the request it runs (the
+    /// front end's path when no fault is set), on a copy of the connection state.
+    std::optional<PartitionRoute> checked_route(const protocol::Request& request) {
+        auto routed = engine.route(request, state);
+        ConnectionState scratch = state;
+        std::optional<PartitionRoute> executed;
+        engine.execute(request, scratch, &executed);
+        EXPECT_EQ(executed.has_value(), routed.has_value());
+        if (routed && executed) {
+            EXPECT_EQ(executed->keyspace, routed->keyspace);
+            EXPECT_EQ(executed->token, routed->token);
+            EXPECT_EQ(executed->range_end, routed->range_end);
+            EXPECT_EQ(executed->replication, routed->replication);
+        }
+        return routed;
     }
 };
 
@@ -182,7 +198,7 @@ TEST(ServerRoute, PreparedAndBatchRequests) {
     protocol::ExecuteRequest e;
     e.id = id;
     e.params.values = {view(k1), view(v)};
-    auto r = h.engine.route(protocol::Request{e}, h.state);
+    auto r = h.checked_route(protocol::Request{e});
     ASSERT_TRUE(r);
     EXPECT_EQ(r->token, protocol::murmur3_token(k1));
     // Another node has not seen the PREPARE: it answers UNPREPARED, no partition.
@@ -198,11 +214,19 @@ TEST(ServerRoute, PreparedAndBatchRequests) {
     protocol::BatchStatement s2;
     s2.query = "UPDATE ks.s SET v = 3 WHERE k = 1";
     b.statements = {s1, s2};
-    r = h.engine.route(protocol::Request{b}, h.state);
+    r = h.checked_route(protocol::Request{b});
     ASSERT_TRUE(r);
     EXPECT_EQ(r->token, protocol::murmur3_token(k1));
     b.statements[1].query = "UPDATE ks.s SET v = 3 WHERE k = 2";
-    EXPECT_FALSE(h.engine.route(protocol::Request{b}, h.state));
+    EXPECT_FALSE(h.checked_route(protocol::Request{b}));
+    // A prepared SELECT's route comes from the plan it is executed with.
+    prep.query = "SELECT v FROM ks.s WHERE k = ?";
+    prepared = h.engine.execute(protocol::Request{prep}, h.state);
+    e.id = std::get<protocol::PreparedResult>(std::get<protocol::ResultResponse>(prepared.response)).id;
+    e.params.values = {view(k2)};
+    r = h.checked_route(protocol::Request{e});
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->token, protocol::murmur3_token(k2));
 }
 
 }  // namespace
