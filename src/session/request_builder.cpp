@@ -128,6 +128,10 @@ const protocol::Request& RequestBuilder::build(protocol::ProtocolVersion version
         protocol::ExecuteRequest e;
         e.id = ids_[0];
         if (v5) e.result_metadata_id = metadata_id_;
+        // v5: rows without the result metadata we already have; the result metadata id lets the
+        // node say when it changed (METADATA_CHANGED, with the new metadata). Spares the node
+        // encoding and us decoding the column specs of every response. v4 cannot detect a change.
+        if (v5 && result_columns_ && !result_columns_->empty()) p.skip_metadata = true;
         e.params = std::move(p);
         request_ = std::move(e);
         expected_ = protocol::expected_response(request_);

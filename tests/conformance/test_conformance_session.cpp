@@ -322,6 +322,60 @@ TEST(SessionV5, MetadataChangedMidStream) {
     EXPECT_EQ(ids_seen, (std::vector<std::string>{"m1", "m1", "m2"}));
 }
 
+// [spec5] 4.1.4 flag 0x02 and 4.2.5.2: with v5, an EXECUTE whose result metadata the client has
+// (from PREPARED) asks for rows without it (skip_metadata), and the rows are read with the
+// prepared columns; the result metadata id lets the node announce a change (METADATA_CHANGED,
+// test above). v4 has no such id, so there every EXECUTE asks for the metadata.
+class SkipMetadata : public ::testing::TestWithParam<int> {};
+
+TEST_P(SkipMetadata, ExecuteAsksForRowsWithoutMetadataOnlyWithV5) {
+    const int version = GetParam();
+    std::atomic<int> executes{0}, skipped{0};
+    FakeServer server([&](const RequestInfo& info) {
+        Action a;
+        if (std::holds_alternative<protocol::PrepareRequest>(info.request)) {
+            Golden g;
+            g.i32(4).sbytes({'P'});
+            if (version == 5) g.sbytes({'m', '1'});
+            g.i32(0x0001).i32(0).i32(0).str("ks").str("t");                          // no bind markers
+            g.i32(0x0001).i32(1).str("ks").str("t").str("v").u16(0x000D);            // result: v text
+            a.raw_envelope = envelope(info, 0, 0x08, g.build());
+            return a;
+        }
+        auto* e = std::get_if<protocol::ExecuteRequest>(&info.request);
+        if (!e) return a;
+        ++executes;
+        Golden g;
+        g.i32(2);
+        if (e->params.skip_metadata) {
+            ++skipped;
+            g.i32(0x0004).i32(1);  // NO_METADATA, one column
+        } else {
+            g.i32(0x0001).i32(1).str("ks").str("t").str("v").u16(0x000D);
+        }
+        g.i32(1).bytes({'a'});
+        a.raw_envelope = envelope(info, 0, 0x08, g.build());
+        return a;
+    });
+    run([&](auto ex) -> asio::awaitable<void> {
+        Cluster cluster(ex, config_for(server, version));
+        Session session = co_await cluster.connect();
+        PreparedStatement p = co_await session.prepare("SELECT v FROM ks.t");
+        for (int i = 0; i < 2; ++i) {
+            ResultSet rs = co_await session.execute(p.bind());
+            EXPECT_EQ(rs.size(), 1u);
+            for (const Row& r : rs) EXPECT_EQ(r.get<std::string_view>(0), "a");
+        }
+        co_await session.shutdown();
+    });
+    EXPECT_EQ(executes.load(), 2);
+    EXPECT_EQ(skipped.load(), version == 5 ? 2 : 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(V4AndV5, SkipMetadata, ::testing::Values(4, 5), [](const auto& info) {
+    return "v" + std::to_string(info.param);
+});
+
 // Must show: `acass` prints a server warning to stderr once per distinct text, and the data on
 // stdout stays clean. Pages 1 and 2 carry the same tombstone warning, page 3 another one.
 class AcassCli : public ::testing::TestWithParam<int> {};
