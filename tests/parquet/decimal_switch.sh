@@ -74,7 +74,7 @@ done
 out="$work/killed.parquet"
 done=""
 for attempt in $(seq 1 14); do
-  "$acass" export --port "$port" --table pq.sw --out "$out" --resume-file "$out.resume" "${options[@]}" -q 2>/dev/null &
+  "$acass" export --port "$port" --table pq.sw --out "$out" --resume-file "$out.resume" "${options[@]}" -q 2>"$work/killed.err" &
   pid=$!
   signal=INT
   (( attempt % 2 == 1 )) && signal=KILL
@@ -85,7 +85,7 @@ for attempt in $(seq 1 14); do
   case "$status" in
     0) done=yes; break ;;
     130 | 137) ;;
-    *) fail "export exited $status (attempt $attempt)" ;;
+    *) cat "$work/killed.err" >&2; fail "export exited $status (attempt $attempt)" ;;
   esac
 done
 if [[ -z "$done" ]]; then  # a slow machine: finish without interruption

@@ -130,12 +130,13 @@ struct ThriftValue {
     std::string binary;
     std::uint8_t element_type = 0;  ///< list
     std::vector<ThriftValue> elements;
-    std::vector<std::pair<std::int16_t, ThriftValue>> fields;  ///< struct
+    std::vector<std::int16_t> field_ids;  ///< struct: its fields' ids, in the order read
+    std::vector<ThriftValue> fields;       ///< ... and values (a vector of an incomplete type is fine, a pair is not)
 
     /// The struct field `id`, or nullptr.
     ThriftValue* field(std::int16_t id) {
-        for (auto& [fid, v] : fields)
-            if (fid == id) return &v;
+        for (std::size_t i = 0; i < field_ids.size(); ++i)
+            if (field_ids[i] == id) return &fields[i];
         return nullptr;
     }
     const ThriftValue* field(std::int16_t id) const { return const_cast<ThriftValue*>(this)->field(id); }
@@ -219,7 +220,8 @@ inline ThriftValue read_thrift_struct(std::string_view& in, int depth = 0) {
         const int delta = head >> 4;
         const std::int16_t id = delta ? static_cast<std::int16_t>(last + delta) : static_cast<std::int16_t>(zigzag());
         last = id;
-        s.fields.emplace_back(id, value(type));
+        s.fields.push_back(value(type));
+        s.field_ids.push_back(id);
     }
 }
 
@@ -229,7 +231,7 @@ inline void write_thrift_value(ThriftWriter& w, std::int16_t id, const ThriftVal
     if (v.type == ThriftWriter::kStruct) {
         if (id) w.begin_struct_field(id);
         else w.begin_list_struct();
-        for (const auto& [fid, f] : v.fields) write_thrift_value(w, fid, f);
+        for (std::size_t i = 0; i < v.fields.size(); ++i) write_thrift_value(w, v.field_ids[i], v.fields[i]);
         w.end_struct();
         return;
     }

@@ -1266,6 +1266,9 @@ ParquetWriter::ParquetWriter(std::string path, const ac::Columns& columns, Parqu
         file_ = std::fopen(path_.c_str(), "w+b");  // (read back by a rewrite)
         if (!file_) throw_file_error(path_, "open the output file");
         write_bytes("PAR1");
+        // In the file now: the first resume state (saved before any row group) records 4 bytes,
+        // and a run killed before its first row group must find them.
+        if (std::fflush(file_) != 0) throw_file_error(path_, "write");
         committed_bytes_ = 4;
         return;
     }
