@@ -33,7 +33,7 @@ void TextBuffer::grow(std::size_t n) {
 namespace {
 
 // memcpy for the short texts of most cells, without a call: two overlapping loads and stores.
-inline void copy_bytes(char* to, const char* from, std::size_t n) noexcept {
+[[gnu::always_inline]] inline void copy_bytes(char* to, const char* from, std::size_t n) noexcept {
     if (n >= 8 && n <= 16) {
         std::uint64_t a, b;
         std::memcpy(&a, from, 8);
@@ -124,6 +124,35 @@ constexpr std::uint64_t kPow10[] = {1ull,
                                     10000000000000000000ull};
 constexpr std::uint64_t kMaxExactDigits = 999'999'999'999'999;  // 15 significant digits
 
+// Decimal digits of v (v > 0): its bit width times log10(2), corrected by one comparison.
+inline int digit_count(std::uint64_t v) noexcept {
+    const int guess = (std::bit_width(v) * 1233) >> 12;
+    return guess + (v >= kPow10[guess] ? 1 : 0) + (v == 0 ? 1 : 0);
+}
+
+// The decimal digits of v, two at a time from the end (std::to_chars' text, without its
+// length loop).
+[[gnu::always_inline]] inline char* write_u64(char* p, std::uint64_t v) noexcept {
+    char* const end = p + digit_count(v);
+    char* q = end;
+    while (v >= 100) {
+        q -= 2;
+        put2(q, static_cast<unsigned>(v % 100));
+        v /= 100;
+    }
+    if (v >= 10) put2(q - 2, static_cast<unsigned>(v));
+    else q[-1] = static_cast<char>('0' + v);
+    return end;
+}
+
+[[gnu::always_inline]] inline char* write_i64(char* p, std::int64_t v) noexcept {
+    if (v < 0) {
+        *p++ = '-';
+        return write_u64(p, 0 - static_cast<std::uint64_t>(v));
+    }
+    return write_u64(p, static_cast<std::uint64_t>(v));
+}
+
 }  // namespace
 
 // A double whose exact decimal value has at most 15 significant digits (prices, counters, n/2^k)
@@ -141,14 +170,21 @@ char* write_shortest_double(char* out, double value) noexcept {
     const int zeros = std::countr_zero(mantissa);
     mantissa >>= zeros;
     exponent += zeros;
+    char* p = out;
+    if (bits >> 63) *p++ = '-';
     std::uint64_t digits = 0;
     int decimal_exponent = 0;  // |value| = digits * 10^decimal_exponent
     if (exponent >= 0) {
         if (exponent >= 50 || (mantissa << exponent) >> exponent != mantissa ||
             (mantissa << exponent) > kMaxExactDigits)
             return std::to_chars(out, out + 32, value).ptr;
-        digits = mantissa << exponent;
+        const std::uint64_t whole = mantissa << exponent;
+        digits = whole;
         while (digits % 10 == 0) digits /= 10, ++decimal_exponent;
+        // An integer: fixed is its digits; scientific is the significant ones, "e+XX" and a
+        // point when there are several (fewer than 100 as the value is below 10^15).
+        const int significant = digit_count(digits);
+        if (significant + decimal_exponent <= significant + (significant > 1 ? 1 : 0) + 4) return write_u64(p, whole);
     } else {
         const int halvings = -exponent;  // m / 2^j = m * 5^j / 10^j; odd * odd has no trailing 0
         if (halvings >= static_cast<int>(std::size(kPow5)) || mantissa > kMaxExactDigits / kPow5[halvings])
@@ -156,33 +192,23 @@ char* write_shortest_double(char* out, double value) noexcept {
         digits = mantissa * kPow5[halvings];
         decimal_exponent = -halvings;
     }
-    // Digits of `digits`: bit width * log10(2), corrected by one comparison.
-    const int guess = (std::bit_width(digits) * 1233) >> 12;
-    const int n = guess + (digits >= kPow10[guess] ? 1 : 0);
+    const int n = digit_count(digits);
     const int scientific_exponent = n - 1 + decimal_exponent;
     const int abs_exponent = scientific_exponent < 0 ? -scientific_exponent : scientific_exponent;
     const int scientific_size = n + (n > 1 ? 1 : 0) + 2 + (abs_exponent >= 100 ? 3 : 2);
     const int fixed_size = decimal_exponent >= 0 ? n + decimal_exponent
                            : scientific_exponent >= 0 ? n + 1
                                                       : 2 - decimal_exponent;
-    char* p = out;
-    if (bits >> 63) *p++ = '-';
-    if (fixed_size <= scientific_size) {
-        if (decimal_exponent >= 0) {
-            p = std::to_chars(p, p + 20, digits).ptr;
-            std::memset(p, '0', static_cast<std::size_t>(decimal_exponent));
-            return p + decimal_exponent;
-        }
+    if (fixed_size <= scientific_size && decimal_exponent < 0) {
         // Integer part (or 0), point, then the fraction's digits with their leading zeros.
         const int fraction_digits = -decimal_exponent;
-        p = std::to_chars(p, p + 20, digits / kPow10[fraction_digits]).ptr;
+        p = write_u64(p, digits / kPow10[fraction_digits]);
         *p++ = '.';
         std::uint64_t fraction = digits % kPow10[fraction_digits];
         char* end = p + fraction_digits;
-        for (char* q = end; q > p;) {
-            *--q = static_cast<char>('0' + fraction % 10);
-            fraction /= 10;
-        }
+        char* q = end;
+        for (; q - p >= 2; q -= 2, fraction /= 100) put2(q - 2, static_cast<unsigned>(fraction % 100));
+        if (q > p) *p = static_cast<char>('0' + fraction);
         return end;
     }
     char text[20] = {};
@@ -214,7 +240,7 @@ std::string_view alphabet(CellKind kind) {
         case CellKind::int32:
         case CellKind::int64: return "-0123456789";
         case CellKind::float32:
-        case CellKind::float64: return "-+.0123456789eNaInfinity";
+        case CellKind::float64: return "-+.0123456789e";  // NaN and Infinity take the generic path
         case CellKind::boolean: return "truefals";
         case CellKind::timestamp: return "0123456789-:.TZ";
         case CellKind::date: return "0123456789-";
@@ -283,7 +309,7 @@ inline std::uint64_t load_word(const char* p) noexcept {
 // Runs `hit(word)` over `text` 8 bytes at a time. The last word overlaps the one before (or
 // repeats bytes of a short text), so it holds only the text's own bytes.
 template <class Hit>
-bool any_word(std::string_view text, Hit hit) noexcept {
+[[gnu::always_inline]] inline bool any_word(std::string_view text, Hit hit) noexcept {
     const char* s = text.data();
     const std::size_t n = text.size();
     if (n >= 8) {
@@ -303,7 +329,7 @@ bool any_word(std::string_view text, Hit hit) noexcept {
 }
 
 /// Whether `text` holds one of the five bytes replicated in `words`.
-bool any_special(std::string_view text, const std::uint64_t (&words)[5]) noexcept {
+[[gnu::always_inline]] inline bool any_special(std::string_view text, const std::uint64_t (&words)[5]) noexcept {
     return any_word(text, [&words](std::uint64_t w) {
         return (zero_byte_bits(w ^ words[0]) | zero_byte_bits(w ^ words[1]) | zero_byte_bits(w ^ words[2]) |
                 zero_byte_bits(w ^ words[3]) | zero_byte_bits(w ^ words[4])) != 0;
@@ -311,7 +337,7 @@ bool any_special(std::string_view text, const std::uint64_t (&words)[5]) noexcep
 }
 
 /// Whether JSON must escape a byte of `text` (a quote, a backslash, a control character).
-bool json_needs_escapes(std::string_view text) noexcept {
+[[gnu::always_inline]] inline bool json_needs_escapes(std::string_view text) noexcept {
     return any_word(text, [](std::uint64_t w) {
         const std::uint64_t below_space = (w - 0x2020202020202020ull) & ~w & 0x8080808080808080ull;
         return (below_space | zero_byte_bits(w ^ 0x2222222222222222ull) | zero_byte_bits(w ^ 0x5C5C5C5C5C5C5C5Cull)) != 0;
@@ -353,8 +379,8 @@ char* write_uuid(char* p, const std::uint8_t* b) noexcept {
 }
 
 template <class Int>
-char* write_int(char* p, const std::uint8_t* b) noexcept {
-    return std::to_chars(p, p + 24, ac::detail::load_be<Int>(b)).ptr;
+[[gnu::always_inline]] inline char* write_int(char* p, const std::uint8_t* b) noexcept {
+    return write_i64(p, ac::detail::load_be<Int>(b));
 }
 
 }  // namespace
@@ -363,7 +389,6 @@ struct RowRenderer::ColumnPlan {
     CellKind kind = CellKind::generic;
     std::int32_t size = -1;  ///< the wire size of the fast path (-1: any)
     bool csv_check = false;  ///< CSV: the fast text may need quotes in this dialect
-    bool json_quoted = false;  ///< JSON: the fast text is a string (timestamp, date, uuid, blob)
     const ac::DataType* type = nullptr;
     std::string json_key;  ///< JSON lines: `{"name": ` for the first column, `, "name": ` after
 };
@@ -386,14 +411,56 @@ void RowRenderer::plan_for(const ac::Columns& columns) {
         const std::string_view chars = alphabet(plan.kind);
         plan.csv_check = !dialect_.null_string.empty() ||
                          std::any_of(chars.begin(), chars.end(), [&](char c) { return specials.find(c) != std::string::npos; });
-        plan.json_quoted = plan.kind == CellKind::timestamp || plan.kind == CellKind::date ||
-                           plan.kind == CellKind::uuid || plan.kind == CellKind::blob;
         plan.json_key = i == 0 ? "{" : ", ";
         ac::append_json_string(plan.json_key, columns_[i].name);
         plan.json_key += ": ";
         plans_.push_back(std::move(plan));
     }
 }
+
+// The write position of a TextBuffer, held in locals while rows are rendered: a store through a
+// char* may alias anything, so writing through the buffer's own members would reload them
+// after every byte. A slow path takes buffer() (brought up to date) and then calls reload().
+class TextCursor {
+public:
+    explicit TextCursor(TextBuffer& buffer) : buffer_(buffer) { reload(); }
+    char* need(std::size_t n) {
+        if (static_cast<std::size_t>(limit_ - at_) < n) [[unlikely]] grow(n);
+        return at_;
+    }
+    void done(char* end) noexcept { at_ = end; }
+    char* at() const noexcept { return at_; }
+    void put(char c) {
+        *need(1) = c;
+        ++at_;
+    }
+    void write(std::string_view text) {
+        char* p = need(text.size());
+        copy_bytes(p, text.data(), text.size());
+        at_ = p + text.size();
+    }
+    std::size_t size() const noexcept { return static_cast<std::size_t>(at_ - start_); }
+    TextBuffer& buffer() noexcept {
+        buffer_.set_end(at_);
+        return buffer_;
+    }
+    void reload() noexcept {
+        start_ = buffer_.data();
+        at_ = start_ + buffer_.size();
+        limit_ = start_ + buffer_.capacity();
+    }
+
+private:
+    [[gnu::noinline]] void grow(std::size_t n) {
+        buffer_.set_end(at_);
+        buffer_.room(n);
+        reload();
+    }
+    TextBuffer& buffer_;
+    char* start_ = nullptr;
+    char* at_ = nullptr;
+    char* limit_ = nullptr;
+};
 
 void RowRenderer::append_csv_text(TextBuffer& out, std::string_view text) {
     const std::string& null_string = dialect_.null_string;
@@ -403,21 +470,6 @@ void RowRenderer::append_csv_text(TextBuffer& out, std::string_view text) {
         return;
     }
     append_quoted_field(out, text, dialect_);
-}
-
-void RowRenderer::append_json_text(TextBuffer& out, std::string_view text) {
-    if (json_needs_escapes(text)) {
-        scratch_.clear();
-        ac::append_json_string(scratch_, text);
-        out.append(scratch_);
-        return;
-    }
-    char* p = out.room(text.size() + 2);
-    *p++ = '"';
-    std::memcpy(p, text.data(), text.size());
-    p += text.size();
-    *p++ = '"';
-    out.set_end(p);
 }
 
 void RowRenderer::append_generic(TextBuffer& out, const ColumnPlan& column, const std::uint8_t* data, std::int32_t size) {
@@ -443,52 +495,115 @@ void RowRenderer::append_generic(TextBuffer& out, const ColumnPlan& column, cons
     append_csv_text(out, text);
 }
 
-void RowRenderer::append_cell(TextBuffer& out, const ColumnPlan& column, const std::uint8_t* data, std::int32_t size) {
-    const bool json = style_ == TextStyle::jsonl;
+void RowRenderer::append_json_escaped(TextBuffer& out, std::string_view text) {
+    scratch_.clear();
+    ac::append_json_string(scratch_, text);
+    out.append(scratch_);
+}
+
+bool RowRenderer::cache_day(std::int64_t days) {
+    if (days < std::numeric_limits<std::int32_t>::min() || days > std::numeric_limits<std::int32_t>::max()) return false;
+    const ac::Date::Ymd ymd = ac::Date{static_cast<std::int32_t>(days)}.to_ymd();
+    if (ymd.year < 0 || ymd.year > 9999) return false;  // "+10000-...", "-0001-...": the library's text
+    write_date(cached_date_, ymd);
+    cached_day_ = days;
+    return true;
+}
+
+void RowRenderer::requote_csv(TextCursor& out, char* start) {
+    // The fast text of a cell, in a dialect where it may need quotes: the general rule on a copy.
+    const std::string text(start, out.at());
+    out.done(start);
+    append_csv_text(out.buffer(), text);
+    out.reload();
+}
+
+void RowRenderer::pass_large_text(TextCursor& out, std::string_view text, bool json_quotes) {
+    TextBuffer& buffer = out.buffer();
+    if (json_quotes) buffer.push_back('"');
+    large_sink_(buffer.view());
+    buffer.clear();
+    large_sink_(text);
+    if (json_quotes) buffer.push_back('"');
+    out.reload();
+}
+
+template <bool Json>
+[[gnu::always_inline]] inline void RowRenderer::render_cell(TextCursor& out, const ColumnPlan& column, const std::uint8_t* data, std::int32_t size) {
     if (size < 0) {  // NULL
-        if (json) out.append("null");
-        else out.append(dialect_.null_string);
+        out.write(Json ? std::string_view("null") : std::string_view(dialect_.null_string));
         return;
     }
+    const auto slow = [&] {
+        append_generic(out.buffer(), column, data, size);
+        out.reload();
+    };
     if (column.kind == CellKind::text) {
         const std::string_view text(reinterpret_cast<const char*>(data), static_cast<std::size_t>(size));
-        if (json) append_json_text(out, text);
-        else append_csv_text(out, text);
+        if constexpr (Json) {
+            if (json_needs_escapes(text)) [[unlikely]] {
+                append_json_escaped(out.buffer(), text);
+                out.reload();
+                return;
+            }
+            if (text.size() >= large_threshold_) [[unlikely]] {
+                pass_large_text(out, text, true);
+                return;
+            }
+            char* p = out.need(text.size() + 2);
+            *p++ = '"';
+            copy_bytes(p, text.data(), text.size());
+            p += text.size();
+            *p++ = '"';
+            out.done(p);
+        } else {
+            const std::string& null_string = dialect_.null_string;
+            if (size == 0 || (text.size() == null_string.size() && text == null_string) ||
+                any_special(text, csv_specials_)) [[unlikely]] {
+                append_quoted_field(out.buffer(), text, dialect_);
+                out.reload();
+                return;
+            }
+            if (text.size() >= large_threshold_) [[unlikely]] {
+                pass_large_text(out, text, false);
+                return;
+            }
+            out.write(text);
+        }
         return;
     }
-    if (column.kind == CellKind::generic || (column.size >= 0 && size != column.size)) {
-        append_generic(out, column, data, size);
+    if (size != column.size && column.size >= 0) [[unlikely]] {  // an empty value ("null")
+        slow();
         return;
     }
-    const bool json_quotes = json && column.json_quoted;  // timestamps, dates, uuids, blobs
-    char* const start = out.room(column.kind == CellKind::blob ? 2 * static_cast<std::size_t>(size) + 4 : 64);
-    char* p = start + (json_quotes ? 1 : 0);
+    char* const start = out.need(column.kind == CellKind::blob ? 2 * static_cast<std::size_t>(size) + 4 : 64);
+    char* p = start;
     switch (column.kind) {
         case CellKind::int8: p = write_int<std::int8_t>(p, data); break;
         case CellKind::int16: p = write_int<std::int16_t>(p, data); break;
         case CellKind::int32: p = write_int<std::int32_t>(p, data); break;
         case CellKind::int64: p = write_int<std::int64_t>(p, data); break;
-        case CellKind::float32:
-        case CellKind::float64: {
-            const float single = std::bit_cast<float>(ac::detail::load_be<std::uint32_t>(data));
-            const double v = column.kind == CellKind::float32 ? single
-                                                              : std::bit_cast<double>(ac::detail::load_be<std::uint64_t>(data));
-            if (std::isnan(v) || std::isinf(v)) {  // bare in CSV, a string in JSON
-                const std::string_view word = std::isnan(v) ? "NaN" : (v > 0 ? "Infinity" : "-Infinity");
-                if (json) *p++ = '"';
-                std::memcpy(p, word.data(), word.size());
-                p += word.size();
-                if (json) *p++ = '"';
-            } else if (column.kind == CellKind::float32) {
-                p = std::to_chars(p, p + 32, single).ptr;
-            } else {
-                p = write_shortest_double(p, v);
+        case CellKind::float32: {
+            const float v = std::bit_cast<float>(ac::detail::load_be<std::uint32_t>(data));
+            if (!std::isfinite(v)) [[unlikely]] {  // NaN, Infinity: the library's words
+                slow();
+                return;
             }
+            p = std::to_chars(p, p + 32, v).ptr;
+            break;
+        }
+        case CellKind::float64: {
+            const double v = std::bit_cast<double>(ac::detail::load_be<std::uint64_t>(data));
+            if (!std::isfinite(v)) [[unlikely]] {
+                slow();
+                return;
+            }
+            p = write_shortest_double(p, v);
             break;
         }
         case CellKind::boolean: {
             const std::string_view word = data[0] != 0 ? "true" : "false";
-            std::memcpy(p, word.data(), word.size());
+            std::memcpy(p, word.data(), 5);  // room for 64
             p += word.size();
             break;
         }
@@ -497,18 +612,11 @@ void RowRenderer::append_cell(TextBuffer& out, const ColumnPlan& column, const s
             std::int64_t days = ms / 86'400'000;
             std::int64_t ms_of_day = ms % 86'400'000;
             if (ms_of_day < 0) ms_of_day += 86'400'000, --days;
-            if (days != cached_day_) {
-                const ac::Date::Ymd ymd = ac::Date{static_cast<std::int32_t>(std::clamp<std::int64_t>(
-                                                       days, std::numeric_limits<std::int32_t>::min(),
-                                                       std::numeric_limits<std::int32_t>::max()))}
-                                              .to_ymd();
-                if (days != static_cast<std::int32_t>(days) || ymd.year < 0 || ymd.year > 9999) {
-                    append_generic(out, column, data, size);  // years outside 0..9999: the library's text
-                    return;
-                }
-                write_date(cached_date_, ymd);
-                cached_day_ = days;
+            if (days != cached_day_ && !cache_day(days)) [[unlikely]] {
+                slow();
+                return;
             }
+            if constexpr (Json) *p++ = '"';
             const auto secs = static_cast<unsigned>(ms_of_day / 1000);
             std::memcpy(p, cached_date_, 10);
             p[10] = 'T';
@@ -523,45 +631,75 @@ void RowRenderer::append_cell(TextBuffer& out, const ColumnPlan& column, const s
             put2(p + 21, millis % 100);
             p[23] = 'Z';
             p += 24;
+            if constexpr (Json) *p++ = '"';
             break;
         }
         case CellKind::date: {
-            const ac::Date date = ac::Date::from_wire(ac::detail::load_be<std::uint32_t>(data));
-            const ac::Date::Ymd ymd = date.to_ymd();
-            if (ymd.year < 0 || ymd.year > 9999) {
-                append_generic(out, column, data, size);
+            const ac::Date::Ymd ymd = ac::Date::from_wire(ac::detail::load_be<std::uint32_t>(data)).to_ymd();
+            if (ymd.year < 0 || ymd.year > 9999) [[unlikely]] {
+                slow();
                 return;
             }
+            if constexpr (Json) *p++ = '"';
             p = write_date(p, ymd);
+            if constexpr (Json) *p++ = '"';
             break;
         }
         case CellKind::uuid:
+            if constexpr (Json) *p++ = '"';
             p = write_uuid(p, data);
+            if constexpr (Json) *p++ = '"';
             break;
         case CellKind::blob: {
             static constexpr char kHex[] = "0123456789abcdef";
+            if constexpr (Json) *p++ = '"';
             *p++ = '0';
             *p++ = 'x';
             for (std::int32_t i = 0; i < size; ++i) {
                 *p++ = kHex[data[i] >> 4];
                 *p++ = kHex[data[i] & 0xF];
             }
+            if constexpr (Json) *p++ = '"';
             break;
         }
         case CellKind::text:
-        case CellKind::generic: break;  // handled above
+        case CellKind::generic:
+            slow();
+            return;
     }
-    if (json_quotes) {
-        *start = '"';
-        *p++ = '"';
+    out.done(p);
+    if constexpr (!Json)
+        if (column.csv_check) [[unlikely]] requote_csv(out, start);
+}
+
+template <bool Json>
+std::size_t RowRenderer::render_rows(TextBuffer& buffer, const ac::Page& page, std::size_t first, std::size_t last,
+                                     std::size_t stop_at_bytes) {
+    const ac::detail::PageState& state = *page.state();
+    const ColumnPlan* const plans = plans_.data();
+    const std::size_t n = plans_.size();
+    const char delimiter = dialect_.delimiter;
+    TextCursor out(buffer);
+    for (std::size_t r = first; r < last; ++r) {
+        const std::uint8_t* p = state.base + state.row_offsets[r];
+        for (std::size_t c = 0; c < n; ++c) {
+            const ColumnPlan& column = plans[c];
+            if constexpr (Json) out.write(column.json_key);
+            else if (c) out.put(delimiter);
+            const auto size = ac::detail::load_be<std::int32_t>(p);
+            p += 4;
+            render_cell<Json>(out, column, p, size);
+            if (size > 0) p += size;
+        }
+        if constexpr (Json) out.write(n ? "}\n" : "{}\n");
+        else out.put('\n');
+        if (out.size() >= stop_at_bytes) {
+            out.buffer();
+            return r + 1;
+        }
     }
-    if (json || !column.csv_check) {
-        out.set_end(p);
-        return;
-    }
-    // A dialect in which this text may need quotes: the general rule on a copy of it.
-    const std::string text(start, p);
-    append_csv_text(out, text);
+    out.buffer();
+    return last;
 }
 
 std::size_t RowRenderer::append_rows(TextBuffer& out, const ac::Page& page, std::size_t first, std::size_t last,
@@ -571,41 +709,32 @@ std::size_t RowRenderer::append_rows(TextBuffer& out, const ac::Page& page, std:
         if (!(page.columns() == columns_)) plan_for(page.columns());
         planned_page_columns_ = page.columns_ptr();
     }
-    const ac::detail::PageState& state = *page.state();
-    const std::size_t n = plans_.size();
-    const bool json = style_ == TextStyle::jsonl;
-    for (std::size_t r = first; r < last; ++r) {
-        const std::uint8_t* p = state.base + state.row_offsets[r];
-        for (std::size_t c = 0; c < n; ++c) {
-            const ColumnPlan& column = plans_[c];
-            if (json) out.append(column.json_key);
-            else if (c) out.push_back(dialect_.delimiter);
-            const auto size = ac::detail::load_be<std::int32_t>(p);
-            p += 4;
-            append_cell(out, column, p, size);
-            if (size > 0) p += size;
-        }
-        if (json) out.append(n ? "}\n" : "{}\n");
-        else out.push_back('\n');
-        if (out.size() >= stop_at_bytes) return r + 1;
-    }
-    return last;
+    return style_ == TextStyle::jsonl ? render_rows<true>(out, page, first, last, stop_at_bytes)
+                                      : render_rows<false>(out, page, first, last, stop_at_bytes);
 }
 
-void RowRenderer::append_row(TextBuffer& out, const ac::Row& row) {
+void RowRenderer::append_row(TextBuffer& buffer, const ac::Row& row) {
     if (!(row.columns() == columns_)) {
         plan_for(row.columns());
         planned_page_columns_.reset();
     }
     const bool json = style_ == TextStyle::jsonl;
+    TextCursor out(buffer);
     for (std::size_t c = 0; c < plans_.size(); ++c) {
-        if (json) out.append(plans_[c].json_key);
-        else if (c) out.push_back(dialect_.delimiter);
         const std::optional<ac::BytesView> raw = row.raw(c);
-        append_cell(out, plans_[c], raw ? raw->data() : nullptr, raw ? static_cast<std::int32_t>(raw->size()) : -1);
+        const std::uint8_t* data = raw ? raw->data() : nullptr;
+        const std::int32_t size = raw ? static_cast<std::int32_t>(raw->size()) : -1;
+        if (json) {
+            out.write(plans_[c].json_key);
+            render_cell<true>(out, plans_[c], data, size);
+        } else {
+            if (c) out.put(dialect_.delimiter);
+            render_cell<false>(out, plans_[c], data, size);
+        }
     }
-    if (json) out.append(plans_.empty() ? "{}\n" : "}\n");
-    else out.push_back('\n');
+    if (json) out.write(plans_.empty() ? "{}\n" : "}\n");
+    else out.put('\n');
+    out.buffer();
 }
 
 }  // namespace acass_cli

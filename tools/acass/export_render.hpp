@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <string>
@@ -32,6 +33,7 @@ public:
     void append(std::string_view text);
     void push_back(char c) { *room(1) = c, ++size_; }
     std::string_view view() const noexcept { return {data_.get(), size_}; }
+    char* data() noexcept { return data_.get(); }
     std::size_t size() const noexcept { return size_; }
     std::size_t capacity() const noexcept { return capacity_; }
     void clear() noexcept { size_ = 0; }
@@ -55,6 +57,8 @@ char* write_shortest_double(char* out, double value) noexcept;
 
 enum class TextStyle { csv, jsonl };
 
+class TextCursor;  ///< a TextBuffer's write position while rows are rendered (export_render.cpp)
+
 class RowRenderer {
 public:
     explicit RowRenderer(TextStyle style, CsvDialect dialect = {});
@@ -69,15 +73,31 @@ public:
                             std::size_t stop_at_bytes = std::numeric_limits<std::size_t>::max());
     /// Appends one row (read through Row::raw: for callers with a Row, not a Page).
     void append_row(TextBuffer& out, const async_cassandra::Row& row);
+    /// Text values of `threshold` bytes or more that are written as they are (CSV without
+    /// quotes, JSON without escapes) go to `sink` straight from the page, after what `out`
+    /// holds so far (which is passed to `sink` and cleared first): a large value is then not
+    /// copied into the buffer.
+    void pass_large_values_to(std::function<void(std::string_view)> sink, std::size_t threshold = std::size_t{1} << 20) {
+        large_sink_ = std::move(sink);
+        large_threshold_ = threshold;
+    }
 
     struct ColumnPlan;
 
 private:
     void plan_for(const async_cassandra::Columns& columns);
-    void append_cell(TextBuffer& out, const ColumnPlan& column, const std::uint8_t* data, std::int32_t size);
+    template <bool Json>
+    std::size_t render_rows(TextBuffer& out, const async_cassandra::Page& page, std::size_t first, std::size_t last,
+                            std::size_t stop_at_bytes);
+    template <bool Json>
+    void render_cell(TextCursor& out, const ColumnPlan& column, const std::uint8_t* data, std::int32_t size);
+    // The slow paths, out of line.
     void append_generic(TextBuffer& out, const ColumnPlan& column, const std::uint8_t* data, std::int32_t size);
     void append_csv_text(TextBuffer& out, std::string_view text);
-    void append_json_text(TextBuffer& out, std::string_view text);
+    void append_json_escaped(TextBuffer& out, std::string_view text);
+    void requote_csv(TextCursor& out, char* start);
+    void pass_large_text(TextCursor& out, std::string_view text, bool json_quotes);
+    bool cache_day(std::int64_t days);
 
     TextStyle style_;
     CsvDialect dialect_;
@@ -86,6 +106,8 @@ private:
     std::vector<ColumnPlan> plans_;
     std::uint64_t csv_specials_[5] = {};  ///< delimiter, quote, escape, CR, LF, each in every byte of a word
     std::string scratch_;  ///< text of the types without a fast path
+    std::function<void(std::string_view)> large_sink_;
+    std::size_t large_threshold_ = std::numeric_limits<std::size_t>::max();
     std::int64_t cached_day_ = std::numeric_limits<std::int64_t>::min();  ///< the last timestamp's day, and its "YYYY-MM-DD"
     char cached_date_[10] = {};
 };

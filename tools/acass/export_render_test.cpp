@@ -166,7 +166,9 @@ std::vector<TestColumn> every_type() {
                                         "0.30000000000000004", "6172.5", "-12.25", "1e15", "1e16"};
     std::vector<TestColumn> c;
     c.push_back(column("i", s(TypeKind::int_), {"0", "-1", "2147483647", "-2147483648", "42"}, {Bytes{}}));
-    c.push_back(column("bi", s(TypeKind::bigint), {"9223372036854775807", "-9223372036854775808", "0", "1700"},
+    c.push_back(column("bi", s(TypeKind::bigint),
+                       {"9223372036854775807", "-9223372036854775808", "0", "1700", "-1", "9", "10", "99", "100",
+                        "999999999999999999", "1000000000000000000", "-1000000000000000000", "12345678901"},
                        {Bytes{}}));
     c.push_back(column("si", s(TypeKind::smallint), {"32767", "-32768", "7"}));
     c.push_back(column("ti", s(TypeKind::tinyint), {"127", "-128", "0"}));
@@ -343,6 +345,29 @@ void test_large_value() {
     CHECK(out.capacity() < out.size() + (1u << 20));
 }
 
+// Large text values go to the sink straight from the page, in order with the rest of the text.
+void test_large_values_passed_through() {
+    const auto cols = every_type();
+    const ac::Page page = make_page(cols, 40);
+    for (const TextStyle style : {TextStyle::csv, TextStyle::jsonl}) {
+        RowRenderer renderer(style);
+        std::string passed;
+        int calls = 0;
+        renderer.pass_large_values_to(
+            [&](std::string_view text) {
+                passed += text;
+                ++calls;
+            },
+            12);
+        TextBuffer out;
+        renderer.append_rows(out, page, 0, page.size());
+        passed += out.view();
+        CHECK(calls > 0);
+        check_equal(style == TextStyle::csv ? "CSV, large values passed" : "JSON lines, large values passed", passed,
+                    style == TextStyle::csv ? reference_csv(page, {}) : reference_jsonl(page));
+    }
+}
+
 }  // namespace
 
 int main() {
@@ -350,6 +375,7 @@ int main() {
     test_every_type();
     test_plan_changes_and_stops();
     test_large_value();
+    test_large_values_passed_through();
     std::printf("%d checks, %d failures\n", g_checks, g_failures);
     return g_failures == 0 ? 0 : 1;
 }

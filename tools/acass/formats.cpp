@@ -102,6 +102,7 @@ public:
     TextWriter(Format format, const std::string& path, const ac::Columns& columns, bool append,
                const CsvDialect& dialect)
         : renderer_(format == Format::csv ? TextStyle::csv : TextStyle::jsonl, dialect), out_(path, append) {
+        renderer_.pass_large_values_to([this](std::string_view text) { out_.write(text); });
         if (!append && format == Format::csv && dialect.header) {
             std::string header;
             append_csv_header(header, columns, dialect);
