@@ -3,6 +3,7 @@
 // Usage: acass_avro_writer_test [scratch directory [--keep]]   (exit status 0 when every check
 // passes; the directory is removed then unless --keep is given, e.g. to read the files elsewhere)
 #include "avro_writer.hpp"
+#include "test_checks.hpp"
 #include "errors.hpp"
 
 #include <async_cassandra/codec.hpp>
@@ -34,17 +35,8 @@ using ac::protocol::Bytes;
 
 namespace {
 
-int g_checks = 0;
-int g_failures = 0;
-
-#define CHECK(cond)                                                                   \
-    do {                                                                              \
-        ++g_checks;                                                                   \
-        if (!(cond)) {                                                                \
-            ++g_failures;                                                             \
-            std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-        }                                                                             \
-    } while (0)
+using acass_test::g_checks;
+using acass_test::g_failures;
 
 #define CHECK_EQ(a, b)                                                                                 \
     do {                                                                                               \

@@ -4,6 +4,7 @@
 // write_shortest_double must give std::to_chars' text for millions of doubles of every shape.
 // Usage: acass_export_render_test   (exit status 0 when every check passes)
 #include "export_render.hpp"
+#include "test_checks.hpp"
 
 #include "formats.hpp"
 
@@ -36,17 +37,8 @@ using acass_cli::TextStyle;
 
 namespace {
 
-int g_checks = 0;
-int g_failures = 0;
-
-#define CHECK(cond)                                                                       \
-    do {                                                                                  \
-        ++g_checks;                                                                       \
-        if (!(cond)) {                                                                    \
-            ++g_failures;                                                                 \
-            std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-        }                                                                                 \
-    } while (0)
+using acass_test::g_checks;
+using acass_test::g_failures;
 
 void check_equal(const std::string& what, const std::string& got, const std::string& expected) {
     ++g_checks;

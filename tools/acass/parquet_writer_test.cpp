@@ -5,6 +5,7 @@
 // independent readers (tests/parquet/check.mjs, ctest parquet.writer_files).
 // Usage: acass_parquet_writer_test DIR   (exit status 0 when every check passes)
 #include "errors.hpp"
+#include "test_checks.hpp"
 #include "formats.hpp"
 #include "parquet_thrift.hpp"
 #include "parquet_writer.hpp"
@@ -33,17 +34,8 @@ using acass_cli::ParquetWriter;
 
 namespace {
 
-int g_checks = 0;
-int g_failures = 0;
-
-#define CHECK(cond)                                                                       \
-    do {                                                                                  \
-        ++g_checks;                                                                       \
-        if (!(cond)) {                                                                    \
-            ++g_failures;                                                                 \
-            std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-        }                                                                                 \
-    } while (0)
+using acass_test::g_checks;
+using acass_test::g_failures;
 
 std::string read_file(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
