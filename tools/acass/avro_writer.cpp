@@ -29,6 +29,7 @@
 #include "avro_writer.hpp"
 
 #include "errors.hpp"
+#include "uuid_text.hpp"
 
 #include <async_cassandra/text_codec.hpp>
 
@@ -476,13 +477,8 @@ bool encode_row(std::string& out, const std::uint8_t* p, const std::vector<FastC
                 break;
             case FastColumn::uuid: {
                 if (!fixed(16)) return false;
-                static constexpr char kHex[] = "0123456789abcdef";
                 w = put_long(w, 36);
-                for (int i = 0; i < 16; ++i) {
-                    if (i == 4 || i == 6 || i == 8 || i == 10) *w++ = '-';
-                    *w++ = kHex[cell[i] >> 4];
-                    *w++ = kHex[cell[i] & 0xF];
-                }
+                w = write_uuid_text(w, cell);
                 break;
             }
         }

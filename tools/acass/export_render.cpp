@@ -1,4 +1,5 @@
 #include "export_render.hpp"
+#include "uuid_text.hpp"
 
 #include <async_cassandra/codec.hpp>
 #include <async_cassandra/text_codec.hpp>
@@ -368,16 +369,6 @@ char* write_date(char* p, const ac::Date::Ymd& ymd) noexcept {
     return put2(p, ymd.day);
 }
 
-char* write_uuid(char* p, const std::uint8_t* b) noexcept {
-    static constexpr char kHex[] = "0123456789abcdef";
-    for (int i = 0; i < 16; ++i) {
-        if (i == 4 || i == 6 || i == 8 || i == 10) *p++ = '-';
-        *p++ = kHex[b[i] >> 4];
-        *p++ = kHex[b[i] & 0xF];
-    }
-    return p;
-}
-
 template <class Int>
 [[gnu::always_inline]] inline char* write_int(char* p, const std::uint8_t* b) noexcept {
     return write_i64(p, ac::detail::load_be<Int>(b));
@@ -647,7 +638,7 @@ template <bool Json>
         }
         case CellKind::uuid:
             if constexpr (Json) *p++ = '"';
-            p = write_uuid(p, data);
+            p = write_uuid_text(p, data);
             if constexpr (Json) *p++ = '"';
             break;
         case CellKind::blob: {
