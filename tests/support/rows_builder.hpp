@@ -15,6 +15,7 @@
 #include "protocol/messages.hpp"
 #include "protocol/rows_page.hpp"
 
+#include <cstdint>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -22,6 +23,19 @@
 #include <vector>
 
 namespace acass_test {
+
+/// The Page a node's Rows result of `row_count` rows decodes to: `body` holds the rows' cells
+/// (each [bytes]) back to back, `columns` describes them.
+inline async_cassandra::Page page_of_cells(std::shared_ptr<async_cassandra::protocol::Bytes> body,
+                                           std::vector<async_cassandra::protocol::ColumnSpec> columns,
+                                           std::int32_t row_count) {
+    async_cassandra::protocol::RowsResult r;
+    r.metadata.column_count = static_cast<std::int32_t>(columns.size());
+    r.metadata.columns = std::move(columns);
+    r.row_count = row_count;
+    r.rows_content = async_cassandra::protocol::BytesView(*body);
+    return async_cassandra::protocol::page_from_rows(body, std::move(r));
+}
 
 class RowsBuilder {
 public:
@@ -41,13 +55,7 @@ public:
     }
 
     async_cassandra::Page page() const {
-        auto body = std::make_shared<async_cassandra::protocol::Bytes>(cells_);
-        async_cassandra::protocol::RowsResult r;
-        r.metadata.column_count = static_cast<std::int32_t>(columns_.size());
-        r.metadata.columns = columns_;
-        r.row_count = rows_;
-        r.rows_content = async_cassandra::protocol::BytesView(*body);
-        return async_cassandra::protocol::page_from_rows(body, std::move(r));
+        return page_of_cells(std::make_shared<async_cassandra::protocol::Bytes>(cells_), columns_, rows_);
     }
 
 private:

@@ -4,6 +4,7 @@
 // passes; the directory is removed then unless --keep is given, e.g. to read the files elsewhere)
 #include "avro_writer.hpp"
 #include "test_checks.hpp"
+#include "support/rows_builder.hpp"
 #include "errors.hpp"
 
 #include <async_cassandra/codec.hpp>
@@ -186,12 +187,7 @@ void add_null_row(Bytes& body, const std::vector<ac::protocol::ColumnSpec>& cols
 ac::Page make_page(std::vector<ac::protocol::ColumnSpec> cols, const std::function<void(Bytes&)>& rows, int count) {
     auto body = std::make_shared<Bytes>();
     rows(*body);
-    ac::protocol::RowsResult result;
-    result.metadata.column_count = static_cast<std::int32_t>(cols.size());
-    result.metadata.columns = std::move(cols);
-    result.row_count = count;
-    result.rows_content = ac::protocol::BytesView(*body);
-    return ac::protocol::page_from_rows(body, std::move(result));
+    return acass_test::page_of_cells(body, std::move(cols), count);
 }
 
 ac::Columns columns_of(const std::vector<ac::protocol::ColumnSpec>& specs) {

@@ -5,6 +5,7 @@
 // Usage: acass_export_render_test   (exit status 0 when every check passes)
 #include "export_render.hpp"
 #include "test_checks.hpp"
+#include "support/rows_builder.hpp"
 
 #include "formats.hpp"
 
@@ -209,12 +210,7 @@ ac::Page make_page(const std::vector<TestColumn>& cols, int rows) {
             w.write_i32(static_cast<std::int32_t>(v->size()));
             w.write_raw(ac::protocol::BytesView(*v));
         }
-    ac::protocol::RowsResult result;
-    result.metadata.column_count = static_cast<std::int32_t>(specs.size());
-    result.metadata.columns = specs;
-    result.row_count = rows;
-    result.rows_content = ac::protocol::BytesView(*body);
-    return ac::protocol::page_from_rows(body, std::move(result));
+    return acass_test::page_of_cells(body, std::move(specs), rows);
 }
 
 // What export wrote before RowRenderer: value_text + append_csv_field per cell.

@@ -6,6 +6,7 @@
 // Usage: acass_parquet_writer_test DIR   (exit status 0 when every check passes)
 #include "errors.hpp"
 #include "test_checks.hpp"
+#include "support/rows_builder.hpp"
 #include "formats.hpp"
 #include "parquet_thrift.hpp"
 #include "parquet_writer.hpp"
@@ -70,12 +71,7 @@ ac::Page make_page(int first, int count) {
         ac::encode_value(w, *cols[4].type, i / 4.0);
         ac::encode_value(w, *cols[5].type, std::vector<std::string>{"t" + std::to_string(i % 3), "u"});
     }
-    ac::protocol::RowsResult result;
-    result.metadata.column_count = static_cast<std::int32_t>(cols.size());
-    result.metadata.columns = cols;
-    result.row_count = count;
-    result.rows_content = ac::protocol::BytesView(*body);
-    return ac::protocol::page_from_rows(body, std::move(result));
+    return acass_test::page_of_cells(body, cols, count);
 }
 
 void append_expected(std::string& jsonl, const ac::Page& page) {
@@ -264,12 +260,7 @@ ac::Page number_page(int first, const std::vector<NumberRow>& rows) {
             ac::encode_value(w, *cols[3].type, list);
         }
     }
-    ac::protocol::RowsResult result;
-    result.metadata.column_count = static_cast<std::int32_t>(cols.size());
-    result.metadata.columns = cols;
-    result.row_count = static_cast<std::int32_t>(rows.size());
-    result.rows_content = ac::protocol::BytesView(*body);
-    return ac::protocol::page_from_rows(body, std::move(result));
+    return acass_test::page_of_cells(body, cols, static_cast<std::int32_t>(rows.size()));
 }
 
 // The rows of decimals.parquet: a first row group of scale-2 decimals, varints up to 38 digits
