@@ -72,6 +72,13 @@ asio::awaitable<ResultSet> Session::execute(BoundStatement statement) const {
     co_return co_await impl->execute_all(ref);
 }
 
+asio::awaitable<ResultSet> Session::execute(std::shared_ptr<const BoundStatement> statement) const {
+    if (!statement) throw UsageError("execute: null BoundStatement");
+    auto impl = checked().shared_from_this();
+    const detail::StatementRef ref = ref_of(*statement);  // `statement` keeps it alive meanwhile
+    co_return co_await impl->execute_all(ref);
+}
+
 asio::awaitable<ResultSet> Session::execute_batch(Batch batch) const {
     auto impl = checked().shared_from_this();
     co_return co_await impl->execute_batch(batch);
@@ -79,7 +86,7 @@ asio::awaitable<ResultSet> Session::execute_batch(Batch batch) const {
 
 namespace {
 /// The error-returning form of an operation that yields a ResultSet: the one body of both
-/// try_execute overloads (each hands over the statement it owns, so nothing is copied).
+/// try_execute overloads (each hands over the statement it owns or shares, so nothing is copied).
 asio::awaitable<std::pair<std::exception_ptr, ResultSet>> with_error(asio::awaitable<ResultSet> operation) {
     std::pair<std::exception_ptr, ResultSet> out;
     try {
@@ -96,6 +103,11 @@ asio::awaitable<std::pair<std::exception_ptr, ResultSet>> Session::try_execute(S
 }
 
 asio::awaitable<std::pair<std::exception_ptr, ResultSet>> Session::try_execute(BoundStatement statement) const {
+    return with_error(execute(std::move(statement)));
+}
+
+asio::awaitable<std::pair<std::exception_ptr, ResultSet>> Session::try_execute(
+    std::shared_ptr<const BoundStatement> statement) const {
     return with_error(execute(std::move(statement)));
 }
 
