@@ -5,7 +5,8 @@
 # min or the max, not the median. Use it to judge a client or node change before the full suite.
 #
 #   bench/point_check.sh [--rounds 5] [--requests 100000 | --seconds 2] [--conc 64,1024]
-#                        [--ours BIN] [--ours2 BIN] [--server BIN] [--server2 BIN] [--no-gocql]
+#                        [--ours BIN] [--ours2 BIN] [--server BIN] [--server2 BIN]
+#                        [--gocql both|off|default|none]
 #
 #   --rounds N       rounds (default 5); every round runs every client at every level once, the
 #                    order of the clients reversed every other round (ABBA...), so a drift in the
@@ -19,11 +20,14 @@
 #                    ours2/gocql and ours2/ours
 #   --server BIN     the node (default: $BUILD_DIR/bin/acass-server)
 #   --server2 BIN    a second node binary: every client runs against both, adds X@node2/X@node
-#   --no-gocql       leave gocql out (our before/after only)
+#   --gocql WHICH    gocql's write coalescing: "off" (WriteCoalesceWaitTime 0, its fastest at
+#                    concurrency 1), "default" (its 200 us, its fastest at 64 and 1,024 here),
+#                    "both" (the default: adds ours/fastest-gocql, the faster of the two in each
+#                    round), "none" (our before/after only; --no-gocql is the same)
 #   --ours-args "A"  our client's configuration (default "--config default", the target)
-#   --gocql-args "A" gocql's (default "-coalesce 0 -config default -release": write coalescing off,
-#                    its fastest point-query setting, NewCluster's 2 connections, queries released
-#                    to gocql's pool as its docs show; see docs/benchmarks.md)
+#   --gocql-args "A" gocql's other settings (default "-config default -release": NewCluster's
+#                    2 connections, queries released to gocql's pool as its docs show; see
+#                    docs/benchmarks.md, "gocql's fastest point-query setting")
 #   --rows N         rows of the node's synthetic table (default 1000000)
 #   --warmup N       warm-up requests of each process at concurrency 64, not measured (default 2000)
 #   --raw FILE       keep the RESULT lines there (default: a temporary file)
@@ -42,8 +46,8 @@ source "$ROOT/scripts/lib/server.sh"
 
 ROUNDS=5 REQUESTS=100000 SECONDS_EACH="" CONC=64,1024 ROWS=1000000 WARMUP=2000 RAW=""
 OURS="$BUILD_DIR/bin/bench_point_queries" OURS2="" SERVER="$BUILD_DIR/bin/acass-server" SERVER2=""
-GOCQL="$BUILD_DIR/bin/gocql_bench" WITH_GOCQL=1
-OURS_ARGS="--config default" GOCQL_ARGS="-coalesce 0 -config default -release"
+GOCQL="$BUILD_DIR/bin/gocql_bench" GOCQL_WHICH=both
+OURS_ARGS="--config default" GOCQL_ARGS="-config default -release"
 
 usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//' >&2; exit 2; }
 while (($#)); do
@@ -56,7 +60,8 @@ while (($#)); do
     --ours2) OURS2="$2"; shift ;;
     --server) SERVER="$2"; shift ;;
     --server2) SERVER2="$2"; shift ;;
-    --no-gocql) WITH_GOCQL=0 ;;
+    --gocql) GOCQL_WHICH="$2"; shift ;;
+    --no-gocql) GOCQL_WHICH=none ;;
     --ours-args) OURS_ARGS="$2"; shift ;;
     --gocql-args) GOCQL_ARGS="$2"; shift ;;
     --rows) ROWS="$2"; shift ;;
@@ -71,7 +76,8 @@ for bin in "$OURS" "$SERVER" ${OURS2:+"$OURS2"} ${SERVER2:+"$SERVER2"}; do
   [[ -x "$bin" ]] || { echo "point_check.sh: $bin is not an executable (build it first)" >&2; exit 2; }
 done
 
-if ((WITH_GOCQL)); then
+case "$GOCQL_WHICH" in both|off|default|none) ;; *) echo "point_check.sh: --gocql both|off|default|none" >&2; exit 2 ;; esac
+if [[ "$GOCQL_WHICH" != none ]]; then
   src="$ROOT/bench/go/gocql_bench.go"
   if [[ ! -x "$GOCQL" || "$src" -nt "$GOCQL" ]]; then
     echo "building $GOCQL (GOPATH mode, Debian's gocql)" >&2
@@ -110,7 +116,8 @@ NODES=(node)
 [[ -n "$SERVER2" ]] && { start_node node2 "$SERVER2"; NODES+=(node2); }
 
 CLIENTS=()
-((WITH_GOCQL)) && CLIENTS+=(gocql)
+[[ "$GOCQL_WHICH" == off || "$GOCQL_WHICH" == both ]] && CLIENTS+=(gocql_off)
+[[ "$GOCQL_WHICH" == default || "$GOCQL_WHICH" == both ]] && CLIENTS+=(gocql_default)
 CLIENTS+=(ours)
 [[ -n "$OURS2" ]] && CLIENTS+=(ours2)
 
@@ -118,7 +125,10 @@ CLIENTS+=(ours)
 measure() {
   local client="$1" node="$2" conc="$3" n="$4" cmd
   case "$client" in
-    gocql) cmd=("$GOCQL" -port "${PORT[$node]}" -rows "$ROWS" -mode select -conc "$conc" -requests "$n" -warmup "$WARMUP" $GOCQL_ARGS) ;;
+    gocql_off|gocql_default)
+      local coalesce=0
+      [[ "$client" == gocql_default ]] && coalesce=200us
+      cmd=("$GOCQL" -port "${PORT[$node]}" -rows "$ROWS" -mode select -conc "$conc" -requests "$n" -warmup "$WARMUP" -coalesce "$coalesce" $GOCQL_ARGS) ;;
     ours) cmd=("$OURS" --port "${PORT[$node]}" --rows "$ROWS" --op select --concurrency "$conc" --requests "$n" --warmup "$WARMUP" $OURS_ARGS) ;;
     ours2) cmd=("$OURS2" --port "${PORT[$node]}" --rows "$ROWS" --op select --concurrency "$conc" --requests "$n" --warmup "$WARMUP" $OURS_ARGS) ;;
   esac
@@ -151,7 +161,7 @@ done
 echo "point check: ${CLIENTS[*]} against ${NODES[*]}, concurrency $CONC, $ROUNDS rounds"
 echo "  ours:  $OURS $OURS_ARGS"
 [[ -n "$OURS2" ]] && echo "  ours2: $OURS2 $OURS_ARGS"
-((WITH_GOCQL)) && echo "  gocql: $GOCQL $GOCQL_ARGS"
+[[ "$GOCQL_WHICH" != none ]] && echo "  gocql: $GOCQL $GOCQL_ARGS, -coalesce 0 (gocql_off) / 200us (gocql_default)"
 echo "  node:  $SERVER --synthetic $ROWS${SERVER2:+; node2: $SERVER2}"
 echo "  pinned: ${PIN_NODE[*]:-no} (node), ${PIN_CLIENT[*]:-no} (clients)"
 for key in "${!COUNT[@]}"; do echo "$key ${COUNT[$key]}"; done | sort | awk '{ printf "  requests per measurement %s: %s\n", $1, $2 }'

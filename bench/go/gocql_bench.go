@@ -61,6 +61,13 @@ func peakRssMB() float64 {
 	return 0
 }
 
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 func fail(format string, args ...interface{}) {
 	fmt.Fprintf(os.Stderr, "gocql_bench: "+format+"\n", args...)
 	os.Exit(2)
@@ -82,6 +89,7 @@ func main() {
 	config := flag.String("config", "tuned", "tuned (one connection) or default (NewCluster's)")
 	proto := flag.Int("proto", 4, "protocol version")
 	label := flag.String("label", "stream", "label of the RESULT line (stream)")
+	conns := flag.Int("conns", 0, "NumConns: connections per host (0: as -config sets it)")
 	release := flag.Bool("release", false, "return each finished Query to gocql's pool (Query.Release)")
 	flag.Parse()
 
@@ -95,6 +103,9 @@ func main() {
 	cluster.PageSize = *fetch
 	if *config == "tuned" {
 		cluster.NumConns = 1
+	}
+	if *conns > 0 {
+		cluster.NumConns = *conns
 	}
 	session, err := cluster.CreateSession()
 	if err != nil {
@@ -144,9 +155,9 @@ func main() {
 				op = "insert"
 			}
 			fmt.Printf("RESULT impl=gocql config=%s coalesce=%s op=%s conc=%d requests=%d errors=%d seconds=%.3f rps=%.0f "+
-				"p50_us=%.1f p99_us=%.1f cpu_us_per_req=%.2f protocol=%d\n",
+				"p50_us=%.1f p99_us=%.1f cpu_us_per_req=%.2f protocol=%d conns=%d release=%d\n",
 				*config, coalesceLabel, op, c, r.requests, r.errors, r.seconds, float64(r.requests)/r.seconds,
-				r.p50us, r.p99us, cpu*1e6/float64(r.requests), *proto)
+				r.p50us, r.p99us, cpu*1e6/float64(r.requests), *proto, cluster.NumConns, boolInt(*release))
 			if r.errors > 0 {
 				status = 1
 			}

@@ -58,6 +58,11 @@ detail::StatementRef ref_of(const BoundStatement& s) {
     r.options = &s.options();
     return r;
 }
+/// A statement the caller keeps: `statement` (held by the operation) keeps it alive meanwhile.
+detail::StatementRef ref_of(const std::shared_ptr<const BoundStatement>& statement) {
+    if (!statement) throw UsageError("null BoundStatement");
+    return ref_of(*statement);
+}
 }  // namespace
 
 asio::awaitable<ResultSet> Session::execute(Statement statement) const {
@@ -73,9 +78,8 @@ asio::awaitable<ResultSet> Session::execute(BoundStatement statement) const {
 }
 
 asio::awaitable<ResultSet> Session::execute(std::shared_ptr<const BoundStatement> statement) const {
-    if (!statement) throw UsageError("execute: null BoundStatement");
     auto impl = checked().shared_from_this();
-    const detail::StatementRef ref = ref_of(*statement);  // `statement` keeps it alive meanwhile
+    const detail::StatementRef ref = ref_of(statement);
     co_return co_await impl->execute_all(ref);
 }
 
@@ -85,12 +89,16 @@ asio::awaitable<ResultSet> Session::execute_batch(Batch batch) const {
 }
 
 namespace {
-/// The error-returning form of an operation that yields a ResultSet: the one body of both
-/// try_execute overloads (each hands over the statement it owns or shares, so nothing is copied).
-asio::awaitable<std::pair<std::exception_ptr, ResultSet>> with_error(asio::awaitable<ResultSet> operation) {
+/// The error-returning form of execute(): the one body of the try_execute overloads, one
+/// coroutine frame that owns the statement (no second frame for an execute() inside).
+template <class AnyStatement>
+asio::awaitable<std::pair<std::exception_ptr, ResultSet>> execute_returning_error(
+    std::shared_ptr<detail::SessionImpl> impl, AnyStatement statement) {
     std::pair<std::exception_ptr, ResultSet> out;
     try {
-        out.second = co_await std::move(operation);
+        if (!impl) throw UsageError("the Session is not connected");
+        const detail::StatementRef ref = ref_of(statement);
+        out.second = co_await impl->execute_all(ref);
     } catch (...) {
         out.first = std::current_exception();
     }
@@ -99,16 +107,16 @@ asio::awaitable<std::pair<std::exception_ptr, ResultSet>> with_error(asio::await
 }  // namespace
 
 asio::awaitable<std::pair<std::exception_ptr, ResultSet>> Session::try_execute(Statement statement) const {
-    return with_error(execute(std::move(statement)));
+    return execute_returning_error(impl_, std::move(statement));
 }
 
 asio::awaitable<std::pair<std::exception_ptr, ResultSet>> Session::try_execute(BoundStatement statement) const {
-    return with_error(execute(std::move(statement)));
+    return execute_returning_error(impl_, std::move(statement));
 }
 
 asio::awaitable<std::pair<std::exception_ptr, ResultSet>> Session::try_execute(
     std::shared_ptr<const BoundStatement> statement) const {
-    return with_error(execute(std::move(statement)));
+    return execute_returning_error(impl_, std::move(statement));
 }
 
 asio::awaitable<Page> Session::execute_page(Statement statement, std::optional<PagingState> paging_state,
