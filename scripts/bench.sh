@@ -17,7 +17,10 @@
 #   2 latency    every page delayed 5 ms by the node, 5 ms of caller work per page, prefetch 0/1/2
 #   3 ticker     lag of a 1 ms ticker on the client's event loop while it streams
 #   4 point      prepared point queries by key, concurrency 1/64/1024: our client with the default
-#                ClusterConfig and tuned, gocql (coalescing off, and default), Node.js, Python
+#                ClusterConfig and tuned, gocql (coalescing off, and default), Node.js, Python;
+#                POINT_ROUNDS rounds (5; 3 with --quick) of one process per client and level,
+#                the clients' order reversed every other round; the ratios are the median of the
+#                per-round paired ratios (bench/paired_ratios.py), with their min-max
 #   5 insert     prepared INSERTs at concurrency 256, same clients
 #   6 scan       parallel token-range scan (acass count --splits 8) at concurrency 1..8, --nodes 3
 #   7 export     acass export CSV / JSON lines / Avro
@@ -30,8 +33,9 @@
 # client of a table row sees the same background load; the report shows the best round and the
 # spread. The node runs on CPU 0 and the clients on CPU 1 (taskset) when the machine has 2+ CPUs.
 #
-# Knobs (environment): ROUNDS, STREAM_ROWS, POINT_REQUESTS, POINT_REQUESTS_C1, SCAN_ROWS,
-# EXPORT_ROWS (smaller values keep a run on a loaded machine within its time), SKIP_BUILD=1,
+# Knobs (environment): ROUNDS, STREAM_ROWS, POINT_ROUNDS, POINT_REQUESTS (per measurement at 64
+# and 1,024), POINT_REQUESTS_C1, POINT_SLOW_REQUESTS (Node.js, Python), INSERT_REQUESTS,
+# GOCQL_POINT_ARGS (gocql_bench's connection settings for scenarios 4-5), SCAN_ROWS, EXPORT_ROWS (smaller values keep a run on a loaded machine within its time), SKIP_BUILD=1,
 # BUILD_TYPE (Release), SKIP_PEERS=1, ONLY="stream point ..." (a subset of the scenarios), PIN=0, BUILD_DIR, RESULTS_DIR.
 BUILD_DIR="${BUILD_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/build-release}"
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
@@ -48,11 +52,13 @@ done
 
 if ((QUICK)); then
   ROUNDS="${ROUNDS:-1}"; STREAM_ROWS="${STREAM_ROWS:-300000}"
-  POINT_REQUESTS="${POINT_REQUESTS:-3000}"; POINT_REQUESTS_C1="${POINT_REQUESTS_C1:-600}"
+  POINT_ROUNDS="${POINT_ROUNDS:-3}"; POINT_REQUESTS="${POINT_REQUESTS:-40000}"; POINT_REQUESTS_C1="${POINT_REQUESTS_C1:-1000}"
+  POINT_SLOW_REQUESTS="${POINT_SLOW_REQUESTS:-1000}"; INSERT_REQUESTS="${INSERT_REQUESTS:-3000}"
   LAT_PAGES=40; SCAN_ROWS="${SCAN_ROWS:-1000000}"; EXPORT_ROWS="${EXPORT_ROWS:-300000}"
 else
   ROUNDS="${ROUNDS:-3}"; STREAM_ROWS="${STREAM_ROWS:-2000000}"
-  POINT_REQUESTS="${POINT_REQUESTS:-20000}"; POINT_REQUESTS_C1="${POINT_REQUESTS_C1:-5000}"
+  POINT_ROUNDS="${POINT_ROUNDS:-5}"; POINT_REQUESTS="${POINT_REQUESTS:-150000}"; POINT_REQUESTS_C1="${POINT_REQUESTS_C1:-5000}"
+  POINT_SLOW_REQUESTS="${POINT_SLOW_REQUESTS:-5000}"; INSERT_REQUESTS="${INSERT_REQUESTS:-20000}"
   LAT_PAGES=200; SCAN_ROWS="${SCAN_ROWS:-10000000}"; EXPORT_ROWS="${EXPORT_ROWS:-2000000}"
 fi
 # The Node.js and Python drivers stream a quarter of the rows (they are 10-20x slower; rows/s and
@@ -60,6 +66,9 @@ fi
 SLOW_PEER_ROWS=$((STREAM_ROWS / 4))
 POINT_ROWS=1000000
 INSERT_CONCURRENCY=256
+# gocql's connection settings for point queries and inserts (its coalescing is set per client):
+# Query.Release after each request, as gocql's documentation shows (see docs/benchmarks.md).
+GOCQL_POINT_ARGS="${GOCQL_POINT_ARGS:--config default -release}"
 CLIENT_TIMEOUT="${CLIENT_TIMEOUT:-600}"
 BUILD_TYPE="${BUILD_TYPE:-Release}"
 RESULTS_DIR="${RESULTS_DIR:-$BUILD_DIR/bench-results}"
@@ -206,28 +215,53 @@ if wants ticker; then
 fi
 
 # ---------------------------------------------------------------- 4. point queries, 5. inserts
-point_round() {  # point_round OP LEVELS ROUND
-  local op="$1" levels="$2" round="$3"
+# Every client at every level in a process of its own, each level a round of its own: the clients
+# of one level run back to back, in the reverse order every other round (ABBA), so each round's
+# ratios compare clients that saw the same load; report.py takes the median of those per-round
+# paired ratios. POINT_REQUESTS per measurement at 64 and 1,024 keeps each of them ~1-3 s long.
+POINT_CLIENTS=(cpp_default cpp_tuned)
+((have_go)) && POINT_CLIENTS+=(gocql_off gocql_default)
+((have_node)) && POINT_CLIENTS+=(node)
+((have_python)) && POINT_CLIENTS+=(python)
+
+point_client() {  # point_client CLIENT OP LEVEL ROUND REQUESTS
+  local client="$1" op="$2" level="$3" round="$4" n="$5"
   local t=(scenario="$op" round="$round")
-  local common=(--port "$PORT" --rows "$POINT_ROWS" --requests "$POINT_REQUESTS" --requests-c1 "$POINT_REQUESTS_C1" --warmup 1000)
-  run "${t[@]}" -- "$BIN/bench_point_queries" "${common[@]}" --concurrency "$levels" --op "$op" --config default
-  run "${t[@]}" -- "$BIN/bench_point_queries" "${common[@]}" --concurrency "$levels" --op "$op" --config tuned --protocol 4
-  if ((have_go)); then
-    local go=(-port "$PORT" -rows "$POINT_ROWS" -requests "$POINT_REQUESTS" -requests-c1 "$POINT_REQUESTS_C1" -warmup 1000 -mode "$op" -conc "$levels")
-    run "${t[@]}" -- "$BIN/gocql_bench" "${go[@]}" -coalesce 0 -config default
-    # gocql's default coalescing costs ~1 ms per round trip: fewer requests keep the run short.
-    run "${t[@]}" -- "$BIN/gocql_bench" "${go[@]}" -coalesce 200us -config default -requests-c1 $((POINT_REQUESTS_C1 / 5))
-  fi
-  local few=(--port "$PORT" --rows "$POINT_ROWS" --requests $((POINT_REQUESTS / 4)) --requests-c1 $((POINT_REQUESTS_C1 / 5)) --warmup 500)
-  if ((have_node)); then run "${t[@]}" -- node "$ROOT/bench/node/bench.js" --mode "$op" --conc "$levels" "${few[@]}"; fi
-  if ((have_python)); then run "${t[@]}" -- "$PYTHON" "$ROOT/bench/python/point_queries.py" --op "$op" --concurrency "$levels" "${few[@]}"; fi
+  local ours=("$BIN/bench_point_queries" --port "$PORT" --rows "$POINT_ROWS" --requests "$n" --warmup 1000 --concurrency "$level" --op "$op")
+  local go=("$BIN/gocql_bench" -port "$PORT" -rows "$POINT_ROWS" -warmup 1000 -mode "$op" -conc "$level" $GOCQL_POINT_ARGS)
+  # The slow peers (and gocql's coalescing at concurrency 1, ~1 ms per request) make fewer requests.
+  local few=$((level == 1 ? POINT_REQUESTS_C1 / 5 : POINT_SLOW_REQUESTS))
+  local slow=(--port "$PORT" --rows "$POINT_ROWS" --requests "$few" --requests-c1 "$few" --warmup 500)
+  case "$client" in
+    cpp_default) run "${t[@]}" -- "${ours[@]}" --config default ;;
+    cpp_tuned) run "${t[@]}" -- "${ours[@]}" --config tuned --protocol 4 ;;
+    gocql_off) run "${t[@]}" -- "${go[@]}" -requests "$n" -coalesce 0 ;;
+    gocql_default) run "${t[@]}" -- "${go[@]}" -requests "$((level == 1 ? n / 5 : n))" -coalesce 200us ;;
+    node) run "${t[@]}" -- node "$ROOT/bench/node/bench.js" --mode "$op" --conc "$level" "${slow[@]}" ;;
+    python) run "${t[@]}" -- "$PYTHON" "$ROOT/bench/python/point_queries.py" --op "$op" --concurrency "$level" "${slow[@]}" ;;
+  esac
+}
+point_round() {  # point_round OP LEVEL ROUND REQUESTS
+  local order=("${POINT_CLIENTS[@]}") i
+  if (($3 % 2 == 0)); then order=(); for ((i = ${#POINT_CLIENTS[@]} - 1; i >= 0; i--)); do order+=("${POINT_CLIENTS[$i]}"); done; fi
+  for client in "${order[@]}"; do point_client "$client" "$1" "$2" "$3" "$4"; done
 }
 if wants point || wants insert; then
   start_server --synthetic "$POINT_ROWS"
-  for round in $(seq 1 "$ROUNDS"); do
-    if wants point; then log "point queries: round $round/$ROUNDS"; point_round select 1,64,1024 "$round"; fi
-    if wants insert; then log "inserts: round $round/$ROUNDS"; point_round insert "$INSERT_CONCURRENCY" "$round"; fi
-  done
+  if wants point; then
+    for round in $(seq 1 "$POINT_ROUNDS"); do
+      log "point queries: round $round/$POINT_ROUNDS (load average $(cut -d' ' -f1-3 /proc/loadavg))"
+      point_round select 1 "$round" "$POINT_REQUESTS_C1"
+      point_round select 64 "$round" "$POINT_REQUESTS"
+      point_round select 1024 "$round" "$POINT_REQUESTS"
+    done
+  fi
+  if wants insert; then
+    for round in $(seq 1 "$ROUNDS"); do
+      log "inserts: round $round/$ROUNDS"
+      point_round insert "$INSERT_CONCURRENCY" "$round" "$INSERT_REQUESTS"
+    done
+  fi
 fi
 
 # ---------------------------------------------------------------- 6. parallel scan on 3 nodes
@@ -299,7 +333,7 @@ json_dir="$ROOT/bench/results"
 ((UPDATE_DOCS)) || json_dir="$RESULTS_DIR"
 report=("$PYTHON" "$ROOT/bench/report.py" --raw "$RAW" --out-dir "$json_dir" --quick "$QUICK"
         --rounds "$ROUNDS" --build-type "$BUILD_TYPE"
-        --sizes "STREAM_ROWS=$STREAM_ROWS POINT_REQUESTS=$POINT_REQUESTS POINT_REQUESTS_C1=$POINT_REQUESTS_C1 SCAN_ROWS=$SCAN_ROWS EXPORT_ROWS=$EXPORT_ROWS"
+        --sizes "STREAM_ROWS=$STREAM_ROWS POINT_ROUNDS=$POINT_ROUNDS POINT_REQUESTS=$POINT_REQUESTS POINT_REQUESTS_C1=$POINT_REQUESTS_C1 SCAN_ROWS=$SCAN_ROWS EXPORT_ROWS=$EXPORT_ROWS"
         --pinned "$([[ -n "$SERVER_CPU" ]] && echo 1 || echo 0)" --load-start "$LOAD_START")
 [[ -s "$PROFILE" ]] && report+=(--profile "$PROFILE")
 [[ -f "$RESULTS_DIR/rows_decode.json" ]] && report+=(--decode "$RESULTS_DIR/rows_decode.json")

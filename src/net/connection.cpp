@@ -4,11 +4,17 @@
 
 #include "net/error_mapping.hpp"
 
+#include <asio/associated_cancellation_slot.hpp>
+#include <asio/associated_executor.hpp>
+#include <asio/async_result.hpp>
 #include <asio/co_spawn.hpp>
 #include <asio/connect.hpp>
 #include <asio/detached.hpp>
 #include <asio/dispatch.hpp>
+#include <asio/execution/outstanding_work.hpp>
 #include <asio/experimental/as_tuple.hpp>
+#include <asio/post.hpp>
+#include <asio/prefer.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/ssl/context.hpp>
 #include <asio/ssl/host_name_verification.hpp>
@@ -89,16 +95,70 @@ struct Connection::Tls {
     std::string name;
 };
 
+/// One request from send() to its completion. Lives on the heap, owned by the connection from
+/// begin() until finish() hands it to the caller's executor (a small object instead of a
+/// coroutine frame per request: with 1,024 requests in flight, their memory is what the CPU
+/// caches hold).
 struct Connection::Waiter {
-    explicit Waiter(const asio::strand<Executor>& strand) : timer(strand) {}
-    asio::steady_timer timer;  ///< a wake-up signal (cancelled); expires only while waiting for an id
+    virtual ~Waiter() = default;
+    /// Posts the outcome (`reply`, or `error`) to the caller's executor and gives up ownership.
+    virtual void finish() = 0;
+
+    const protocol::Request* request = nullptr;  ///< encoded when a stream id is free
+    std::uint8_t flags = 0;
+    std::uint64_t serial = 0;  ///< identifies the request to a cancellation (ids are reused)
+    std::int16_t stream = -1;  ///< -1 while waiting for a free stream id
     Clock::time_point deadline = Clock::time_point::max();
     std::optional<Reply> reply;
     std::exception_ptr error;
-    bool notified = false;   ///< a stream id was freed for this waiter
-    bool timed_out = false;  ///< woken by expire_requests()
     std::size_t request_bytes = 0;
     const protocol::ExpectedResponse* expected = nullptr;  ///< what can answer the request
+    protocol::ExpectedResponse own_expectation;            ///< when the caller gave none
+};
+
+namespace {
+/// A Waiter completing an asio handler (here: the awaiting coroutine's).
+template <class Handler>
+struct SendOperation final : Connection::Waiter {
+    explicit SendOperation(Handler&& h)
+        : handler(std::move(h)),
+          work(asio::prefer(asio::get_associated_executor(handler), asio::execution::outstanding_work.tracked)) {}
+
+    void finish() override {
+        // Posted, never run inline: the caller must not resume inside the connection's reader.
+        auto executor = work;
+        asio::post(executor, [op = std::unique_ptr<SendOperation>(this)]() mutable {
+            Handler h = std::move(op->handler);
+            std::exception_ptr error = op->error;
+            Reply reply;
+            if (op->reply) {
+                reply = std::move(*op->reply);
+                reply.request_bytes = op->request_bytes;
+            } else if (!error) {
+                error = std::make_exception_ptr(ConnectionClosed("request abandoned"));
+            }
+            op.reset();  // free it before the caller runs on
+            std::move(h)(error, std::move(reply));
+        });
+    }
+
+    Handler handler;
+    decltype(asio::prefer(std::declval<asio::associated_executor_t<Handler>>(),
+                          asio::execution::outstanding_work.tracked)) work;
+};
+}  // namespace
+
+/// Installed in the caller's cancellation slot: abandons the request on the strand, if it is
+/// still pending (a request that already completed is left alone).
+struct Connection::CancelRequest {
+    std::weak_ptr<Connection> connection;
+    std::uint64_t serial;
+    void operator()(asio::cancellation_type) const {
+        if (auto c = connection.lock()) {
+            auto strand = c->strand_;
+            asio::dispatch(strand, [c = std::move(c), serial = serial] { c->cancel_request(serial); });
+        }
+    }
 };
 
 Connection::Connection(Executor executor, std::string host, std::uint16_t port, ConnectionConfig config,
@@ -221,7 +281,7 @@ asio::awaitable<void> Connection::start() {
 
     const std::optional<std::chrono::milliseconds> step_timeout = config_.connect_timeout;
     const protocol::Request options_request = protocol::OptionsRequest{};
-    Reply supported = co_await send_on_strand(options_request, step_timeout, 0);
+    Reply supported = co_await send(options_request, step_timeout, 0);
     if (auto* e = response_as<protocol::ErrorResponse>(supported)) throw_server_error(*e);
     auto* sup = response_as<protocol::SupportedResponse>(supported);
     if (!sup) throw ProtocolError(ProtocolErrc::invalid_value, "OPTIONS was not answered with SUPPORTED");
@@ -250,7 +310,7 @@ asio::awaitable<void> Connection::start() {
         reader_.set_compression(compression);
     }
     const protocol::Request startup_request = std::move(startup);
-    Reply ready = co_await send_on_strand(startup_request, step_timeout, 0);
+    Reply ready = co_await send(startup_request, step_timeout, 0);
     // The reader switched to segments when it saw READY/AUTHENTICATE; requests follow suit.
     if (v5) writer_.set_framed(segment_lz4_);
     else writer_.set_body_compression(compression);
@@ -289,7 +349,7 @@ asio::awaitable<void> Connection::authenticate(std::string server_class,
     for (int round = 1; round <= kMaxSaslRounds; ++round) {
         // (named, not a temporary: GCC 12 mishandles non-trivial temporaries in co_await operands)
         const protocol::Request auth_response = protocol::AuthResponseRequest{std::move(token)};
-        Reply answer = co_await send_on_strand(auth_response, step_timeout, 0);
+        Reply answer = co_await send(auth_response, step_timeout, 0);
         if (auto* e = response_as<protocol::ErrorResponse>(answer)) throw_server_error(*e);
         if (auto* success = response_as<protocol::AuthSuccessResponse>(answer)) {
             authenticator->on_success(success->token);
@@ -308,67 +368,114 @@ asio::awaitable<void> Connection::authenticate(std::string server_class,
 asio::awaitable<Reply> Connection::send(const protocol::Request& request,
                                         std::optional<std::chrono::milliseconds> timeout, std::uint8_t flags,
                                         const protocol::ExpectedResponse* expected) {
-    co_return co_await asio::co_spawn(strand_, send_on_strand(request, timeout, flags, expected), asio::use_awaitable);
+    auto initiation = [self = shared_from_this()](auto handler, const protocol::Request* request,
+                                                  std::optional<std::chrono::milliseconds> timeout, std::uint8_t flags,
+                                                  const protocol::ExpectedResponse* expected) {
+        auto op = std::make_unique<SendOperation<decltype(handler)>>(std::move(handler));
+        op->request = request;
+        op->flags = flags;
+        op->serial = self->next_serial_.fetch_add(1, std::memory_order_relaxed);
+        if (expected) {
+            op->expected = expected;
+        } else {
+            op->own_expectation = protocol::expected_response(*request);
+            op->expected = &op->own_expectation;
+        }
+        if (timeout) {
+            const auto now = Clock::now();
+            op->deadline = *timeout < Clock::time_point::max() - now ? now + *timeout : Clock::time_point::max();
+        }
+        // Before the strand may own (and finish) the operation.
+        auto slot = asio::get_associated_cancellation_slot(op->handler);
+        if (slot.is_connected()) slot.template emplace<CancelRequest>(CancelRequest{self, op->serial});
+        auto strand = self->strand_;
+        asio::dispatch(strand, [self = std::move(self), op = std::unique_ptr<Waiter>(std::move(op))]() mutable {
+            self->begin(op.release());
+        });
+    };
+    return asio::async_initiate<const asio::use_awaitable_t<>&, void(std::exception_ptr, Reply)>(
+        std::move(initiation), asio::use_awaitable, &request, timeout, flags, expected);
 }
 
-asio::awaitable<Reply> Connection::send_on_strand(const protocol::Request& request,
-                                                  std::optional<std::chrono::milliseconds> timeout,
-                                                  std::uint8_t flags, const protocol::ExpectedResponse* expected) {
-    auto self = shared_from_this();
-    if (!is_open()) std::rethrow_exception(close_reason_);
-    const protocol::ExpectedResponse own_expectation =
-        expected ? protocol::ExpectedResponse{} : protocol::expected_response(request);
-    Waiter w(strand_);
-    w.expected = expected ? expected : &own_expectation;
-    if (timeout) {
-        const auto now = Clock::now();
-        w.deadline = *timeout < Clock::time_point::max() - now ? now + *timeout : Clock::time_point::max();
+void Connection::begin(Waiter* w) {
+    if (!is_open()) {
+        w->error = close_reason_;
+        w->finish();
+        return;
     }
+    // First come, first served: behind the requests already waiting for a stream id.
+    if (id_waiters_.empty() && start_request(w)) return;
+    id_waiters_.push_back(w);  // back-pressure: every stream id is in use
+    arm_deadline(w->deadline);
+}
 
-    std::optional<std::int16_t> id;
-    while (!(id = table_.insert(&w))) {
-        w.timer.expires_at(w.deadline);  // the one case with a timer of its own: rare (all ids busy)
-        id_waiters_.push_back(&w);
-        auto [ec] = co_await w.timer.async_wait(use_tuple);
-        if (w.error) std::rethrow_exception(w.error);
-        if (w.notified) {
-            w.notified = false;
-            continue;
-        }
-        id_waiters_.erase(std::remove(id_waiters_.begin(), id_waiters_.end(), &w), id_waiters_.end());
-        if (!ec) throw Timeout("no free stream id on " + endpoint() + " within the request timeout");
-        throw RequestCancelled("request cancelled while waiting for a stream id");
-    }
+bool Connection::start_request(Waiter* w) {
+    const std::optional<std::int16_t> id = table_.insert(w);
+    if (!id) return false;
+    w->stream = *id;
     try {
-        w.request_bytes = writer_.append(*id, request, flags);
+        w->request_bytes = writer_.append(*id, *w->request, w->flags);
     } catch (...) {
+        // Not encodable (nothing was appended): the request fails, the connection is fine.
         table_.complete(*id);
-        notify_id_waiter();
-        throw;
+        w->error = std::current_exception();
+        w->finish();
+        return true;
     }
     update_counters();
     write_signal_.cancel();
-    arm_deadline(w.deadline);
+    arm_deadline(w->deadline);
+    return true;
+}
 
-    w.timer.expires_at(Clock::time_point::max());
-    auto [ec] = co_await w.timer.async_wait(use_tuple);
-    if (w.reply) {
-        w.reply->request_bytes = w.request_bytes;
-        co_return std::move(*w.reply);
+void Connection::start_waiting_requests() {
+    while (!id_waiters_.empty() && table_.available() > 0) {
+        Waiter* w = id_waiters_.front();
+        id_waiters_.pop_front();
+        start_request(w);
     }
-    if (w.error) std::rethrow_exception(w.error);
-    // Abandoned: the id stays reserved until the late response arrives.
-    table_.orphan(*id);
+}
+
+void Connection::abandon(Waiter* w, bool timed_out) {
+    if (w->stream < 0) {
+        // Still waiting for a stream id: nothing was sent.
+        id_waiters_.erase(std::remove(id_waiters_.begin(), id_waiters_.end(), w), id_waiters_.end());
+        w->error = timed_out ? std::make_exception_ptr(
+                                   Timeout("no free stream id on " + endpoint() + " within the request timeout"))
+                             : std::make_exception_ptr(RequestCancelled("request cancelled while waiting for a stream id"));
+        w->finish();
+        return;
+    }
+    // The id stays reserved until the late response arrives.
+    table_.orphan(w->stream);
     update_counters();
     if (logger_.enabled(LogLevel::debug))
-        logger_.log(LogLevel::debug, "request on stream " + std::to_string(*id) + " to " + endpoint() +
-                                         (w.timed_out ? " timed out" : " cancelled") +
+        logger_.log(LogLevel::debug, "request on stream " + std::to_string(w->stream) + " to " + endpoint() +
+                                         (timed_out ? " timed out" : " cancelled") +
                                          "; stream id orphaned until its late response (" +
                                          std::to_string(table_.orphans()) + " orphaned)");
+    w->error = timed_out ? std::make_exception_ptr(Timeout("request to " + endpoint() + " timed out"))
+                         : std::make_exception_ptr(RequestCancelled("request cancelled"));
+    w->finish();
+}
+
+void Connection::close_if_too_many_orphans() {
     if (table_.orphans() >= config_.max_orphans)
         close_with(std::make_exception_ptr(ConnectionClosed("too many orphaned streams on " + endpoint())));
-    if (w.timed_out) throw Timeout("request to " + endpoint() + " timed out");
-    throw RequestCancelled("request cancelled");
+}
+
+void Connection::cancel_request(std::uint64_t serial) {
+    if (!is_open()) return;  // close_with() completed every request
+    Waiter* found = nullptr;
+    for (Waiter* w : id_waiters_)
+        if (w->serial == serial) found = w;
+    if (!found)
+        table_.for_each_pending([&](Waiter* w) {
+            if (w->serial == serial) found = w;
+        });
+    if (!found) return;  // answered already (its reply is on its way) or failed
+    abandon(found, false);
+    close_if_too_many_orphans();
 }
 
 void Connection::arm_deadline(Clock::time_point deadline) {
@@ -390,15 +497,16 @@ asio::awaitable<void> Connection::deadline_loop() {
 
 Connection::Clock::time_point Connection::expire_requests(Clock::time_point now) {
     Clock::time_point earliest = Clock::time_point::max();
-    table_.for_each_pending([&](Waiter* w) {
-        if (w->timed_out) return;
-        if (w->deadline <= now) {
-            w->timed_out = true;
-            w->timer.cancel();
-        } else {
-            earliest = std::min(earliest, w->deadline);
-        }
-    });
+    std::vector<Waiter*> expired;
+    auto check = [&](Waiter* w) {
+        if (w->deadline <= now) expired.push_back(w);
+        else earliest = std::min(earliest, w->deadline);
+    };
+    table_.for_each_pending(check);
+    for (Waiter* w : id_waiters_) check(w);
+    // Every expired request fails with Timeout before too many orphans may close the connection.
+    for (Waiter* w : expired) abandon(w, true);
+    if (!expired.empty()) close_if_too_many_orphans();
     return earliest;
 }
 
@@ -473,7 +581,7 @@ asio::awaitable<void> Connection::reader_loop() {
 }
 
 void Connection::release_delivered() {
-    for (Waiter* w : delivered_) w->timer.cancel();
+    for (Waiter* w : delivered_) w->finish();
     delivered_.clear();
 }
 
@@ -537,7 +645,7 @@ void Connection::dispatch(protocol::Envelope env) {
         logger_.log(LogLevel::debug, "late response on orphaned stream " + std::to_string(env.header.stream) +
                                          " from " + endpoint() + " dropped; stream id reusable");
     update_counters();
-    notify_id_waiter();
+    start_waiting_requests();
 }
 
 Reply Connection::decode_body(protocol::Envelope& env, protocol::ProtocolVersion version) {
@@ -560,14 +668,6 @@ Reply Connection::decode_body(protocol::Envelope& env, protocol::ProtocolVersion
     return r;
 }
 
-void Connection::notify_id_waiter() {
-    if (id_waiters_.empty() || table_.available() == 0) return;
-    Waiter* w = id_waiters_.front();
-    id_waiters_.pop_front();
-    w->notified = true;
-    w->timer.cancel();
-}
-
 void Connection::update_counters() noexcept {
     in_flight_.store(table_.pending(), std::memory_order_relaxed);
     orphans_.store(table_.orphans(), std::memory_order_relaxed);
@@ -585,7 +685,7 @@ asio::awaitable<void> Connection::heartbeat_loop() {
             const protocol::Request ping = protocol::OptionsRequest{};
             // The answer may take longer than the interval on a busy node: allow connect_timeout.
             const std::optional<std::chrono::milliseconds> wait = std::max(interval, config_.connect_timeout);
-            Reply r = co_await send_on_strand(ping, wait, 0);
+            Reply r = co_await send(ping, wait, 0);
             (void)r;
         } catch (const Error& e) {
             if (is_open()) logger_.log(LogLevel::warn, "heartbeat to " + endpoint() + " failed: " + e.what());
@@ -628,13 +728,12 @@ void Connection::close_with(std::exception_ptr reason, bool requested) {
     deadline_timer_.cancel();
     for (Waiter* w : table_.take_all()) {
         w->error = reason;
-        w->timer.cancel();
+        w->finish();
     }
-    for (Waiter* w : id_waiters_) {
+    for (Waiter* w : std::exchange(id_waiters_, {})) {
         w->error = reason;
-        w->timer.cancel();
+        w->finish();
     }
-    id_waiters_.clear();
     update_counters();
     if (close_handler_) std::exchange(close_handler_, nullptr)(reason);
 }

@@ -5,7 +5,8 @@
 // verification, before the CQL handshake.
 //
 // Threading: every piece of state lives on the connection's strand. send() may be awaited from
-// any executor; the coroutine resumes on its own executor (co_spawn onto the strand).
+// any executor: it hands a small operation object to the strand (no coroutine of its own), and
+// the answer is posted back to the caller's executor.
 // Lifetime: the reader/writer coroutines keep the connection alive until it is closed; callers
 // hold it by shared_ptr.
 #pragma once
@@ -111,14 +112,24 @@ public:
     Connection(const Connection&) = delete;
     Connection& operator=(const Connection&) = delete;
 
+    struct Waiter;  ///< one request in flight (public for the operation type in connection.cpp)
+
 private:
-    struct Waiter;
     struct Tls;
+    struct CancelRequest;
 
     asio::awaitable<void> start();
-    asio::awaitable<Reply> send_on_strand(const protocol::Request& request,
-                                          std::optional<std::chrono::milliseconds> timeout, std::uint8_t flags,
-                                          const protocol::ExpectedResponse* expected = nullptr);
+    /// On the strand: takes ownership of `w` and sends it, or queues it for a stream id.
+    void begin(Waiter* w);
+    /// Registers `w` under a free stream id and queues its frame; false when no id is free.
+    bool start_request(Waiter* w);
+    /// Starts the queued requests while stream ids are free (after an id was released).
+    void start_waiting_requests();
+    /// Fails `w` with Timeout or RequestCancelled; a sent request's id stays orphaned.
+    void abandon(Waiter* w, bool timed_out);
+    void close_if_too_many_orphans();
+    /// The caller of request `serial` cancelled it (a no-op when it is no longer pending).
+    void cancel_request(std::uint64_t serial);
     asio::awaitable<void> reader_loop();
     asio::awaitable<void> writer_loop();
     asio::awaitable<void> heartbeat_loop();
@@ -137,7 +148,6 @@ private:
     static constexpr int kMaxSaslRounds = 32;
     /// `requested`: closed by close() (logged at info), not by a failure (logged at warn).
     void close_with(std::exception_ptr reason, bool requested = false);
-    void notify_id_waiter();
     /// Wakes the requests whose responses the current read delivered.
     void release_delivered();
     void update_counters() noexcept;
@@ -171,6 +181,7 @@ private:
     std::atomic<bool> open_{true};
     std::atomic<std::size_t> in_flight_{0};
     std::atomic<std::size_t> orphans_{0};
+    std::atomic<std::uint64_t> next_serial_{0};
 };
 
 }  // namespace async_cassandra::net

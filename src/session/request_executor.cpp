@@ -42,15 +42,25 @@ asio::awaitable<net::Reply> RequestExecutor::send_once(const std::shared_ptr<net
                                                        const protocol::Request& request,
                                                        const StatementOptions& options, RequestKind kind,
                                                        bool observed, const protocol::ExpectedResponse* expected) {
+    // Not a coroutine: without an observer the connection's operation is all there is to await.
     const std::uint8_t flags = options.tracing ? protocol::frame_flags::tracing : 0;
     RequestObserver* observer = observed ? core_->config().observer.get() : nullptr;
-    if (!observer) co_return co_await connection->send(request, timeout_of(options), flags, expected);
+    if (!observer) return connection->send(request, timeout_of(options), flags, expected);
+    return send_observed(connection, request, timeout_of(options), flags, kind, expected, *observer);
+}
 
+asio::awaitable<net::Reply> RequestExecutor::send_observed(const std::shared_ptr<net::Connection>& connection,
+                                                           const protocol::Request& request,
+                                                           std::optional<std::chrono::milliseconds> timeout,
+                                                           std::uint8_t flags, RequestKind kind,
+                                                           const protocol::ExpectedResponse* expected,
+                                                           RequestObserver& observer_ref) {
+    RequestObserver* observer = &observer_ref;
     const auto start = Clock::now();
     std::optional<net::Reply> reply;
     std::exception_ptr error;
     try {
-        reply = co_await connection->send(request, timeout_of(options), flags, expected);
+        reply = co_await connection->send(request, timeout, flags, expected);
     } catch (...) {
         error = std::current_exception();
     }
@@ -138,7 +148,7 @@ struct PlanExhausted {};
 }  // namespace
 
 asio::awaitable<RequestExecutor::Answer> RequestExecutor::execute(RequestBuilder& request, const RoutingInfo& routing) {
-    if (core_->is_shut_down()) throw ConnectionClosed("cluster is shut down");
+    // Not a coroutine: the plan is made now, and run_plan's frame is the request's only one here.
     auto plan = std::make_shared<Plan>();
     {
         const cluster::HostsView view(core_->hosts());
@@ -156,18 +166,13 @@ asio::awaitable<RequestExecutor::Answer> RequestExecutor::execute(RequestBuilder
                                   request.kind() == RequestKind::page;
     if (speculation && single_statement && request.idempotent() && speculation->next_delay(2) &&
         plan->hosts.size() > 1)
-        co_return co_await race(request, plan);
-    bool exhausted = false;
-    try {
-        co_return co_await run_plan(request, plan);
-    } catch (const PlanExhausted&) {
-        exhausted = true;
-    }
-    (void)exhausted;
-    plan->throw_final();
+        return race(request, std::move(plan));
+    return run_plan(request, std::move(plan), true);
 }
 
-asio::awaitable<RequestExecutor::Answer> RequestExecutor::run_plan(RequestBuilder& request, std::shared_ptr<Plan> plan) {
+asio::awaitable<RequestExecutor::Answer> RequestExecutor::run_plan(RequestBuilder& request, std::shared_ptr<Plan> plan,
+                                                                   bool only_execution) {
+    if (core_->is_shut_down()) throw ConnectionClosed("cluster is shut down");
     int retries = 0;
     const Host* reprepared_on = nullptr;  // once per host: another host may not know the statement either
     HostPtr current = plan->take();
@@ -240,6 +245,7 @@ asio::awaitable<RequestExecutor::Answer> RequestExecutor::run_plan(RequestBuilde
         plan->fail(host, error, true);
         current = plan->take();
     }
+    if (only_execution) plan->throw_final();
     throw PlanExhausted{};
 }
 
@@ -265,7 +271,7 @@ asio::awaitable<RequestExecutor::Answer> RequestExecutor::race(RequestBuilder& r
         asio::co_spawn(
             ex,
             [self, copy, plan]() mutable -> asio::awaitable<std::shared_ptr<Answer>> {
-                co_return std::make_shared<Answer>(co_await self.run_plan(*copy, plan));
+                co_return std::make_shared<Answer>(co_await self.run_plan(*copy, plan, false));
             },
             asio::bind_cancellation_slot(
                 signal->slot(), [results, copy, signal](std::exception_ptr e, std::shared_ptr<Answer> answer) {

@@ -49,9 +49,16 @@ public:
 
 private:
     struct Plan;
-    /// One execution: walks the shared plan until a host answers (throws PlanExhausted, the
-    /// error the policy rethrew, or RequestCancelled).
-    asio::awaitable<Answer> run_plan(RequestBuilder& request, std::shared_ptr<Plan> plan);
+    /// One execution: walks the shared plan until a host answers (throws the error the policy
+    /// rethrew, RequestCancelled, or at the end of the plan: PlanExhausted, or the request's final
+    /// error when it is the `only_execution`).
+    asio::awaitable<Answer> run_plan(RequestBuilder& request, std::shared_ptr<Plan> plan, bool only_execution);
+    /// send_once() with a RequestObserver to tell.
+    asio::awaitable<net::Reply> send_observed(const std::shared_ptr<net::Connection>& connection,
+                                              const protocol::Request& request,
+                                              std::optional<std::chrono::milliseconds> timeout, std::uint8_t flags,
+                                              RequestKind kind, const protocol::ExpectedResponse* expected,
+                                              RequestObserver& observer);
     /// Speculative executions of an idempotent request: the first answer wins.
     asio::awaitable<Answer> race(RequestBuilder& request, std::shared_ptr<Plan> plan);
     std::optional<std::chrono::milliseconds> timeout_of(const StatementOptions& options) const;

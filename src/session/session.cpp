@@ -78,12 +78,16 @@ asio::awaitable<ResultSet> Session::execute_batch(Batch batch) const {
 }
 
 namespace {
-/// The error-returning form of an operation that yields a ResultSet: the one body of both
-/// try_execute overloads (each hands over the statement it owns, so nothing is copied).
-asio::awaitable<std::pair<std::exception_ptr, ResultSet>> with_error(asio::awaitable<ResultSet> operation) {
+/// The error-returning form of execute(): the one body of both try_execute overloads, one
+/// coroutine frame that owns the statement (no second frame for an execute() inside).
+template <class AnyStatement>
+asio::awaitable<std::pair<std::exception_ptr, ResultSet>> execute_returning_error(
+    std::shared_ptr<detail::SessionImpl> impl, AnyStatement statement) {
     std::pair<std::exception_ptr, ResultSet> out;
     try {
-        out.second = co_await std::move(operation);
+        if (!impl) throw UsageError("the Session is not connected");
+        const detail::StatementRef ref = ref_of(statement);
+        out.second = co_await impl->execute_all(ref);
     } catch (...) {
         out.first = std::current_exception();
     }
@@ -92,11 +96,11 @@ asio::awaitable<std::pair<std::exception_ptr, ResultSet>> with_error(asio::await
 }  // namespace
 
 asio::awaitable<std::pair<std::exception_ptr, ResultSet>> Session::try_execute(Statement statement) const {
-    return with_error(execute(std::move(statement)));
+    return execute_returning_error(impl_, std::move(statement));
 }
 
 asio::awaitable<std::pair<std::exception_ptr, ResultSet>> Session::try_execute(BoundStatement statement) const {
-    return with_error(execute(std::move(statement)));
+    return execute_returning_error(impl_, std::move(statement));
 }
 
 asio::awaitable<Page> Session::execute_page(Statement statement, std::optional<PagingState> paging_state,

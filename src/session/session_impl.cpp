@@ -188,7 +188,7 @@ PageReply SessionImpl::to_page_reply(net::Reply& reply, const PreparedData* prep
     return out;
 }
 
-asio::awaitable<PageReply> SessionImpl::run(RequestBuilder& request, const PreparedData* prepared) {
+asio::awaitable<PageReply> SessionImpl::run(RequestBuilder request, const PreparedData* prepared) {
     auto self = shared_from_this();
     RequestExecutor exec = executor();
     const std::string ks = keyspace();
@@ -203,8 +203,9 @@ asio::awaitable<PageReply> SessionImpl::run(RequestBuilder& request, const Prepa
 
 asio::awaitable<PageReply> SessionImpl::execute_one(StatementRef st, std::optional<PagingState> paging_state,
                                                     std::optional<std::int32_t> page_size) {
-    RequestBuilder request = RequestBuilder::statement(st, config(), std::move(paging_state), page_size);
-    co_return co_await run(request, st.prepared.get());
+    // Not a coroutine: run()'s frame owns the request (one frame per page, not two).
+    const PreparedData* prepared = st.prepared.get();
+    return run(RequestBuilder::statement(std::move(st), config(), std::move(paging_state), page_size), prepared);
 }
 
 asio::awaitable<ResultSet> SessionImpl::execute_all(StatementRef st) {
@@ -234,8 +235,8 @@ asio::awaitable<ResultSet> SessionImpl::execute_all(StatementRef st) {
 }
 
 asio::awaitable<ResultSet> SessionImpl::execute_batch(const Batch& batch) {
-    RequestBuilder request = RequestBuilder::batch(batch, config());
-    PageReply pr = co_await run(request, nullptr);
+    RequestBuilder request = RequestBuilder::batch(batch, config());  // named: GCC 12 and co_await temporaries
+    PageReply pr = co_await run(std::move(request), nullptr);
     ResultSet rs;
     rs.add_response_info(pr.info);
     if (pr.page) rs.add_page(std::move(*pr.page));  // conditional batches return rows

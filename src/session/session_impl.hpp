@@ -64,7 +64,8 @@ private:
     /// The pools of `keyspace`, attached to this session and opened (detached again on failure):
     /// the one path of start() and set_keyspace().
     asio::awaitable<std::shared_ptr<cluster::KeyspacePools>> attach_pools(std::string keyspace);
-    asio::awaitable<PageReply> run(RequestBuilder& request, const PreparedData* prepared);
+    /// Runs `request` (owned by the coroutine frame) through the executor.
+    asio::awaitable<PageReply> run(RequestBuilder request, const PreparedData* prepared);
     PageReply to_page_reply(net::Reply& reply, const PreparedData* prepared);
     asio::awaitable<void> run_concurrent_worker(std::shared_ptr<struct ConcurrentState> state);
 

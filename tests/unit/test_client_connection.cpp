@@ -12,6 +12,10 @@
 
 #include <gtest/gtest.h>
 
+#include <asio/detached.hpp>
+
+#include <atomic>
+#include <mutex>
 #include <random>
 
 using namespace async_cassandra;
@@ -373,5 +377,101 @@ TEST(Connection, TooManyOrphansClosesTheConnection) {
             EXPECT_EQ(conn->is_open(), i < 2) << i;
         }
         EXPECT_EQ(timeouts, 3);
+    });
+}
+
+// Back-pressure: a request waiting for a free stream id (all in use) times out with its own
+// message and was never sent; the request holding the id is unaffected.
+TEST(Connection, TimeoutWhileWaitingForAStreamIdSendsNothing) {
+    auto sent = std::make_shared<std::atomic<int>>(0);
+    FakeServer server([sent](const RequestInfo& info) {
+        Action a = echo(info);
+        auto* q = std::get_if<protocol::QueryRequest>(&info.request);
+        if (q && q->query != "slow") ++*sent;
+        if (q && q->query == "slow") a.delay = 200ms;
+        return a;
+    });
+    run([&](auto ex) -> asio::awaitable<void> {
+        auto cfg = config(5);
+        cfg.max_in_flight = 1;
+        auto conn = co_await net::Connection::open(ex, "127.0.0.1", server.port(), cfg);
+        auto slow_done = std::make_shared<std::string>();
+        asio::co_spawn(
+            ex,
+            [conn, slow_done]() -> asio::awaitable<void> {
+                auto q = query("slow");
+                *slow_done = echoed(co_await conn->send(q, 5s));
+            },
+            asio::detached);
+        asio::steady_timer t(ex, 20ms);
+        co_await t.async_wait(asio::use_awaitable);
+        std::string message;
+        try {
+            auto q = query("queued");
+            co_await conn->send(q, 30ms);
+        } catch (const Timeout& e) {
+            message = e.what();
+        }
+        EXPECT_NE(message.find("no free stream id"), std::string::npos) << message;
+        t.expires_after(300ms);
+        co_await t.async_wait(asio::use_awaitable);
+        EXPECT_EQ(*slow_done, "slow");
+        EXPECT_EQ(sent->load(), 0);
+        EXPECT_EQ(conn->orphans(), 0u);
+        auto fast = query("fast");
+        EXPECT_EQ(echoed(co_await conn->send(fast, 5s)), "fast");
+        conn->close();
+    });
+}
+
+// Cancelling a request that waits for a stream id takes it out of the queue (never sent); the
+// requests queued behind it still run, in order.
+TEST(Connection, CancelWhileWaitingForAStreamIdLeavesTheQueueWorking) {
+    using namespace asio::experimental::awaitable_operators;
+    auto order = std::make_shared<std::vector<std::string>>();
+    auto mutex = std::make_shared<std::mutex>();
+    FakeServer server([order, mutex](const RequestInfo& info) {
+        Action a = echo(info);
+        auto* q = std::get_if<protocol::QueryRequest>(&info.request);
+        if (q) {
+            std::lock_guard lock(*mutex);
+            order->push_back(std::string(q->query));
+            if (q->query == "slow") a.delay = 100ms;
+        }
+        return a;
+    });
+    run([&](auto ex) -> asio::awaitable<void> {
+        auto cfg = config(4);
+        cfg.max_in_flight = 1;
+        auto conn = co_await net::Connection::open(ex, "127.0.0.1", server.port(), cfg);
+        auto results = std::make_shared<std::vector<std::string>>();
+        for (std::string text : {"slow", "cancelled", "after"}) {
+            asio::co_spawn(
+                ex,
+                [conn, text, results]() -> asio::awaitable<void> {
+                    auto q = query(text);
+                    if (text == "cancelled") {
+                        asio::steady_timer timer(co_await asio::this_coro::executor, 20ms);
+                        auto r = co_await (conn->send(q, 5s) || timer.async_wait(asio::use_awaitable));
+                        results->push_back(r.index() == 1 ? "cancelled:ok" : "cancelled:answered");
+                    } else {
+                        results->push_back(echoed(co_await conn->send(q, 5s)));
+                    }
+                },
+                asio::detached);
+        }
+        asio::steady_timer t(ex);
+        for (int i = 0; i < 200 && results->size() < 3; ++i) {
+            t.expires_after(5ms);
+            co_await t.async_wait(asio::use_awaitable);
+        }
+        EXPECT_EQ(*results, (std::vector<std::string>{"cancelled:ok", "slow", "after"}));
+        {
+            std::lock_guard lock(*mutex);
+            EXPECT_EQ(*order, (std::vector<std::string>{"slow", "after"}));
+        }
+        EXPECT_EQ(conn->orphans(), 0u);
+        EXPECT_EQ(conn->in_flight(), 0u);
+        conn->close();
     });
 }
