@@ -121,6 +121,10 @@ struct ClusterMetadata {
     const HostInfo* host(std::string_view endpoint) const noexcept;
     const KeyspaceMetadata* keyspace(std::string_view name) const noexcept;
     const TableMetadata* table(std::string_view keyspace, std::string_view table) const noexcept;
+    /// Every node's tokens (HostInfo::tokens), sorted, without duplicates: the ring's bounds,
+    /// e.g. for split_token_ring_aligned. Empty when any node's tokens are unknown (or there
+    /// are no hosts): a ring missing a node's tokens would give ranges across that node's bounds.
+    std::vector<std::int64_t> ring_tokens() const;
 
     friend bool operator==(const ClusterMetadata&, const ClusterMetadata&) = default;
 };

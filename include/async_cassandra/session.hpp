@@ -83,6 +83,10 @@ public:
     asio::awaitable<ResultSet> execute(Statement statement) const;
     /// Executes a bound prepared statement (every page). Re-prepares once on UNPREPARED.
     asio::awaitable<ResultSet> execute(BoundStatement statement) const;
+    /// Executes a bound statement the caller keeps (to retry it, to report it): the request is
+    /// encoded straight from `*statement`, its values are not copied (execute(BoundStatement)
+    /// holds a copy: with large values that is one more value in memory). UsageError if null.
+    asio::awaitable<ResultSet> execute(std::shared_ptr<const BoundStatement> statement) const;
     /// Executes a BATCH. Re-prepares once on UNPREPARED.
     asio::awaitable<ResultSet> execute_batch(Batch batch) const;
 
@@ -90,6 +94,8 @@ public:
     /// success (std::bad_alloc may still propagate).
     asio::awaitable<std::pair<std::exception_ptr, ResultSet>> try_execute(Statement statement) const;
     asio::awaitable<std::pair<std::exception_ptr, ResultSet>> try_execute(BoundStatement statement) const;
+    asio::awaitable<std::pair<std::exception_ptr, ResultSet>> try_execute(
+        std::shared_ptr<const BoundStatement> statement) const;
 
     /// One request, one page: sends `statement` with `paging_state` (nullopt = first page) and
     /// `page_size` (nullopt = the statement's or the cluster's default) and returns that page;

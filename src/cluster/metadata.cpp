@@ -35,6 +35,17 @@ const HostInfo* ClusterMetadata::host(std::string_view endpoint) const noexcept 
     return nullptr;
 }
 
+std::vector<std::int64_t> ClusterMetadata::ring_tokens() const {
+    std::vector<std::int64_t> tokens;
+    for (const HostInfo& h : hosts) {
+        if (h.tokens.empty()) return {};
+        tokens.insert(tokens.end(), h.tokens.begin(), h.tokens.end());
+    }
+    std::sort(tokens.begin(), tokens.end());
+    tokens.erase(std::unique(tokens.begin(), tokens.end()), tokens.end());
+    return tokens;
+}
+
 const KeyspaceMetadata* ClusterMetadata::keyspace(std::string_view name) const noexcept {
     auto it = keyspaces.find(name);
     return it == keyspaces.end() ? nullptr : &it->second;

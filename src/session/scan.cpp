@@ -89,14 +89,7 @@ std::vector<TokenRange> split_token_ring_aligned(std::size_t n, std::vector<std:
 }
 
 std::vector<TokenRange> scan_ranges(const Session& session, std::size_t n) {
-    const ClusterMetadata metadata = session.metadata();
-    std::vector<std::int64_t> tokens;
-    for (const HostInfo& host : metadata.hosts) {
-        // A ring missing one node's tokens would give ranges across that node's boundaries.
-        if (host.tokens.empty()) return split_token_ring(n);
-        tokens.insert(tokens.end(), host.tokens.begin(), host.tokens.end());
-    }
-    return split_token_ring_aligned(n, std::move(tokens));
+    return split_token_ring_aligned(n, session.metadata().ring_tokens());  // none: split_token_ring(n)
 }
 
 namespace {

@@ -58,6 +58,11 @@ detail::StatementRef ref_of(const BoundStatement& s) {
     r.options = &s.options();
     return r;
 }
+/// A statement the caller keeps: `statement` (held by the operation) keeps it alive meanwhile.
+detail::StatementRef ref_of(const std::shared_ptr<const BoundStatement>& statement) {
+    if (!statement) throw UsageError("null BoundStatement");
+    return ref_of(*statement);
+}
 }  // namespace
 
 asio::awaitable<ResultSet> Session::execute(Statement statement) const {
@@ -72,13 +77,19 @@ asio::awaitable<ResultSet> Session::execute(BoundStatement statement) const {
     co_return co_await impl->execute_all(ref);
 }
 
+asio::awaitable<ResultSet> Session::execute(std::shared_ptr<const BoundStatement> statement) const {
+    auto impl = checked().shared_from_this();
+    const detail::StatementRef ref = ref_of(statement);
+    co_return co_await impl->execute_all(ref);
+}
+
 asio::awaitable<ResultSet> Session::execute_batch(Batch batch) const {
     auto impl = checked().shared_from_this();
     co_return co_await impl->execute_batch(batch);
 }
 
 namespace {
-/// The error-returning form of execute(): the one body of both try_execute overloads, one
+/// The error-returning form of execute(): the one body of the try_execute overloads, one
 /// coroutine frame that owns the statement (no second frame for an execute() inside).
 template <class AnyStatement>
 asio::awaitable<std::pair<std::exception_ptr, ResultSet>> execute_returning_error(
@@ -100,6 +111,11 @@ asio::awaitable<std::pair<std::exception_ptr, ResultSet>> Session::try_execute(S
 }
 
 asio::awaitable<std::pair<std::exception_ptr, ResultSet>> Session::try_execute(BoundStatement statement) const {
+    return execute_returning_error(impl_, std::move(statement));
+}
+
+asio::awaitable<std::pair<std::exception_ptr, ResultSet>> Session::try_execute(
+    std::shared_ptr<const BoundStatement> statement) const {
     return execute_returning_error(impl_, std::move(statement));
 }
 

@@ -13,6 +13,7 @@
 // as is (else wrapped into valid self-contained segments, so that the fuzzer reaches the
 // envelopes behind the CRCs). The rest is what the server sends after the three requests.
 
+#include "fuzz_fail.hpp"
 #include "net/connection.hpp"
 #include "protocol/expected_response.hpp"
 #include "protocol/frame_codec.hpp"
@@ -35,15 +36,12 @@ using namespace async_cassandra;
 namespace p = async_cassandra::protocol;
 using namespace std::chrono_literals;
 
+using acass_fuzz::fail;
+
 namespace {
 
 constexpr int kRequests = 3;
 constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
-
-[[noreturn]] void fail(const char* what) {
-    std::fprintf(stderr, "fuzz_client_responses: %s\n", what);
-    std::abort();
-}
 
 p::Bytes response_frame(p::ProtocolVersion version, std::int16_t stream, const p::Response& message) {
     p::Bytes out;

@@ -4,6 +4,7 @@
 // = length n of the CQL text that follows (QUERY, and EXECUTE's prepared text); then the response
 // body. Invariants: statement_kind never throws and reads only the text; response_mismatch never
 // throws and accepts every ERROR; an undecodable body stays a typed ProtocolError.
+#include "fuzz_fail.hpp"
 #include "protocol/expected_response.hpp"
 
 #include <async_cassandra/error.hpp>
@@ -16,14 +17,7 @@
 using namespace async_cassandra;
 using namespace async_cassandra::protocol;
 
-namespace {
-
-[[noreturn]] void fail(const char* what) {
-    std::fprintf(stderr, "fuzz_expected_response: %s\n", what);
-    std::abort();
-}
-
-}  // namespace
+using acass_fuzz::fail;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     if (size < 3) return 0;

@@ -6,6 +6,7 @@
 // decode succeeds the codec is a fixed point after one round: encode(decode(x)) == e1 and
 // encode(decode(e1)) == e1. (x itself may differ from e1: e.g. a per-column table spec that the
 // encoder writes as a global one.)
+#include "fuzz_fail.hpp"
 #include "protocol/frame.hpp"
 #include "protocol/messages.hpp"
 
@@ -16,12 +17,9 @@
 using namespace async_cassandra;
 using namespace async_cassandra::protocol;
 
-namespace {
+using acass_fuzz::fail;
 
-[[noreturn]] void fail(const char* what) {
-    std::fprintf(stderr, "fuzz_frame: %s\n", what);
-    std::abort();
-}
+namespace {
 
 Bytes encode_prefix(const BodyPrefix& prefix, std::uint8_t flags, bool is_response) {
     Bytes out;

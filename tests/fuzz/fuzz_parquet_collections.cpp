@@ -8,6 +8,7 @@
 // unfittable value), nothing else; after a refusal every later call throws and no footer is
 // written over a half-buffered page; when every page is accepted, close() succeeds and the file
 // starts and ends with "PAR1" and counts exactly the rows of the pages.
+#include "fuzz_fail.hpp"
 #include "parquet_writer.hpp"
 
 #include "protocol/data_type_codec.hpp"
@@ -26,12 +27,9 @@
 using namespace async_cassandra;
 using namespace async_cassandra::protocol;
 
-namespace {
+using acass_fuzz::fail;
 
-[[noreturn]] void fail(const char* what) {
-    std::fprintf(stderr, "fuzz_parquet_collections: %s\n", what);
-    std::abort();
-}
+namespace {
 
 const std::string& scratch_path() {
     static const std::string path = "/tmp/fuzz_parquet_collections." + std::to_string(::getpid()) + ".parquet";

@@ -4,6 +4,7 @@
 //
 // Invariants: nothing but async_cassandra::Error escapes; for simple fixed-size, text and blob
 // columns, re-encoding a decoded value gives back the cell's bytes.
+#include "fuzz_fail.hpp"
 #include <async_cassandra/row.hpp>
 
 #include "protocol/data_type_codec.hpp"
@@ -17,12 +18,9 @@
 using namespace async_cassandra;
 using namespace async_cassandra::protocol;
 
-namespace {
+using acass_fuzz::fail;
 
-[[noreturn]] void fail(const char* what) {
-    std::fprintf(stderr, "fuzz_rows: %s\n", what);
-    std::abort();
-}
+namespace {
 
 template <class T>
 void read_as(const Row& row, std::size_t c) {

@@ -5,6 +5,7 @@
 // Invariants: text is either parsed or refused with CqlError (which the node turns into an ERROR
 // response); nothing else escapes, no crash, no UB, and parsing is deterministic (the same text
 // gives the same bind-marker count twice).
+#include "fuzz_fail.hpp"
 #include "server/engine/cql_ast.hpp"
 
 #include <cstdint>
@@ -12,12 +13,9 @@
 #include <cstdlib>
 #include <string_view>
 
-namespace {
+using acass_fuzz::fail;
 
-[[noreturn]] void fail(const char* what) {
-    std::fprintf(stderr, "fuzz_server_cql: %s\n", what);
-    std::abort();
-}
+namespace {
 
 void run_one(const std::uint8_t* data, std::size_t size) {
     if (size < 1) return;

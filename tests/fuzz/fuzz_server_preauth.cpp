@@ -8,6 +8,7 @@
 // Invariants: the node answers and closes within a bounded time (no hang), never crashes (ASan,
 // UBSan), keeps accepting connections, and sends nothing but ERROR, SUPPORTED, AUTHENTICATE or
 // AUTH_SUCCESS before a successful login (no READY, RESULT, EVENT without credentials).
+#include "fuzz_fail.hpp"
 #include "protocol/frame_codec.hpp"
 #include "server/net/cluster.hpp"
 
@@ -22,17 +23,14 @@
 #include <cstdlib>
 #include <memory>
 
+using acass_fuzz::fail;
+
 namespace {
 
 namespace p = async_cassandra::protocol;
 namespace snet = async_cassandra::server::net;
 
 constexpr int kReadTimeoutMs = 10000;
-
-[[noreturn]] void fail(const char* what) {
-    std::fprintf(stderr, "fuzz_server_preauth: %s\n", what);
-    std::abort();
-}
 
 snet::Cluster& node(bool scylla) {
     auto make = [](const char* emulate) {

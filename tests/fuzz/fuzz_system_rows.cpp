@@ -6,6 +6,7 @@
 //
 // Invariants: nothing but async_cassandra::Error escapes; hosts have distinct endpoints; every
 // replica the token map returns is one of the hosts, at most once.
+#include "fuzz_fail.hpp"
 #include "cluster/schema_reader.hpp"
 #include "cluster/token_map.hpp"
 #include "cluster/topology_reader.hpp"
@@ -21,6 +22,8 @@
 using namespace async_cassandra;
 using namespace async_cassandra::protocol;
 
+using acass_fuzz::fail;
+
 namespace {
 
 constexpr std::array<const char*, 24> names = {
@@ -28,11 +31,6 @@ constexpr std::array<const char*, 24> names = {
     "release_version", "schema_version", "tokens",        "peer",        "rpc_address",  "native_address",
     "native_port",   "keyspace_name",  "durable_writes",  "replication", "table_name",   "column_name",
     "kind",          "position",       "type",            "clustering_order", "peer_port", "other"};
-
-[[noreturn]] void fail(const char* what) {
-    std::fprintf(stderr, "fuzz_system_rows: %s\n", what);
-    std::abort();
-}
 
 }  // namespace
 

@@ -5,6 +5,7 @@
 // Invariants: nothing but async_cassandra::Error escapes; whatever text is accepted produces
 // bytes the printers can print, and printing then reading again gives the same bytes (the
 // readers are exact inverses of the printers on their own output).
+#include "fuzz_fail.hpp"
 #include <async_cassandra/codec.hpp>
 #include <async_cassandra/text_codec.hpp>
 
@@ -17,12 +18,9 @@
 using namespace async_cassandra;
 using namespace async_cassandra::protocol;
 
-namespace {
+using acass_fuzz::fail;
 
-[[noreturn]] void fail(const char* what, const std::string& detail) {
-    std::fprintf(stderr, "fuzz_text_codec: %s: %s\n", what, detail.c_str());
-    std::abort();
-}
+namespace {
 
 // Prints accepted bytes in the same grammar and reads them back.
 void check_stable(const DataType& type, const std::optional<Bytes>& parsed, bool json) {

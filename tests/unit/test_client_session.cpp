@@ -307,6 +307,27 @@ TEST_P(SessionTest, UnpreparedIsRepreparedTransparently) {
     });
 }
 
+TEST_P(SessionTest, SharedBoundStatementIsSentAsIsAndKeptForTheCaller) {
+    run([&](auto ex) -> asio::awaitable<void> {
+        Cluster cluster(ex, config_for(server, GetParam()));
+        Session session = co_await cluster.connect();
+        PreparedStatement ps = co_await session.prepare("INSERT INTO t (a, b) VALUES (?, ?)");
+        auto statement = std::make_shared<const BoundStatement>(ps.bind(5, "five"));
+        const auto values_before = statement->values().bytes;
+        co_await session.execute(statement);
+        engine.forget_prepared = true;  // re-prepared, then sent again from the same statement
+        auto [error, rs] = co_await session.try_execute(statement);
+        EXPECT_FALSE(error);
+        EXPECT_EQ(statement->values().bytes, values_before);  // the caller's statement, unchanged
+        EXPECT_EQ(statement.use_count(), 1);                    // and no longer shared
+        auto [null_error, none] = co_await session.try_execute(std::shared_ptr<const BoundStatement>());
+        CO_ASSERT_TRUE(null_error);
+        EXPECT_THROW(std::rethrow_exception(null_error), UsageError);
+        std::lock_guard lock(engine.mutex);
+        EXPECT_EQ(engine.inserted, (std::vector<std::pair<std::int32_t, std::string>>{{5, "five"}, {5, "five"}}));
+    });
+}
+
 TEST_P(SessionTest, ServerErrorsAreTypedAndTryExecuteDoesNotThrow) {
     run([&](auto ex) -> asio::awaitable<void> {
         Cluster cluster(ex, config_for(server, GetParam()));

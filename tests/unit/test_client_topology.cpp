@@ -395,6 +395,15 @@ TEST(TokenMap, RangesCoverTheRingWithTheirReplicas) {
     EXPECT_EQ(edge->ranges(), (std::vector<OwnedRange>{{min, max, {A}}}));
 }
 
+TEST(ClusterMetadata, RingTokensAreEveryNodesSortedOrNoneWhenOneIsUnknown) {
+    ClusterMetadata meta;
+    EXPECT_TRUE(meta.ring_tokens().empty());
+    meta.hosts = {host("10.0.0.1", {100, -5}), host("10.0.0.2", {7, -5}), host("10.0.0.3", {0})};
+    EXPECT_EQ(meta.ring_tokens(), (std::vector<std::int64_t>{-5, 0, 7, 100}));
+    meta.hosts.push_back(host("10.0.0.4", {}));  // a node whose tokens are unknown
+    EXPECT_TRUE(meta.ring_tokens().empty());
+}
+
 TEST(ClusterState, HolderSwapsSnapshots) {
     ClusterStateHolder holder;
     ClusterStatePtr first = holder.load();

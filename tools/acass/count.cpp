@@ -72,16 +72,6 @@ asio::awaitable<std::int64_t> server_side_count(ac::Session session, std::string
 
 namespace {
 
-// Every node's tokens as the control connection read them; empty when a node's are unknown.
-std::vector<std::int64_t> tokens_from_metadata(const ac::ClusterMetadata& metadata) {
-    std::vector<std::int64_t> tokens;
-    for (const ac::HostInfo& host : metadata.hosts) {
-        if (host.tokens.empty()) return {};  // a partial ring would give ranges across owners
-        tokens.insert(tokens.end(), host.tokens.begin(), host.tokens.end());
-    }
-    return tokens;
-}
-
 // Fallback without a control connection: system.local gives the answering node's tokens,
 // system.peers every other node's. The two queries may be answered by different nodes (load
 // balancing), and then the union misses the second node's tokens; so each is asked a few times:
@@ -108,8 +98,9 @@ asio::awaitable<std::vector<std::int64_t>> tokens_from_system_tables(ac::Session
 }  // namespace
 
 asio::awaitable<std::vector<std::int64_t>> ring_tokens(const CommandContext& context) {
-    std::vector<std::int64_t> tokens = tokens_from_metadata(context.cluster.metadata());
-    if (tokens.empty()) tokens = co_await tokens_from_system_tables(context.session);
+    std::vector<std::int64_t> tokens = context.cluster.metadata().ring_tokens();  // from the control connection
+    if (!tokens.empty()) co_return tokens;
+    tokens = co_await tokens_from_system_tables(context.session);
     std::sort(tokens.begin(), tokens.end());
     tokens.erase(std::unique(tokens.begin(), tokens.end()), tokens.end());
     co_return tokens;

@@ -397,7 +397,9 @@ struct Entry {
     std::int64_t ordinal = 0;
     std::size_t file = 0;
     std::size_t line = 0;
-    ac::BoundStatement statement;
+    /// Shared with each request (Session::try_execute of a shared statement encodes straight
+    /// from it): a record's values are held once here, for retries and the reject file.
+    std::shared_ptr<const ac::BoundStatement> statement;
 };
 
 bool is_text_kind(ac::TypeKind kind) { return kind == ac::TypeKind::varchar || kind == ac::TypeKind::ascii; }
@@ -473,7 +475,7 @@ public:
     }
     /// The record of `entry` written back in the input's format, for the reject file.
     std::string record_text(const Entry& entry) const {
-        const auto values = bound_values(entry.statement);
+        const auto values = bound_values(*entry.statement);
         const ac::Columns& markers = insert_.bind_markers();
         std::string out;
         if (csv()) {
@@ -517,8 +519,9 @@ private:
             completion_.mark(record_.ordinal);
             return std::nullopt;
         }
-        Entry entry{record_.ordinal, record_.file, record_.line, insert_.bind_serialized(serialized_)};
-        entry.statement.set_idempotent(true);  // values only: writing it twice stores the same row
+        auto statement = std::make_shared<ac::BoundStatement>(insert_.bind_serialized(serialized_));
+        statement->set_idempotent(true);  // values only: writing it twice stores the same row
+        Entry entry{record_.ordinal, record_.file, record_.line, std::move(statement)};
         // The text is in the statement now: drop our copies at once (a large value is held once).
         record_.csv.fields.clear();
         record_.json.clear();
@@ -750,7 +753,7 @@ asio::awaitable<void> write_entries(LoadRun& run, std::vector<Entry>& entries) {
     auto [outcome, reason] =
         co_await write_with_retries(run, entries[0], [&]() -> asio::awaitable<std::exception_ptr> {
             ac::Batch batch = ac::Batch::unlogged();
-            for (const Entry& e : entries) batch.add(e.statement);
+            for (const Entry& e : entries) batch.add(*e.statement);
             batch.options().idempotent = true;
             std::exception_ptr error;
             try {
