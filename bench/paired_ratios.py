@@ -103,6 +103,11 @@ def fastest_gocql_rows(runs):
     return runs + [dict(r, client="gocql") for r in best.values()]
 
 
+def client_busy(run):
+    """The client's CPU time over its measured wall time: 1.0 means its core was the limit."""
+    return run["cpu_us_per_req"] * run["rps"] / 1e6
+
+
 def rate(x):
     return f"{x / 1000:.1f}k" if x >= 1000 else f"{x:.0f}"
 
@@ -111,7 +116,8 @@ def print_round(runs, rnd):
     runs_r = [r for r in runs if r.get("round") == rnd]
     for conc in sorted({r["conc"] for r in runs_r}):
         at_c = [r for r in runs_r if r["conc"] == conc]
-        parts = [f"{r['client']}@{r['node']} {rate(r['rps'])} req/s ({r['cpu_us_per_req']:.1f} us CPU/req)"
+        parts = [f"{r['client']}@{r['node']} {rate(r['rps'])} req/s ({r['cpu_us_per_req']:.1f} us CPU/req, "
+                 f"client busy {client_busy(r):.2f}, node busy {r.get('node_busy', float('nan')):.2f})"
                  for r in at_c if r["client"] != "gocql"]
         ratios = []
         for label, num, den in comparisons(runs):
@@ -132,6 +138,7 @@ def print_summary(runs):
             s, cpu, p50 = summary(r["rps"] for r in rs), summary(r["cpu_us_per_req"] for r in rs), summary(r["p50_us"] for r in rs)
             print(f"  {key[0] + '@' + key[1]:<19} req/s median {rate(s['median'])} (min {rate(s['min'])}, max {rate(s['max'])}), "
                   f"CPU/req median {cpu['median']:.2f} us ({cpu['min']:.2f}-{cpu['max']:.2f}), p50 median {p50['median']:.0f} us, "
+                  f"client busy {median(client_busy(r) for r in rs):.2f}, node busy {median(r.get('node_busy', 0) for r in rs):.2f}, "
                   f"protocol v{rs[0].get('protocol', '?')}, {s['n']} rounds")
         for label, num, den in comparisons(runs):
             s = summary(paired(at_c, num, den).values())

@@ -32,6 +32,8 @@
 #   --warmup N       warm-up requests of each process at concurrency 64, not measured (default 2000)
 #   --raw FILE       keep the RESULT lines there (default: a temporary file)
 #
+# "client busy" is the client's CPU time over its measured time (1.00: CPU 1 was the limit);
+# "node busy" the node's CPU time over the client process's life (1.00: CPU 0 was the limit).
 # The node runs on CPU 0 (taskset -c 0), every client on CPU 1 (taskset -c 1). gocql_bench is
 # built (GOPATH mode against Debian's gocql) into $BUILD_DIR/bin when missing or older than its
 # source. BUILD_DIR defaults to build/. The load average is printed before every round: on a
@@ -103,10 +105,11 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # The nodes: started once, both kept running (an idle node costs nothing), each pinned to CPU 0.
-declare -A PORT
+declare -A PORT NODE_PID
 start_node() {  # start_node NAME BINARY
   start_acass_server "$2" "$WORK/$1.log" --synthetic "$ROWS"
   NODE_PIDS+=("$ACASS_SERVER_PID")
+  NODE_PID[$1]="$ACASS_SERVER_PID"
   ((${#PIN_NODE[@]})) && taskset -apc 0 "$ACASS_SERVER_PID" >/dev/null
   PORT[$1]="$ACASS_PORT"
   ACASS_SERVER_PID=""  # stopped by cleanup, not by server.sh's stop_acass_server
@@ -132,16 +135,22 @@ measure() {
     ours) cmd=("$OURS" --port "${PORT[$node]}" --rows "$ROWS" --op select --concurrency "$conc" --requests "$n" --warmup "$WARMUP" $OURS_ARGS) ;;
     ours2) cmd=("$OURS2" --port "${PORT[$node]}" --rows "$ROWS" --op select --concurrency "$conc" --requests "$n" --warmup "$WARMUP" $OURS_ARGS) ;;
   esac
-  local out
+  local out t0 t1 n0 n1
+  # The node's CPU time over the client's whole process (connection and warm-up included): the
+  # share of CPU 0 it used, to see which side is the bottleneck.
+  n0="$(node_ticks "$node")" t0="$(date +%s.%N)"
   if ! out="$(timeout 600 "${PIN_CLIENT[@]}" "${cmd[@]}" 2>"$WORK/client.err")"; then
     echo "point_check.sh: FAILED: ${cmd[*]}" >&2
     cat "$WORK/client.err" >&2
     exit 1
   fi
+  n1="$(node_ticks "$node")" t1="$(date +%s.%N)"
   local line
   line="$(grep -m1 '^RESULT ' <<<"$out")" || { echo "point_check.sh: no RESULT line from ${cmd[*]}" >&2; exit 1; }
-  printf '%s\n' "$line"
+  awk -v l="$line" -v n="$((n1 - n0))" -v hz="$(getconf CLK_TCK)" -v w="$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" \
+    'BEGIN { printf "%s node_busy=%.2f\n", l, n / hz / w }'
 }
+node_ticks() { awk '{ print $14 + $15 }' "/proc/${NODE_PID[$1]}/stat"; }
 
 # --seconds: a pilot of each client at each level sets its request count.
 declare -A COUNT

@@ -243,6 +243,8 @@ def summarize(runs, decode, profile):
                               "cpu_us_per_req": paired_ratios.summary(r["cpu_us_per_req"] for r in rs if "cpu_us_per_req" in r),
                               "ours_over_this": paired_ratios.summary(
                                   paired_ratios.paired(at_c, dict(POINT_CLIENTS[0][1]), sel).values()) if name != POINT_CLIENTS[0][0] else None,
+                              "client_busy": paired_ratios.median(paired_ratios.client_busy(r) for r in rs if "cpu_us_per_req" in r),
+                              "node_busy": paired_ratios.median(r["node_busy"] for r in rs if "node_busy" in r),
                               "requests": rs[0]["requests"], "errors": sum(r["errors"] for r in rs)}
             table[str(conc)] = rows
             table[str(conc)]["_fastest_gocql"] = fastest_gocql(at_c)
@@ -358,6 +360,10 @@ def fmt_rate(x):
     return f"{x:.0f}"
 
 
+def busy(x):
+    return "-" if x is None else f"{x:.2f}"
+
+
 def ratio_spread(sp):
     """A paired_ratios.summary of ratios: "1.62x (1.40–1.90x)"."""
     if not sp:
@@ -468,9 +474,10 @@ def markdown(data, img_rel):
               "(in the reverse order every other round). req/s: median of the rounds (min–max); p50, p99 and CPU (client "
               "CPU time per request): medians of the rounds. Ratio: our default configuration's req/s over this client's "
               "in the same round, median of those paired ratios (min–max), so one slow round of either side cannot "
-              "make it.", "",
-              "| concurrency | client | settings | protocol | req/s | p50 (us) | p99 (us) | CPU us/req | ours (default) / this |",
-              "|---:|---|---|---:|---:|---:|---:|---:|---:|"]
+              "make it. Busy: CPU time over wall time of the client (its measured part; 1.00 = its core, CPU 1, was the "
+              "limit) and of the node (over the client process's life, connection and warm-up included; CPU 0).", "",
+              "| concurrency | client | settings | protocol | req/s | p50 (us) | p99 (us) | CPU us/req | busy: client, node | ours (default) / this |",
+              "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|"]
         for conc, rows in pt.items():
             for name, r in rows.items():
                 if name.startswith("_"):
@@ -478,7 +485,8 @@ def markdown(data, img_rel):
                 cpu = "-" if not r["cpu_us_per_req"] else f"{r['cpu_us_per_req']['median']:.1f}"
                 err = f" ({r['errors']} errors)" if r["errors"] else ""
                 L.append(f"| {conc} | {name}{err} | {r.get('settings', '-')} | v{r['protocol']} | {spread(r['requests_per_s'])} | "
-                         f"{r['p50_us']:.0f} | {r['p99_us']:.0f} | {cpu} | {ratio_spread(r.get('ours_over_this'))} |")
+                         f"{r['p50_us']:.0f} | {r['p99_us']:.0f} | {cpu} | {busy(r.get('client_busy'))}, {busy(r.get('node_busy'))} | "
+                         f"{ratio_spread(r.get('ours_over_this'))} |")
         fastest = {c: rows["_fastest_gocql"] for c, rows in pt.items() if rows.get("_fastest_gocql")}
         if fastest:
             L += ["", "Against gocql's fastest setting in each round (the faster of coalescing off and its default "

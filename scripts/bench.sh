@@ -147,15 +147,20 @@ run() {
   local tags=()
   while [[ "$1" != -- ]]; do tags+=("$1"); shift; done
   shift
-  local out
+  local out t0 t1 n0 n1
+  # node_busy: the node's CPU time over the client process's life (1.00: the node was the limit).
+  n0="$(node_ticks)" t0="$(date +%s.%N)"
   if ! out="$(timeout "$CLIENT_TIMEOUT" "${CLIENT[@]}" "$@" 2>>"$RESULTS_DIR/clients.err")"; then
     printf '%s\n' "$out" >&2
     log "FAILED: $*"
     tail -5 "$RESULTS_DIR/clients.err" >&2
     exit 1
   fi
+  n1="$(node_ticks)" t1="$(date +%s.%N)"
+  tags+=("node_busy=$(awk -v n="$((n1 - n0))" -v hz="$(getconf CLK_TCK)" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", n / hz / (b - a) }')")
   printf '%s\n' "$out" | sed -n "s/^RESULT /RESULT ${tags[*]} /p" | tee -a "$RAW"
 }
+node_ticks() { awk '{ print $14 + $15 }' "/proc/$ACASS_SERVER_PID/stat" 2>/dev/null || echo 0; }
 
 # ---------------------------------------------------------------- 1. streaming (and limits)
 stream_round() {  # stream_round NODE_LABEL ROUND ROWS
