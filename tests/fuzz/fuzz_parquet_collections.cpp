@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -31,9 +32,20 @@ using acass_fuzz::fail;
 
 namespace {
 
+// The writer's file, alone in a directory of its own (removed at exit): ParquetWriter's
+// constructor lists the file's directory for leftovers of an earlier rewrite, and in a shared
+// /tmp with hundreds of entries that listing was ~90% of an execution's instructions.
 const std::string& scratch_path() {
-    static const std::string path = "/tmp/fuzz_parquet_collections." + std::to_string(::getpid()) + ".parquet";
-    return path;
+    static const std::string* const path = [] {
+        static std::string dir = (std::filesystem::temp_directory_path() / "fuzz_parquet_collections.XXXXXX").string();
+        if (!::mkdtemp(dir.data())) fail("cannot create a scratch directory");
+        std::atexit([] {
+            std::error_code ignored;
+            std::filesystem::remove_all(dir, ignored);
+        });
+        return new std::string(dir + "/out.parquet");  // never destroyed: used until the exit
+    }();
+    return *path;
 }
 
 }  // namespace
