@@ -63,7 +63,7 @@ ExecutionResult create_keyspace(Engine::Impl& impl, const cql::CreateKeyspaceStm
     repl["class"] = "org.apache.cassandra.locator." + c;
     Keyspace ks;
     ks.name = st.name;
-    ks.replication = std::move(repl);
+    ks.replication = std::make_shared<const Replication>(std::move(repl));
     ks.durable_writes = st.durable_writes;
     impl.keyspaces.emplace(st.name, std::move(ks));
     return schema_change(impl, "CREATED", "KEYSPACE", st.name, "");
@@ -285,7 +285,7 @@ std::optional<ExecutionResult> run_ddl(Engine::Impl& impl, const cql::Statement&
                 // Validate through the CREATE path on a scratch engine state, then copy the settings.
                 Engine::Impl scratch;
                 cql::CreateKeyspaceStmt spec = expanded;
-                if (spec.replication.empty()) spec.replication = k->second.replication;
+                if (spec.replication.empty()) spec.replication = *k->second.replication;
                 create_keyspace(scratch, spec);
                 k->second.replication = scratch.keyspaces.at(spec.name).replication;
                 k->second.durable_writes = spec.durable_writes;

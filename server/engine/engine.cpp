@@ -66,7 +66,8 @@ Engine::Engine(EngineConfig config) : impl_(std::make_unique<Impl>()) {
         impl_->synthetic = make_synthetic(impl_->config.synthetic_rows);
         Keyspace ks;
         ks.name = "synthetic";
-        ks.replication = {{"class", "org.apache.cassandra.locator.SimpleStrategy"}, {"replication_factor", "1"}};
+        ks.replication = std::make_shared<const Replication>(
+            Replication{{"class", "org.apache.cassandra.locator.SimpleStrategy"}, {"replication_factor", "1"}});
         auto table = std::make_shared<Table>();
         table->schema = synthetic_schema();
         ks.tables.emplace("rows", table);

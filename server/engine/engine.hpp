@@ -66,9 +66,15 @@ struct ExecutionResult {
 
 /// The single partition a request reads or writes, or the token range a SELECT restricted by
 /// token(pk) reads (replica accounting of the front end).
+/// A keyspace's replication options ("class", "replication_factor" or one factor per data center).
+/// Immutable once made: a keyspace and the routes of its requests share one (ALTER KEYSPACE
+/// replaces it), so a route costs a reference, not a copy of the map.
+using Replication = std::map<std::string, std::string>;
+using ReplicationPtr = std::shared_ptr<const Replication>;
+
 struct PartitionRoute {
     std::string keyspace;
-    std::map<std::string, std::string> replication;  ///< the keyspace's replication options
+    ReplicationPtr replication;  ///< the keyspace's replication options (never null in a route)
     std::int64_t token = 0;
     /// A token-range read: the tokens [token, range_end] (both inclusive); empty = one partition.
     std::optional<std::int64_t> range_end;

@@ -113,7 +113,7 @@ struct UserType {
 
 struct Keyspace {
     std::string name;
-    std::map<std::string, std::string> replication;
+    ReplicationPtr replication = std::make_shared<const Replication>();
     bool durable_writes = true;
     bool system = false;
     bool is_virtual = false;  ///< listed by system_virtual_schema, not system_schema
@@ -158,7 +158,8 @@ struct SelectPlan {
     std::shared_ptr<const SelectOutputs> outputs;
     bool count = false;  ///< outputs->count
     bool star = false;
-    std::optional<std::vector<std::vector<Bytes>>> partition_keys;  ///< exact keys (components)
+    std::optional<std::vector<std::vector<Bytes>>> partition_keys;  ///< exact keys (components), in ring order
+    std::vector<std::int64_t> partition_tokens;  ///< the token of each of partition_keys (hashed once per plan)
     std::int64_t token_lo = std::numeric_limits<std::int64_t>::min();  ///< inclusive
     std::int64_t token_hi = std::numeric_limits<std::int64_t>::max();  ///< inclusive
     bool empty_range = false;

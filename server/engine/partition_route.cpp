@@ -69,7 +69,7 @@ std::optional<PartitionRoute> select_route(const SelectPlan& plan, const std::st
     constexpr auto max = std::numeric_limits<std::int64_t>::max();
     if (plan.partition_keys) {
         if (plan.partition_keys->size() != 1) return std::nullopt;
-        return PartitionRoute{keyspace, {}, partition_pos(plan.partition_keys->front()).token, {}};
+        return PartitionRoute{keyspace, {}, plan.partition_tokens.front(), {}};
     }
     if (plan.empty_range || plan.token_lo > plan.token_hi) return std::nullopt;
     if (plan.token_lo == min && plan.token_hi == max) return std::nullopt;  // no token restriction
@@ -79,7 +79,7 @@ std::optional<PartitionRoute> select_route(const SelectPlan& plan, const std::st
 bool with_replication(const Engine::Impl& impl, PartitionRoute& route) {
     auto ks = impl.keyspaces.find(route.keyspace);
     if (ks == impl.keyspaces.end()) return false;
-    route.replication = ks->second.replication;
+    route.replication = ks->second.replication;  // shared, not copied
     return true;
 }
 

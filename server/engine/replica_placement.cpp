@@ -11,11 +11,11 @@ namespace async_cassandra::server {
 
 namespace {
 
-std::string strategy_name(const std::map<std::string, std::string>& replication) {
+std::string_view strategy_name(const std::map<std::string, std::string>& replication) {
     auto it = replication.find("class");
     if (it == replication.end()) return {};
-    std::string c = it->second;
-    if (auto dot = c.rfind('.'); dot != std::string::npos) c = c.substr(dot + 1);
+    std::string_view c = it->second;
+    if (auto dot = c.rfind('.'); dot != std::string_view::npos) c.remove_prefix(dot + 1);
     return c;
 }
 
@@ -51,7 +51,7 @@ std::size_t ReplicaPlacement::first_at_or_after(std::int64_t token) const {
 std::vector<int> ReplicaPlacement::replicas(const std::map<std::string, std::string>& replication,
                                             std::int64_t token, int local_node) const {
     std::vector<int> out;
-    const std::string strategy = strategy_name(replication);
+    const std::string_view strategy = strategy_name(replication);
     if (strategy == "LocalStrategy") return {local_node};
     if (strategy == "EverywhereStrategy") {
         for (const auto& m : members_) out.push_back(m.id);

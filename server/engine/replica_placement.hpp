@@ -28,6 +28,9 @@ public:
                               int local_node) const;
     /// Node ids replicating every token of [lo, hi] (lo <= hi): a range may span the ranges of
     /// several ring tokens, and only the nodes common to all of them hold all of its data.
+    /// Index into the ring of the first token >= `token` (wrapping to 0): the replicas of a token
+    /// depend only on it (and on the replication), so callers may memoize by it.
+    std::size_t ring_position(std::int64_t token) const { return first_at_or_after(token); }
     std::vector<int> range_replicas(const std::map<std::string, std::string>& replication, std::int64_t lo,
                                     std::int64_t hi, int local_node) const;
 

@@ -150,7 +150,16 @@ SelectPlan plan_select(const cql::SelectStmt& st, std::shared_ptr<const TableSch
     std::size_t restricted = static_cast<std::size_t>(
         std::count_if(pk_values.begin(), pk_values.end(), [](const auto& v) { return !v.empty(); }));
     bool full_pk = restricted == s.pk.size() && pk_ranges.empty();
-    if (full_pk) {
+    if (full_pk && std::all_of(pk_values.begin(), pk_values.end(), [](const auto& v) { return v.size() == 1; })) {
+        // One partition (every key column restricted by `=` or a one-value IN): no combinations
+        // to build, deduplicate or sort.
+        std::vector<Bytes> key;
+        key.reserve(pk_values.size());
+        for (auto& v : pk_values) key.push_back(std::move(v[0]));
+        plan.partition_tokens.push_back(partition_token(key));
+        plan.partition_keys.emplace();
+        plan.partition_keys->push_back(std::move(key));
+    } else if (full_pk) {
         std::vector<PartitionPos> seen;
         std::vector<std::vector<Bytes>> keys;
         for (auto& key : cartesian(pk_values)) {
@@ -163,7 +172,10 @@ SelectPlan plan_select(const cql::SelectStmt& st, std::shared_ptr<const TableSch
         for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
         std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return seen[a] < seen[b]; });
         std::vector<std::vector<Bytes>> sorted;
-        for (auto i : order) sorted.push_back(std::move(keys[i]));
+        for (auto i : order) {
+            sorted.push_back(std::move(keys[i]));
+            plan.partition_tokens.push_back(seen[i].token);
+        }
         plan.partition_keys = std::move(sorted);
     } else {
         if (restricted > 0 || !pk_ranges.empty()) {

@@ -93,6 +93,11 @@ Bytes routing_key(const std::vector<Bytes>& components) {
     return protocol::composite_routing_key(views);
 }
 
+std::int64_t partition_token(const std::vector<Bytes>& components) {
+    if (components.size() == 1) return protocol::murmur3_token(components[0]);
+    return protocol::murmur3_token(routing_key(components));
+}
+
 PartitionPos partition_pos(const std::vector<Bytes>& components) {
     PartitionPos p;
     p.key = routing_key(components);

@@ -11,6 +11,8 @@ namespace async_cassandra::server::detail {
 
 /// The routing key of a partition key (composite form for several components).
 Bytes routing_key(const std::vector<Bytes>& components);
+/// The Murmur3 token of a partition key (no copy of a single-component key).
+std::int64_t partition_token(const std::vector<Bytes>& components);
 /// (token, routing key) of a partition key: its place in the table's partition map.
 PartitionPos partition_pos(const std::vector<Bytes>& components);
 /// The partition of `components`, created when missing (noted in the current undo log).

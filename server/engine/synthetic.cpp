@@ -11,6 +11,8 @@
 #include "protocol/murmur3.hpp"
 
 #include <algorithm>
+#include <array>
+#include <span>
 #include <bit>
 #include <charconv>
 
@@ -63,12 +65,9 @@ PageResult run_synthetic(const SyntheticData& data, const SelectPlan& plan, cons
     std::int64_t ck_lo = 0, ck_hi = 99;
     std::optional<std::vector<std::int64_t>> ck_in;
     for (const auto& r : plan.clustering) {
-        std::vector<std::int64_t> vals;
-        for (const auto& v : r.values) {
+        for (const auto& v : r.values)
             if (v.size() != 4) return result;  // an empty int matches no generated row
-            vals.push_back(static_cast<std::int32_t>(load_i64(v)));
-        }
-        std::int64_t v = vals.empty() ? 0 : vals[0];
+        const std::int64_t v = r.values.empty() ? 0 : static_cast<std::int32_t>(load_i64(r.values[0]));
         switch (r.op) {
             case cql::Op::eq: ck_lo = std::max(ck_lo, v); ck_hi = std::min(ck_hi, v); break;
             case cql::Op::gt: ck_lo = std::max(ck_lo, v + 1); break;
@@ -76,6 +75,8 @@ PageResult run_synthetic(const SyntheticData& data, const SelectPlan& plan, cons
             case cql::Op::lt: ck_hi = std::min(ck_hi, v - 1); break;
             case cql::Op::le: ck_hi = std::min(ck_hi, v); break;
             case cql::Op::in: {
+                std::vector<std::int64_t> vals;
+                for (const auto& b : r.values) vals.push_back(static_cast<std::int32_t>(load_i64(b)));
                 std::sort(vals.begin(), vals.end());
                 if (ck_in) {
                     std::vector<std::int64_t> both;
@@ -92,15 +93,22 @@ PageResult run_synthetic(const SyntheticData& data, const SelectPlan& plan, cons
         return !ck_in || std::binary_search(ck_in->begin(), ck_in->end(), ck);
     };
 
-    std::vector<Out> outs;
-    for (const auto& o : plan.outputs->columns) {
+    // What each output column is; on the stack for the usual few columns (no allocation per query).
+    const std::size_t column_count = plan.outputs->columns.size();
+    std::array<Out, 16> outs_inline{};
+    std::vector<Out> outs_heap;
+    if (column_count > outs_inline.size()) outs_heap.resize(column_count);
+    const std::span<Out> outs = outs_heap.empty() ? std::span<Out>(outs_inline.data(), column_count)
+                                                  : std::span<Out>(outs_heap);
+    for (std::size_t i = 0; i < column_count; ++i) {
+        const auto& o = plan.outputs->columns[i];
         if (o.kind == cql::Selector::Kind::token) {
-            outs.push_back(Out::token);
+            outs[i] = Out::token;
         } else if (o.kind == cql::Selector::Kind::column) {
             static constexpr Out by_slot[] = {Out::pk, Out::ck, Out::name, Out::value, Out::ts};
-            outs.push_back(by_slot[s.columns[o.column].slot]);
+            outs[i] = by_slot[s.columns[o.column].slot];
         } else {
-            outs.push_back(Out::null);
+            outs[i] = Out::null;
         }
     }
 
@@ -158,7 +166,6 @@ PageResult run_synthetic(const SyntheticData& data, const SelectPlan& plan, cons
             return;
         }
         const std::int64_t step = plan.reversed ? -1 : 1;
-        const Bytes key = pk_bytes(pk);
         for (std::int64_t ck = plan.reversed ? hi : lo; plan.reversed ? ck >= lo : ck <= hi; ck += step) {
             if (in_partition >= plan.per_partition_limit) return;
             if (!ck_allowed(ck)) continue;
@@ -225,7 +232,7 @@ PageResult run_synthetic(const SyntheticData& data, const SelectPlan& plan, cons
             if (!plan.count && page_size > 0 && result.row_count >= page_size) {
                 Bytes ckb;
                 cql::append_i32(ckb, static_cast<std::int32_t>(ck));
-                result.next = PagingState{key, ClusteringKey{std::move(ckb)}, remaining,
+                result.next = PagingState{pk_bytes(pk), ClusteringKey{std::move(ckb)}, remaining,
                                           static_cast<std::int32_t>(in_partition)};
                 stop = true;
                 return;
@@ -234,15 +241,14 @@ PageResult run_synthetic(const SyntheticData& data, const SelectPlan& plan, cons
     };
 
     if (plan.partition_keys) {
-        std::vector<std::pair<std::int64_t, std::int64_t>> wanted;
-        for (const auto& key : *plan.partition_keys) {
+        // The plan's keys are in ring order already (an 8-byte big-endian key orders like
+        // pos_less's unsigned pk), with their tokens.
+        for (std::size_t i = 0; i < plan.partition_keys->size(); ++i) {
+            const auto& key = (*plan.partition_keys)[i];
             if (key.size() != 1 || key[0].size() != 8) continue;
             std::int64_t pk = load_i64(key[0]);
             if (pk < 0 || pk >= static_cast<std::int64_t>(data.partitions.size())) continue;
-            wanted.emplace_back(protocol::murmur3_token(key[0]), pk);
-        }
-        std::sort(wanted.begin(), wanted.end(), pos_less);
-        for (const auto& w : wanted) {
+            const std::pair<std::int64_t, std::int64_t> w{plan.partition_tokens[i], pk};
             if (resume_pos && pos_less(w, *resume_pos)) continue;
             visit(w.first, w.second);
             if (stop) break;

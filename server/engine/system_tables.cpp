@@ -93,7 +93,7 @@ void add_system_keyspaces(Engine::Impl& impl) {
     auto make_ks = [&](const std::string& name, std::map<std::string, std::string> repl, bool is_virtual = false) -> Keyspace& {
         Keyspace ks;
         ks.name = name;
-        ks.replication = std::move(repl);
+        ks.replication = std::make_shared<const Replication>(std::move(repl));
         ks.system = true;
         ks.is_virtual = is_virtual;
         return impl.keyspaces.emplace(name, std::move(ks)).first->second;
@@ -313,7 +313,7 @@ void fill_generated(const Engine::Impl& impl, const TableSchema& schema, const C
                 if (ks.is_virtual != (schema.generated == Generated::vk_keyspaces)) continue;
                 RowBuilder r(schema);
                 r.text("keyspace_name", name).boolean("durable_writes", ks.durable_writes);
-                r.set("replication", cql::text_map(ks.replication));
+                r.set("replication", cql::text_map(*ks.replication));
                 r.insert(out);
             }
             return;

@@ -199,8 +199,9 @@ struct TableScanner {
     void run() {
         if (plan.empty_range || remaining <= 0) return;
         if (plan.partition_keys) {
-            for (const auto& key : *plan.partition_keys) {
-                PartitionPos pos = partition_pos(key);
+            for (std::size_t i = 0; i < plan.partition_keys->size(); ++i) {
+                const auto& key = (*plan.partition_keys)[i];
+                PartitionPos pos{plan.partition_tokens[i], routing_key(key)};
                 if (resume_pos && pos < *resume_pos) continue;
                 auto it = table.partitions.find(pos);
                 if (it == table.partitions.end()) continue;

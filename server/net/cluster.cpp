@@ -123,14 +123,26 @@ Cluster::Impl::Impl(ClusterOptions o) : options(std::move(o)), engine(engine_con
 
 void Cluster::Impl::count_route(Node& n, const PartitionRoute& route) {
     if (route.range_end) {
-        auto replicas = placement->range_replicas(route.replication, route.token, *route.range_end, n.id);
+        auto replicas = placement->range_replicas(*route.replication, route.token, *route.range_end, n.id);
         bool replica = std::find(replicas.begin(), replicas.end(), n.id) != replicas.end();
         (replica ? n.range_replica_requests : n.range_non_replica_requests).fetch_add(1, std::memory_order_relaxed);
         return;
     }
-    auto replicas = placement->replicas(route.replication, route.token, n.id);
-    bool replica = std::find(replicas.begin(), replicas.end(), n.id) != replicas.end();
-    (replica ? n.replica_requests : n.non_replica_requests).fetch_add(1, std::memory_order_relaxed);
+    const ReplicaMemoKey key{route.replication.get(), placement->ring_position(route.token), n.id};
+    auto memo = replica_memo.find(key);
+    if (memo == replica_memo.end()) {
+        // Bounded: many keyspaces times many ring tokens would otherwise grow it without end.
+        if (replica_memo.size() >= 65536) {
+            replica_memo.clear();
+            replica_memo_owners.clear();
+        }
+        if (std::find(replica_memo_owners.begin(), replica_memo_owners.end(), route.replication) ==
+            replica_memo_owners.end())
+            replica_memo_owners.push_back(route.replication);
+        auto replicas = placement->replicas(*route.replication, route.token, n.id);
+        memo = replica_memo.emplace(key, std::find(replicas.begin(), replicas.end(), n.id) != replicas.end()).first;
+    }
+    (memo->second ? n.replica_requests : n.non_replica_requests).fetch_add(1, std::memory_order_relaxed);
 }
 
 bool Cluster::Impl::version_enabled(int v) const {

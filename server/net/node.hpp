@@ -89,9 +89,33 @@ struct Cluster::Impl {
     /// Replica placement over the current members; replaced (on the I/O thread) when a node
     /// leaves or joins the ring.
     std::shared_ptr<const ReplicaPlacement> placement;
-    void update_placement() { placement = std::make_shared<const ReplicaPlacement>(view()); }
+    void update_placement() {
+        placement = std::make_shared<const ReplicaPlacement>(view());
+        replica_memo.clear();
+        replica_memo_owners.clear();
+    }
     /// Counts a single-partition request on node `n` as a replica or non-replica request.
     void count_route(Node& n, const PartitionRoute& route);
+    /// count_route's memo of "node N replicates ring position P under replication R": a token's
+    /// replicas depend only on the ring position of the first token at or after it, so a point
+    /// request costs a lookup instead of a walk of the ring (and the allocations of
+    /// NetworkTopologyStrategy's). Computed under `placement` and cleared with it; the replication
+    /// maps of its keys are kept alive in replica_memo_owners, so a freed map's address cannot
+    /// come back as a stale key.
+    struct ReplicaMemoKey {
+        const Replication* replication = nullptr;
+        std::size_t ring_position = 0;
+        int node = 0;
+        bool operator==(const ReplicaMemoKey&) const = default;
+    };
+    struct ReplicaMemoHash {
+        std::size_t operator()(const ReplicaMemoKey& k) const noexcept {
+            return std::hash<const void*>{}(k.replication) ^ (k.ring_position * 0x9E3779B97F4A7C15ull) ^
+                   (static_cast<std::size_t>(k.node) << 40);
+        }
+    };
+    std::unordered_map<ReplicaMemoKey, bool, ReplicaMemoHash> replica_memo;
+    std::vector<ReplicationPtr> replica_memo_owners;
     /// Runs `f` on the I/O thread and waits for it.
     template <class F>
     void run_on_io(F&& f);

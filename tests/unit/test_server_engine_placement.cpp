@@ -115,7 +115,10 @@ struct RouteHarness : Harness {
             EXPECT_EQ(executed->keyspace, routed->keyspace);
             EXPECT_EQ(executed->token, routed->token);
             EXPECT_EQ(executed->range_end, routed->range_end);
-            EXPECT_EQ(executed->replication, routed->replication);
+            EXPECT_TRUE(executed->replication && routed->replication);
+            if (executed->replication && routed->replication) {
+                EXPECT_EQ(*executed->replication, *routed->replication);
+            }
         }
         return routed;
     }
@@ -135,7 +138,7 @@ TEST(ServerRoute, SinglePartitionStatementsHaveTheirKeyspaceAndToken) {
         ASSERT_TRUE(r) << cql;
         EXPECT_EQ(r->keyspace, "ks") << cql;
         EXPECT_EQ(r->token, token) << cql;
-        EXPECT_EQ(r->replication.at("dc1"), "2");
+        EXPECT_EQ(r->replication->at("dc1"), "2");
     }
     // Bound values, and the connection's keyspace.
     Bytes a = i32(7), b = txt("x");
