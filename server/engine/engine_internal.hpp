@@ -284,8 +284,15 @@ struct Engine::Impl {
     mutable std::mutex provider_mutex;
     std::function<ClusterView()> provider;
 
+    /// Orders prepared ids and finds them by a view of the request's bytes (no copy per EXECUTE).
+    struct IdLess {
+        using is_transparent = void;
+        bool operator()(protocol::BytesView a, protocol::BytesView b) const {
+            return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end());
+        }
+    };
     mutable std::mutex prepared_mutex;
-    std::map<int, std::map<protocol::Bytes, std::shared_ptr<const detail::PreparedEntry>>> prepared;
+    std::map<int, std::map<protocol::Bytes, std::shared_ptr<const detail::PreparedEntry>, IdLess>> prepared;
 
     detail::SyntheticData synthetic;
 

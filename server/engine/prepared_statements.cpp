@@ -12,7 +12,7 @@ std::optional<std::string> Engine::prepared_query(int node_id, protocol::BytesVi
     std::lock_guard lk(impl_->prepared_mutex);
     auto n = impl_->prepared.find(node_id);
     if (n == impl_->prepared.end()) return std::nullopt;
-    auto it = n->second.find(Bytes(id.begin(), id.end()));
+    auto it = n->second.find(id);
     if (it == n->second.end()) return std::nullopt;
     return it->second->query;
 }
@@ -65,7 +65,7 @@ std::shared_ptr<const PreparedEntry> find_prepared(const Engine::Impl& impl, int
     std::lock_guard lk(impl.prepared_mutex);
     auto n = impl.prepared.find(node_id);
     if (n == impl.prepared.end()) return nullptr;
-    auto it = n->second.find(Bytes(id.begin(), id.end()));
+    auto it = n->second.find(id);
     return it == n->second.end() ? nullptr : it->second;
 }
 

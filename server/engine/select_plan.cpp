@@ -136,7 +136,7 @@ SelectPlan plan_select(const cql::SelectStmt& st, std::shared_ptr<const TableSch
                     auto& slot = pk_values[static_cast<std::size_t>(c.position)];
                     if (!slot.empty())
                         throw_invalid(c.name + " cannot be restricted by more than one relation if it includes an Equal");
-                    slot = res.values;
+                    slot = std::move(res.values);
                 } else {
                     if (!st.allow_filtering)
                         throw_invalid("Only EQ and IN relation are supported on the partition key (unless you use the token() function or allow filtering)");
@@ -154,8 +154,12 @@ SelectPlan plan_select(const cql::SelectStmt& st, std::shared_ptr<const TableSch
         // One partition (every key column restricted by `=` or a one-value IN): no combinations
         // to build, deduplicate or sort.
         std::vector<Bytes> key;
-        key.reserve(pk_values.size());
-        for (auto& v : pk_values) key.push_back(std::move(v[0]));
+        if (pk_values.size() == 1) {
+            key = std::move(pk_values[0]);  // already the one-component key
+        } else {
+            key.reserve(pk_values.size());
+            for (auto& v : pk_values) key.push_back(std::move(v[0]));
+        }
         plan.partition_tokens.push_back(partition_token(key));
         plan.partition_keys.emplace();
         plan.partition_keys->push_back(std::move(key));
