@@ -38,7 +38,9 @@ bool is_unreachable(const std::exception_ptr& error) {
 HostList HostsView::replicas(std::string_view keyspace, std::int64_t token) const {
     HostList out;
     if (!state_->token_map) return out;  // topology not known: routing falls back to the child
-    for (const std::string& endpoint : state_->token_map->replicas(keyspace, token)) {
+    const std::span<const std::string> endpoints = state_->token_map->replicas(keyspace, token);
+    out.reserve(endpoints.size());
+    for (const std::string& endpoint : endpoints) {
         auto it = state_->by_endpoint.find(endpoint);
         if (it != state_->by_endpoint.end()) out.push_back(it->second);
     }

@@ -168,9 +168,13 @@ void HostPool::start_maintenance() {
     if (!maintaining_.exchange(true)) asio::co_spawn(strand_, maintain(), asio::detached);
 }
 
-asio::awaitable<std::shared_ptr<Connection>> HostPool::acquire() {
+std::shared_ptr<Connection> HostPool::acquire_open() {
     start_maintenance();  // a pool first used here (not opened by a session) refills itself too
-    if (auto c = pick()) co_return c;
+    return pick();
+}
+
+asio::awaitable<std::shared_ptr<Connection>> HostPool::acquire() {
+    if (auto c = acquire_open()) co_return c;
     {
         std::lock_guard lock(mutex_);
         if (closed_) throw ConnectionClosed("connection pool to " + endpoint_ + " is closed");

@@ -65,6 +65,9 @@ public:
     std::shared_ptr<Connection> pick();
     /// pick(), or, when nothing is open, one connection opened now (throws its failure).
     asio::awaitable<std::shared_ptr<Connection>> acquire();
+    /// What acquire() returns without waiting: pick(), null when a connection must be opened
+    /// first (then co_await acquire()). Spares a request the coroutine of acquire().
+    std::shared_ptr<Connection> acquire_open();
     /// A request on `connection` failed with a connection error: refill soon.
     void report_failure();
     /// Retry now and forget the back-off (the host was announced UP).

@@ -55,6 +55,7 @@ bool DcAwareRoundRobinPolicy::is_usable(const ClusterView& cluster, const Host& 
 HostList DcAwareRoundRobinPolicy::plan(const ClusterView& cluster, const RoutingInfo&) const {
     const std::string local = local_dc(cluster);
     HostList near;
+    near.reserve(cluster.hosts().size());
     std::map<std::string, HostList> remote;
     for (const auto& h : cluster.hosts()) {
         if (h->datacenter().empty() || local.empty() || h->datacenter() == local) {
@@ -85,15 +86,18 @@ HostList TokenAwarePolicy::plan(const ClusterView& cluster, const RoutingInfo& r
     if (replicas.empty()) return child;
     // Replicas first, in the child's preference (so the DC-aware child keeps remote replicas
     // out), shuffled; then the rest of the child's plan.
-    HostList first, rest;
-    for (const auto& h : child) {
-        const bool replica = std::any_of(replicas.begin(), replicas.end(),
-                                         [&](const HostPtr& r) { return r->endpoint() == h->endpoint(); });
-        (replica ? first : rest).push_back(h);
-    }
-    if (shuffle_ && first.size() > 1) std::shuffle(first.begin(), first.end(), thread_rng());
-    first.insert(first.end(), rest.begin(), rest.end());
-    return first;
+    auto is_replica = [&](const HostPtr& h) {
+        return std::any_of(replicas.begin(), replicas.end(),
+                           [&](const HostPtr& r) { return r->endpoint() == h->endpoint(); });
+    };
+    HostList plan;
+    plan.reserve(child.size());
+    for (const auto& h : child)
+        if (is_replica(h)) plan.push_back(h);
+    if (shuffle_ && plan.size() > 1) std::shuffle(plan.begin(), plan.end(), thread_rng());
+    for (const auto& h : child)
+        if (!is_replica(h)) plan.push_back(h);
+    return plan;
 }
 
 std::shared_ptr<const LoadBalancingPolicy> default_load_balancing_policy(DcAwareOptions options) {

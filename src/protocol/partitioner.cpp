@@ -21,6 +21,13 @@ std::optional<Bytes> routing_key(std::span<const ValueView> values, std::span<co
 
 std::optional<std::int64_t> routing_token(std::span<const ValueView> values,
                                           std::span<const std::uint16_t> pk_indexes) {
+    if (pk_indexes.size() == 1) {
+        // A one-column key is the value itself: hash it in place (no key copy per request).
+        if (pk_indexes[0] >= values.size()) return std::nullopt;
+        const ValueView& v = values[pk_indexes[0]];
+        if (v.kind != ValueView::Kind::value) return std::nullopt;
+        return murmur3_token(v.bytes);
+    }
     auto key = routing_key(values, pk_indexes);
     if (!key) return std::nullopt;
     return murmur3_token(*key);

@@ -31,7 +31,6 @@ RequestBuilder RequestBuilder::statement(StatementRef st, const ClusterConfig& c
     b.statement_ = st;
     b.paging_state_ = std::move(paging_state);
     b.page_size_ = page_size;
-    if (st.prepared) b.prepared_.push_back(st.prepared);
     b.values_ = value_views(st.values);
     return b;
 }
@@ -46,7 +45,7 @@ RequestBuilder RequestBuilder::batch(const Batch& batch, const ClusterConfig& co
     b.batch_values_.reserve(batch.size());
     for (const auto& entry : batch.entries()) {
         std::visit([&](const auto& s) { b.batch_values_.push_back(value_views(&s.values())); }, entry);
-        if (auto* bound = std::get_if<BoundStatement>(&entry)) b.prepared_.push_back(bound->prepared());
+        if (auto* bound = std::get_if<BoundStatement>(&entry)) b.batch_prepared_.push_back(bound->prepared());
     }
     return b;
 }
@@ -108,7 +107,7 @@ const protocol::Request& RequestBuilder::build(protocol::ProtocolVersion version
     }
     protocol::QueryParameters p;
     p.consistency = opts.consistency.value_or(config_->default_consistency);
-    p.values = values_;
+    p.values = take_values();
     const std::int32_t size = page_size_.value_or(opts.page_size.value_or(config_->default_page_size));
     if (size > 0) p.page_size = size;
     if (paging_state_) p.paging_state = paging_state_->view();
@@ -116,17 +115,16 @@ const protocol::Request& RequestBuilder::build(protocol::ProtocolVersion version
     p.default_timestamp = opts.default_timestamp;
     if (v5 && opts.keyspace) p.keyspace = std::string_view(*opts.keyspace);
     if (statement_.prepared) {
-        ids_.resize(1);
         {
             // The id, the result metadata id and the columns it stands for change together
             // (re-prepare, METADATA_CHANGED): read them together.
             std::lock_guard lock(statement_.prepared->mutex);
-            ids_[0] = statement_.prepared->id;
+            id_ = statement_.prepared->id;
             metadata_id_ = statement_.prepared->result_metadata_id;
             result_columns_ = statement_.prepared->result_columns;
         }
         protocol::ExecuteRequest e;
-        e.id = ids_[0];
+        e.id = id_;
         if (v5) e.result_metadata_id = metadata_id_;
         // v5: rows without the result metadata we already have; the result metadata id lets the
         // node say when it changed (METADATA_CHANGED, with the new metadata). Spares the node
@@ -161,12 +159,31 @@ std::shared_ptr<RequestBuilder> RequestBuilder::detached() const {
         b->own_query_ = *statement_.query;
         b->statement_.query = &b->own_query_;
     }
+    b->request_ = protocol::Request{};  // its views are the original's; values() must not see them
     if (statement_.values) {
         b->own_values_ = *statement_.values;
         b->statement_.values = &b->own_values_;
         b->values_ = value_views(&b->own_values_);
     }
     return b;
+}
+
+std::span<const std::shared_ptr<const PreparedData>> RequestBuilder::prepared() const noexcept {
+    if (batch_) return batch_prepared_;
+    if (statement_.prepared) return {&statement_.prepared, 1};
+    return {};
+}
+
+const std::vector<protocol::ValueView>& RequestBuilder::values() const noexcept {
+    if (auto* e = std::get_if<protocol::ExecuteRequest>(&request_)) return e->params.values;
+    if (auto* q = std::get_if<protocol::QueryRequest>(&request_)) return q->params.values;
+    return values_;
+}
+
+std::vector<protocol::ValueView> RequestBuilder::take_values() {
+    if (auto* e = std::get_if<protocol::ExecuteRequest>(&request_)) return std::move(e->params.values);
+    if (auto* q = std::get_if<protocol::QueryRequest>(&request_)) return std::move(q->params.values);
+    return std::move(values_);
 }
 
 RoutingInfo RequestBuilder::routing(std::string_view session_keyspace) const {
@@ -181,7 +198,7 @@ RoutingInfo RequestBuilder::routing(std::string_view session_keyspace) const {
         r.token = *options_->routing_token;
         return r;
     }
-    if (prepared) r.token = protocol::routing_token(values_, prepared->partition_key_indexes);
+    if (prepared) r.token = protocol::routing_token(values(), prepared->partition_key_indexes);
     return r;
 }
 

@@ -15,6 +15,7 @@
 
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -50,7 +51,7 @@ public:
     /// Safe to send twice: the statement says so (PREPARE and internal queries always are).
     bool idempotent() const noexcept { return idempotent_; }
     /// The prepared statements this request executes (re-prepared on UNPREPARED).
-    const std::vector<std::shared_ptr<const PreparedData>>& prepared() const noexcept { return prepared_; }
+    std::span<const std::shared_ptr<const PreparedData>> prepared() const noexcept;
     /// A copy that owns its statement's text, values and options (for executions that may
     /// outlive the caller's statement: speculative ones). Simple and bound statements only.
     std::shared_ptr<RequestBuilder> detached() const;
@@ -59,6 +60,10 @@ public:
 
 private:
     RequestBuilder() = default;
+    /// The statement's value views: values_ before the first build(), then the built request's
+    /// (build() moves them into it instead of copying them per attempt).
+    const std::vector<protocol::ValueView>& values() const noexcept;
+    std::vector<protocol::ValueView> take_values();
 
     RequestKind kind_ = RequestKind::query;
     const StatementOptions* options_ = nullptr;
@@ -70,14 +75,15 @@ private:
     const std::string* prepare_query_ = nullptr;
     std::optional<PagingState> paging_state_;
     std::optional<std::int32_t> page_size_;
-    std::vector<std::shared_ptr<const PreparedData>> prepared_;
+    std::vector<std::shared_ptr<const PreparedData>> batch_prepared_;
     std::string own_query_;           ///< detached copies only
     EncodedValues own_values_;        ///< detached copies only
 
     // Storage the built request's views point into.
-    std::vector<protocol::ValueView> values_;
+    std::vector<protocol::ValueView> values_;  ///< see values()
     std::vector<std::vector<protocol::ValueView>> batch_values_;
-    std::vector<protocol::Bytes> ids_;
+    std::vector<protocol::Bytes> ids_;  ///< batch
+    protocol::Bytes id_;                ///< bound statement
     protocol::Bytes metadata_id_;
     std::shared_ptr<const Columns> result_columns_;  ///< what metadata_id_ stands for; expected_ views it
     protocol::Request request_;

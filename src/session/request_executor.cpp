@@ -183,7 +183,8 @@ asio::awaitable<RequestExecutor::Answer> RequestExecutor::run_plan(RequestBuilde
         std::exception_ptr error;
         try {
             pool = pools_->pool(host);
-            connection = co_await pool->acquire();
+            connection = pool->acquire_open();
+            if (!connection) connection = co_await pool->acquire();
         } catch (...) {
             error = std::current_exception();
         }
