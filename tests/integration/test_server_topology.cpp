@@ -192,25 +192,38 @@ TEST(ServerTopology, ReplicaAndNonReplicaRequestsPerNode) {
     EXPECT_EQ(s1.replica_requests, owner(*cluster, p::murmur3_token(key)) == 1 ? 1u : 0u);
 }
 
+/// Three nodes, a client of node 1, and ks.t (k int PRIMARY KEY) in a keyspace of one replica.
+struct ThreeNodesOneReplica {
+    std::unique_ptr<net::Cluster> cluster = [] {
+        net::ClusterOptions o;
+        o.nodes = 3;
+        return start_cluster(o);
+    }();
+    RawClient c{cluster->address(1), cluster->port()};
+    ThreeNodesOneReplica() {
+        c.startup(ProtocolVersion::v4);
+        run("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
+        run("CREATE TABLE ks.t (k int PRIMARY KEY)");
+    }
+    void run(std::string_view cql) {
+        c.send(ProtocolVersion::v4, 2, query(cql));
+        as<p::ResultResponse>(c.read());
+    }
+};
+
 TEST(ServerTopology, PlacementFollowsNodesLeavingAndJoining) {
-    net::ClusterOptions o;
-    o.nodes = 3;
-    auto cluster = start_cluster(o);
-    RawClient c(cluster->address(1), cluster->port());
-    c.startup(ProtocolVersion::v4);
-    c.send(ProtocolVersion::v4, 2,
-           query("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}"));
-    as<p::ResultResponse>(c.read());
-    c.send(ProtocolVersion::v4, 2, query("CREATE TABLE ks.t (k int PRIMARY KEY)"));
-    as<p::ResultResponse>(c.read());
+    ThreeNodesOneReplica ring;
+    auto& cluster = ring.cluster;
 
     // A key owned by node 2; once node 2 leaves the ring, node 1 or 3 takes it over.
     int key = 0;
     while (owner(*cluster, p::murmur3_token(int_key(key))) != 2) ++key;
-    auto send_key = [&] {
-        c.send(ProtocolVersion::v4, 3, query("SELECT * FROM ks.t WHERE k = " + std::to_string(key)));
-        as<p::ResultResponse>(c.read());
-    };
+    auto send_key = [&] { ring.run("SELECT * FROM ks.t WHERE k = " + std::to_string(key)); };
+    // Counted once before: the node's memo of replicas (per ring position) must not outlive the
+    // ring it was computed on.
+    cluster->reset_stats();
+    send_key();
+    EXPECT_EQ(cluster->stats(1).non_replica_requests, 1u);
     cluster->remove_node(2);
     const int successor = owner(*cluster, p::murmur3_token(int_key(key)));
     ASSERT_NE(successor, 2);
@@ -223,6 +236,26 @@ TEST(ServerTopology, PlacementFollowsNodesLeavingAndJoining) {
     EXPECT_EQ(cluster->stats(1).non_replica_requests, 1u);
     // The re-added node keeps its data center and rack.
     EXPECT_EQ(cluster->view().nodes.at(1).data_center, "datacenter1");
+}
+
+TEST(ServerTopology, ReplicaCountsFollowAlterKeyspace) {
+    ThreeNodesOneReplica ring;
+    int key = 0;
+    while (owner(*ring.cluster, p::murmur3_token(int_key(key))) == 1) ++key;
+    const std::string read = "SELECT * FROM ks.t WHERE k = " + std::to_string(key);
+    auto counts = [&] {
+        ring.cluster->reset_stats();
+        for (int i = 0; i < 3; ++i) ring.run(read);  // the same partition again: from the node's memo
+        auto s = ring.cluster->stats(1);
+        return std::make_pair(s.replica_requests, s.non_replica_requests);
+    };
+    EXPECT_EQ(counts(), std::make_pair(std::uint64_t{0}, std::uint64_t{3}));
+    // Three replicas: node 1 now holds every partition, at once and for every later request.
+    ring.run("ALTER KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 3}");
+    EXPECT_EQ(counts(), std::make_pair(std::uint64_t{3}, std::uint64_t{0}));
+    // And back: the keyspace's new replication, not the one remembered for the old map.
+    ring.run("ALTER KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
+    EXPECT_EQ(counts(), std::make_pair(std::uint64_t{0}, std::uint64_t{3}));
 }
 
 TEST(ServerTopology, NetworkTopologyReplicationFactorIsExpandedPerDataCenter) {
