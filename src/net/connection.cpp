@@ -6,6 +6,7 @@
 
 #include <asio/associated_cancellation_slot.hpp>
 #include <asio/associated_executor.hpp>
+#include <asio/bind_executor.hpp>
 #include <asio/async_result.hpp>
 #include <asio/co_spawn.hpp>
 #include <asio/connect.hpp>
@@ -169,7 +170,6 @@ Connection::Connection(Executor executor, std::string host, std::uint16_t port, 
       config_(std::move(config)),
       version_(version),
       socket_(strand_),
-      write_signal_(strand_),
       heartbeat_timer_(strand_),
       deadline_timer_(strand_),
       reader_(config_.max_body_size),
@@ -276,7 +276,6 @@ asio::awaitable<void> Connection::start() {
 
     transport_ready_ = true;
     asio::co_spawn(strand_, reader_loop(), asio::detached);
-    asio::co_spawn(strand_, writer_loop(), asio::detached);
     asio::co_spawn(strand_, deadline_loop(), asio::detached);
 
     const std::optional<std::chrono::milliseconds> step_timeout = config_.connect_timeout;
@@ -423,7 +422,7 @@ bool Connection::start_request(Waiter* w) {
         return true;
     }
     update_counters();
-    write_signal_.cancel();
+    flush();  // at once when no write is in flight: the node starts while we go on
     arm_deadline(w->deadline);
     return true;
 }
@@ -510,28 +509,27 @@ Connection::Clock::time_point Connection::expire_requests(Clock::time_point now)
     return earliest;
 }
 
-asio::awaitable<void> Connection::writer_loop() {
-    auto self = shared_from_this();
-    while (is_open()) {
-        if (writer_.empty()) {
-            write_signal_.expires_at(Clock::time_point::max());
-            co_await write_signal_.async_wait(use_tuple);
-            continue;
-        }
-        try {
-            writer_.take(write_buffer_);
-        } catch (...) {
-            close_with(std::current_exception());
-            break;
-        }
-        std::error_code ec;
-        if (tls_) std::tie(ec, std::ignore) = co_await asio::async_write(tls_->stream, asio::buffer(write_buffer_), use_tuple);
-        else std::tie(ec, std::ignore) = co_await asio::async_write(socket_, asio::buffer(write_buffer_), use_tuple);
-        if (ec) {
-            close_with(std::make_exception_ptr(ConnectionClosed("write to " + endpoint() + " failed: " + ec.message())));
-            break;
-        }
+void Connection::flush() {
+    // One write at a time; the frames queued meanwhile go out together when it completes.
+    if (writing_ || writer_.empty() || !is_open()) return;
+    try {
+        writer_.take(write_buffer_);
+    } catch (...) {
+        close_with(std::current_exception());
+        return;
     }
+    writing_ = true;
+    auto written = asio::bind_executor(strand_, [self = shared_from_this()](std::error_code ec, std::size_t) {
+        self->writing_ = false;
+        if (ec) {
+            self->close_with(
+                std::make_exception_ptr(ConnectionClosed("write to " + self->endpoint() + " failed: " + ec.message())));
+            return;
+        }
+        self->flush();
+    });
+    if (tls_) asio::async_write(tls_->stream, asio::buffer(write_buffer_), std::move(written));
+    else asio::async_write(socket_, asio::buffer(write_buffer_), std::move(written));
 }
 
 asio::awaitable<void> Connection::reader_loop() {
@@ -723,7 +721,6 @@ void Connection::close_with(std::exception_ptr reason, bool requested) {
     std::error_code ignored;
     socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
     socket_.close(ignored);
-    write_signal_.cancel();
     heartbeat_timer_.cancel();
     deadline_timer_.cancel();
     for (Waiter* w : table_.take_all()) {

@@ -1,5 +1,6 @@
 // One CQL connection: TCP socket, handshake, and a multiplexer of concurrent requests over
-// stream ids (one reader coroutine, one writer coroutine that coalesces queued frames).
+// stream ids (one reader coroutine; a request is written at once when no write is in flight, and
+// the frames queued during a write go out together in the next one).
 //
 // TLS (ConnectionConfig::tls): asio::ssl over the TCP socket, with chain and host-name
 // verification, before the CQL handshake.
@@ -7,7 +8,7 @@
 // Threading: every piece of state lives on the connection's strand. send() may be awaited from
 // any executor: it hands a small operation object to the strand (no coroutine of its own), and
 // the answer is posted back to the caller's executor.
-// Lifetime: the reader/writer coroutines keep the connection alive until it is closed; callers
+// Lifetime: the reader coroutine and a write in flight keep the connection alive until it is closed; callers
 // hold it by shared_ptr.
 #pragma once
 
@@ -131,7 +132,9 @@ private:
     /// The caller of request `serial` cancelled it (a no-op when it is no longer pending).
     void cancel_request(std::uint64_t serial);
     asio::awaitable<void> reader_loop();
-    asio::awaitable<void> writer_loop();
+    /// Writes the queued frames unless a write is in flight (its completion writes what was
+    /// queued meanwhile).
+    void flush();
     asio::awaitable<void> heartbeat_loop();
     /// Request timeouts: one timer per connection, set to the earliest deadline of the requests
     /// in flight, instead of one timer per request (whose arming is a timerfd_settime system
@@ -159,13 +162,13 @@ private:
     protocol::ProtocolVersion version_;
     asio::ip::tcp::socket socket_;
     std::unique_ptr<Tls> tls_;  ///< set when ConnectionConfig::tls is
-    asio::steady_timer write_signal_;
     asio::steady_timer heartbeat_timer_;
     asio::steady_timer deadline_timer_;
     Clock::time_point next_deadline_ = Clock::time_point::max();  ///< what deadline_timer_ is set to
     protocol::FrameDecoder reader_;
     FrameWriter writer_;
     protocol::Bytes write_buffer_;
+    bool writing_ = false;  ///< an async_write of write_buffer_ is in flight
     InFlightTable<Waiter*> table_;
     std::deque<Waiter*> id_waiters_;
     std::vector<Waiter*> delivered_;  ///< answered by the read being dispatched, not yet woken
