@@ -54,8 +54,7 @@ asio::awaitable<net::Reply> RequestExecutor::send_observed(const std::shared_ptr
                                                            std::optional<std::chrono::milliseconds> timeout,
                                                            std::uint8_t flags, RequestKind kind,
                                                            const protocol::ExpectedResponse* expected,
-                                                           RequestObserver& observer_ref) {
-    RequestObserver* observer = &observer_ref;
+                                                           RequestObserver& observer) {
     const auto start = Clock::now();
     std::optional<net::Reply> reply;
     std::exception_ptr error;
@@ -71,7 +70,7 @@ asio::awaitable<net::Reply> RequestExecutor::send_observed(const std::shared_ptr
     event.latency = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start);
     if (error) {
         event.error_type = error_type_of(error);
-        observer->on_request(event);
+        observer.on_request(event);
         std::rethrow_exception(error);
     }
     event.request_bytes = reply->request_bytes;
@@ -84,7 +83,7 @@ asio::awaitable<net::Reply> RequestExecutor::send_observed(const std::shared_ptr
         if (auto* result = std::get_if<protocol::ResultResponse>(&reply->message))
             if (auto* rows = std::get_if<protocol::RowsResult>(result)) event.rows = rows->row_count;
     }
-    observer->on_request(event);
+    observer.on_request(event);
     co_return std::move(*reply);
 }
 
