@@ -110,7 +110,7 @@ struct PreparedData {
     std::shared_ptr<const Columns> bind_markers;
     std::vector<std::uint16_t> partition_key_indexes;
 
-    /// What the statement does (the session's protocol::StatementKind), parsed once from `query`
+    /// What the statement does (the session's internal statement kind), parsed once from `query`
     /// (which never changes, not even on a re-prepare) because every EXECUTE's answer is checked
     /// against it; `statement_kind_unknown` until parsed.
     static constexpr std::uint8_t statement_kind_unknown = 0xFF;
