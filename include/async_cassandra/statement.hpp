@@ -83,6 +83,24 @@ struct EncodedValues {
     std::size_t count = 0;
 };
 
+/// A guess of the bytes `value` takes as a [value] (its 4-byte length included), so that a bind
+/// reserves its buffer once instead of growing it value by value: a text or blob's length, 8 for a
+/// number (the widest of the usual marker types), 16 for anything else. Only a capacity hint: the
+/// buffer still grows when the guess is short.
+template <class T>
+constexpr std::size_t encoded_size_hint(const T& value) noexcept {
+    using U = std::remove_cvref_t<T>;
+    if constexpr (!std::is_pointer_v<U> && std::is_convertible_v<const U&, std::string_view>) {
+        return 4 + std::string_view(value).size();
+    } else if constexpr (std::is_convertible_v<const U&, BytesView>) {
+        return 4 + BytesView(value).size();
+    } else if constexpr (std::is_arithmetic_v<U>) {
+        return 4 + 8;
+    } else {
+        return 4 + 16;
+    }
+}
+
 /// What a PreparedStatement knows about its server-side statement. Shared by copies of the
 /// PreparedStatement, by its BoundStatements and by the session's cache; updated when the
 /// server re-prepares it or reports new result metadata (v5).
@@ -91,6 +109,12 @@ struct PreparedData {
     std::optional<std::string> keyspace;
     std::shared_ptr<const Columns> bind_markers;
     std::vector<std::uint16_t> partition_key_indexes;
+
+    /// What the statement does (the session's internal statement kind), parsed once from `query`
+    /// (which never changes, not even on a re-prepare) because every EXECUTE's answer is checked
+    /// against it; `statement_kind_unknown` until parsed.
+    static constexpr std::uint8_t statement_kind_unknown = 0xFF;
+    std::uint8_t statement_kind = statement_kind_unknown;
 
     mutable std::mutex mutex;  ///< guards the fields below
     Bytes id;
@@ -230,6 +254,9 @@ public:
     BoundStatement bind() const {
         detail::EncodedValues ev;
         ev.count = encoded_.size();
+        std::size_t size = 0;
+        for (const auto& value : encoded_) size += value ? value->size() : 4;
+        ev.bytes.reserve(size);
         detail::ByteWriter w(ev.bytes);
         for (const auto& value : encoded_) {
             if (value) w.write_raw(BytesView(*value));
@@ -272,6 +299,7 @@ public:
         check_arity(sizeof...(Ts));
         detail::EncodedValues ev;
         ev.count = sizeof...(Ts);
+        ev.bytes.reserve((std::size_t{0} + ... + detail::encoded_size_hint(values)));
         detail::ByteWriter w(ev.bytes);
         std::size_t i = 0;
         (encode_one(w, i++, values), ...);
@@ -284,6 +312,9 @@ public:
         check_arity(values.size());
         detail::EncodedValues ev;
         ev.count = values.size();
+        std::size_t size = 0;
+        for (const SerializedValue& v : values) size += 4 + (v.kind == SerializedValue::Kind::value ? v.bytes.size() : 0);
+        ev.bytes.reserve(size);
         detail::ByteWriter w(ev.bytes);
         for (const SerializedValue& v : values) {
             if (v.kind == SerializedValue::Kind::value) w.write_bytes(v.bytes);

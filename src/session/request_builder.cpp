@@ -133,7 +133,10 @@ const protocol::Request& RequestBuilder::build(protocol::ProtocolVersion version
         e.params = std::move(p);
         request_ = std::move(e);
         expected_ = protocol::expected_response(request_);
-        expected_.statement = protocol::statement_kind(statement_.prepared->query);
+        const std::uint8_t kind = statement_.prepared->statement_kind;
+        expected_.statement = kind != PreparedData::statement_kind_unknown
+                                  ? static_cast<protocol::StatementKind>(kind)
+                                  : protocol::statement_kind(statement_.prepared->query);
         if (result_columns_ && result_columns_->size() > 0) {
             expected_.result_keyspace = (*result_columns_)[0].keyspace;
             expected_.result_table = (*result_columns_)[0].table;

@@ -280,6 +280,7 @@ asio::awaitable<PreparedStatement> SessionImpl::prepare(std::string query) {
         if (!pr) throw ProtocolError(ProtocolErrc::invalid_value, "PREPARE was not answered with a Prepared result");
         data = std::make_shared<PreparedData>();
         data->query = query;
+        data->statement_kind = static_cast<std::uint8_t>(protocol::statement_kind(query));
         data->bind_markers = protocol::columns_from_specs(pr->metadata.columns);
         data->partition_key_indexes = pr->metadata.partition_key_indexes;
         data->id = pr->id;

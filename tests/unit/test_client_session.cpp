@@ -8,6 +8,7 @@
 
 #include "support/run_coroutine.hpp"
 #include "protocol/bytes.hpp"
+#include "protocol/expected_response.hpp"
 
 #include <gtest/gtest.h>
 
@@ -298,10 +299,14 @@ TEST_P(SessionTest, UnpreparedIsRepreparedTransparently) {
         Cluster cluster(ex, config_for(server, GetParam()));
         Session session = co_await cluster.connect();
         PreparedStatement ps = co_await session.prepare("INSERT INTO t (a, b) VALUES (?, ?)");
+        // The statement's kind, parsed once by prepare() for every EXECUTE's answer check.
+        const auto modification = static_cast<std::uint8_t>(protocol::StatementKind::modification);
+        EXPECT_EQ(ps.data()->statement_kind, modification);
         engine.forget_prepared = true;  // as after a node restart
         co_await session.execute(ps.bind(1, "one"));
         EXPECT_EQ(engine.prepares.load(), 2);
         EXPECT_EQ(engine.executes.load(), 2);
+        EXPECT_EQ(ps.data()->statement_kind, modification);  // a re-prepare keeps the text, so the kind
         std::lock_guard lock(engine.mutex);
         CO_ASSERT_EQ(engine.inserted.size(), 1u);
     });
