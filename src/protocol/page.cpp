@@ -191,6 +191,35 @@ const std::uint8_t* walk_fast(const FastPlan<NSeg, NChecks>& plan, const std::ui
 
 }  // namespace
 
+namespace {
+/// A push-only array of at most `capacity` elements (fixed when made), kept inline up to N.
+template <class T, std::size_t N>
+class InlineBuffer {
+public:
+    explicit InlineBuffer(std::size_t capacity) {
+        if (capacity > N) heap_.resize(capacity);
+        data_ = capacity > N ? heap_.data() : inline_.data();
+    }
+    InlineBuffer(const InlineBuffer&) = delete;
+    InlineBuffer& operator=(const InlineBuffer&) = delete;
+    void push_back(const T& value) noexcept { data_[size_++] = value; }
+    std::size_t size() const noexcept { return size_; }
+    bool empty() const noexcept { return size_ == 0; }
+    T* data() noexcept { return data_; }
+    const T* data() const noexcept { return data_; }
+    T& operator[](std::size_t i) noexcept { return data_[i]; }
+    const T& operator[](std::size_t i) const noexcept { return data_[i]; }
+    const T* begin() const noexcept { return data_; }
+    const T* end() const noexcept { return data_ + size_; }
+
+private:
+    std::array<T, N> inline_;
+    std::vector<T> heap_;
+    T* data_ = nullptr;
+    std::size_t size_ = 0;
+};
+}  // namespace
+
 RowsWalk walk_rows(const std::uint8_t* data, std::size_t size, std::size_t rows, std::size_t cols,
                    const std::uint32_t* fixed, const Column* strict, std::uint32_t* row_offsets) {
     RowsWalk out;
@@ -215,10 +244,10 @@ RowsWalk walk_rows(const std::uint8_t* data, std::size_t size, std::size_t rows,
         std::uint32_t offset;    // of the length slot within the segment
         std::uint32_t expected;  // the length slot's bytes as loaded natively
     };
-    std::vector<Segment> segments;
-    std::vector<Check> checks;
-    segments.reserve(cols);
-    checks.reserve(cols);
+    // At most one segment and one check per column: on the stack for the usual widths (this runs
+    // for every response, twice per point query: no heap allocation for it).
+    InlineBuffer<Segment, 32> segments(cols);
+    InlineBuffer<Check, 32> checks(cols);
     {
         Segment seg;
         for (std::size_t c = 0; c < cols; ++c) {
@@ -421,16 +450,17 @@ Page protocol::page_from_rows(std::shared_ptr<const Bytes> body, RowsResult resu
     // Fixed-size columns are size-checked here (a zero-length "empty" value is also allowed), so
     // a mismatch is reported when the page arrives, not when the cell happens to be read.
     const Columns& columns = *state->columns;
-    std::vector<std::uint32_t> fixed(cols);
+    detail::InlineBuffer<std::uint32_t, 32> fixed(cols);  // on the stack for the usual widths
     for (std::size_t c = 0; c < cols; ++c)
-        fixed[c] = static_cast<std::uint32_t>(detail::fixed_value_size(columns[c].type->kind));
+        fixed.push_back(static_cast<std::uint32_t>(detail::fixed_value_size(columns[c].type->kind)));
 
     const std::uint8_t* const base = content.data();
     const std::size_t size = content.size();
     detail::RowsWalk walk;
     if (const protocol::RowsWalkIndex* index = result.walk.get();
         index && index->data == base && index->size == size && index->row_count == result.row_count &&
-        index->row_offsets.size() == rows && index->sizes_ok && index->fixed == fixed) {
+        index->row_offsets.size() == rows && index->sizes_ok &&
+        std::equal(index->fixed.begin(), index->fixed.end(), fixed.begin(), fixed.end())) {
         // decode_response already walked exactly these bytes, as cells of these sizes: the
         // framing is valid and no fixed-size cell has a wrong size. Reuse its row starts.
         if (result.walk.use_count() == 1) state->row_offsets = std::move(result.walk->row_offsets);
@@ -438,7 +468,13 @@ Page protocol::page_from_rows(std::shared_ptr<const Bytes> body, RowsResult resu
         walk.size = size;
         walk.uniform = index->uniform;
     } else {
-        state->row_offsets.resize(rows);
+        // The decoder's walk without the column types (a v5 EXECUTE's rows come without their
+        // metadata) found the same row starts, but did not check the fixed-size cells: walk
+        // again with the types, into its row-starts buffer (no allocation for it).
+        if (index && result.walk.use_count() == 1 && index->row_offsets.size() == rows)
+            state->row_offsets = std::move(result.walk->row_offsets);
+        else
+            state->row_offsets.resize(rows);
         walk = detail::walk_rows(base, size, rows, cols, fixed.data(), cols ? &columns[0] : nullptr,
                                  state->row_offsets.data());
         if (walk.size != size)

@@ -20,6 +20,28 @@ const StatementOptions& default_options() {
 }
 }  // namespace
 
+StatementRef statement_ref(const Statement& statement) {
+    StatementRef r;
+    r.query = &statement.query();
+    r.values = &statement.values();
+    r.options = &statement.options();
+    return r;
+}
+
+StatementRef statement_ref(const BoundStatement& statement) {
+    if (!statement.prepared()) throw UsageError("BoundStatement without a prepared statement");
+    StatementRef r;
+    r.prepared = statement.prepared();
+    r.values = &statement.values();
+    r.options = &statement.options();
+    return r;
+}
+
+StatementRef statement_ref(const std::shared_ptr<const BoundStatement>& statement) {
+    if (!statement) throw UsageError("null BoundStatement");
+    return statement_ref(*statement);
+}
+
 RequestBuilder RequestBuilder::statement(StatementRef st, const ClusterConfig& config,
                                          std::optional<PagingState> paging_state,
                                          std::optional<std::int32_t> page_size) {
@@ -119,13 +141,13 @@ const protocol::Request& RequestBuilder::build(protocol::ProtocolVersion version
             // The id, the result metadata id and the columns it stands for change together
             // (re-prepare, METADATA_CHANGED): read them together.
             std::lock_guard lock(statement_.prepared->mutex);
-            id_ = statement_.prepared->id;
-            metadata_id_ = statement_.prepared->result_metadata_id;
+            id_.assign(statement_.prepared->id);
+            metadata_id_.assign(statement_.prepared->result_metadata_id);
             result_columns_ = statement_.prepared->result_columns;
         }
         protocol::ExecuteRequest e;
-        e.id = id_;
-        if (v5) e.result_metadata_id = metadata_id_;
+        e.id = id_.view();
+        if (v5) e.result_metadata_id = metadata_id_.view();
         // v5: rows without the result metadata we already have; the result metadata id lets the
         // node say when it changed (METADATA_CHANGED, with the new metadata). Spares the node
         // encoding and us decoding the column specs of every response. v4 cannot detect a change.
@@ -155,18 +177,19 @@ const protocol::Request& RequestBuilder::build(protocol::ProtocolVersion version
 
 std::shared_ptr<RequestBuilder> RequestBuilder::detached() const {
     std::shared_ptr<RequestBuilder> b(new RequestBuilder(*this));
-    b->own_options_ = *options_;
-    b->options_ = &b->own_options_;
-    b->statement_.options = &b->own_options_;
+    b->owned_ = std::make_shared<Owned>();
+    b->owned_->options = *options_;
+    b->options_ = &b->owned_->options;
+    b->statement_.options = &b->owned_->options;
     if (statement_.query) {
-        b->own_query_ = *statement_.query;
-        b->statement_.query = &b->own_query_;
+        b->owned_->query = *statement_.query;
+        b->statement_.query = &b->owned_->query;
     }
     b->request_ = protocol::Request{};  // its views are the original's; values() must not see them
     if (statement_.values) {
-        b->own_values_ = *statement_.values;
-        b->statement_.values = &b->own_values_;
-        b->values_ = value_views(&b->own_values_);
+        b->owned_->values = *statement_.values;
+        b->statement_.values = &b->owned_->values;
+        b->values_ = value_views(&b->owned_->values);
     }
     return b;
 }

@@ -13,6 +13,8 @@
 #include <async_cassandra/observability.hpp>
 #include <async_cassandra/statement.hpp>
 
+#include <algorithm>
+#include <array>
 #include <memory>
 #include <optional>
 #include <span>
@@ -27,6 +29,35 @@ struct StatementRef {
     std::shared_ptr<const PreparedData> prepared;  ///< bound statement
     const EncodedValues* values = nullptr;
     const StatementOptions* options = nullptr;
+};
+
+/// The StatementRef of a statement the caller keeps alive (UsageError: a BoundStatement without a
+/// prepared statement, a null pointer).
+StatementRef statement_ref(const Statement& statement);
+StatementRef statement_ref(const BoundStatement& statement);
+StatementRef statement_ref(const std::shared_ptr<const BoundStatement>& statement);
+
+/// A copy of a short byte string (a prepared statement's id or result metadata id: 16-byte MD5
+/// digests in Cassandra and ScyllaDB), inline up to 16 bytes, on the heap when longer: copied for
+/// every EXECUTE, which should not cost two heap allocations.
+class ShortBytes {
+public:
+    void assign(protocol::BytesView bytes) {
+        size_ = bytes.size();
+        if (size_ <= inline_.size()) {
+            std::copy(bytes.begin(), bytes.end(), inline_.begin());
+        } else {
+            heap_.assign(bytes.begin(), bytes.end());
+        }
+    }
+    protocol::BytesView view() const noexcept {
+        return size_ <= inline_.size() ? protocol::BytesView(inline_.data(), size_) : protocol::BytesView(heap_);
+    }
+
+private:
+    std::array<std::uint8_t, 16> inline_{};
+    std::size_t size_ = 0;
+    protocol::Bytes heap_;
 };
 
 /// The request of one operation (see the file comment). The statement, batch or query text it
@@ -67,7 +98,6 @@ private:
 
     RequestKind kind_ = RequestKind::query;
     const StatementOptions* options_ = nullptr;
-    StatementOptions own_options_;
     bool idempotent_ = false;
     const ClusterConfig* config_ = nullptr;
     StatementRef statement_;
@@ -76,15 +106,21 @@ private:
     std::optional<PagingState> paging_state_;
     std::optional<std::int32_t> page_size_;
     std::vector<std::shared_ptr<const PreparedData>> batch_prepared_;
-    std::string own_query_;           ///< detached copies only
-    EncodedValues own_values_;        ///< detached copies only
+    /// What a detached copy owns (see detached()); apart, because every request's builder
+    /// lives in its coroutine frame and only speculative executions need this.
+    struct Owned {
+        StatementOptions options;
+        std::string query;
+        EncodedValues values;
+    };
+    std::shared_ptr<Owned> owned_;
 
     // Storage the built request's views point into.
     std::vector<protocol::ValueView> values_;  ///< see values()
     std::vector<std::vector<protocol::ValueView>> batch_values_;
     std::vector<protocol::Bytes> ids_;  ///< batch
-    protocol::Bytes id_;                ///< bound statement
-    protocol::Bytes metadata_id_;
+    ShortBytes id_;  ///< bound statement
+    ShortBytes metadata_id_;
     std::shared_ptr<const Columns> result_columns_;  ///< what metadata_id_ stands for; expected_ views it
     protocol::Request request_;
     protocol::ExpectedResponse expected_;

@@ -146,7 +146,7 @@ namespace {
 struct PlanExhausted {};
 }  // namespace
 
-asio::awaitable<RequestExecutor::Answer> RequestExecutor::execute(RequestBuilder& request, const RoutingInfo& routing) {
+asio::awaitable<void> RequestExecutor::execute(RequestBuilder& request, const RoutingInfo& routing, Answer& out) {
     // Not a coroutine: the plan is made now, and run_plan's frame is the request's only one here.
     auto plan = std::make_shared<Plan>();
     {
@@ -165,12 +165,12 @@ asio::awaitable<RequestExecutor::Answer> RequestExecutor::execute(RequestBuilder
                                   request.kind() == RequestKind::page;
     if (speculation && single_statement && request.idempotent() && speculation->next_delay(2) &&
         plan->hosts.size() > 1)
-        return race(request, std::move(plan));
-    return run_plan(request, std::move(plan), true);
+        return race(request, std::move(plan), out);
+    return run_plan(request, std::move(plan), true, out);
 }
 
-asio::awaitable<RequestExecutor::Answer> RequestExecutor::run_plan(RequestBuilder& request, std::shared_ptr<Plan> plan,
-                                                                   bool only_execution) {
+asio::awaitable<void> RequestExecutor::run_plan(RequestBuilder& request, std::shared_ptr<Plan> plan,
+                                                bool only_execution, Answer& out) {
     if (core_->is_shut_down()) throw ConnectionClosed("cluster is shut down");
     int retries = 0;
     const Host* reprepared_on = nullptr;  // once per host: another host may not know the statement either
@@ -206,17 +206,22 @@ asio::awaitable<RequestExecutor::Answer> RequestExecutor::run_plan(RequestBuilde
             continue;
         }
 
-        std::optional<net::Reply> reply;
+        bool replied = false;
         try {
             const protocol::Request& built = request.build(connection->version());
-            reply = co_await send_once(connection, built, request.options(), request.kind(), true,
-                                       &request.expected());
+            out.reply = co_await send_once(connection, built, request.options(), request.kind(), true,
+                                           &request.expected());
+            replied = true;
         } catch (...) {
             error = std::current_exception();
         }
-        if (reply) {
-            auto* e = std::get_if<protocol::ErrorResponse>(&reply->message);
-            if (!e) co_return Answer{std::move(*reply), std::move(connection), std::move(pool)};
+        if (replied) {
+            auto* e = std::get_if<protocol::ErrorResponse>(&out.reply.message);
+            if (!e) {
+                out.connection = std::move(connection);
+                out.pool = std::move(pool);
+                co_return;
+            }
             if (e->code == ServerErrorCode::unprepared && !request.prepared().empty() && reprepared_on != &host) {
                 reprepared_on = &host;
                 error = nullptr;
@@ -249,7 +254,7 @@ asio::awaitable<RequestExecutor::Answer> RequestExecutor::run_plan(RequestBuilde
     throw PlanExhausted{};
 }
 
-asio::awaitable<RequestExecutor::Answer> RequestExecutor::race(RequestBuilder& request, std::shared_ptr<Plan> plan) {
+asio::awaitable<void> RequestExecutor::race(RequestBuilder& request, std::shared_ptr<Plan> plan, Answer& out) {
     // Each execution runs run_plan on its own copy of the request (built per attempt anyway),
     // taking hosts from the shared plan. Results come back through a channel large enough that
     // no execution ever waits to report; the losers are cancelled through their signals.
@@ -271,7 +276,9 @@ asio::awaitable<RequestExecutor::Answer> RequestExecutor::race(RequestBuilder& r
         asio::co_spawn(
             ex,
             [self, copy, plan]() mutable -> asio::awaitable<std::shared_ptr<Answer>> {
-                co_return std::make_shared<Answer>(co_await self.run_plan(*copy, plan, false));
+                auto answer = std::make_shared<Answer>();
+                co_await self.run_plan(*copy, plan, false, *answer);
+                co_return answer;
             },
             asio::bind_cancellation_slot(
                 signal->slot(), [results, copy, signal](std::exception_ptr e, std::shared_ptr<Answer> answer) {
@@ -317,7 +324,8 @@ asio::awaitable<RequestExecutor::Answer> RequestExecutor::race(RequestBuilder& r
         ++finished;
         if (result->second) {
             cancel_all();  // the first answer wins
-            co_return std::move(*result->second);
+            out = std::move(*result->second);
+            co_return;
         }
         bool exhausted = false;
         try {

@@ -43,68 +43,46 @@ detail::SessionImpl& Session::checked() const {
 }
 
 namespace {
-detail::StatementRef ref_of(const Statement& s) {
-    detail::StatementRef r;
-    r.query = &s.query();
-    r.values = &s.values();
-    r.options = &s.options();
-    return r;
+/// execute() of any statement: the session's one frame of the execution, plus this one to throw.
+asio::awaitable<ResultSet> execute_throwing(std::shared_ptr<detail::SessionImpl> impl,
+                                            detail::SessionImpl::OwnedStatement statement) {
+    if (!impl) throw UsageError("the Session is not connected");
+    auto execution = impl->execute_all(std::move(statement));  // named: GCC 12 and co_await temporaries
+    std::pair<std::exception_ptr, ResultSet> outcome = co_await std::move(execution);
+    if (outcome.first) std::rethrow_exception(outcome.first);
+    co_return std::move(outcome.second);
 }
-detail::StatementRef ref_of(const BoundStatement& s) {
-    if (!s.prepared()) throw UsageError("BoundStatement without a prepared statement");
-    detail::StatementRef r;
-    r.prepared = s.prepared();
-    r.values = &s.values();
-    r.options = &s.options();
-    return r;
+
+asio::awaitable<std::pair<std::exception_ptr, ResultSet>> not_connected() {
+    co_return std::pair<std::exception_ptr, ResultSet>{std::make_exception_ptr(UsageError("the Session is not connected")),
+                                                       ResultSet()};
 }
-/// A statement the caller keeps: `statement` (held by the operation) keeps it alive meanwhile.
-detail::StatementRef ref_of(const std::shared_ptr<const BoundStatement>& statement) {
-    if (!statement) throw UsageError("null BoundStatement");
-    return ref_of(*statement);
+
+/// try_execute(): not a coroutine, the session's frame of the execution is the only one.
+asio::awaitable<std::pair<std::exception_ptr, ResultSet>> execute_returning_error(
+    const std::shared_ptr<detail::SessionImpl>& impl, detail::SessionImpl::OwnedStatement statement) {
+    if (!impl) return not_connected();
+    return impl->execute_all(std::move(statement));
 }
+
 }  // namespace
 
 asio::awaitable<ResultSet> Session::execute(Statement statement) const {
-    auto impl = checked().shared_from_this();
-    const detail::StatementRef ref = ref_of(statement);
-    co_return co_await impl->execute_all(ref);
+    return execute_throwing(impl_, std::move(statement));
 }
 
 asio::awaitable<ResultSet> Session::execute(BoundStatement statement) const {
-    auto impl = checked().shared_from_this();
-    const detail::StatementRef ref = ref_of(statement);
-    co_return co_await impl->execute_all(ref);
+    return execute_throwing(impl_, std::move(statement));
 }
 
 asio::awaitable<ResultSet> Session::execute(std::shared_ptr<const BoundStatement> statement) const {
-    auto impl = checked().shared_from_this();
-    const detail::StatementRef ref = ref_of(statement);
-    co_return co_await impl->execute_all(ref);
+    return execute_throwing(impl_, std::move(statement));
 }
 
 asio::awaitable<ResultSet> Session::execute_batch(Batch batch) const {
     auto impl = checked().shared_from_this();
     co_return co_await impl->execute_batch(batch);
 }
-
-namespace {
-/// The error-returning form of execute(): the one body of the try_execute overloads, one
-/// coroutine frame that owns the statement (no second frame for an execute() inside).
-template <class AnyStatement>
-asio::awaitable<std::pair<std::exception_ptr, ResultSet>> execute_returning_error(
-    std::shared_ptr<detail::SessionImpl> impl, AnyStatement statement) {
-    std::pair<std::exception_ptr, ResultSet> out;
-    try {
-        if (!impl) throw UsageError("the Session is not connected");
-        const detail::StatementRef ref = ref_of(statement);
-        out.second = co_await impl->execute_all(ref);
-    } catch (...) {
-        out.first = std::current_exception();
-    }
-    co_return out;
-}
-}  // namespace
 
 asio::awaitable<std::pair<std::exception_ptr, ResultSet>> Session::try_execute(Statement statement) const {
     return execute_returning_error(impl_, std::move(statement));
@@ -122,7 +100,7 @@ asio::awaitable<std::pair<std::exception_ptr, ResultSet>> Session::try_execute(
 asio::awaitable<Page> Session::execute_page(Statement statement, std::optional<PagingState> paging_state,
                                             std::optional<std::int32_t> page_size) const {
     auto impl = checked().shared_from_this();
-    const detail::StatementRef ref = ref_of(statement);
+    const detail::StatementRef ref = detail::statement_ref(statement);
     detail::PageReply pr = co_await impl->execute_one(ref, std::move(paging_state), page_size);
     co_return pr.page ? std::move(*pr.page) : Page();
 }
@@ -130,7 +108,7 @@ asio::awaitable<Page> Session::execute_page(Statement statement, std::optional<P
 asio::awaitable<Page> Session::execute_page(BoundStatement statement, std::optional<PagingState> paging_state,
                                             std::optional<std::int32_t> page_size) const {
     auto impl = checked().shared_from_this();
-    const detail::StatementRef ref = ref_of(statement);
+    const detail::StatementRef ref = detail::statement_ref(statement);
     detail::PageReply pr = co_await impl->execute_one(ref, std::move(paging_state), page_size);
     co_return pr.page ? std::move(*pr.page) : Page();
 }

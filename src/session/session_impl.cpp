@@ -188,17 +188,24 @@ PageReply SessionImpl::to_page_reply(net::Reply& reply, const PreparedData* prep
     return out;
 }
 
-asio::awaitable<PageReply> SessionImpl::run(RequestBuilder request, const PreparedData* prepared) {
-    auto self = shared_from_this();
-    RequestExecutor exec = executor();
-    const std::string ks = keyspace();
-    RequestExecutor::Answer answer = co_await exec.execute(request, request.routing(ks));
+PageReply SessionImpl::page_reply_of(const RequestExecutor& exec, RequestExecutor::Answer& answer,
+                                     const PreparedData* prepared) {
     PageReply out = to_page_reply(answer.reply, prepared);
     if (out.keyspace_set && unquote(*out.keyspace_set) != unquote(exec.pools()->keyspace())) {
         // USE through execute(): that connection now has another keyspace than its pool.
         answer.pool->retire(answer.connection);
     }
-    co_return out;
+    return out;
+}
+
+asio::awaitable<PageReply> SessionImpl::run(RequestBuilder request, const PreparedData* prepared) {
+    auto self = shared_from_this();
+    RequestExecutor exec = executor();
+    const std::string ks = keyspace();
+    const RoutingInfo routing = request.routing(ks);
+    RequestExecutor::Answer answer;
+    co_await exec.execute(request, routing, answer);
+    co_return page_reply_of(exec, answer, prepared);
 }
 
 asio::awaitable<PageReply> SessionImpl::execute_one(StatementRef st, std::optional<PagingState> paging_state,
@@ -208,30 +215,43 @@ asio::awaitable<PageReply> SessionImpl::execute_one(StatementRef st, std::option
     return run(RequestBuilder::statement(std::move(st), config(), std::move(paging_state), page_size), prepared);
 }
 
-asio::awaitable<ResultSet> SessionImpl::execute_all(StatementRef st) {
+asio::awaitable<std::pair<std::exception_ptr, ResultSet>> SessionImpl::execute_all(OwnedStatement statement) {
     auto self = shared_from_this();
-    ResultSet rs;
-    std::optional<PagingState> paging;
-    for (;;) {
-        PageReply pr = co_await execute_one(st, paging, std::nullopt);
-        rs.add_response_info(pr.info);
-        if (pr.schema_change) {
-            rs.set_schema_change(std::move(*pr.schema_change));
-            // DDL: the next statement may go to a node that has not seen the change yet.
-            co_await core_->wait_for_schema_agreement(
-                config().request_timeout.value_or(std::chrono::milliseconds(10000)));
+    std::pair<std::exception_ptr, ResultSet> out;
+    try {
+        const StatementRef st = std::visit([](const auto& s) { return statement_ref(s); }, statement);
+        ResultSet& rs = out.second;
+        std::optional<PagingState> paging;
+        for (;;) {
+            // run() of execute_one(), in this frame (see the declaration).
+            RequestBuilder request = RequestBuilder::statement(st, config(), std::move(paging), std::nullopt);
+            RequestExecutor exec = executor();
+            const std::string ks = keyspace();
+            const RoutingInfo routing = request.routing(ks);
+            RequestExecutor::Answer answer;
+            co_await exec.execute(request, routing, answer);
+            PageReply pr = page_reply_of(exec, answer, st.prepared.get());
+            rs.add_response_info(pr.info);
+            if (pr.schema_change) {
+                rs.set_schema_change(std::move(*pr.schema_change));
+                // DDL: the next statement may go to a node that has not seen the change yet.
+                co_await core_->wait_for_schema_agreement(
+                    config().request_timeout.value_or(std::chrono::milliseconds(10000)));
+            }
+            if (pr.keyspace_set) {
+                rs.set_keyspace_set(*pr.keyspace_set);
+                // USE through execute(): the session moves to that keyspace.
+                if (pr.keyspace_set != keyspace()) co_await set_keyspace(*pr.keyspace_set);
+            }
+            if (!pr.page) break;
+            paging = pr.page->paging_state();
+            rs.add_page(std::move(*pr.page));
+            if (!paging) break;
         }
-        if (pr.keyspace_set) {
-            rs.set_keyspace_set(*pr.keyspace_set);
-            // USE through execute(): the session moves to that keyspace.
-            if (pr.keyspace_set != keyspace()) co_await set_keyspace(*pr.keyspace_set);
-        }
-        if (!pr.page) break;
-        paging = pr.page->paging_state();
-        rs.add_page(std::move(*pr.page));
-        if (!paging) break;
+    } catch (...) {
+        out.first = std::current_exception();
     }
-    co_return rs;
+    co_return out;
 }
 
 asio::awaitable<ResultSet> SessionImpl::execute_batch(const Batch& batch) {
@@ -274,7 +294,10 @@ asio::awaitable<PreparedStatement> SessionImpl::prepare(std::string query) {
     try {
         RequestBuilder request = RequestBuilder::prepare(query);
         RequestExecutor exec = executor();
-        RequestExecutor::Answer answer = co_await exec.execute(request, request.routing(keyspace()));
+        const std::string ks = keyspace();
+        const RoutingInfo routing = request.routing(ks);
+        RequestExecutor::Answer answer;
+        co_await exec.execute(request, routing, answer);
         auto* result = std::get_if<protocol::ResultResponse>(&answer.reply.message);
         auto* pr = result ? std::get_if<protocol::PreparedResult>(result) : nullptr;
         if (!pr) throw ProtocolError(ProtocolErrc::invalid_value, "PREPARE was not answered with a Prepared result");
@@ -327,16 +350,15 @@ asio::awaitable<void> SessionImpl::run_concurrent_worker(std::shared_ptr<Concurr
     auto self = shared_from_this();
     while (state->next < state->count) {
         const std::size_t i = state->next++;
+        std::pair<std::exception_ptr, ResultSet> outcome;
         try {
-            BoundStatement bound = state->make(i);
-            StatementRef ref;
-            ref.prepared = bound.prepared();
-            ref.values = &bound.values();
-            ref.options = &bound.options();
-            state->out[i].result = co_await execute_all(ref);
+            auto execution = execute_all(state->make(i));  // named: GCC 12 and co_await temporaries
+            outcome = co_await std::move(execution);
         } catch (...) {
-            state->out[i].error = std::current_exception();
+            outcome.first = std::current_exception();
         }
+        state->out[i].error = std::move(outcome.first);
+        state->out[i].result = std::move(outcome.second);
     }
 }
 

@@ -16,6 +16,8 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
+#include <variant>
 #include <vector>
 
 namespace async_cassandra::detail {
@@ -37,7 +39,14 @@ public:
     /// reached, the host's own error when it refused (bad credentials, unknown keyspace).
     asio::awaitable<void> start();
 
-    asio::awaitable<ResultSet> execute_all(StatementRef st);
+    /// A statement moved into the operation that executes it: the frame owns it, so the
+    /// StatementRef made of it stays valid for every page.
+    using OwnedStatement = std::variant<Statement, BoundStatement, std::shared_ptr<const BoundStatement>>;
+    /// Every page of `statement`, or the error (returned, never thrown). One coroutine frame per
+    /// execution: the paging loop, each page's request through the executor and its reply turned
+    /// into the result all run in it (with 1,024 requests in flight every frame and every byte of
+    /// one is held 1,024 times over: the caches hold fewer of them).
+    asio::awaitable<std::pair<std::exception_ptr, ResultSet>> execute_all(OwnedStatement statement);
     asio::awaitable<PageReply> execute_one(StatementRef st, std::optional<PagingState> paging_state,
                                            std::optional<std::int32_t> page_size);
     asio::awaitable<ResultSet> execute_batch(const Batch& batch);
@@ -67,6 +76,8 @@ private:
     /// Runs `request` (owned by the coroutine frame) through the executor.
     asio::awaitable<PageReply> run(RequestBuilder request, const PreparedData* prepared);
     PageReply to_page_reply(net::Reply& reply, const PreparedData* prepared);
+    /// The result of `answer`, the reply to a request run through `exec` (see run()).
+    PageReply page_reply_of(const RequestExecutor& exec, RequestExecutor::Answer& answer, const PreparedData* prepared);
     asio::awaitable<void> run_concurrent_worker(std::shared_ptr<struct ConcurrentState> state);
 
     std::shared_ptr<cluster::ClusterCore> core_;

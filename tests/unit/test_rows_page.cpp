@@ -300,3 +300,32 @@ TEST(PageRows4_2_5_2, FromDecodedResultBody) {
     EXPECT_EQ(page[0].to_json(1), "\"alice\"");
     EXPECT_EQ(page[1].to_cql_literal(2), "null");
 }
+
+// Rows wider than the walk's inline segment tables (32 columns): the tables move to the heap and
+// every cell is still checked, fixed-size runs longer than one segment's checks included.
+TEST(PageRows4_2_5_2, WideRowsBeyondTheInlineSegmentTables) {
+    for (const std::size_t width : {31u, 32u, 33u, 70u}) {
+        SCOPED_TRACE(width);
+        std::vector<protocol::ColumnSpec> specs;
+        for (std::size_t c = 0; c < width; ++c)
+            specs.push_back({"ks", "t", "c" + std::to_string(c), T(c % 7 == 6 ? TypeKind::varchar : TypeKind::int_)});
+        Cells cells;
+        for (int row = 0; row < 2; ++row)
+            for (std::size_t c = 0; c < width; ++c) {
+                if (c % 7 == 6) cells.text(std::string(c % 5, 'v'));
+                else cells.i32(static_cast<std::int32_t>(row * 1000 + c));
+            }
+        const Page page = make_page(cells, 2, specs);
+        ASSERT_EQ(page.size(), 2u);
+        std::size_t last_int = width - 1;
+        while (last_int % 7 == 6) --last_int;
+        EXPECT_EQ(page[1].get<std::int32_t>(last_int), static_cast<std::int32_t>(1000 + last_int));
+        EXPECT_EQ(page[1].get<std::string_view>(6), "v");
+        // One fixed-size cell of the wrong size in the last column: refused.
+        Cells bad = cells;
+        bad.bytes.resize(bad.bytes.size() - 8);
+        bad.raw({0, 0, 0, 3, 1, 2, 3});
+        if ((width - 1) % 7 != 6)
+            EXPECT_EQ(protocol_error_of([&] { make_page(bad, 2, specs); }), ProtocolErrc::invalid_length);
+    }
+}
