@@ -3,8 +3,9 @@
 #   1. the normal build: unit, integration, compat (Python and Node.js drivers), examples, package,
 #      the reliability fault matrix, and a 60-second soak (scripts/soak.sh --check);
 #   2. ASan+UBSan build: unit and integration tests;
-#   3. TSan build: the client's concurrent pieces (connection, stream ids, streaming) and the
-#      cluster layer (topology, control connection, failover with several threads/io_contexts);
+#   3. TSan build: the client's concurrent pieces (connection, sends from other threads, stream
+#      ids, streaming) and the cluster layer (topology, control connection, failover with several
+#      threads/io_contexts);
 #   4. a short libFuzzer run of each fuzz target (clang).
 # Set SKIP_SANITIZERS=1 or SKIP_FUZZ=1 to leave a stage out while iterating locally.
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
@@ -29,7 +30,7 @@ if [[ "${SKIP_SANITIZERS:-0}" != 1 ]]; then
   (cd "$ROOT/build-asan" && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j "$JOBS" -L "unit|integration|conformance" --timeout 900)
 
   stage "TSan build: client concurrency tests"
-  tsan_targets=(test_client_connection test_client_stream_ids test_client_stream_pager
+  tsan_targets=(test_client_connection test_client_cross_executor test_client_stream_ids test_client_stream_pager
                 test_client_topology test_client_control_connection test_client_failover)
   cmake -S "$ROOT" -B "$ROOT/build-tsan" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1" \
     -DASYNC_CASSANDRA_SANITIZE=thread -DASYNC_CASSANDRA_BUILD_BENCH=OFF >/dev/null

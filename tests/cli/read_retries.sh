@@ -48,8 +48,14 @@ retried query start_faulty "$acass" query -f csv --fetch-size 1000 "SELECT pk FR
 [[ "$(wc -l <"$work/out")" == $((rows + 1)) ]] || fail "query: $(wc -l <"$work/out") lines"
 
 # A write is not retried: the write timeout ends it (exit 7, the driver's server-error exit).
-start_server --fault "error=write_timeout,nth=1,pattern=INSERT INTO rr.t"
+# Nor is a write whose answer never comes (a client timeout: it may have been applied); before,
+# the stream's page retries sent it again and the second attempt's success gave exit 0.
+start_server --fault "error=write_timeout,nth=1,pattern=INSERT INTO rr.t" \
+  --fault "stall,nth=1,pattern=INSERT INTO rr.t (id) VALUES (2)"
 cql "CREATE KEYSPACE rr WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}"
 cql "CREATE TABLE rr.t (id int PRIMARY KEY)"
 expect_status 7 "$acass" query --port "$port" "INSERT INTO rr.t (id) VALUES (1)" 2>/dev/null
+expect_status 7 "$acass" query --port "$port" --timeout 1 "INSERT INTO rr.t (id) VALUES (2)" 2>"$work/err"
+grep -q "timed out" "$work/err" || fail "stalled write: $(cat "$work/err")"
+[[ "$("$acass" query --port "$port" -f csv "SELECT id FROM rr.t WHERE id = 2")" == "" ]] || fail "a write was sent twice"
 echo "read retries OK"

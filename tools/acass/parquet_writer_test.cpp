@@ -525,6 +525,29 @@ void test_dictionary(const std::string& dir) {
     CHECK(write_500_rows(dir, "fallback", options) == 3);  // the names of each of the 3 row groups
 }
 
+// A new file (not a resumed one) first removes what a killed earlier run of the same path left:
+// its unfinished rewrite and the files its rewrites set aside ("<file>.acass-gen<N>"), and
+// nothing else in the directory: not another file's leftovers, nor names that only look alike.
+void test_rewrite_leftovers(const std::string& dir) {
+    const std::string sub = dir + "/leftovers";
+    std::filesystem::create_directories(sub);
+    const std::vector<std::string> removed = {"out.parquet.acass-rewrite", "out.parquet.acass-gen0",
+                                              "out.parquet.acass-gen12"};
+    const std::vector<std::string> kept = {"other.parquet.acass-gen0", "other.parquet.acass-rewrite",
+                                           "out.parquet.acass-gen",     "out.parquet.acass-gen1x",
+                                           "out.parquet.acass-rewrite2", "xout.parquet.acass-gen0"};
+    for (const auto& names : {removed, kept})
+        for (const auto& name : names) write_text(sub + "/" + name, "left over");
+    {
+        ParquetWriter writer(sub + "/out.parquet", *ac::protocol::columns_from_specs(columns()), ParquetOptions{});
+        writer.write_page(make_page(0, 10));
+        writer.close();
+    }
+    for (const auto& name : removed) CHECK(!std::filesystem::exists(sub + "/" + name));
+    for (const auto& name : kept) CHECK(std::filesystem::exists(sub + "/" + name));
+    check_layout(sub + "/out.parquet");
+}
+
 int main(int argc, char** argv) {
     const std::string dir =
         argc > 1 ? argv[1] : (std::filesystem::temp_directory_path() / "acass_parquet_writer_test").string();
@@ -540,6 +563,7 @@ int main(int argc, char** argv) {
         {"decimals", test_decimals},
         {"decimal_switch", test_decimal_switch},
         {"page_decoder", test_page_decoder},
+        {"rewrite_leftovers", test_rewrite_leftovers},
     };
     int failed_tests = 0;
     for (const auto& [name, fn] : tests) {

@@ -8,9 +8,12 @@
 #include "output_file.hpp"
 #include "reads.hpp"
 
+#include <async_cassandra/stream.hpp>
+
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <memory>
 #include <vector>
 
 namespace acass_cli {
@@ -127,6 +130,9 @@ asio::awaitable<int> run_query(CommandContext& context, const QueryOptions& o) {
     ac::StreamConfig config;
     config.fetch_size = o.fetch_size;
     ac::Statement statement = statement_for(o.cql);  // a SELECT is retried after a timeout
+    // A write is sent once: the stream's page retries (a client timeout, a lost connection) would
+    // send it again although it may have been applied (a counter or list update would apply twice).
+    if (!is_select(o.cql)) config.retry_policy = std::make_shared<ac::NoRetry>();
     ac::ResultStream stream = co_await ac::execute_stream(context.session, statement, config);
     ServerWarnings warnings;  // to stderr, once per distinct text
 
