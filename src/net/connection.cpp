@@ -263,6 +263,8 @@ asio::awaitable<void> Connection::start() {
     }
     std::error_code ignored;
     socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
+    // write_queued() writes plain TCP with write_some from the strand: it must never block.
+    if (!config_.tls) socket_.non_blocking(true, ignored);
     if (config_.tls) {
         tls_ = std::make_unique<Tls>(socket_, *config_.tls, host_);
         auto [hec] = co_await tls_->stream.async_handshake(asio::ssl::stream_base::client, use_tuple);
@@ -421,9 +423,10 @@ bool Connection::start_request(Waiter* w) {
         w->finish();
         return true;
     }
+    ++queued_frames_;
     update_counters();
-    flush();  // at once when no write is in flight: the node starts while we go on
     arm_deadline(w->deadline);
+    flush();
     return true;
 }
 
@@ -510,26 +513,72 @@ Connection::Clock::time_point Connection::expire_requests(Clock::time_point now)
 }
 
 void Connection::flush() {
-    // One write at a time; the frames queued meanwhile go out together when it completes.
+    if (writing_ || writer_.empty() || !is_open()) return;
+    if (!flush_posted_) {
+        // The first request since the socket went quiet goes out at once (latency at low
+        // concurrency); the posted flush sends what the rest of the current burst of handlers
+        // (e.g. every answer of one read) queues after it.
+        // Posted to the strand's executor, entering the strand only when it runs: a handler
+        // queued on the strand itself would make every later send() of the burst queue behind
+        // it instead of running at once.
+        flush_posted_ = true;
+        asio::post(strand_.get_inner_executor(), asio::bind_executor(strand_, [self = shared_from_this()] {
+            self->flush_posted_ = false;
+            self->write_queued();
+        }));
+    } else if (queued_frames_ < kFramesPerWrite) {
+        return;
+    }
+    // Within a burst, every kFramesPerWrite requests: the node works on them while we handle
+    // the rest of the burst, instead of receiving them all only after it.
+    write_queued();
+}
+
+void Connection::write_queued() {
     if (writing_ || writer_.empty() || !is_open()) return;
     try {
         writer_.take(write_buffer_);
     } catch (...) {
-        close_with(std::current_exception());
+        fail_write(std::current_exception());
         return;
     }
+    queued_frames_ = 0;
+    std::size_t written = 0;
+    if (!tls_) {
+        // Plain TCP: a non-blocking write straight from here (the socket is in non-blocking
+        // mode), so no write stays "in flight" while the socket can take more.
+        std::error_code ec;
+        written = socket_.write_some(asio::buffer(write_buffer_), ec);
+        if (ec == asio::error::would_block || ec == asio::error::try_again) {
+            written = 0;
+        } else if (ec) {
+            fail_write(std::make_exception_ptr(ConnectionClosed("write to " + endpoint() + " failed: " + ec.message())));
+            return;
+        }
+        if (written == write_buffer_.size()) return;
+    }
+    // TLS, or the socket buffer is full: an asynchronous write of the rest; what is queued
+    // meanwhile goes out after it, in order.
     writing_ = true;
-    auto written = asio::bind_executor(strand_, [self = shared_from_this()](std::error_code ec, std::size_t) {
+    auto done = asio::bind_executor(strand_, [self = shared_from_this()](std::error_code ec, std::size_t) {
         self->writing_ = false;
         if (ec) {
             self->close_with(
                 std::make_exception_ptr(ConnectionClosed("write to " + self->endpoint() + " failed: " + ec.message())));
             return;
         }
-        self->flush();
+        self->write_queued();
     });
-    if (tls_) asio::async_write(tls_->stream, asio::buffer(write_buffer_), std::move(written));
-    else asio::async_write(socket_, asio::buffer(write_buffer_), std::move(written));
+    const auto rest = asio::buffer(write_buffer_.data() + written, write_buffer_.size() - written);
+    if (tls_) asio::async_write(tls_->stream, rest, std::move(done));
+    else asio::async_write(socket_, rest, std::move(done));
+}
+
+void Connection::fail_write(std::exception_ptr reason) {
+    // Called inside start_request() or dispatch(): closing here would finish requests that
+    // those are still using. No later write is attempted; the close fails every request.
+    writing_ = true;
+    asio::post(strand_, [self = shared_from_this(), reason] { self->close_with(reason); });
 }
 
 asio::awaitable<void> Connection::reader_loop() {

@@ -17,6 +17,7 @@
 #include <atomic>
 #include <mutex>
 #include <random>
+#include <thread>
 
 using namespace async_cassandra;
 using namespace async_cassandra::testing;
@@ -474,4 +475,117 @@ TEST(Connection, CancelWhileWaitingForAStreamIdLeavesTheQueueWorking) {
         EXPECT_EQ(conn->in_flight(), 0u);
         conn->close();
     });
+}
+
+// The requests that the handlers of one burst of answers (one read) issue go out while the burst
+// is being handled, in batches, not all after it: the node works on them meanwhile. The server
+// holds the answers to kBurst requests and sends them in one write; each answer's handler sends
+// a follow-up request. The handler of the last answer waits (blocking the client's only thread)
+// until the server has received most of the follow-ups: with writes queued behind a write "in
+// flight" whose completion runs only after the burst, it would see a single one.
+TEST(Connection, RequestsIssuedDuringABurstOfAnswersAreWrittenDuringIt) {
+    constexpr int kBurst = 200;
+    for (int version : {4, 5}) {
+        auto follow_ups = std::make_shared<std::atomic<int>>(0);
+        auto held = std::make_shared<std::vector<std::int16_t>>();  // server thread only
+        FakeServer server([=](const RequestInfo& info) {
+            auto* q = std::get_if<protocol::QueryRequest>(&info.request);
+            if (!q || q->query != "first") {
+                ++*follow_ups;
+                return echo(info);
+            }
+            Action a;
+            held->push_back(info.header.stream);
+            if (held->size() < kBurst) {
+                a.drop = true;  // answered below, with the others
+                return a;
+            }
+            protocol::Bytes all;
+            for (std::int16_t stream : *held) {
+                protocol::Bytes frame;
+                protocol::encode_response_frame(frame, static_cast<protocol::ProtocolVersion>(version), stream,
+                                                protocol::ResultResponse{protocol::SetKeyspaceResult{"first"}});
+                if (version == 5) protocol::encode_segment(all, frame, true, false);
+                else all.insert(all.end(), frame.begin(), frame.end());
+            }
+            held->clear();
+            a.raw = std::move(all);
+            return a;
+        });
+        run([&](auto ex) -> asio::awaitable<void> {
+            auto cfg = config(version);
+            auto conn = co_await net::Connection::open(ex, "127.0.0.1", server.port(), cfg);
+            auto answered = std::make_shared<int>(0);
+            auto done = std::make_shared<int>(0);
+            auto seen_during_burst = std::make_shared<int>(-1);
+            for (int i = 0; i < kBurst; ++i) {
+                asio::co_spawn(
+                    ex,
+                    [=]() -> asio::awaitable<void> {
+                        auto first = query("first");
+                        EXPECT_EQ(echoed(co_await conn->send(first, 10s)), "first");
+                        if (++*answered == kBurst) {
+                            // Still inside the burst: every other follow-up has been issued.
+                            const auto give_up = std::chrono::steady_clock::now() + 5s;
+                            while (follow_ups->load() < kBurst / 2 && std::chrono::steady_clock::now() < give_up)
+                                std::this_thread::sleep_for(1ms);
+                            *seen_during_burst = follow_ups->load();
+                        }
+                        const std::string text = "second" + std::to_string(i);
+                        auto second = query(text);
+                        EXPECT_EQ(echoed(co_await conn->send(second, 10s)), text);
+                        ++*done;
+                    },
+                    [](std::exception_ptr e) {
+                        if (e) ADD_FAILURE() << "request failed";
+                    });
+            }
+            asio::steady_timer t(ex);
+            for (int i = 0; i < 2000 && *done < kBurst; ++i) {
+                t.expires_after(5ms);
+                co_await t.async_wait(asio::use_awaitable);
+            }
+            EXPECT_EQ(*done, kBurst);
+            EXPECT_GE(*seen_during_burst, kBurst / 2) << "v" << version;
+            conn->close();
+        });
+    }
+}
+
+// Requests far larger than the socket's send buffer: the non-blocking write takes part of a
+// batch, the rest goes out asynchronously, and what is queued meanwhile follows in order.
+TEST(Connection, RequestsLargerThanTheSocketBufferArriveWholeAndInOrder) {
+    FakeServer server(echo);
+    for (int version : {4, 5}) {
+        run([&](auto ex) -> asio::awaitable<void> {
+            auto conn = co_await net::Connection::open(ex, "127.0.0.1", server.port(), config(version));
+            constexpr int kRequests = 40;
+            auto ok = std::make_shared<int>(0);
+            auto done = std::make_shared<int>(0);
+            for (int i = 0; i < kRequests; ++i) {
+                asio::co_spawn(
+                    ex,
+                    [conn, i, ok, done]() -> asio::awaitable<void> {
+                        // 100 distinct leading characters, then ~200 KB: tag() names both.
+                        std::string text(100, static_cast<char>('a' + i % 26));
+                        text += std::to_string(i);
+                        text.resize(200'000 + static_cast<std::size_t>(i), 'x');
+                        auto q = query(text);
+                        auto r = co_await conn->send(q, 30s);
+                        if (echoed(r) == tag(text)) ++*ok;
+                        ++*done;
+                    },
+                    [](std::exception_ptr e) {
+                        if (e) ADD_FAILURE() << "request failed";
+                    });
+            }
+            asio::steady_timer t(ex);
+            for (int i = 0; i < 6000 && *done < kRequests; ++i) {
+                t.expires_after(5ms);
+                co_await t.async_wait(asio::use_awaitable);
+            }
+            EXPECT_EQ(*ok, kRequests) << "v" << version;
+            conn->close();
+        });
+    }
 }
