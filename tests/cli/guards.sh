@@ -44,8 +44,10 @@ refused 'same file' "${ex[@]}" --out "$work/new.csv" --resume-file "$work/./new.
 # Different files are fine.
 expect_status 0 "${load[@]}" --in "$work/in.csv" --reject-file "$work/r" --resume-file "$work/l.resume" -q
 
-# A second export on a resume file in use is refused; the first one finishes unharmed.
-"${ex[@]}" --out "$work/a.csv" --resume-file "$work/a.resume" --fetch-size 500 -q &
+# A second export on a resume file in use is refused; the first one finishes unharmed. Its 200
+# pages of 100 rows, 30 ms each, keep it running for 6 s: time for the two refused runs even when
+# each takes a second to start (ASan on a busy machine; with 40 pages it had ended before them).
+"${ex[@]}" --out "$work/a.csv" --resume-file "$work/a.resume" --fetch-size 100 -q &
 first=$!
 for _ in $(seq 1 300); do
   grep -q '^rows [1-9]' "$work/a.resume" 2>/dev/null && break

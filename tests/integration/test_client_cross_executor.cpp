@@ -151,19 +151,36 @@ void expect_freed(const std::weak_ptr<net::Connection>& weak) {
     EXPECT_TRUE(weak.expired()) << "the connection was not freed after close()";
 }
 
+/// A scripted node, a connection io_context on two threads of its own, and the test's thread as
+/// the caller's; TearDown checks that the connection opened by open() was freed.
+class CrossExecutor : public ::testing::Test {
+protected:
+    /// Opens the connection on the connection threads, from the caller's coroutine.
+    asio::awaitable<std::shared_ptr<net::Connection>> open(std::size_t max_in_flight) {
+        auto conn = co_await net::Connection::open(node_io.executor(), "127.0.0.1", server.port(), config(max_in_flight));
+        weak = conn;
+        co_return conn;
+    }
+    void TearDown() override {
+        expect_freed(weak);
+    }
+
+    std::shared_ptr<EchoScript> s = script();
+    FakeServer server{handler_of(s)};
+    ConnectionThreads node_io;
+    const std::thread::id main_thread = std::this_thread::get_id();
+    std::weak_ptr<net::Connection> weak;
+};
+
 }  // namespace
 
 // Many requests from two caller threads at once on one connection whose io_context runs on two
 // other threads; with 4 stream ids most requests wait for one. Every answer is the request's
 // own and resumes its caller on the caller's thread.
-TEST(CrossExecutor, SendCompletesOnTheCallersThread) {
-    auto s = script();
-    FakeServer server(handler_of(s));
-    ConnectionThreads node_io;
+TEST_F(CrossExecutor, SendCompletesOnTheCallersThread) {
     std::shared_ptr<net::Connection> conn;
-    const auto main_thread = std::this_thread::get_id();
     run_caller([&](Caller caller) -> asio::awaitable<void> {
-        conn = co_await net::Connection::open(node_io.executor(), "127.0.0.1", server.port(), config(4));
+        conn = co_await open(4);
         EXPECT_ON_CALLER(caller, main_thread);
     });
     ASSERT_TRUE(conn);
@@ -201,23 +218,15 @@ TEST(CrossExecutor, SendCompletesOnTheCallersThread) {
     EXPECT_EQ(failed.load(), 0);
     EXPECT_EQ(conn->in_flight(), 0u);
     EXPECT_EQ(s->queries().size(), 2u * kPerCaller);
-    std::weak_ptr<net::Connection> weak = conn;
     conn->close();
     conn.reset();
-    expect_freed(weak);
 }
 
 // The only stream id is held by a slow request; a request from another thread that waits for an
 // id times out there with "no free stream id", is never sent, and the queue keeps working.
-TEST(CrossExecutor, TimeoutWhileWaitingForAStreamId) {
-    auto s = script();
-    FakeServer server(handler_of(s));
-    ConnectionThreads node_io;
-    const auto main_thread = std::this_thread::get_id();
-    std::weak_ptr<net::Connection> weak;
+TEST_F(CrossExecutor, TimeoutWhileWaitingForAStreamId) {
     run_caller([&](Caller caller) -> asio::awaitable<void> {
-        auto conn = co_await net::Connection::open(node_io.executor(), "127.0.0.1", server.port(), config(1));
-        weak = conn;
+        auto conn = co_await open(1);
         auto slow_answer = std::make_shared<std::string>();
         asio::co_spawn(
             caller,
@@ -249,26 +258,19 @@ TEST(CrossExecutor, TimeoutWhileWaitingForAStreamId) {
         conn->close();
     });
     EXPECT_EQ(s->queries(), (std::vector<std::string>{"slow", "fast"}));
-    expect_freed(weak);
 }
 
 // Cancelled from another thread (awaitable_operators `||` with a timer on the caller's
 // io_context) while waiting for a stream id: the request leaves the queue unsent, the caller
 // resumes on its own thread, and the request queued behind it still runs, in order.
-TEST(CrossExecutor, CancelWhileWaitingForAStreamId) {
-    auto s = script();
-    FakeServer server(handler_of(s));
-    ConnectionThreads node_io;
-    const auto main_thread = std::this_thread::get_id();
-    std::weak_ptr<net::Connection> weak;
+TEST_F(CrossExecutor, CancelWhileWaitingForAStreamId) {
     run_caller([&](Caller caller) -> asio::awaitable<void> {
-        auto conn = co_await net::Connection::open(node_io.executor(), "127.0.0.1", server.port(), config(1));
-        weak = conn;
+        auto conn = co_await open(1);
         auto results = std::make_shared<std::vector<std::string>>();
         for (std::string text : {"slow", "cancelled", "after"}) {
             asio::co_spawn(
                 caller,
-                [conn, text, results, caller, main_thread]() -> asio::awaitable<void> {
+                [conn, text, results, caller, main_thread = main_thread]() -> asio::awaitable<void> {
                     auto q = query(text);
                     if (text == "cancelled") {
                         asio::steady_timer timer(caller, 30ms);
@@ -288,27 +290,20 @@ TEST(CrossExecutor, CancelWhileWaitingForAStreamId) {
         conn->close();
     });
     EXPECT_EQ(s->queries(), (std::vector<std::string>{"slow", "after"}));
-    expect_freed(weak);
 }
 
 // The node drops the connection while requests from another thread are in flight (2) and waiting
 // for a stream id (8): every one fails with ConnectionClosed on the caller's thread; a send after
 // the loss fails at once the same way.
-TEST(CrossExecutor, ConnectionLossFailsEveryWaitingRequest) {
-    auto s = script();
-    FakeServer server(handler_of(s));
-    ConnectionThreads node_io;
-    const auto main_thread = std::this_thread::get_id();
-    std::weak_ptr<net::Connection> weak;
+TEST_F(CrossExecutor, ConnectionLossFailsEveryWaitingRequest) {
     run_caller([&](Caller caller) -> asio::awaitable<void> {
-        auto conn = co_await net::Connection::open(node_io.executor(), "127.0.0.1", server.port(), config(2));
-        weak = conn;
+        auto conn = co_await open(2);
         auto closed = std::make_shared<int>(0);
         auto other = std::make_shared<int>(0);
         for (int i = 0; i < 10; ++i) {
             asio::co_spawn(
                 caller,
-                [conn, i, closed, other, caller, main_thread]() -> asio::awaitable<void> {
+                [conn, i, closed, other, caller, main_thread = main_thread]() -> asio::awaitable<void> {
                     try {
                         const std::string text = "hang" + std::to_string(i);
                         auto q = query(text);
@@ -341,13 +336,12 @@ TEST(CrossExecutor, ConnectionLossFailsEveryWaitingRequest) {
         EXPECT_ON_CALLER(caller, main_thread);
     });
     EXPECT_EQ(s->queries().size(), 2u);
-    expect_freed(weak);
 }
 
 // Session::execute from an io_context of the caller's own while the Cluster's connections live on
 // another one (two threads): results, a request timeout while the only stream id is held, and a
 // cancellation all complete on the caller's thread, and no request stays in flight.
-TEST(CrossExecutor, SessionExecuteFromAnotherIoContext) {
+TEST(CrossExecutorSession, ExecuteFromAnotherIoContext) {
     auto server = acass_test::start_server();
     {
         server::net::FaultRule delay;

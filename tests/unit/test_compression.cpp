@@ -1,6 +1,7 @@
 // v4 body compression: native_protocol_v4.spec section 5 (LZ4 body = 4-byte big-endian
 // uncompressed length + raw LZ4 block; Snappy = raw snappy) and PROTOCOL-NOTES.md "v4 compression".
 #include "protocol/compression.hpp"
+#include "support/protocol_errc.hpp"
 
 #include <gtest/gtest.h>
 #include <lz4.h>
@@ -20,16 +21,7 @@ Bytes sample(std::size_t n, unsigned seed) {
     return b;
 }
 
-template <class F>
-ProtocolErrc error_of(F&& f) {
-    try {
-        f();
-    } catch (const ProtocolError& e) {
-        return e.code();
-    }
-    ADD_FAILURE() << "no ProtocolError thrown";
-    return ProtocolErrc::invalid_value;
-}
+using acass_test::error_of;
 
 }  // namespace
 

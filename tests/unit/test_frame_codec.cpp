@@ -4,6 +4,7 @@
 #include "protocol/crc.hpp"
 #include "protocol/frame_codec.hpp"
 #include "protocol/segment.hpp"
+#include "support/protocol_errc.hpp"
 
 #include <gtest/gtest.h>
 
@@ -135,16 +136,7 @@ std::vector<Envelope> decode_all(Mode m, BytesView wire) {
     return decode_chunked(m, wire, [&] { return wire.size(); }, false);
 }
 
-template <class F>
-ProtocolErrc error_of(F&& f) {
-    try {
-        f();
-    } catch (const ProtocolError& e) {
-        return e.code();
-    }
-    ADD_FAILURE() << "no ProtocolError thrown";
-    return ProtocolErrc::invalid_value;
-}
+using acass_test::error_of;
 
 std::uint64_t load_le(BytesView b, std::size_t at, std::size_t n) {
     std::uint64_t v = 0;

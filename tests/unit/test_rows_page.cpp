@@ -4,6 +4,7 @@
 
 #include "protocol/messages.hpp"
 #include "protocol/rows_page.hpp"
+#include "support/protocol_errc.hpp"
 
 #include <gtest/gtest.h>
 
@@ -64,16 +65,7 @@ Cells three_rows() {
     return c;
 }
 
-template <class F>
-ProtocolErrc protocol_error_of(F&& f) {
-    try {
-        f();
-    } catch (const ProtocolError& e) {
-        return e.code();
-    }
-    ADD_FAILURE() << "no ProtocolError";
-    return ProtocolErrc::compression;
-}
+using acass_test::error_of;
 
 struct Person {
     std::string_view name;
@@ -234,27 +226,27 @@ TEST(PageRows4_2_5_2, NoMetadataUsesKnownColumnsAndSharesEqualOnes) {
 TEST(PageRows4_2_5_2, MalformedBodiesAreProtocolErrors) {
     Cells truncated_len;
     truncated_len.i64(1).text("a").raw({0, 0});
-    EXPECT_EQ(protocol_error_of([&] { make_page(truncated_len, 1, specs3()); }), ProtocolErrc::truncated);
+    EXPECT_EQ(error_of([&] { make_page(truncated_len, 1, specs3()); }), ProtocolErrc::truncated);
     Cells truncated_data;
     truncated_data.i64(1).raw({0, 0, 0, 9, 'a'});
-    EXPECT_EQ(protocol_error_of([&] { make_page(truncated_data, 1, {specs3()[0], specs3()[1]}); }),
+    EXPECT_EQ(error_of([&] { make_page(truncated_data, 1, {specs3()[0], specs3()[1]}); }),
               ProtocolErrc::truncated);
     Cells unset_cell;
     unset_cell.i64(1).raw({0xFF, 0xFF, 0xFF, 0xFE}).i32(1);
-    EXPECT_EQ(protocol_error_of([&] { make_page(unset_cell, 1, specs3()); }), ProtocolErrc::invalid_length);
+    EXPECT_EQ(error_of([&] { make_page(unset_cell, 1, specs3()); }), ProtocolErrc::invalid_length);
     Cells negative;
     negative.i64(1).raw({0x80, 0, 0, 0}).i32(1);
-    EXPECT_EQ(protocol_error_of([&] { make_page(negative, 1, specs3()); }), ProtocolErrc::invalid_length);
+    EXPECT_EQ(error_of([&] { make_page(negative, 1, specs3()); }), ProtocolErrc::invalid_length);
     Cells trailing = three_rows();
     trailing.raw({0});
-    EXPECT_EQ(protocol_error_of([&] { make_page(trailing, 3, specs3()); }), ProtocolErrc::trailing_bytes);
+    EXPECT_EQ(error_of([&] { make_page(trailing, 3, specs3()); }), ProtocolErrc::trailing_bytes);
     Cells bad_int;
     bad_int.i64(1).text("a").raw({0, 0, 0, 3, 1, 2, 3});
-    EXPECT_EQ(protocol_error_of([&] { make_page(bad_int, 1, specs3()); }), ProtocolErrc::invalid_length);
-    EXPECT_EQ(protocol_error_of([&] { make_page(three_rows(), -1, specs3()); }), ProtocolErrc::invalid_length);
-    EXPECT_EQ(protocol_error_of([&] { make_page(three_rows(), 0x7FFFFFFF, specs3()); }), ProtocolErrc::truncated);
-    EXPECT_EQ(protocol_error_of([&] { make_page(three_rows(), 4, specs3()); }), ProtocolErrc::truncated);
-    EXPECT_EQ(protocol_error_of([&] { make_page(three_rows(), 2, specs3()); }), ProtocolErrc::trailing_bytes);
+    EXPECT_EQ(error_of([&] { make_page(bad_int, 1, specs3()); }), ProtocolErrc::invalid_length);
+    EXPECT_EQ(error_of([&] { make_page(three_rows(), -1, specs3()); }), ProtocolErrc::invalid_length);
+    EXPECT_EQ(error_of([&] { make_page(three_rows(), 0x7FFFFFFF, specs3()); }), ProtocolErrc::truncated);
+    EXPECT_EQ(error_of([&] { make_page(three_rows(), 4, specs3()); }), ProtocolErrc::truncated);
+    EXPECT_EQ(error_of([&] { make_page(three_rows(), 2, specs3()); }), ProtocolErrc::trailing_bytes);
 }
 
 TEST(PageRows4_2_5_2, EmptyFixedSizeCellIsAcceptedAndReadsAsNull) {
@@ -325,8 +317,9 @@ TEST(PageRows4_2_5_2, WideRowsBeyondTheInlineSegmentTables) {
         Cells bad = cells;
         bad.bytes.resize(bad.bytes.size() - 8);
         bad.raw({0, 0, 0, 3, 1, 2, 3});
-        if ((width - 1) % 7 != 6)
-            EXPECT_EQ(protocol_error_of([&] { make_page(bad, 2, specs); }), ProtocolErrc::invalid_length);
+        if ((width - 1) % 7 != 6) {
+            EXPECT_EQ(error_of([&] { make_page(bad, 2, specs); }), ProtocolErrc::invalid_length);
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 #include "protocol/compression.hpp"
 #include "protocol/crc.hpp"
 #include "protocol/segment.hpp"
+#include "support/protocol_errc.hpp"
 
 #include <gtest/gtest.h>
 
@@ -46,16 +47,7 @@ Bytes handmade_lz4_segment(std::uint64_t header_bits, const Bytes& payload) {
     return out;
 }
 
-template <class F>
-ProtocolErrc error_of(F&& f) {
-    try {
-        f();
-    } catch (const ProtocolError& e) {
-        return e.code();
-    }
-    ADD_FAILURE() << "no ProtocolError thrown";
-    return ProtocolErrc::invalid_value;
-}
+using acass_test::error_of;
 
 }  // namespace
 

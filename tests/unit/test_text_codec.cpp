@@ -11,6 +11,7 @@
 #include <limits>
 #include <random>
 #include "protocol/bytes.hpp"
+#include "support/value_body.hpp"
 
 using namespace async_cassandra;
 using protocol::Bytes;
@@ -30,13 +31,7 @@ DataTypePtr udt_of(std::vector<std::string> names, std::vector<DataTypePtr> type
     return t;
 }
 
-template <class V>
-Bytes body(const DataType& type, const V& v) {
-    Bytes out;
-    protocol::ByteWriter w(out);
-    encode_value(w, type, v);
-    return Bytes(out.begin() + 4, out.end());
-}
+using acass_test::value_body;
 
 std::string hex(const std::optional<Bytes>& b) {
     if (!b) return "null";
@@ -72,7 +67,7 @@ void expect_round_trip(const DataType& type, const Bytes& bytes) {
 
 template <class V>
 void expect_value_round_trip(const DataTypePtr& type, const V& v) {
-    expect_round_trip(*type, body(*type, v));
+    expect_round_trip(*type, value_body(*type, v));
 }
 
 // ---------------------------------------------------------------- random canonical values
@@ -334,7 +329,7 @@ TEST(TextCodecRoundTrip, DecimalEdges) {
                                std::numeric_limits<std::int32_t>::min() + 1, std::numeric_limits<std::int32_t>::max()})
         for (const char* unscaled : {"0", "1", "-1", "12", "-987654321987654321987654321"})
             expect_value_round_trip(T(TypeKind::decimal), Decimal{scale, Varint::parse(unscaled)});
-    EXPECT_EQ(hex(from_cql_literal(*T(TypeKind::decimal), "1.2E+4")), hex(body(*T(TypeKind::decimal), Decimal{-3, Varint(12)})));
+    EXPECT_EQ(hex(from_cql_literal(*T(TypeKind::decimal), "1.2E+4")), hex(value_body(*T(TypeKind::decimal), Decimal{-3, Varint(12)})));
 }
 
 TEST(TextCodecRoundTrip, TextEdges) {
@@ -419,30 +414,30 @@ TEST(TextCodecRoundTrip, NullEverywhere) {
 
 TEST(TextCodecForms, UnquotedTopLevelScalarsAndWhitespace) {
     const auto text = T(TypeKind::varchar);
-    EXPECT_EQ(hex(from_cql_literal(*text, "it's")), hex(body(*text, std::string("it's"))));
-    EXPECT_EQ(hex(from_cql_literal(*text, "  'padded'  ")), hex(body(*text, std::string("padded"))));
-    EXPECT_EQ(hex(from_cql_literal(*text, " kept ")), hex(body(*text, std::string(" kept "))));  // unquoted: data
-    EXPECT_EQ(hex(from_cql_literal(*text, "$$it's$$")), hex(body(*text, std::string("it's"))));
-    EXPECT_EQ(hex(from_cql_literal(*text, "'unterminated")), hex(body(*text, std::string("'unterminated"))));
+    EXPECT_EQ(hex(from_cql_literal(*text, "it's")), hex(value_body(*text, std::string("it's"))));
+    EXPECT_EQ(hex(from_cql_literal(*text, "  'padded'  ")), hex(value_body(*text, std::string("padded"))));
+    EXPECT_EQ(hex(from_cql_literal(*text, " kept ")), hex(value_body(*text, std::string(" kept "))));  // unquoted: data
+    EXPECT_EQ(hex(from_cql_literal(*text, "$$it's$$")), hex(value_body(*text, std::string("it's"))));
+    EXPECT_EQ(hex(from_cql_literal(*text, "'unterminated")), hex(value_body(*text, std::string("'unterminated"))));
     const auto ts = T(TypeKind::timestamp);
-    const Bytes expected_ts = body(*ts, Timestamp{1704164645678});
+    const Bytes expected_ts = value_body(*ts, Timestamp{1704164645678});
     for (const char* s : {"2024-01-02T03:04:05.678Z", "'2024-01-02T03:04:05.678Z'", " 2024-01-02T03:04:05.678Z\n",
                           "2024-01-02 03:04:05.678", "2024-01-02T04:04:05.678+01:00", "2024-01-02T01:04:05.678-0200",
                           "2024-01-02T03:04:05.678999Z", "1704164645678"})
         EXPECT_EQ(hex(from_cql_literal(*ts, s)), hex(expected_ts)) << s;
-    EXPECT_EQ(hex(from_cql_literal(*ts, "2024-01-02")), hex(body(*ts, Timestamp{1704153600000})));
-    EXPECT_EQ(hex(from_cql_literal(*T(TypeKind::date), "2024-01-02")), hex(body(*T(TypeKind::date), Date::from_ymd(2024, 1, 2))));
-    EXPECT_EQ(hex(from_cql_literal(*T(TypeKind::time), "03:04:05.5")), hex(body(*T(TypeKind::time), Time::from_hms(3, 4, 5, 500'000'000))));
-    EXPECT_EQ(hex(from_cql_literal(*T(TypeKind::time), "03:04")), hex(body(*T(TypeKind::time), Time::from_hms(3, 4, 0))));
-    EXPECT_EQ(hex(from_cql_literal(*T(TypeKind::inet), "::1")), hex(body(*T(TypeKind::inet), Inet::parse("::1"))));
-    EXPECT_EQ(hex(from_cql_literal(*T(TypeKind::int_), " 42\t")), hex(body(*T(TypeKind::int_), std::int32_t{42})));
+    EXPECT_EQ(hex(from_cql_literal(*ts, "2024-01-02")), hex(value_body(*ts, Timestamp{1704153600000})));
+    EXPECT_EQ(hex(from_cql_literal(*T(TypeKind::date), "2024-01-02")), hex(value_body(*T(TypeKind::date), Date::from_ymd(2024, 1, 2))));
+    EXPECT_EQ(hex(from_cql_literal(*T(TypeKind::time), "03:04:05.5")), hex(value_body(*T(TypeKind::time), Time::from_hms(3, 4, 5, 500'000'000))));
+    EXPECT_EQ(hex(from_cql_literal(*T(TypeKind::time), "03:04")), hex(value_body(*T(TypeKind::time), Time::from_hms(3, 4, 0))));
+    EXPECT_EQ(hex(from_cql_literal(*T(TypeKind::inet), "::1")), hex(value_body(*T(TypeKind::inet), Inet::parse("::1"))));
+    EXPECT_EQ(hex(from_cql_literal(*T(TypeKind::int_), " 42\t")), hex(value_body(*T(TypeKind::int_), std::int32_t{42})));
     EXPECT_EQ(hex(from_cql_literal(*T(TypeKind::duration), "'1h30m'")),
-              hex(body(*T(TypeKind::duration), Duration{0, 0, 5'400'000'000'000})));
+              hex(value_body(*T(TypeKind::duration), Duration{0, 0, 5'400'000'000'000})));
     EXPECT_EQ(hex(from_cql_literal(*T(TypeKind::duration), "2w1d3µs")),
-              hex(body(*T(TypeKind::duration), Duration{0, 15, 3000})));
+              hex(value_body(*T(TypeKind::duration), Duration{0, 15, 3000})));
     EXPECT_EQ(hex(from_cql_literal(*T(TypeKind::duration), "P1Y2M3DT4H5M6S")),
-              hex(body(*T(TypeKind::duration), Duration{14, 3, 14'706'000'000'000})));
-    EXPECT_EQ(hex(from_cql_literal(*T(TypeKind::duration), "-P2W")), hex(body(*T(TypeKind::duration), Duration{0, -14, 0})));
+              hex(value_body(*T(TypeKind::duration), Duration{14, 3, 14'706'000'000'000})));
+    EXPECT_EQ(hex(from_cql_literal(*T(TypeKind::duration), "-P2W")), hex(value_body(*T(TypeKind::duration), Duration{0, -14, 0})));
     EXPECT_THROW(from_cql_literal(*T(TypeKind::duration), "P1H"), UsageError);  // hours need the T part
     EXPECT_THROW(from_cql_literal(*T(TypeKind::duration), "P"), UsageError);
     EXPECT_EQ(hex(from_cql_literal(*T(TypeKind::boolean), "TRUE")), "01");
@@ -453,15 +448,15 @@ TEST(TextCodecForms, UnquotedTopLevelScalarsAndWhitespace) {
 TEST(TextCodecForms, CollectionsWithSpacingAndAlternatives) {
     const auto i = T(TypeKind::int_), text = T(TypeKind::varchar);
     EXPECT_EQ(hex(from_cql_literal(*DataType::list_of(i), " [ 1 ,2, -3 ] ")),
-              hex(body(*DataType::list_of(i), std::vector<std::int32_t>{1, 2, -3})));
+              hex(value_body(*DataType::list_of(i), std::vector<std::int32_t>{1, 2, -3})));
     EXPECT_EQ(hex(from_cql_literal(*DataType::set_of(i), "[1,2]")),
-              hex(body(*DataType::set_of(i), std::vector<std::int32_t>{1, 2})));
+              hex(value_body(*DataType::set_of(i), std::vector<std::int32_t>{1, 2})));
     EXPECT_EQ(hex(from_cql_literal(*DataType::map_of(text, i), "{'a':1,'b''c' : 2}")),
-              hex(body(*DataType::map_of(text, i), std::vector<std::pair<std::string, std::int32_t>>{{"a", 1}, {"b'c", 2}})));
+              hex(value_body(*DataType::map_of(text, i), std::vector<std::pair<std::string, std::int32_t>>{{"a", 1}, {"b'c", 2}})));
     EXPECT_EQ(hex(from_json(*DataType::map_of(i, text), "{\"7\": \"\\u00e9\\ud83d\\ude00\"}")),
-              hex(body(*DataType::map_of(i, text), std::map<std::int32_t, std::string>{{7, "é😀"}})));
+              hex(value_body(*DataType::map_of(i, text), std::map<std::int32_t, std::string>{{7, "é😀"}})));
     EXPECT_EQ(hex(from_json(*T(TypeKind::int_), "\"12\"")), "0000000c");  // numbers may come as strings
-    EXPECT_EQ(hex(from_json(*T(TypeKind::double_), "\"NaN\"")), hex(body(*T(TypeKind::double_), std::nan(""))));
+    EXPECT_EQ(hex(from_json(*T(TypeKind::double_), "\"NaN\"")), hex(value_body(*T(TypeKind::double_), std::nan(""))));
 }
 
 // ---------------------------------------------------------------- malformed input
@@ -576,7 +571,7 @@ TEST(SplitJsonObject, KeysInOrderWithRawValues) {
     EXPECT_EQ(parts[7].second, "[]");
     EXPECT_TRUE(split_json_object("{}").empty());
     // Values feed from_json directly.
-    EXPECT_EQ(hex(from_json(*T(TypeKind::varchar), parts[1].second)), hex(body(*T(TypeKind::varchar), std::string("a \"q\" \\ b"))));
+    EXPECT_EQ(hex(from_json(*T(TypeKind::varchar), parts[1].second)), hex(value_body(*T(TypeKind::varchar), std::string("a \"q\" \\ b"))));
 }
 
 TEST(SplitJsonObject, RejectsAnythingButOneObject) {

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <limits>
 #include "protocol/bytes.hpp"
+#include "support/protocol_errc.hpp"
 
 using namespace async_cassandra;
 using protocol::Bytes;
@@ -43,16 +44,7 @@ V round_trip(const DataType& type, const V& v) {
     return dec<V>(type, body);
 }
 
-template <class F>
-ProtocolErrc protocol_error_of(F&& f) {
-    try {
-        f();
-    } catch (const ProtocolError& e) {
-        return e.code();
-    }
-    ADD_FAILURE() << "no ProtocolError";
-    return ProtocolErrc::compression;
-}
+using acass_test::error_of;
 
 }  // namespace
 
@@ -94,7 +86,7 @@ TEST(BooleanSpec6_4, Bytes) {
     EXPECT_EQ(enc(*T(TypeKind::boolean), true), (Bytes{0, 0, 0, 1, 0x01}));
     EXPECT_EQ(enc(*T(TypeKind::boolean), false), (Bytes{0, 0, 0, 1, 0x00}));
     EXPECT_TRUE(dec<bool>(*T(TypeKind::boolean), {0x02}));  // any non-zero is true
-    EXPECT_EQ(protocol_error_of([] { dec<bool>(*T(TypeKind::boolean), {1, 0}); }), ProtocolErrc::invalid_length);
+    EXPECT_EQ(error_of([] { dec<bool>(*T(TypeKind::boolean), {1, 0}); }), ProtocolErrc::invalid_length);
 }
 
 // v5 spec 6.20, 6.15, 6.11, 6.2: big-endian two's complement of 1, 2, 4, 8 bytes.
@@ -113,10 +105,10 @@ TEST(IntegersSpec6_2_11_15_20, GoldenBytesAndLimits) {
 }
 
 TEST(IntegersSpec6_11, WrongSizeIsProtocolError) {
-    EXPECT_EQ(protocol_error_of([] { dec<std::int32_t>(*T(TypeKind::int_), {1, 2, 3}); }), ProtocolErrc::invalid_length);
-    EXPECT_EQ(protocol_error_of([] { dec<std::int64_t>(*T(TypeKind::bigint), {1, 2, 3, 4}); }),
+    EXPECT_EQ(error_of([] { dec<std::int32_t>(*T(TypeKind::int_), {1, 2, 3}); }), ProtocolErrc::invalid_length);
+    EXPECT_EQ(error_of([] { dec<std::int64_t>(*T(TypeKind::bigint), {1, 2, 3, 4}); }),
               ProtocolErrc::invalid_length);
-    EXPECT_EQ(protocol_error_of([] { dec<std::int8_t>(*T(TypeKind::tinyint), {1, 2}); }), ProtocolErrc::invalid_length);
+    EXPECT_EQ(error_of([] { dec<std::int8_t>(*T(TypeKind::tinyint), {1, 2}); }), ProtocolErrc::invalid_length);
 }
 
 // v5 spec 6.7 / 6.9: IEEE 754.
@@ -166,14 +158,14 @@ TEST(UuidSpec6_19_22, BytesAndTimeuuidCheck) {
     EXPECT_EQ(e[19], 0xFF);
     EXPECT_EQ(round_trip(*T(TypeKind::uuid), u), u);
     EXPECT_THROW(enc(*T(TypeKind::timeuuid), Uuid::random()), TypeError);  // version 4 into timeuuid
-    EXPECT_EQ(protocol_error_of([] { dec<Uuid>(*T(TypeKind::uuid), Bytes(15)); }), ProtocolErrc::invalid_length);
+    EXPECT_EQ(error_of([] { dec<Uuid>(*T(TypeKind::uuid), Bytes(15)); }), ProtocolErrc::invalid_length);
 }
 
 // v5 spec 6.10.
 TEST(InetSpec6_10, FourOrSixteenBytes) {
     EXPECT_EQ(enc(*T(TypeKind::inet), Inet::v4(127, 0, 0, 1)), (Bytes{0, 0, 0, 4, 127, 0, 0, 1}));
     EXPECT_EQ(round_trip(*T(TypeKind::inet), Inet::parse("::1")), Inet::parse("::1"));
-    EXPECT_EQ(protocol_error_of([] { dec<Inet>(*T(TypeKind::inet), Bytes(5)); }), ProtocolErrc::invalid_value);
+    EXPECT_EQ(error_of([] { dec<Inet>(*T(TypeKind::inet), Bytes(5)); }), ProtocolErrc::invalid_value);
 }
 
 // v5 spec 6.5 / 6.17 / 6.18.
@@ -184,7 +176,7 @@ TEST(DateTimeSpec6_5_17_18, Bytes) {
     EXPECT_EQ(enc(*T(TypeKind::timestamp), Timestamp{-1}),
               (Bytes{0, 0, 0, 8, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF}));
     // 86400000000000 ns is one past the last valid time of day.
-    EXPECT_EQ(protocol_error_of([] {
+    EXPECT_EQ(error_of([] {
                   dec<Time>(*T(TypeKind::time), {0x00, 0x00, 0x4E, 0x94, 0x91, 0x4F, 0x00, 0x00});
               }),
               ProtocolErrc::invalid_value);
@@ -207,13 +199,13 @@ TEST(DurationSpec6_8, ZigZagVints) {
     const Duration big{std::numeric_limits<std::int32_t>::max(), 7, std::numeric_limits<std::int64_t>::max()};
     EXPECT_EQ(round_trip(*T(TypeKind::duration), big), big);
     EXPECT_THROW(enc(*T(TypeKind::duration), Duration{1, -1, 0}), UsageError);
-    EXPECT_EQ(protocol_error_of([] { dec<Duration>(*T(TypeKind::duration), {0x02, 0x01, 0x00}); }),
+    EXPECT_EQ(error_of([] { dec<Duration>(*T(TypeKind::duration), {0x02, 0x01, 0x00}); }),
               ProtocolErrc::invalid_value);  // +1 month, -1 day
-    EXPECT_EQ(protocol_error_of([] { dec<Duration>(*T(TypeKind::duration), {0x02, 0x00}); }), ProtocolErrc::truncated);
-    EXPECT_EQ(protocol_error_of([] { dec<Duration>(*T(TypeKind::duration), {0x02, 0x00, 0x00, 0x00}); }),
+    EXPECT_EQ(error_of([] { dec<Duration>(*T(TypeKind::duration), {0x02, 0x00}); }), ProtocolErrc::truncated);
+    EXPECT_EQ(error_of([] { dec<Duration>(*T(TypeKind::duration), {0x02, 0x00, 0x00, 0x00}); }),
               ProtocolErrc::trailing_bytes);
     // months beyond 32 bits: zig-zag 2^33 as a 5-byte vint 11110010 00000000 ...
-    EXPECT_EQ(protocol_error_of([] {
+    EXPECT_EQ(error_of([] {
                   dec<Duration>(*T(TypeKind::duration), {0xF2, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00});
               }),
               ProtocolErrc::invalid_value);
@@ -247,7 +239,7 @@ TEST(DecimalSpec6_6, ScaleThenVarint) {
     const Decimal d = dec<Decimal>(*T(TypeKind::decimal), {0xFF, 0xFF, 0xFF, 0xFE, 0x0C});
     EXPECT_EQ(d.scale, -2);
     EXPECT_EQ(d.to_string(), "1.2E+3");
-    EXPECT_EQ(protocol_error_of([] { dec<Decimal>(*T(TypeKind::decimal), {0, 0, 0, 1}); }), ProtocolErrc::invalid_value);
+    EXPECT_EQ(error_of([] { dec<Decimal>(*T(TypeKind::decimal), {0, 0, 0, 1}); }), ProtocolErrc::invalid_value);
 }
 
 // ---------------------------------------------------------------- collections
@@ -267,13 +259,13 @@ TEST(ListSpec6_12, GoldenBytesAndRoundTrip) {
 TEST(ListSpec6_12, MalformedBodies) {
     auto list_int = DataType::list_of(T(TypeKind::int_));
     using V = std::vector<std::int32_t>;
-    EXPECT_EQ(protocol_error_of([&] { dec<V>(*list_int, {0xFF, 0xFF, 0xFF, 0xFF}); }), ProtocolErrc::invalid_length);
-    EXPECT_EQ(protocol_error_of([&] { dec<V>(*list_int, {0, 0, 0, 1, 0, 0, 0, 4, 0, 0}); }), ProtocolErrc::truncated);
-    EXPECT_EQ(protocol_error_of([&] { dec<V>(*list_int, {0x7F, 0xFF, 0xFF, 0xFF}); }), ProtocolErrc::truncated);
-    EXPECT_EQ(protocol_error_of([&] { dec<V>(*list_int, {0, 0, 0, 0, 9}); }), ProtocolErrc::trailing_bytes);
-    EXPECT_EQ(protocol_error_of([&] { dec<V>(*list_int, {0, 0, 0, 1, 0, 0, 0, 2, 0, 0}); }),
+    EXPECT_EQ(error_of([&] { dec<V>(*list_int, {0xFF, 0xFF, 0xFF, 0xFF}); }), ProtocolErrc::invalid_length);
+    EXPECT_EQ(error_of([&] { dec<V>(*list_int, {0, 0, 0, 1, 0, 0, 0, 4, 0, 0}); }), ProtocolErrc::truncated);
+    EXPECT_EQ(error_of([&] { dec<V>(*list_int, {0x7F, 0xFF, 0xFF, 0xFF}); }), ProtocolErrc::truncated);
+    EXPECT_EQ(error_of([&] { dec<V>(*list_int, {0, 0, 0, 0, 9}); }), ProtocolErrc::trailing_bytes);
+    EXPECT_EQ(error_of([&] { dec<V>(*list_int, {0, 0, 0, 1, 0, 0, 0, 2, 0, 0}); }),
               ProtocolErrc::invalid_length);  // element of 2 bytes for an int
-    EXPECT_EQ(protocol_error_of([&] { dec<V>(*list_int, {0, 0, 0, 1, 0xFF, 0xFF, 0xFF, 0xFE}); }),
+    EXPECT_EQ(error_of([&] { dec<V>(*list_int, {0, 0, 0, 1, 0xFF, 0xFF, 0xFF, 0xFE}); }),
               ProtocolErrc::invalid_length);  // "not set" element
     EXPECT_THROW(dec<V>(*list_int, {0, 0, 0, 1, 0xFF, 0xFF, 0xFF, 0xFF}), NullValueError);
     EXPECT_EQ(dec<std::vector<std::optional<std::int32_t>>>(*list_int, {0, 0, 0, 1, 0xFF, 0xFF, 0xFF, 0xFF}),
@@ -299,8 +291,8 @@ TEST(MapSpec6_13, GoldenBytesAndRoundTrip) {
     EXPECT_EQ(round_trip(*m, UM{{"z", 9}}), (UM{{"z", 9}}));
     using Pairs = std::vector<std::pair<std::string, std::int32_t>>;
     EXPECT_EQ(round_trip(*m, Pairs{{"b", 1}, {"a", 2}}), (Pairs{{"b", 1}, {"a", 2}}));
-    EXPECT_EQ(protocol_error_of([&] { dec<UM>(*m, {0, 0, 0, 1, 0, 0, 0, 1, 'k'}); }), ProtocolErrc::truncated);
-    EXPECT_EQ(protocol_error_of([&] { dec<UM>(*m, {0x80, 0, 0, 0}); }), ProtocolErrc::invalid_length);
+    EXPECT_EQ(error_of([&] { dec<UM>(*m, {0, 0, 0, 1, 0, 0, 0, 1, 'k'}); }), ProtocolErrc::truncated);
+    EXPECT_EQ(error_of([&] { dec<UM>(*m, {0x80, 0, 0, 0}); }), ProtocolErrc::invalid_length);
 }
 
 // v5 spec 6.21: a sequence of [bytes]; null elements allowed.
@@ -367,8 +359,8 @@ TEST(VectorType, FixedSizeElementsAreConcatenated) {
     EXPECT_EQ(round_trip(*v3, std::vector<float>{1, 2, 3}), (std::vector<float>{1, 2, 3}));
     EXPECT_THROW(enc(*v3, std::vector<float>{1, 2}), TypeError);               // wrong dimension
     EXPECT_THROW((decode_value<std::array<float, 2>>(*v3, BytesView())), TypeError);  // dimension check
-    EXPECT_EQ(protocol_error_of([&] { dec<std::vector<float>>(*v3, Bytes(11)); }), ProtocolErrc::truncated);
-    EXPECT_EQ(protocol_error_of([&] { dec<std::vector<float>>(*v3, Bytes(13)); }), ProtocolErrc::trailing_bytes);
+    EXPECT_EQ(error_of([&] { dec<std::vector<float>>(*v3, Bytes(11)); }), ProtocolErrc::truncated);
+    EXPECT_EQ(error_of([&] { dec<std::vector<float>>(*v3, Bytes(13)); }), ProtocolErrc::trailing_bytes);
 }
 
 TEST(VectorType, VariableSizeElementsHaveVintLengths) {
@@ -376,7 +368,7 @@ TEST(VectorType, VariableSizeElementsHaveVintLengths) {
     const std::vector<std::string> s{"ab", ""};
     EXPECT_EQ(enc(*v2, s), (Bytes{0, 0, 0, 4, 0x02, 'a', 'b', 0x00}));
     EXPECT_EQ(round_trip(*v2, s), s);
-    EXPECT_EQ(protocol_error_of([&] { dec<std::vector<std::string>>(*v2, {0x05, 'a'}); }), ProtocolErrc::truncated);
+    EXPECT_EQ(error_of([&] { dec<std::vector<std::string>>(*v2, {0x05, 'a'}); }), ProtocolErrc::truncated);
     auto vv = DataType::vector_of(DataType::vector_of(T(TypeKind::int_), 2), 2);  // fixed: 2 x 8 bytes
     const std::vector<std::vector<std::int32_t>> nested{{1, 2}, {3, 4}};
     EXPECT_EQ(body_of(enc(*vv, nested)).size(), 16u);

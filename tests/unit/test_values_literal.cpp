@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <limits>
 #include "protocol/bytes.hpp"
+#include "support/value_body.hpp"
 
 using namespace async_cassandra;
 using protocol::Bytes;
@@ -16,21 +17,15 @@ namespace {
 
 DataTypePtr T(TypeKind k) { return DataType::simple(k); }
 
-template <class V>
-Bytes body(const DataType& type, const V& v) {
-    Bytes out;
-    protocol::ByteWriter w(out);
-    encode_value(w, type, v);
-    return Bytes(out.begin() + 4, out.end());
-}
+using acass_test::value_body;
 
 template <class V>
 std::string cql(const DataTypePtr& type, const V& v) {
-    return to_cql_literal(*type, BytesView(body(*type, v)));
+    return to_cql_literal(*type, BytesView(value_body(*type, v)));
 }
 template <class V>
 std::string json(const DataTypePtr& type, const V& v) {
-    return to_json(*type, BytesView(body(*type, v)));
+    return to_json(*type, BytesView(value_body(*type, v)));
 }
 
 }  // namespace

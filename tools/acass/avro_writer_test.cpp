@@ -732,7 +732,7 @@ int main(int argc, char** argv) {
     const std::string dir = argc > 1 ? argv[1] : (std::filesystem::temp_directory_path() / "acass_avro_writer_test").string();
     std::filesystem::remove_all(dir);
     std::filesystem::create_directories(dir);
-    const std::pair<const char*, void (*)(const std::string&)> tests[] = {
+    const acass_test::NamedTest tests[] = {
         {"every_type", test_every_type},
         {"primitive_rows_encoded_directly", test_primitive_rows_encoded_directly},
         {"append_after_close", test_append_after_close},
@@ -744,21 +744,8 @@ int main(int argc, char** argv) {
         {"decimals", test_decimals},
         {"bad_path_fails_clearly", test_bad_path_fails_clearly},
     };
-    int failed_tests = 0;
-    for (const auto& [name, fn] : tests) {
-        const int before = g_failures;
-        try {
-            fn(dir);
-        } catch (const std::exception& e) {
-            ++g_failures;
-            std::fprintf(stderr, "%s threw: %s\n", name, e.what());
-        }
-        const bool ok = g_failures == before;
-        failed_tests += ok ? 0 : 1;
-        std::printf("[%s] %s\n", ok ? "  OK  " : "FAILED", name);
-    }
-    std::printf("%zu tests, %d checks, %d failed checks\n", std::size(tests), g_checks, g_failures);
+    const bool passed = acass_test::run_tests(tests, dir);
     const bool keep = argc > 2 && std::string(argv[2]) == "--keep";
     if (g_failures == 0 && !keep) std::filesystem::remove_all(dir);
-    return failed_tests == 0 ? 0 : 1;
+    return passed ? 0 : 1;
 }

@@ -704,28 +704,30 @@ asio::awaitable<std::pair<Outcome, std::string>> write_with_retries(LoadRun& run
             co_return std::pair{Outcome::written, std::string()};
         }
         const WriteErrorKind kind = classify_write_error(error);
-        const std::string text = ac::exception_message(error);
-        if (kind == WriteErrorKind::rejected) co_return std::pair{Outcome::rejected, text};
+        // The message only when the record's fate is decided: each call rethrows the error,
+        // and the usual outcome (a retry) does not need it.
+        auto text = [&error] { return ac::exception_message(error); };
+        if (kind == WriteErrorKind::rejected) co_return std::pair{Outcome::rejected, text()};
         if (kind == WriteErrorKind::fatal) {
             run.fail(error);
-            co_return std::pair{Outcome::abandoned, text};
+            co_return std::pair{Outcome::abandoned, text()};
         }
-        if (run.stopping()) co_return std::pair{Outcome::abandoned, text};
+        if (run.stopping()) co_return std::pair{Outcome::abandoned, text()};
         if (kind == WriteErrorKind::unreachable || kind == WriteErrorKind::connection_lost) {
             // Connection trouble: retried until nothing has succeeded for a whole request timeout.
             if (Clock::now() - run.last_success > run.timeout) {
                 if (kind == WriteErrorKind::unreachable)
-                    run.fail(std::make_exception_ptr(ConnectFailure(describe_deadline(run, text))));
+                    run.fail(std::make_exception_ptr(ConnectFailure(describe_deadline(run, text()))));
                 else
-                    run.fail(std::make_exception_ptr(RequestFailure(describe_deadline(run, text))));
-                co_return std::pair{Outcome::abandoned, text};
+                    run.fail(std::make_exception_ptr(RequestFailure(describe_deadline(run, text()))));
+                co_return std::pair{Outcome::abandoned, text()};
             }
         } else if (attempt >= run.options.max_attempts) {
             run.fail(std::make_exception_ptr(RequestFailure(
                 "record " + run.source.where(first.file, first.line) + " still failed after " +
-                std::to_string(attempt) + " attempts (--max-attempts): " + text +
+                std::to_string(attempt) + " attempts (--max-attempts): " + text() +
                 (run.options.resume_file.empty() ? "" : "; run the same command again to continue"))));
-            co_return std::pair{Outcome::abandoned, text};
+            co_return std::pair{Outcome::abandoned, text()};
         }
         ++run.retries;
         asio::steady_timer wait(executor, retry_delay(attempt));

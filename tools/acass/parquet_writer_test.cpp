@@ -553,7 +553,7 @@ int main(int argc, char** argv) {
         argc > 1 ? argv[1] : (std::filesystem::temp_directory_path() / "acass_parquet_writer_test").string();
     std::filesystem::remove_all(dir);
     std::filesystem::create_directories(dir);
-    const std::pair<const char*, void (*)(const std::string&)> tests[] = {
+    const acass_test::NamedTest tests[] = {
         {"thrift_encoding", test_thrift_encoding},
         {"row_groups_by_rows", test_row_groups_by_rows},
         {"row_groups_by_bytes", test_row_groups_by_bytes},
@@ -565,19 +565,6 @@ int main(int argc, char** argv) {
         {"page_decoder", test_page_decoder},
         {"rewrite_leftovers", test_rewrite_leftovers},
     };
-    int failed_tests = 0;
-    for (const auto& [name, fn] : tests) {
-        const int before = g_failures;
-        try {
-            fn(dir);
-        } catch (const std::exception& e) {
-            ++g_failures;
-            std::fprintf(stderr, "%s threw: %s\n", name, e.what());
-        }
-        const bool ok = g_failures == before;
-        failed_tests += ok ? 0 : 1;
-        std::printf("[%s] %s\n", ok ? "  OK  " : "FAILED", name);
-    }
-    std::printf("%zu tests, %d checks, %d failed checks\n", std::size(tests), g_checks, g_failures);
-    return failed_tests == 0 ? 0 : 1;
+    const bool passed = acass_test::run_tests(tests, dir);
+    return passed ? 0 : 1;
 }
