@@ -134,6 +134,14 @@ std::uint32_t load_raw32(const std::uint8_t* p) noexcept {
     return p;
 }
 
+/// Every cell has a 4-byte length: rejects absurd counts before looping over them.
+void check_cell_count(std::size_t size, std::size_t rows, std::size_t cols) {
+    if (cols == 0 || rows > size / 4 / cols)
+        protocol::throw_truncated(static_cast<std::size_t>(std::min<std::uint64_t>(
+                                      static_cast<std::uint64_t>(rows) * std::max<std::size_t>(cols, 1), SIZE_MAX / 4)) * 4,
+                                  size);
+}
+
 /// Rows of this many or fewer are walked cell by cell: building the fast path's plan costs more
 /// than it saves on so few rows (a point query's page of one row is walked twice per request).
 constexpr std::size_t kFewRows = 8;
@@ -230,11 +238,7 @@ RowsWalk walk_rows_cell_by_cell(const std::uint8_t* data, std::size_t size, std:
                                 const std::uint32_t* fixed, const Column* strict, std::uint32_t* row_offsets) {
     RowsWalk out;
     if (rows == 0) return out;
-    // Every cell has a 4-byte length: reject absurd counts before looping over them.
-    if (cols == 0 || rows > size / 4 / cols)
-        protocol::throw_truncated(static_cast<std::size_t>(std::min<std::uint64_t>(
-                                      static_cast<std::uint64_t>(rows) * std::max<std::size_t>(cols, 1), SIZE_MAX / 4)) * 4,
-                                  size);
+    check_cell_count(size, rows, cols);
     const std::uint8_t* const end = data + size;
     const std::uint8_t* p = data;
     for (std::size_t r = 0; r < rows; ++r) {
@@ -249,11 +253,7 @@ RowsWalk walk_rows(const std::uint8_t* data, std::size_t size, std::size_t rows,
                    const std::uint32_t* fixed, const Column* strict, std::uint32_t* row_offsets) {
     if (rows <= kFewRows) return walk_rows_cell_by_cell(data, size, rows, cols, fixed, strict, row_offsets);
     RowsWalk out;
-    // Every cell has a 4-byte length: reject absurd counts before looping over them.
-    if (cols == 0 || rows > size / 4 / cols)
-        protocol::throw_truncated(static_cast<std::size_t>(std::min<std::uint64_t>(
-                                      static_cast<std::uint64_t>(rows) * std::max<std::size_t>(cols, 1), SIZE_MAX / 4)) * 4,
-                                  size);
+    check_cell_count(size, rows, cols);
 
     // The row as segments: a run of fixed-size cells, then (except maybe in the last one) one
     // variable-size cell. Within a segment the positions of the fixed-size length slots are
