@@ -699,7 +699,9 @@ Reply Connection::decode_body(protocol::Envelope& env, protocol::ProtocolVersion
     Reply r;
     r.header = env.header;
     protocol::ByteReader in(env.body);
-    r.prefix = protocol::decode_body_prefix(in, env.header.flags, true);
+    protocol::BodyPrefix prefix = protocol::decode_body_prefix(in, env.header.flags, true);
+    if (prefix.tracing_id || !prefix.warnings.empty() || !prefix.custom_payload.empty())
+        r.prefix = std::make_shared<const protocol::BodyPrefix>(std::move(prefix));
     std::size_t ignored = 0;
     r.message = protocol::decode_response(env.header.opcode, in.rest(), version, &ignored);
     r.response_bytes = protocol::kFrameHeaderSize + env.body.size();
@@ -707,10 +709,11 @@ Reply Connection::decode_body(protocol::Envelope& env, protocol::ProtocolVersion
         logger_.log(LogLevel::debug, "ignored " + std::to_string(ignored) + " trailing bytes after the " +
                                          protocol::to_string(env.header.opcode) + " body on stream " +
                                          std::to_string(env.header.stream) + " from " + endpoint());
-    if (!r.prefix.warnings.empty() && logger_.enabled(LogLevel::warn))
-        for (const auto& warning : r.prefix.warnings)
+    if (r.prefix && !r.prefix->warnings.empty() && logger_.enabled(LogLevel::warn))
+        for (const auto& warning : r.prefix->warnings)
             logger_.log(LogLevel::warn, "server warning from " + endpoint() + ": " + warning);
-    if (auto* e = std::get_if<protocol::ErrorResponse>(&r.message)) e->info = response_info_of(r.prefix);
+    if (auto* e = std::get_if<protocol::ErrorResponse>(&r.message); e && r.prefix)
+        e->info = std::make_shared<const ResponseInfo>(response_info_of(*r.prefix));
     r.body = std::move(env.storage);
     return r;
 }

@@ -47,7 +47,9 @@ ResponseInfo response_info_of(const protocol::BodyPrefix& prefix);
 struct Reply {
     protocol::FrameHeader header;
     std::shared_ptr<protocol::Bytes> body;
-    protocol::BodyPrefix prefix;
+    /// Warnings, tracing id, custom payload; null when the response had none (the usual case: a
+    /// pointer keeps the reply, which every request's frames and operation hold, small).
+    std::shared_ptr<const protocol::BodyPrefix> prefix;
     protocol::Response message;
     std::size_t request_bytes = 0;   ///< encoded request envelope as queued (see RequestEvent)
     std::size_t response_bytes = 0;  ///< response envelope: header + decompressed body

@@ -66,7 +66,7 @@ namespace {
 // Attaches what the server said with the ERROR (warnings, tracing id, payload), then throws.
 template <class E>
 [[noreturn]] void raise(E error, const protocol::ErrorResponse& e) {
-    if (!e.info.empty()) error.set_response_info(e.info);
+    if (e.info && !e.info->empty()) error.set_response_info(*e.info);
     throw error;
 }
 }  // namespace

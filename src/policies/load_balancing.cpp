@@ -67,6 +67,11 @@ HostList DcAwareRoundRobinPolicy::plan(const ClusterView& cluster, const Routing
         }
     }
     const std::size_t start = next_.fetch_add(1, std::memory_order_relaxed);
+    if (remote.empty()) {
+        // One data center (the usual case): rotated in place, no second list per request.
+        if (!near.empty()) std::rotate(near.begin(), near.begin() + static_cast<std::ptrdiff_t>(start % near.size()), near.end());
+        return near;
+    }
     HostList out;
     out.reserve(near.size());
     if (!near.empty()) append_rotated(out, near, start % near.size());
@@ -90,14 +95,16 @@ HostList TokenAwarePolicy::plan(const ClusterView& cluster, const RoutingInfo& r
         return std::any_of(replicas.begin(), replicas.end(),
                            [&](const HostPtr& r) { return r->endpoint() == h->endpoint(); });
     };
-    HostList plan;
-    plan.reserve(child.size());
-    for (const auto& h : child)
-        if (is_replica(h)) plan.push_back(h);
-    if (shuffle_ && plan.size() > 1) std::shuffle(plan.begin(), plan.end(), thread_rng());
-    for (const auto& h : child)
-        if (!is_replica(h)) plan.push_back(h);
-    return plan;
+    // Reordered in place (no second list per request): each replica moves up behind the
+    // replicas before it, the other hosts keep their order.
+    auto replicas_end = child.begin();
+    for (auto it = child.begin(); it != child.end(); ++it) {
+        if (!is_replica(*it)) continue;
+        std::rotate(replicas_end, it, it + 1);
+        ++replicas_end;
+    }
+    if (shuffle_ && replicas_end - child.begin() > 1) std::shuffle(child.begin(), replicas_end, thread_rng());
+    return child;
 }
 
 std::shared_ptr<const LoadBalancingPolicy> default_load_balancing_policy(DcAwareOptions options) {

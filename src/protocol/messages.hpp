@@ -159,8 +159,9 @@ struct ErrorResponse {
     std::vector<std::string> arg_types;           ///< function_failure
     Bytes unprepared_id;                          ///< unprepared
     /// Not part of the message: the client connection copies the body prefix (warnings,
-    /// tracing id, custom payload) here so that the thrown ServerError carries it.
-    ResponseInfo info;
+    /// tracing id, custom payload) here so that the thrown ServerError carries it; null when the
+    /// response had none. A pointer: every reply holds a Response, whose size is this one's.
+    std::shared_ptr<const ResponseInfo> info;
 };
 struct ReadyResponse {};
 struct AuthenticateResponse {

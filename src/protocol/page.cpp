@@ -109,10 +109,11 @@ std::uint32_t load_raw32(const std::uint8_t* p) noexcept {
 }
 
 /// One row, cell by cell, with every check (nulls and empty values in fixed-size columns, exact
-/// error reporting). Returns the end of the row.
+/// error reporting). Returns the end of the row. `uniform` turns false at a fixed-size cell of
+/// another size than its type's (null and empty ones included).
 [[gnu::noinline]] const std::uint8_t* walk_row_slow(const std::uint8_t* p, const std::uint8_t* end, std::size_t row,
                                                     std::size_t cols, const std::uint32_t* fixed,
-                                                    const Column* strict, bool& sizes_ok) {
+                                                    const Column* strict, bool& sizes_ok, bool& uniform) {
     for (std::size_t c = 0; c < cols; ++c) {
         if (end - p < 4) protocol::throw_truncated(4, static_cast<std::size_t>(end - p));
         const std::uint32_t raw = load_be<std::uint32_t>(p);
@@ -121,6 +122,7 @@ std::uint32_t load_raw32(const std::uint8_t* p) noexcept {
         // null to 0, every other negative above 2^31.
         const std::uint32_t shifted = raw + 1u;
         if (shifted > 0x80000000u) throw_bad_cell_length(raw, row, c, strict);
+        if (fixed[c] != 0 && raw != fixed[c]) uniform = false;
         if (shifted == 0) continue;
         if (static_cast<std::size_t>(end - p) < raw) protocol::throw_truncated(raw, static_cast<std::size_t>(end - p));
         if (fixed[c] != 0 && raw != fixed[c] && raw != 0) [[unlikely]] {
@@ -131,6 +133,10 @@ std::uint32_t load_raw32(const std::uint8_t* p) noexcept {
     }
     return p;
 }
+
+/// Rows of this many or fewer are walked cell by cell: building the fast path's plan costs more
+/// than it saves on so few rows (a point query's page of one row is walked twice per request).
+constexpr std::size_t kFewRows = 8;
 
 constexpr std::size_t kMaxChecks = 4;
 
@@ -182,7 +188,7 @@ const std::uint8_t* walk_fast(const FastPlan<NSeg, NChecks>& plan, const std::ui
             }
         }
         if (!ok) [[unlikely]] {
-            p = walk_row_slow(row, end, r, cols, fixed, strict, out.sizes_ok);
+            p = walk_row_slow(row, end, r, cols, fixed, strict, out.sizes_ok, out.uniform);
             out.uniform = false;
         }
     }
@@ -220,10 +226,29 @@ private:
 };
 }  // namespace
 
-RowsWalk walk_rows(const std::uint8_t* data, std::size_t size, std::size_t rows, std::size_t cols,
-                   const std::uint32_t* fixed, const Column* strict, std::uint32_t* row_offsets) {
+RowsWalk walk_rows_cell_by_cell(const std::uint8_t* data, std::size_t size, std::size_t rows, std::size_t cols,
+                                const std::uint32_t* fixed, const Column* strict, std::uint32_t* row_offsets) {
     RowsWalk out;
     if (rows == 0) return out;
+    // Every cell has a 4-byte length: reject absurd counts before looping over them.
+    if (cols == 0 || rows > size / 4 / cols)
+        protocol::throw_truncated(static_cast<std::size_t>(std::min<std::uint64_t>(
+                                      static_cast<std::uint64_t>(rows) * std::max<std::size_t>(cols, 1), SIZE_MAX / 4)) * 4,
+                                  size);
+    const std::uint8_t* const end = data + size;
+    const std::uint8_t* p = data;
+    for (std::size_t r = 0; r < rows; ++r) {
+        if (row_offsets) row_offsets[r] = static_cast<std::uint32_t>(p - data);
+        p = walk_row_slow(p, end, r, cols, fixed, strict, out.sizes_ok, out.uniform);
+    }
+    out.size = static_cast<std::size_t>(p - data);
+    return out;
+}
+
+RowsWalk walk_rows(const std::uint8_t* data, std::size_t size, std::size_t rows, std::size_t cols,
+                   const std::uint32_t* fixed, const Column* strict, std::uint32_t* row_offsets) {
+    if (rows <= kFewRows) return walk_rows_cell_by_cell(data, size, rows, cols, fixed, strict, row_offsets);
+    RowsWalk out;
     // Every cell has a 4-byte length: reject absurd counts before looping over them.
     if (cols == 0 || rows > size / 4 / cols)
         protocol::throw_truncated(static_cast<std::size_t>(std::min<std::uint64_t>(
@@ -343,7 +368,7 @@ RowsWalk walk_rows(const std::uint8_t* data, std::size_t size, std::size_t rows,
             }
         }
         if (!ok) [[unlikely]] {
-            p = walk_row_slow(row, end, r, cols, fixed, strict, out.sizes_ok);
+            p = walk_row_slow(row, end, r, cols, fixed, strict, out.sizes_ok, out.uniform);
             out.uniform = false;
         }
     }

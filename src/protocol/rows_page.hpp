@@ -29,3 +29,11 @@ Page page_from_rows(std::shared_ptr<const Bytes> body, RowsResult result,
 std::shared_ptr<const Columns> columns_from_specs(const std::vector<ColumnSpec>& specs);
 
 }  // namespace async_cassandra::protocol
+
+namespace async_cassandra::detail {
+/// walk_rows' cell-by-cell walk, which it takes for pages of a few rows (and its fast path falls
+/// back to, row by row): the same result, row starts and errors for any input. Declared here so
+/// that the rows fuzz target can compare the two.
+RowsWalk walk_rows_cell_by_cell(const std::uint8_t* data, std::size_t size, std::size_t rows, std::size_t cols,
+                                const std::uint32_t* fixed, const Column* strict, std::uint32_t* row_offsets);
+}  // namespace async_cassandra::detail

@@ -75,7 +75,7 @@ asio::awaitable<net::Reply> RequestExecutor::send_observed(const std::shared_ptr
     }
     event.request_bytes = reply->request_bytes;
     event.response_bytes = reply->response_bytes;
-    event.warnings = reply->prefix.warnings;
+    if (reply->prefix) event.warnings = reply->prefix->warnings;
     if (auto* e = std::get_if<protocol::ErrorResponse>(&reply->message)) {
         event.error_type = error_type_of(e->code);
     } else {

@@ -157,7 +157,7 @@ asio::awaitable<void> SessionImpl::start() {
 
 PageReply SessionImpl::to_page_reply(net::Reply& reply, const PreparedData* prepared) {
     PageReply out;
-    out.info = net::response_info_of(reply.prefix);
+    if (reply.prefix) out.info = net::response_info_of(*reply.prefix);
     auto* result = std::get_if<protocol::ResultResponse>(&reply.message);
     if (!result)
         throw ProtocolError(ProtocolErrc::invalid_value,
@@ -198,14 +198,42 @@ PageReply SessionImpl::page_reply_of(const RequestExecutor& exec, RequestExecuto
     return out;
 }
 
+asio::awaitable<void> SessionImpl::send(RequestExecutor& exec, RequestBuilder& request,
+                                        RequestExecutor::Answer& out) const {
+    // Not a coroutine: the executor takes the route when called, so the keyspace's copy and the
+    // routing stay on this stack instead of in the caller's frame.
+    const std::string ks = keyspace();
+    return exec.execute(request, request.routing(ks), out);
+}
+
 asio::awaitable<PageReply> SessionImpl::run(RequestBuilder request, const PreparedData* prepared) {
     auto self = shared_from_this();
     RequestExecutor exec = executor();
-    const std::string ks = keyspace();
-    const RoutingInfo routing = request.routing(ks);
     RequestExecutor::Answer answer;
-    co_await exec.execute(request, routing, answer);
+    co_await send(exec, request, answer);
     co_return page_reply_of(exec, answer, prepared);
+}
+
+SessionImpl::AfterPage SessionImpl::add_answer(ResultSet& rs, const RequestExecutor& exec,
+                                               RequestExecutor::Answer& answer, const PreparedData* prepared,
+                                               std::optional<PagingState>& next) {
+    PageReply pr = page_reply_of(exec, answer, prepared);
+    AfterPage after;
+    rs.add_response_info(pr.info);
+    if (pr.schema_change) {
+        rs.set_schema_change(std::move(*pr.schema_change));
+        after.schema_changed = true;
+    }
+    if (pr.keyspace_set) {
+        after.keyspace_changed = pr.keyspace_set != keyspace();
+        rs.set_keyspace_set(std::move(*pr.keyspace_set));
+    }
+    next.reset();
+    if (pr.page) {
+        next = pr.page->paging_state();
+        rs.add_page(std::move(*pr.page));
+    }
+    return after;
 }
 
 asio::awaitable<PageReply> SessionImpl::execute_one(StatementRef st, std::optional<PagingState> paging_state,
@@ -223,29 +251,23 @@ asio::awaitable<std::pair<std::exception_ptr, ResultSet>> SessionImpl::execute_a
         ResultSet& rs = out.second;
         std::optional<PagingState> paging;
         for (;;) {
-            // run() of execute_one(), in this frame (see the declaration).
+            // run() of execute_one(), in this frame (see the declaration); what is not needed
+            // across a suspension lives in send() and add_answer(), outside the frame.
             RequestBuilder request = RequestBuilder::statement(st, config(), std::move(paging), std::nullopt);
             RequestExecutor exec = executor();
-            const std::string ks = keyspace();
-            const RoutingInfo routing = request.routing(ks);
             RequestExecutor::Answer answer;
-            co_await exec.execute(request, routing, answer);
-            PageReply pr = page_reply_of(exec, answer, st.prepared.get());
-            rs.add_response_info(pr.info);
-            if (pr.schema_change) {
-                rs.set_schema_change(std::move(*pr.schema_change));
+            co_await send(exec, request, answer);
+            const AfterPage after = add_answer(rs, exec, answer, st.prepared.get(), paging);
+            if (after.schema_changed) {
                 // DDL: the next statement may go to a node that has not seen the change yet.
                 co_await core_->wait_for_schema_agreement(
                     config().request_timeout.value_or(std::chrono::milliseconds(10000)));
             }
-            if (pr.keyspace_set) {
-                rs.set_keyspace_set(*pr.keyspace_set);
+            if (after.keyspace_changed) {
                 // USE through execute(): the session moves to that keyspace.
-                if (pr.keyspace_set != keyspace()) co_await set_keyspace(*pr.keyspace_set);
+                std::string keyspace = *rs.keyspace_set();
+                co_await set_keyspace(std::move(keyspace));
             }
-            if (!pr.page) break;
-            paging = pr.page->paging_state();
-            rs.add_page(std::move(*pr.page));
             if (!paging) break;
         }
     } catch (...) {
@@ -294,10 +316,8 @@ asio::awaitable<PreparedStatement> SessionImpl::prepare(std::string query) {
     try {
         RequestBuilder request = RequestBuilder::prepare(query);
         RequestExecutor exec = executor();
-        const std::string ks = keyspace();
-        const RoutingInfo routing = request.routing(ks);
         RequestExecutor::Answer answer;
-        co_await exec.execute(request, routing, answer);
+        co_await send(exec, request, answer);
         auto* result = std::get_if<protocol::ResultResponse>(&answer.reply.message);
         auto* pr = result ? std::get_if<protocol::PreparedResult>(result) : nullptr;
         if (!pr) throw ProtocolError(ProtocolErrc::invalid_value, "PREPARE was not answered with a Prepared result");

@@ -75,6 +75,17 @@ private:
     asio::awaitable<std::shared_ptr<cluster::KeyspacePools>> attach_pools(std::string keyspace);
     /// Runs `request` (owned by the coroutine frame) through the executor.
     asio::awaitable<PageReply> run(RequestBuilder request, const PreparedData* prepared);
+    /// Runs `request` through `exec` to an answer in `out` (not a coroutine: see session_impl.cpp).
+    asio::awaitable<void> send(RequestExecutor& exec, RequestBuilder& request, RequestExecutor::Answer& out) const;
+    /// What execute_all() must still await after a page's answer.
+    struct AfterPage {
+        bool schema_changed = false;    ///< DDL: wait for schema agreement
+        bool keyspace_changed = false;  ///< USE to another keyspace: move the session there
+    };
+    /// Adds `answer`'s page and response parts to `rs`; `next` becomes the next page's paging
+    /// state (nullopt: the last page). A plain function: its locals stay out of the frame.
+    AfterPage add_answer(ResultSet& rs, const RequestExecutor& exec, RequestExecutor::Answer& answer,
+                         const PreparedData* prepared, std::optional<PagingState>& next);
     PageReply to_page_reply(net::Reply& reply, const PreparedData* prepared);
     /// The result of `answer`, the reply to a request run through `exec` (see run()).
     PageReply page_reply_of(const RequestExecutor& exec, RequestExecutor::Answer& answer, const PreparedData* prepared);

@@ -12,6 +12,9 @@
 #include "protocol/rows_page.hpp"
 
 #include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
 #include <cstdio>
 #include <cstdlib>
 
@@ -93,6 +96,48 @@ void read_cell(const Row& row, std::size_t c) {
     read_as<std::tuple<std::optional<std::int32_t>, std::optional<std::string>>>(row, c);
 }
 
+/// What one walk over the rows found, or the error it threw.
+struct WalkOutcome {
+    std::optional<ProtocolErrc> error;
+    std::string message;
+    detail::RowsWalk walk;
+    std::vector<std::uint32_t> row_offsets;
+};
+
+template <class Walk>
+WalkOutcome walk_with(Walk walk, BytesView content, std::size_t rows, const std::vector<std::uint32_t>& fixed,
+                      const Column* strict) {
+    WalkOutcome out;
+    out.row_offsets.assign(rows, 0xFFFFFFFFu);
+    try {
+        out.walk = walk(content.data(), content.size(), rows, fixed.size(), fixed.data(), strict, out.row_offsets.data());
+    } catch (const ProtocolError& e) {
+        out.error = e.code();
+        out.message = e.what();
+    }
+    return out;
+}
+
+// walk_rows' fast path (pages of more than a few rows) and its cell-by-cell walk (a few rows)
+// must agree on everything for any input: the rows' extent, uniformity, size checks, row
+// starts, and the error.
+void compare_walks(BytesView content, std::int32_t row_count, const Columns& columns) {
+    if (row_count < 0 || columns.size() == 0) return;
+    const auto rows = static_cast<std::size_t>(row_count);
+    if (rows > content.size() / 4 / columns.size()) return;  // both refuse it before walking
+    std::vector<std::uint32_t> fixed;
+    for (const Column& c : columns) fixed.push_back(static_cast<std::uint32_t>(detail::fixed_value_size(c.type->kind)));
+    for (const Column* strict : {static_cast<const Column*>(nullptr), &columns[0]}) {
+        const WalkOutcome a = walk_with(detail::walk_rows, content, rows, fixed, strict);
+        const WalkOutcome b = walk_with(detail::walk_rows_cell_by_cell, content, rows, fixed, strict);
+        if (a.error != b.error || a.message != b.message) fail("the walks disagree on the error", a.message + " / " + b.message);
+        if (a.error) continue;
+        if (a.walk.size != b.walk.size || a.walk.uniform != b.walk.uniform || a.walk.sizes_ok != b.walk.sizes_ok)
+            fail("the walks disagree on the rows' extent, uniformity or sizes");
+        if (a.row_offsets != b.row_offsets) fail("the walks disagree on the row starts");
+    }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -106,6 +151,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         result.metadata.column_count = static_cast<std::int32_t>(ncols);
         result.row_count = in.read_i32();
         result.rows_content = in.rest();
+        compare_walks(result.rows_content, result.row_count, *columns_from_specs(result.metadata.columns));
         const Page page = protocol::page_from_rows(body, std::move(result));
         for (const Row row : page)
             for (std::size_t c = 0; c < row.size(); ++c) read_cell(row, c);

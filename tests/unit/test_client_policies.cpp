@@ -116,6 +116,28 @@ TEST(TokenAware, ReplicasFirstShuffledThenTheChildPlan) {
     EXPECT_EQ(policy.plan(c, routing).size(), 2u);
 }
 
+// The plan is reordered in place: the replicas first, every other host in the order of the
+// child's (rotating) plan.
+TEST(TokenAware, TheOtherHostsKeepTheChildsOrder) {
+    FakeCluster c;
+    for (int i = 1; i <= 6; ++i) c.hosts_.push_back(std::make_shared<Host>("10.0.1." + std::to_string(i), 9042, "dc1", "r1"));
+    c.replicas_[7] = {c.hosts_[4], c.hosts_[1]};
+    TokenAwarePolicy policy(std::make_shared<DcAwareRoundRobinPolicy>());
+    DcAwareRoundRobinPolicy child;  // rotates in step with the policy's own child
+    RoutingInfo routing;
+    routing.keyspace = "ks";
+    routing.token = 7;
+    for (int i = 0; i < 12; ++i) {
+        const auto plan = endpoints(policy.plan(c, routing));
+        std::vector<std::string> others;
+        for (const auto& e : endpoints(child.plan(c, {})))
+            if (e != "10.0.1.5:9042" && e != "10.0.1.2:9042") others.push_back(e);
+        ASSERT_EQ(plan.size(), 6u);
+        EXPECT_EQ((std::set<std::string>{plan[0], plan[1]}), (std::set<std::string>{"10.0.1.5:9042", "10.0.1.2:9042"}));
+        EXPECT_EQ(std::vector<std::string>(plan.begin() + 2, plan.end()), others);
+    }
+}
+
 TEST(DefaultRetryPolicy, TheClassicTable) {
     auto read_timeout = [](int received, int block_for, bool data) {
         return std::make_exception_ptr(ReadTimeout("rt", Consistency::quorum, received, block_for, data));

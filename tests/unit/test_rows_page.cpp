@@ -322,3 +322,31 @@ TEST(PageRows4_2_5_2, WideRowsBeyondTheInlineSegmentTables) {
         }
     }
 }
+
+// Pages of more than a few rows take the walk's fast path, a few rows the cell-by-cell walk
+// (tests/fuzz/fuzz_rows.cpp compares the two on any input): the same values and the same errors.
+TEST(PageRows4_2_5_2, FewAndManyRowsWalkTheSame) {
+    for (const int copies : {1, 2, 3, 7}) {  // 3 to 21 rows
+        SCOPED_TRACE(copies);
+        const Cells one = three_rows();
+        Cells cells;
+        for (int i = 0; i < copies; ++i) cells.bytes.insert(cells.bytes.end(), one.bytes.begin(), one.bytes.end());
+        const int rows = 3 * copies;
+        const Page page = make_page(cells, rows, specs3());
+        ASSERT_EQ(page.size(), static_cast<std::size_t>(rows));
+        EXPECT_EQ(page[static_cast<std::size_t>(rows - 1)].get<std::string_view>("name"), "carol");
+        EXPECT_EQ(page[static_cast<std::size_t>(rows - 2)].get<std::optional<std::int32_t>>("score"), std::nullopt);
+        EXPECT_EQ(page[static_cast<std::size_t>(rows - 3)].get<std::int32_t>("score"), 10);
+
+        Cells bad_int = cells;  // the last row's int cell of 3 bytes
+        bad_int.bytes.resize(bad_int.bytes.size() - 8);
+        bad_int.raw({0, 0, 0, 3, 1, 2, 3});
+        EXPECT_EQ(protocol_error_of([&] { make_page(bad_int, rows, specs3()); }), ProtocolErrc::invalid_length);
+        Cells truncated = cells;
+        truncated.bytes.resize(truncated.bytes.size() - 2);
+        EXPECT_EQ(protocol_error_of([&] { make_page(truncated, rows, specs3()); }), ProtocolErrc::truncated);
+        Cells trailing = cells;
+        trailing.raw({0});
+        EXPECT_EQ(protocol_error_of([&] { make_page(trailing, rows, specs3()); }), ProtocolErrc::trailing_bytes);
+    }
+}
