@@ -341,12 +341,12 @@ TEST(PageRows4_2_5_2, FewAndManyRowsWalkTheSame) {
         Cells bad_int = cells;  // the last row's int cell of 3 bytes
         bad_int.bytes.resize(bad_int.bytes.size() - 8);
         bad_int.raw({0, 0, 0, 3, 1, 2, 3});
-        EXPECT_EQ(protocol_error_of([&] { make_page(bad_int, rows, specs3()); }), ProtocolErrc::invalid_length);
+        EXPECT_EQ(error_of([&] { make_page(bad_int, rows, specs3()); }), ProtocolErrc::invalid_length);
         Cells truncated = cells;
         truncated.bytes.resize(truncated.bytes.size() - 2);
-        EXPECT_EQ(protocol_error_of([&] { make_page(truncated, rows, specs3()); }), ProtocolErrc::truncated);
+        EXPECT_EQ(error_of([&] { make_page(truncated, rows, specs3()); }), ProtocolErrc::truncated);
         Cells trailing = cells;
         trailing.raw({0});
-        EXPECT_EQ(protocol_error_of([&] { make_page(trailing, rows, specs3()); }), ProtocolErrc::trailing_bytes);
+        EXPECT_EQ(error_of([&] { make_page(trailing, rows, specs3()); }), ProtocolErrc::trailing_bytes);
     }
 }
