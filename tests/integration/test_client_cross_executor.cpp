@@ -10,6 +10,7 @@
 #include <async_cassandra/async_cassandra.hpp>
 
 #include "support/embedded_server.hpp"
+#include "support/run_coroutine.hpp"
 
 #include <asio/co_spawn.hpp>
 #include <asio/executor_work_guard.hpp>
@@ -138,11 +139,7 @@ ConnectionConfig config(std::size_t max_in_flight) {
 /// Waits on `ex` until `done()` or 10 s.
 template <class Done>
 asio::awaitable<void> wait_for(asio::any_io_executor ex, Done done) {
-    asio::steady_timer t(ex);
-    for (int i = 0; i < 2000 && !done(); ++i) {
-        t.expires_after(5ms);
-        co_await t.async_wait(asio::use_awaitable);
-    }
+    return acass_test::poll_until(std::move(ex), std::move(done), 10s);
 }
 
 /// Waits (up to 5 s) until the connection's reader has let go of it after close().
