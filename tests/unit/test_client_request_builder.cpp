@@ -105,11 +105,8 @@ TEST(BindBuffer, SerializedAndNamedBindsWriteEveryValue) {
 protocol::StatementKind built_kind(const std::shared_ptr<const detail::PreparedData>& data) {
     static const ClusterConfig config;
     BoundStatement bound(data, {});
-    detail::StatementRef ref;
-    ref.prepared = bound.prepared();
-    ref.values = &bound.values();
-    ref.options = &bound.options();
-    auto builder = detail::RequestBuilder::statement(ref, config, std::nullopt, std::nullopt);
+    auto builder =
+        detail::RequestBuilder::statement(detail::statement_ref(bound), config, std::nullopt, std::nullopt);
     (void)builder.build(protocol::ProtocolVersion::v5);
     return builder.expected().statement;
 }
